@@ -1,0 +1,245 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/web"
+)
+
+// configError is a bad setting: reported in one line, exit code 2.
+type configError struct{ msg string }
+
+func (e *configError) Error() string { return e.msg }
+
+func badSetting(env, flagName, value, want string) error {
+	return &configError{fmt.Sprintf("%s (--%s): %q is not %s", env, flagName, value, want)}
+}
+
+// setting is one CARREL_* environment variable and its matching flag.
+type setting struct {
+	env, flag, def, help string
+}
+
+// settings are every configuration value Carrel reads, in the order
+// `carrel help` and the README list them.
+var settings = []setting{
+	{"CARREL_ADDR", "addr", "127.0.0.1:8080", "address to listen on"},
+	{"CARREL_DATA_DIR", "data-dir", "./var", "folder for the embedded database and the demo secret"},
+	{"CARREL_DATABASE_URL", "database-url", "", "postgres://... for PostgreSQL; default: the SQLite file carrel.db in the data folder"},
+	{"CARREL_DEMO", "demo", "", "demo mode: generated secret, demo banner, plain-HTTP cookie on localhost (1/true)"},
+	{"CARREL_LIBRARY_NAME", "library-name", "Santa Monica Public Library", "the library's name as pages show it"},
+	{"CARREL_LIBRARY_LOGO", "library-logo", "", "path of an SVG or PNG logo (default: Carrel's)"},
+	{"CARREL_POLICY_FILE", "policy-file", "", "path of the library's privacy policy as plain text (default: the bundled model policy)"},
+	{"CARREL_POLICY_VERSION", "policy-version", "2026-01", "version of the policy text, recorded with every consent"},
+	{"CARREL_TIMEZONE", "timezone", "America/Los_Angeles", "the library's time zone, for dates on pages"},
+	{"CARREL_SESSION_IDLE", "session-idle", "15m", "sign a visitor out after this long without a request"},
+	{"CARREL_SESSION_ABSOLUTE", "session-absolute", "8h", "sign a visitor out this long after sign-in, whatever they do"},
+	{"CARREL_COOKIE_SECURE", "cookie-secure", "auto", "auto: Secure cookie except plain-HTTP demo; always: Secure even then"},
+	{"CARREL_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed"},
+	{"CARREL_SECRET_KEYS_FILE", "secret-keys-file", "", "file holding the secret keys (else CARREL_SECRET_KEYS; see README)"},
+	{"CARREL_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
+}
+
+// config is the parsed configuration.
+type config struct {
+	Addr        string
+	DataDir     string
+	DatabaseURL string
+	Demo        bool
+	LogLevel    string
+	Web         web.Config
+	keysFile    string
+}
+
+// registerSettings adds every setting to fs as a flag whose default is the
+// environment's value, or the built-in default.
+func registerSettings(fs *flag.FlagSet) map[string]*string {
+	vals := map[string]*string{}
+	for _, s := range settings {
+		def := s.def
+		if v, ok := os.LookupEnv(s.env); ok {
+			def = v
+		}
+		if s.flag == "demo" {
+			// --demo works as a plain switch.
+			vals[s.env] = new(string)
+			*vals[s.env] = def
+			fs.BoolFunc("demo", s.help+" [$"+s.env+"]", boolFlag(vals[s.env]))
+			continue
+		}
+		vals[s.env] = fs.String(s.flag, def, s.help+" [$"+s.env+"]")
+	}
+	return vals
+}
+
+func boolFlag(dst *string) func(string) error {
+	return func(v string) error { *dst = v; return nil }
+}
+
+// parseConfig turns the raw values into a config, checking each.
+func parseConfig(vals map[string]*string) (*config, error) {
+	get := func(env string) string { return strings.TrimSpace(*vals[env]) }
+	flagOf := func(env string) string {
+		for _, s := range settings {
+			if s.env == env {
+				return s.flag
+			}
+		}
+		return ""
+	}
+	bad := func(env, want string) error { return badSetting(env, flagOf(env), get(env), want) }
+
+	c := &config{Addr: get("CARREL_ADDR"), DataDir: get("CARREL_DATA_DIR"), LogLevel: get("CARREL_LOG_LEVEL")}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return nil, bad("CARREL_ADDR", "a host:port address")
+	}
+	if c.DataDir == "" {
+		return nil, bad("CARREL_DATA_DIR", "a folder")
+	}
+	c.DatabaseURL = get("CARREL_DATABASE_URL")
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = filepath.Join(c.DataDir, "carrel.db")
+	} else if strings.Contains(c.DatabaseURL, "://") && models.DialectOf(c.DatabaseURL) != models.Postgres &&
+		!strings.HasPrefix(c.DatabaseURL, "sqlite://") {
+		return nil, bad("CARREL_DATABASE_URL", "a postgres:// URL or a SQLite file path")
+	}
+	switch strings.ToLower(get("CARREL_DEMO")) {
+	case "", "0", "false", "no":
+	case "1", "true", "yes":
+		c.Demo = true
+	default:
+		return nil, bad("CARREL_DEMO", "1 or 0")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return nil, bad("CARREL_LOG_LEVEL", "debug, info, warn or error")
+	}
+	w := web.Config{
+		Addr:          c.Addr,
+		Demo:          c.Demo,
+		LibraryName:   get("CARREL_LIBRARY_NAME"),
+		LogoFile:      get("CARREL_LIBRARY_LOGO"),
+		PolicyVersion: get("CARREL_POLICY_VERSION"),
+		CookieSecure:  get("CARREL_COOKIE_SECURE"),
+	}
+	if w.LibraryName == "" {
+		return nil, bad("CARREL_LIBRARY_NAME", "a name")
+	}
+	if w.LogoFile != "" {
+		if _, err := os.Stat(w.LogoFile); err != nil {
+			return nil, bad("CARREL_LIBRARY_LOGO", "a readable image file")
+		}
+	}
+	if path := get("CARREL_POLICY_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil || len(strings.TrimSpace(string(b))) == 0 {
+			return nil, bad("CARREL_POLICY_FILE", "a readable, non-empty text file")
+		}
+		w.Policy = string(b)
+	}
+	if w.PolicyVersion == "" || len(w.PolicyVersion) > 40 {
+		return nil, bad("CARREL_POLICY_VERSION", "a short version name such as 2026-01")
+	}
+	loc, err := time.LoadLocation(get("CARREL_TIMEZONE"))
+	if err != nil || get("CARREL_TIMEZONE") == "" {
+		return nil, bad("CARREL_TIMEZONE", "a time zone such as America/Los_Angeles")
+	}
+	w.Location = loc
+	idle, err := time.ParseDuration(get("CARREL_SESSION_IDLE"))
+	if err != nil || idle < time.Minute || idle > 4*time.Hour {
+		return nil, bad("CARREL_SESSION_IDLE", "a duration from 1m to 4h, such as 15m")
+	}
+	abs, err := time.ParseDuration(get("CARREL_SESSION_ABSOLUTE"))
+	if err != nil || abs < idle || abs > 24*time.Hour {
+		return nil, bad("CARREL_SESSION_ABSOLUTE", "a duration at least the idle timeout and at most 24h, such as 8h")
+	}
+	w.Sessions = models.SessionLimits{Idle: idle, Absolute: abs}
+	switch w.CookieSecure {
+	case "auto", "always":
+	default:
+		return nil, bad("CARREL_COOKIE_SECURE", "auto or always")
+	}
+	if v := get("CARREL_TRUSTED_PROXIES"); v != "" {
+		for _, part := range strings.Split(v, ",") {
+			part = strings.TrimSpace(part)
+			if !strings.Contains(part, "/") {
+				if ip := net.ParseIP(part); ip != nil && ip.To4() != nil {
+					part += "/32"
+				} else {
+					part += "/128"
+				}
+			}
+			_, n, err := net.ParseCIDR(part)
+			if err != nil {
+				return nil, bad("CARREL_TRUSTED_PROXIES", "a comma-separated list of addresses or CIDRs")
+			}
+			w.TrustedProxies = append(w.TrustedProxies, n)
+		}
+	}
+	c.keysFile = get("CARREL_SECRET_KEYS_FILE")
+	c.Web = w
+	return c, nil
+}
+
+// loadKeys finds the server's secret keys: CARREL_SECRET_KEYS, or the file
+// named by CARREL_SECRET_KEYS_FILE, or, in demo mode only, a key generated
+// once and kept in the data folder.
+func (c *config) loadKeys() (*models.Keys, error) {
+	raw := os.Getenv("CARREL_SECRET_KEYS")
+	if c.keysFile != "" {
+		b, err := os.ReadFile(c.keysFile)
+		if err != nil {
+			return nil, badSetting("CARREL_SECRET_KEYS_FILE", "secret-keys-file", c.keysFile, "a readable file")
+		}
+		raw = strings.TrimSpace(string(b))
+	}
+	if raw == "" {
+		if !c.Demo {
+			return nil, &configError{"CARREL_SECRET_KEYS: not set; generate one with `carrel keygen` " +
+				"and set it (or CARREL_SECRET_KEYS_FILE), or run with --demo"}
+		}
+		var err error
+		if raw, err = demoKey(c.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	keys, err := models.ParseKeys(raw)
+	if err != nil {
+		return nil, &configError{"CARREL_SECRET_KEYS: " + err.Error() + " (comma-separated, current key first)"}
+	}
+	return keys, nil
+}
+
+// demoKey reads the demo secret from the data folder, creating it once.
+func demoKey(dir string) (string, error) {
+	path := filepath.Join(dir, "demo-secret.key")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read demo secret: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create data folder: %w", err)
+	}
+	key := models.GenerateKey()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return demoKey(dir)
+	} else if err != nil {
+		return "", fmt.Errorf("write demo secret: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(key + "\n"); err != nil {
+		return "", fmt.Errorf("write demo secret: %w", err)
+	}
+	return key, nil
+}

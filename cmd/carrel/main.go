@@ -1,0 +1,249 @@
+// Command carrel is the Carrel privacy portal: one binary that serves the
+// portal and runs its maintenance tasks.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+	_ "time/tzdata" // the library's time zone must resolve on minimal hosts too
+
+	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/web"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// command is one subcommand of carrel.
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, c *config, args []string, out io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "serve the portal (migrates the database first)", serve},
+		{"migrate", "apply database migrations and list them", migrateCmd},
+		{"seed", "load demo data: carrel seed --demo", seed},
+		{"keygen", "print a new random secret key for CARREL_SECRET_KEYS", keygen},
+		{"version", "print the version", printVersion},
+		{"help", "list the commands and settings", nil},
+	}
+}
+
+// run executes one subcommand and returns the process exit code: 0 on
+// success, 1 when the work failed, 2 for a usage or configuration error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	name, args := args[0], args[1:]
+	if name == "help" || name == "-h" || name == "--help" {
+		usage(stdout)
+		return 0
+	}
+	var cmd *command
+	for _, c := range commands() {
+		if c.name == name {
+			cmd = &c
+		}
+	}
+	if cmd == nil {
+		fmt.Fprintf(stderr, "carrel: unknown command %q (see carrel help)\n", name)
+		return 2
+	}
+	fs := flag.NewFlagSet("carrel "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	vals := registerSettings(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg, err := parseConfig(vals)
+	if err != nil {
+		fmt.Fprintf(stderr, "carrel: %v\n", err)
+		return 2
+	}
+	if err := cmd.run(ctx, cfg, fs.Args(), stdout); err != nil {
+		fmt.Fprintf(stderr, "carrel %s: %v\n", name, err)
+		var ce *configError
+		if errors.As(err, &ce) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "carrel: the library privacy portal")
+	fmt.Fprintln(w, "\nUsage: carrel COMMAND [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nSettings (each flag's environment variable in brackets; flags win):")
+	for _, s := range settings {
+		def := ""
+		if s.def != "" {
+			def = " (default " + s.def + ")"
+		}
+		fmt.Fprintf(w, "  --%-18s %s%s [$%s]\n", s.flag, s.help, def, s.env)
+	}
+	fmt.Fprintln(w, "  CARREL_SECRET_KEYS  comma-separated secret keys, current first (environment only, so keys never show in a process list)")
+}
+
+func newLogger(c *config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.LogLevel))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// openStore opens and migrates the database and builds the Store.
+func openStore(ctx context.Context, c *config) (*models.Store, error) {
+	keys, err := c.loadKeys()
+	if err != nil {
+		return nil, err
+	}
+	db, err := models.Open(ctx, c.DatabaseURL, models.SystemClock{})
+	if err != nil {
+		return nil, err
+	}
+	if err := models.Migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	return models.NewStore(db, models.SystemClock{}, keys, 0)
+}
+
+func serve(ctx context.Context, c *config, _ []string, out io.Writer) error {
+	log := newLogger(c, os.Stderr)
+	store, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	if demo, err := store.DemoDataPresent(ctx); err != nil {
+		return err
+	} else if demo {
+		log.Warn("demo accounts exist in this database; never use it for real patrons")
+		if c.Demo {
+			printDemoAccounts(out)
+		}
+	}
+	srv, err := web.New(store, c.Web, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (CARREL_ADDR): %w", c.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go srv.SweepSessions(sweepCtx, 5*time.Minute)
+
+	fmt.Fprintf(out, "Carrel is serving %s at http://%s\n", c.Web.LibraryName, ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func migrateCmd(ctx context.Context, c *config, _ []string, out io.Writer) error {
+	db, err := models.Open(ctx, c.DatabaseURL, models.SystemClock{})
+	if err != nil {
+		return err
+	}
+	if err := models.Migrate(ctx, db); err != nil {
+		return err
+	}
+	ids, err := models.AppliedMigrations(ctx, db)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Database is up to date (%d migrations):\n", len(ids))
+	for _, id := range ids {
+		fmt.Fprintf(out, "  %s\n", id)
+	}
+	return nil
+}
+
+func seed(ctx context.Context, c *config, _ []string, out io.Writer) error {
+	if !c.Demo {
+		return &configError{"seed loads made-up demo data and needs --demo (or CARREL_DEMO=1)"}
+	}
+	store, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	res, err := store.SeedDemo(ctx)
+	if err != nil {
+		return err
+	}
+	if res.Created {
+		fmt.Fprintln(out, "Demo data loaded.")
+	} else {
+		fmt.Fprintln(out, "Demo data was already there; nothing changed.")
+	}
+	printDemoAccounts(out)
+	return nil
+}
+
+func printDemoAccounts(out io.Writer) {
+	fmt.Fprintln(out, "Demo sign-ins:")
+	for _, a := range models.DemoAccounts() {
+		fmt.Fprintf(out, "  %-7s %-16s %-18s %s\n", a.Kind, a.Login, a.Secret, a.Note)
+	}
+}
+
+func keygen(_ context.Context, _ *config, _ []string, out io.Writer) error {
+	fmt.Fprintln(out, models.GenerateKey())
+	return nil
+}
+
+func printVersion(_ context.Context, _ *config, _ []string, out io.Writer) error {
+	v := version
+	if info, ok := debug.ReadBuildInfo(); ok && v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		v = info.Main.Version
+	}
+	fmt.Fprintf(out, "carrel %s\n", v)
+	return nil
+}

@@ -1,0 +1,173 @@
+// Package models owns Carrel's data and its rules: the gorm models, the
+// versioned migrations, the Store that every handler goes through, and the
+// rules (hashing, throttling, ledgers) that keep the data honest.
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the database engine behind a connection.
+type Dialect string
+
+// The two engines Carrel runs on.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Clock tells the time. Production uses the wall clock; tests inject a
+// clock they can move, so timeouts are tested without sleeping.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the wall clock.
+type SystemClock struct{}
+
+// Now returns the current time.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// now is the store's notion of the current time: UTC, at the microsecond
+// precision both engines keep, so that what is written compares equal to
+// what is read back.
+func now(c Clock) time.Time { return c.Now().UTC().Truncate(time.Microsecond) }
+
+// DialectOf reports which engine a URL selects: postgres:// and
+// postgresql:// select PostgreSQL, anything else is a SQLite file path.
+func DialectOf(url string) Dialect {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		return Postgres
+	}
+	return SQLite
+}
+
+// sqlitePragmas are the settings every SQLite connection needs, each for a
+// reason:
+//   - foreign_keys: SQLite ignores REFERENCES unless told, and patron
+//     deletion relies on ON DELETE CASCADE to leave nothing behind;
+//   - journal_mode=WAL: readers do not block the writer;
+//   - busy_timeout: a second process (carrel purge beside carrel serve)
+//     waits for the lock instead of failing at once;
+//   - synchronous=NORMAL: durable across application crashes, and safe
+//     with WAL.
+var sqlitePragmas = []struct{ name, value, want string }{
+	{"foreign_keys", "1", "1"},
+	{"journal_mode", "WAL", "wal"},
+	{"busy_timeout", "10000", "10000"},
+	{"synchronous", "NORMAL", "1"},
+}
+
+// Open connects to the database at url (a postgres:// URL, or a SQLite file
+// path) and checks that it answers. The SQLite file's folder is created.
+func Open(ctx context.Context, url string, clock Clock) (*gorm.DB, error) {
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	cfg := &gorm.Config{
+		TranslateError: true,
+		NowFunc:        func() time.Time { return now(clock) },
+		Logger:         logger.Discard,
+	}
+	var (
+		db  *gorm.DB
+		err error
+	)
+	switch DialectOf(url) {
+	case Postgres:
+		db, err = gorm.Open(postgres.Open(url), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("models: open postgres: %w", err)
+		}
+		sqlDB, _ := db.DB()
+		sqlDB.SetMaxOpenConns(16)
+		sqlDB.SetMaxIdleConns(8)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	default:
+		path := strings.TrimPrefix(url, "sqlite://")
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("models: create data folder: %w", err)
+			}
+		}
+		q := make([]string, 0, len(sqlitePragmas))
+		for _, p := range sqlitePragmas {
+			q = append(q, "_pragma="+p.name+"("+p.value+")")
+		}
+		db, err = gorm.Open(sqlite.Open("file:"+path+"?"+strings.Join(q, "&")), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("models: open sqlite: %w", err)
+		}
+		// One connection: SQLite has one writer at a time anyway, and a
+		// single connection turns lock contention into orderly queueing
+		// instead of SQLITE_BUSY errors.
+		sqlDB, _ := db.DB()
+		sqlDB.SetMaxOpenConns(1)
+		if err := checkPragmas(ctx, db); err != nil {
+			return nil, err
+		}
+	}
+	if err := Ping(ctx, db); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// checkPragmas reads every SQLite setting back: a malformed DSN option can
+// silently stop the driver from applying the rest.
+func checkPragmas(ctx context.Context, db *gorm.DB) error {
+	for _, p := range sqlitePragmas {
+		var got string
+		if err := db.WithContext(ctx).Raw("PRAGMA " + p.name).Scan(&got).Error; err != nil {
+			return fmt.Errorf("models: read pragma %s: %w", p.name, err)
+		}
+		if strings.ToLower(got) != p.want {
+			return fmt.Errorf("models: sqlite pragma %s is %q, want %q", p.name, got, p.want)
+		}
+	}
+	return nil
+}
+
+// Ping reports whether the database answers within two seconds.
+func Ping(ctx context.Context, db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return fmt.Errorf("models: ping: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("models: ping: %w", err)
+	}
+	return nil
+}
+
+// DialectOfDB reports the engine behind an open connection.
+func DialectOfDB(db *gorm.DB) Dialect {
+	if db.Dialector.Name() == "postgres" {
+		return Postgres
+	}
+	return SQLite
+}
+
+// ErrNotFound is returned when a record does not exist or does not belong
+// to the patron asking for it: the two are deliberately indistinguishable.
+var ErrNotFound = errors.New("not found")
+
+func notFound(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,130 @@
+package models
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// MinKeyBytes is the least amount of secret a server key must hold.
+const MinKeyBytes = 32
+
+// Keys holds the server's secret keys. They never reach the database: a
+// stolen database alone cannot be used to test PINs offline, because every
+// PIN hash is keyed with them. The first key is current; the others are
+// kept only so that hashes made with them still verify, and are replaced
+// by hashes under the current key at the next successful sign-in.
+type Keys struct {
+	keys [][]byte
+	ids  []string
+}
+
+// NewKeys builds a key set, current key first.
+func NewKeys(keys ...[]byte) (*Keys, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("no secret key")
+	}
+	k := &Keys{}
+	for _, key := range keys {
+		if len(key) < MinKeyBytes {
+			return nil, fmt.Errorf("a secret key must be at least %d bytes", MinKeyBytes)
+		}
+		k.keys = append(k.keys, key)
+		k.ids = append(k.ids, hex.EncodeToString(derive(key, "key-id")[:4]))
+	}
+	return k, nil
+}
+
+// ParseKeys reads a comma-separated list of keys, each base64 (standard or
+// URL alphabet) or hex encoded, current key first.
+func ParseKeys(s string) (*Keys, error) {
+	var raw [][]byte
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		b, err := decodeKey(part)
+		if err != nil {
+			return nil, err
+		}
+		raw = append(raw, b)
+	}
+	return NewKeys(raw...)
+}
+
+func decodeKey(s string) ([]byte, error) {
+	if b, err := hex.DecodeString(s); err == nil {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, errors.New("a secret key must be hex or base64")
+}
+
+// GenerateKey returns a new random key, base64 encoded.
+func GenerateKey() string {
+	return base64.RawURLEncoding.EncodeToString(RandomBytes(MinKeyBytes))
+}
+
+// RandomBytes returns n bytes from the operating system's random source.
+func RandomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("models: no randomness: " + err.Error())
+	}
+	return b
+}
+
+// RandomToken returns an unguessable URL-safe token of 256 bits.
+func RandomToken() string {
+	return base64.RawURLEncoding.EncodeToString(RandomBytes(32))
+}
+
+// HashToken is the form in which a bearer token is stored: its SHA-256.
+// The token itself has 256 bits of entropy, so no key or salt is needed.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// derive returns a subkey of key for one purpose, so that no two uses of
+// the server secret share a key.
+func derive(key []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("carrel/" + purpose))
+	return m.Sum(nil)
+}
+
+// MAC returns a keyed hash of msg under the current key's subkey for
+// purpose, hex encoded.
+func (k *Keys) MAC(purpose, msg string) string {
+	return hex.EncodeToString(mac(derive(k.keys[0], purpose), msg))
+}
+
+func mac(key []byte, msg string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(msg))
+	return m.Sum(nil)
+}
+
+// byID finds a key by the short identifier stored beside each hash.
+func (k *Keys) byID(id string) ([]byte, bool) {
+	for i, kid := range k.ids {
+		if kid == id {
+			return k.keys[i], true
+		}
+	}
+	return nil, false
+}
+
+// currentID identifies the current key.
+func (k *Keys) currentID() string { return k.ids[0] }

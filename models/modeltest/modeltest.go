@@ -1,0 +1,223 @@
+// Package modeltest gives tests fresh, migrated databases on both engines
+// Carrel runs on, a clock they can move, and a Store that hashes fast.
+//
+// PostgreSQL is found at CARREL_TEST_DATABASE_URL (default
+// postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable); each call
+// of Databases creates a database of its own there and drops it when the
+// test ends. When PostgreSQL cannot be reached, tests run on SQLite alone
+// with a loud warning, except in CI (CI=true), where that is a failure.
+package modeltest
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/carrel-library/carrel/models"
+)
+
+// DefaultPostgresURL is used when CARREL_TEST_DATABASE_URL is not set.
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// DB is one migrated, empty database.
+type DB struct {
+	Name string // "sqlite" or "postgres"
+	Gorm *gorm.DB
+}
+
+// postgresMissing is set once PostgreSQL was found unreachable, so later
+// calls do not wait for it again.
+var postgresMissing atomic.Bool
+
+// PostgresSkipped reports whether some test ran without PostgreSQL because
+// it could not be reached.
+func PostgresSkipped() bool { return postgresMissing.Load() }
+
+// Databases returns a fresh, migrated database on each available engine,
+// closed (and on PostgreSQL dropped) when t ends. A nil clock is the wall
+// clock.
+func Databases(t testing.TB, clock models.Clock) []DB {
+	t.Helper()
+	if clock == nil {
+		clock = models.SystemClock{}
+	}
+	dbs := []DB{{Name: string(models.SQLite), Gorm: SQLite(t, clock)}}
+	if pg := postgres(t, clock); pg != nil {
+		dbs = append(dbs, DB{Name: string(models.Postgres), Gorm: pg})
+	}
+	return dbs
+}
+
+// SQLite returns a fresh, migrated SQLite database in t's temporary folder.
+func SQLite(t testing.TB, clock models.Clock) *gorm.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := models.Open(ctx, filepath.Join(t.TempDir(), "carrel.db"), clock)
+	if err != nil {
+		t.Fatalf("modeltest: open sqlite: %v", err)
+	}
+	t.Cleanup(func() { closeDB(db) })
+	if err := models.Migrate(ctx, db); err != nil {
+		t.Fatalf("modeltest: migrate sqlite: %v", err)
+	}
+	return db
+}
+
+// postgres returns a fresh, migrated PostgreSQL database, or nil when the
+// server cannot be reached outside CI.
+func postgres(t testing.TB, clock models.Clock) *gorm.DB {
+	t.Helper()
+	base := os.Getenv("CARREL_TEST_DATABASE_URL")
+	if base == "" {
+		base = DefaultPostgresURL
+	}
+	ci := os.Getenv("CI") == "true"
+	unreachable := func(err error) *gorm.DB {
+		t.Helper()
+		if ci {
+			t.Fatalf("modeltest: PostgreSQL at %s is required in CI: %v", redact(base), err)
+		}
+		postgresMissing.Store(true)
+		t.Logf("\n\n*** WARNING: PostgreSQL at %s is unreachable (%v).\n"+
+			"*** These tests ran on SQLite ONLY. Start PostgreSQL or set CARREL_TEST_DATABASE_URL.\n\n",
+			redact(base), err)
+		return nil
+	}
+	if postgresMissing.Load() && !ci {
+		return unreachable(errNotReachedBefore)
+	}
+	adminURL, err := withConnectTimeout(base)
+	if err != nil {
+		t.Fatalf("modeltest: CARREL_TEST_DATABASE_URL: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	admin, err := models.Open(ctx, adminURL, clock)
+	if err != nil {
+		return unreachable(err)
+	}
+	name := "carrel_test_" + hex.EncodeToString(models.RandomBytes(8))
+	if err := admin.WithContext(ctx).Exec("CREATE DATABASE " + name).Error; err != nil {
+		closeDB(admin)
+		t.Fatalf("modeltest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := admin.WithContext(ctx).Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").Error; err != nil {
+			t.Errorf("modeltest: drop database %s: %v", name, err)
+		}
+		closeDB(admin)
+	})
+
+	u, _ := url.Parse(adminURL)
+	u.Path = "/" + name
+	db, err := models.Open(ctx, u.String(), clock)
+	if err != nil {
+		t.Fatalf("modeltest: open %s: %v", name, err)
+	}
+	// Cleanups run last-registered first: close, then drop.
+	t.Cleanup(func() { closeDB(db) })
+	if err := models.Migrate(context.Background(), db); err != nil {
+		t.Fatalf("modeltest: migrate %s: %v", name, err)
+	}
+	return db
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+const errNotReachedBefore = errString("not reachable earlier in this test run")
+
+// withConnectTimeout checks that base is a URL and bounds how long a
+// connection attempt may take, so an unreachable host fails quickly.
+func withConnectTimeout(base string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return "", errString("want a postgres:// URL")
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") == "" {
+		q.Set("connect_timeout", "3")
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// redact hides a password in a URL for logging.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+func closeDB(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		_ = sqlDB.Close()
+	}
+}
+
+// TestKey is the fixed server key of test stores.
+var TestKey = bytes.Repeat([]byte("carrel-test-key!"), 2)
+
+// NewStore builds a Store over db with a fixed key and bcrypt cost 4, the
+// lowest, so tests that hash PINs stay fast.
+func NewStore(t testing.TB, db *gorm.DB, clock models.Clock) *models.Store {
+	t.Helper()
+	keys, err := models.NewKeys(TestKey)
+	if err != nil {
+		t.Fatalf("modeltest: keys: %v", err)
+	}
+	s, err := models.NewStore(db, clock, keys, 4)
+	if err != nil {
+		t.Fatalf("modeltest: store: %v", err)
+	}
+	return s
+}
+
+// FakeClock is a clock that moves only when told.
+type FakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewFakeClock returns a clock stopped at t.
+func NewFakeClock(t time.Time) *FakeClock { return &FakeClock{t: t} }
+
+// Now returns the clock's time.
+func (c *FakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *FakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Set moves the clock to t.
+func (c *FakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+var _ models.Clock = (*FakeClock)(nil)

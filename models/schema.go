@@ -1,0 +1,359 @@
+package models
+
+import "time"
+
+// The models below are the live shape of Carrel's tables. The tables
+// themselves are created by the versioned migrations in migrations.go; a
+// test checks that every field here has its column there.
+//
+// Every model that carries PatronID holds data about one patron: queries
+// over it always name the patron (Where("patron_id = ?", id)), never a
+// struct condition, whose zero values gorm would silently drop.
+
+// Borrowing status values of a library card.
+const (
+	StatusActive  = "active"
+	StatusBlocked = "blocked"
+	StatusExpired = "expired"
+)
+
+// Patron is a library card holder: contact details, card and borrowing
+// privileges, and the privacy choices that are theirs alone.
+type Patron struct {
+	ID                    int64
+	ILSID                 *string `gorm:"column:ils_id"`
+	CardNumber            string
+	PINHash               string `gorm:"column:pin_hash"`
+	GivenName             string
+	FamilyName            string
+	Email                 string
+	Phone                 string
+	PostalAddress         string
+	HomeBranch            string
+	CardExpiresOn         time.Time
+	BorrowingStatus       string
+	ReadingHistoryEnabled bool
+	FavoritesLinked       bool
+	FavoritesNotice       string // "none", "daily" or "weekly"
+	LastSignInAt          *time.Time
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+}
+
+// DisplayName is how the portal names a patron on screen: "A. Demo".
+func (p Patron) DisplayName() string {
+	if p.GivenName == "" {
+		return p.FamilyName
+	}
+	r := []rune(p.GivenName)
+	return string(r[0]) + ". " + p.FamilyName
+}
+
+// FullName is the patron's name as the library holds it.
+func (p Patron) FullName() string {
+	if p.GivenName == "" {
+		return p.FamilyName
+	}
+	return p.GivenName + " " + p.FamilyName
+}
+
+// Loan is an item currently checked out.
+type Loan struct {
+	ID           int64
+	PatronID     int64
+	ILSID        *string `gorm:"column:ils_id"`
+	Title        string
+	Author       string
+	Format       string
+	Barcode      string
+	CheckedOutAt time.Time
+	DueAt        time.Time
+	Renewals     int
+	Branch       string
+}
+
+// HistoryEntry is a returned loan, kept only for patrons who turned their
+// reading history on.
+type HistoryEntry struct {
+	ID           int64
+	PatronID     int64
+	Title        string
+	Author       string
+	Format       string
+	CheckedOutAt time.Time
+	ReturnedAt   time.Time
+}
+
+// TableName keeps the table's name in the patron's words.
+func (HistoryEntry) TableName() string { return "reading_history" }
+
+// Hold status values.
+const (
+	HoldWaiting   = "waiting"
+	HoldInTransit = "in_transit"
+	HoldReady     = "ready"
+	HoldFilled    = "filled"
+	HoldCancelled = "cancelled"
+)
+
+// Hold is an item set aside, or to be set aside, for a patron.
+type Hold struct {
+	ID           int64
+	PatronID     int64
+	ILSID        *string `gorm:"column:ils_id"`
+	Title        string
+	Author       string
+	PickupBranch string
+	Status       string
+	PlacedAt     time.Time
+	ReadyUntil   *time.Time
+	ClosedAt     *time.Time // when filled or cancelled; retention counts from here
+}
+
+// Fine status values.
+const (
+	FineOutstanding = "outstanding"
+	FinePaid        = "paid"
+	FineWaived      = "waived"
+)
+
+// Fine is a fine or fee: what is owed, or was, and why.
+type Fine struct {
+	ID          int64
+	PatronID    int64
+	ILSID       *string `gorm:"column:ils_id"`
+	Description string
+	Title       string
+	AmountCents int64
+	Status      string
+	AssessedAt  time.Time
+	SettledAt   *time.Time // when paid or waived; retention counts from here
+}
+
+// Interlibrary loan status values.
+const (
+	ILLRequested = "requested"
+	ILLShipped   = "shipped"
+	ILLReceived  = "received"
+	ILLReturned  = "returned"
+	ILLCancelled = "cancelled"
+)
+
+// ILLRequest is an interlibrary loan request.
+type ILLRequest struct {
+	ID             int64
+	PatronID       int64
+	ILSID          *string `gorm:"column:ils_id"`
+	Title          string
+	Author         string
+	LendingLibrary string
+	Status         string
+	RequestedAt    time.Time
+	CompletedAt    *time.Time // returned or cancelled; retention counts from here
+}
+
+// TableName keeps the acronym readable.
+func (ILLRequest) TableName() string { return "ill_requests" }
+
+// ReferenceQuestion is a question a patron sent the library by email. The
+// policy allows keeping it for at most twelve months.
+type ReferenceQuestion struct {
+	ID         int64
+	PatronID   int64
+	ILSID      *string `gorm:"column:ils_id"`
+	Subject    string
+	Question   string
+	Answer     string
+	AskedAt    time.Time
+	AnsweredAt *time.Time
+}
+
+// ComputerSession is a booking of a public internet station.
+type ComputerSession struct {
+	ID        int64
+	PatronID  int64
+	ILSID     *string `gorm:"column:ils_id"`
+	Branch    string
+	Station   string
+	StartedAt time.Time
+	EndedAt   *time.Time
+}
+
+// MailingList is a list a patron may choose to join. Its consent text has
+// a version, and the version a patron agreed to is recorded in the ledger.
+type MailingList struct {
+	ID             int64
+	Slug           string
+	Name           string
+	Description    string
+	Frequency      string
+	Sender         string
+	ConsentText    string
+	ConsentVersion int
+	RetiredAt      *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Subscription says that a patron agreed to receive one list. It exists
+// only while the consent does: unsubscribing deletes it, and the consent
+// ledger keeps the history.
+type Subscription struct {
+	ID           int64
+	PatronID     int64
+	ListID       int64
+	SubscribedAt time.Time
+}
+
+// Favorite kinds.
+const (
+	FavoriteAuthor  = "author"
+	FavoriteSubject = "subject"
+)
+
+// Favorite is a favorite author or subject, linked to the record only by
+// the patron's choice, and used only to tell them about new arrivals.
+type Favorite struct {
+	ID         int64
+	PatronID   int64
+	Kind       string
+	Display    string // as the patron typed it
+	Normalized string // for matching and de-duplication
+	CreatedAt  time.Time
+}
+
+// Notification is a notice of a new arrival matching a favorite.
+type Notification struct {
+	ID         int64
+	PatronID   int64
+	Title      string
+	Author     string
+	CatalogURL string
+	Reason     string // which favorite matched, in the patron's words
+	CreatedAt  time.Time
+	SentAt     *time.Time
+}
+
+// Consent subjects, actors and channels of the consent ledger.
+const (
+	ConsentReadingHistory  = "reading_history"
+	ConsentFavoritesLink   = "favorites_link"
+	ConsentFavoritesNotice = "favorites_notice"
+	ConsentListPrefix      = "mailing_list:"
+
+	ActorPatron = "patron"
+	ActorStaff  = "staff"
+
+	ChannelWeb           = "web"
+	ChannelCatalog       = "catalog"
+	ChannelStaffAssisted = "staff_assisted"
+	ChannelEmailOneClick = "email_one_click"
+)
+
+// ConsentEntry is one line of the append-only consent ledger: who changed
+// which choice, from what to what, through which channel, having been shown
+// which version of the text.
+type ConsentEntry struct {
+	ID          int64
+	PatronID    int64
+	Subject     string
+	OldValue    string
+	NewValue    string
+	Actor       string
+	StaffID     *int64
+	Channel     string
+	TextVersion string
+	CreatedAt   time.Time
+}
+
+// AuditEntry is one line of the append-only, hash-chained audit log of what
+// staff and the system did. It names who and what, never the data itself.
+type AuditEntry struct {
+	ID         int64
+	CreatedAt  time.Time
+	StaffID    *int64
+	PatronID   *int64
+	Action     string
+	Reason     string
+	Detail     string
+	Restricted bool
+	PrevHash   string
+	Hash       string
+}
+
+// Staff roles, each including the powers of the one before.
+const (
+	RoleAssistant      = "assistant"
+	RolePrivacyOfficer = "privacy_officer"
+	RoleAdmin          = "admin"
+)
+
+// Staff is a library staff account.
+type Staff struct {
+	ID           int64
+	Username     string
+	DisplayName  string
+	Role         string
+	PasswordHash string
+	DisabledAt   *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// TableName keeps "staff" uncountable.
+func (Staff) TableName() string { return "staff" }
+
+// Session is the server side of the one cookie. The cookie holds a random
+// token; only its SHA-256 is stored, so a copy of the database cannot be
+// replayed as anyone's sign-in. No IP address or browser string is kept.
+type Session struct {
+	TokenHash      string `gorm:"primaryKey"`
+	PatronID       *int64
+	StaffID        *int64
+	AssistPatronID *int64
+	Channel        string
+	CSRFToken      string `gorm:"column:csrf_token"`
+	Data           string // JSON object of further values
+	CreatedAt      time.Time
+	LastSeenAt     time.Time
+}
+
+// SigninThrottle counts failed sign-ins for one key (a keyed hash of a card
+// number or staff username, so that unknown cards are not stored in clear).
+type SigninThrottle struct {
+	KeyHash         string `gorm:"primaryKey"`
+	Failures        int
+	WindowStartedAt time.Time
+	LockedUntil     *time.Time
+}
+
+// SigninFailureBucket counts failed sign-ins across all keys, per minute,
+// so that a PIN sprayed across many cards slows every instance down.
+type SigninFailureBucket struct {
+	Minute   time.Time `gorm:"primaryKey"`
+	Failures int
+}
+
+// UsageCounter is a daily, anonymous count: a day, a name, a number, and
+// nothing that could be joined back to a person.
+type UsageCounter struct {
+	Day   string `gorm:"primaryKey"` // YYYY-MM-DD in the library's time zone
+	Name  string `gorm:"primaryKey"`
+	Count int64
+}
+
+// PatronModels lists every model that holds data about one patron. The
+// overview, the export and the retention schedule are checked against it.
+func PatronModels() []any {
+	return []any{
+		&Loan{}, &HistoryEntry{}, &Hold{}, &Fine{}, &ILLRequest{},
+		&ReferenceQuestion{}, &ComputerSession{}, &Subscription{},
+		&Favorite{}, &Notification{}, &ConsentEntry{}, &AuditEntry{}, &Session{},
+	}
+}
+
+// AllModels lists every model with a table.
+func AllModels() []any {
+	return append([]any{&Patron{}, &MailingList{}, &Staff{}, &SigninThrottle{},
+		&SigninFailureBucket{}, &UsageCounter{}}, PatronModels()...)
+}

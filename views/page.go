@@ -1,0 +1,71 @@
+// Package views holds Carrel's templ components. Components take view
+// models built by the web package, never database structs.
+package views
+
+import (
+	"time"
+
+	"github.com/carrel-library/carrel/static"
+)
+
+// Page is what the layout needs to know about every page.
+type Page struct {
+	Title       string
+	LibraryName string
+	LogoURL     string
+	// Path is the current route, for marking the current navigation link.
+	Path string
+	// CSRF is the session's form token; forms carry it as csrf_token.
+	CSRF string
+	// Principal is who is signed in, or nil.
+	Principal *Principal
+	// Notice is a one-line status message shown above the content.
+	Notice string
+	Demo   bool
+}
+
+// Principal is the signed-in visitor as the layout shows them.
+type Principal struct {
+	Kind string // "patron" or "staff"
+	Name string
+}
+
+// SignedIn reports whether a patron or staff member is signed in.
+func (p Page) SignedIn() bool { return p.Principal != nil }
+
+// NavItem is one link of the main navigation.
+type NavItem struct {
+	Label, Href string
+}
+
+// Nav lists the navigation links for the visitor.
+func (p Page) Nav() []NavItem {
+	if p.Principal != nil && p.Principal.Kind == "patron" {
+		return []NavItem{
+			{"What we hold", "/data"},
+			{"Privacy policy", "/policy"},
+		}
+	}
+	return []NavItem{
+		{"Home", "/"},
+		{"Privacy policy", "/policy"},
+	}
+}
+
+func asset(name string) string { return static.URL(name) }
+
+// FormatDate writes a date the way the library's patrons read it.
+func FormatDate(t time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("January 2, 2006")
+}
+
+// FormatTime writes a time of day in the library's time zone.
+func FormatTime(t time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("3:04 PM")
+}

@@ -1,0 +1,148 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode"
+
+	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/views"
+	"github.com/labstack/echo/v4"
+)
+
+// loginForm is the patron sign-in form as submitted.
+type loginForm struct {
+	Card string
+	PIN  string
+	Next string
+}
+
+// Validate checks the form's shape before any account is looked at.
+func (f loginForm) Validate() views.FieldErrors {
+	errs := views.FieldErrors{}
+	card := models.NormalizeCard(f.Card)
+	switch {
+	case card == "":
+		errs["card"] = "Enter your library card number."
+	case len(card) < 5 || len(card) > 20 || strings.IndexFunc(card, func(r rune) bool { return r < '0' || r > '9' }) >= 0:
+		errs["card"] = "A library card number is 5 to 20 digits, with no letters."
+	}
+	switch {
+	case f.PIN == "":
+		errs["pin"] = "Enter your PIN."
+	case len(f.PIN) > 64:
+		errs["pin"] = "That PIN is longer than any PIN we issue."
+	}
+	return errs
+}
+
+// localPath returns p if it is a path on this site that is safe to send a
+// visitor to after sign-in, and "" otherwise: no scheme, no host, no
+// protocol-relative "//" or "/\" tricks, no control characters, and never
+// back to sign-in or sign-out.
+func localPath(p string) string {
+	if p == "" || len(p) > 512 || p[0] != '/' || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\") {
+		return ""
+	}
+	if strings.IndexFunc(p, unicode.IsControl) >= 0 || strings.ContainsRune(p, ' ') {
+		return ""
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return ""
+	}
+	// Decoding must not reveal another host either: /%2F%2Fevil.example.
+	if dec, err := url.PathUnescape(u.Path); err != nil || strings.HasPrefix(dec, "//") || strings.Contains(dec, "\\") {
+		return ""
+	}
+	switch u.Path {
+	case "/login", "/logout":
+		return ""
+	}
+	return p
+}
+
+// LoginPage shows the patron sign-in form.
+func (s *Server) LoginPage(c echo.Context) error {
+	next := localPath(c.QueryParam("next"))
+	if currentPatron(c) != nil {
+		return s.redirect(c, orDefault(next, "/data"))
+	}
+	f := views.LoginForm{Next: next, SignedOut: c.QueryParam("signed_out") == "1"}
+	return s.render(c, http.StatusOK, views.Login(s.formPage(c, "Sign in"), f))
+}
+
+// LoginSubmit checks a card number and PIN and, if they match, starts a
+// fresh session for the patron.
+func (s *Server) LoginSubmit(c echo.Context) error {
+	f := loginForm{Card: c.FormValue("card"), PIN: c.FormValue("pin"), Next: localPath(c.FormValue("next"))}
+	view := views.LoginForm{Card: f.Card, Next: f.Next}
+	if errs := f.Validate(); len(errs) > 0 {
+		view.Errors = errs
+		return s.render(c, http.StatusUnprocessableEntity, views.Login(s.formPage(c, "Sign in"), view))
+	}
+	ctx := c.Request().Context()
+	patron, err := s.Store.AuthenticatePatron(ctx, f.Card, f.PIN)
+	var locked *models.LockedError
+	switch {
+	case errors.As(err, &locked):
+		view.Message = "For your security, sign-in with this card is paused until " +
+			views.FormatTime(locked.Until, s.Config.Location) +
+			" after several unsuccessful tries. Try again then, or ask at any library desk."
+		c.Response().Header().Set("Retry-After", "900")
+		return s.render(c, http.StatusTooManyRequests, views.Login(s.formPage(c, "Sign in"), view))
+	case errors.Is(err, models.ErrBadCredentials):
+		view.Message = "That card number and PIN do not match our records. Check both and try again."
+		return s.render(c, http.StatusUnauthorized, views.Login(s.formPage(c, "Sign in"), view))
+	case err != nil:
+		return err
+	}
+	if err := s.startSession(c, patron, models.ChannelWeb); err != nil {
+		return err
+	}
+	return s.redirect(c, orDefault(f.Next, "/data"))
+}
+
+// startSession signs a patron in on a brand-new session: whatever session
+// the browser had (an anonymous one, or someone else's on a shared
+// computer) is deleted, so no token known before sign-in works after it.
+func (s *Server) startSession(c echo.Context, p models.Patron, channel string) error {
+	sess := session(c)
+	if err := s.Sessions.Destroy(c.Request().Context(), sess); err != nil {
+		return err
+	}
+	sess.Values[keyPatron] = p.ID
+	sess.Values[keyChan] = channel
+	sess.Values[flagDirty] = true
+	c.Set(ctxPatron, &p)
+	return nil
+}
+
+// Logout ends the session on the server and asks the browser to forget
+// the cookie and its cache of our pages. It is exempt from the general
+// form-token check so that a visitor whose session already expired can
+// still press "Sign out" and land somewhere sensible; a signed-in session
+// must present its token here like everywhere else.
+func (s *Server) Logout(c echo.Context) error {
+	sess := session(c)
+	signedIn := sess != nil && sess.Values[keyPatron] != nil
+	if signedIn && !validCSRF(sess, c.FormValue("csrf_token")) {
+		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
+	}
+	if sess != nil {
+		if err := s.Sessions.Destroy(c.Request().Context(), sess); err != nil {
+			return err
+		}
+	}
+	c.Response().Header().Set("Clear-Site-Data", `"cache", "cookies"`)
+	return c.Redirect(http.StatusSeeOther, "/login?signed_out=1")
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,34 @@
+// Package web is Carrel's HTTP side: the echo router, its middleware, the
+// handlers, and the server-side session store behind the one cookie.
+package web
+
+import (
+	"net"
+	"time"
+
+	"github.com/carrel-library/carrel/models"
+)
+
+// Config is everything the HTTP side needs to know about its deployment.
+// cmd/carrel fills it from CARREL_* settings and flags.
+type Config struct {
+	Addr        string
+	Demo        bool
+	LibraryName string
+	// LogoFile, when set, is an image served as the library's logo.
+	LogoFile string
+	// Policy is the library's privacy policy as plain text, and
+	// PolicyVersion names that text in consent-ledger entries.
+	Policy        string
+	PolicyVersion string
+	Location      *time.Location
+	Sessions      models.SessionLimits
+	// CookieSecure is "auto" (Secure on HTTPS, and on plain HTTP everywhere
+	// but demo mode) or "always".
+	CookieSecure string
+	// TrustedProxies are the networks whose X-Forwarded-For and
+	// X-Forwarded-Proto headers are believed. Empty: none.
+	TrustedProxies []*net.IPNet
+	// BodyLimit caps request bodies, e.g. "1M".
+	BodyLimit string
+}

@@ -1,0 +1,228 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/views"
+	"github.com/labstack/echo/v4"
+)
+
+// accessLog records each request without anything that could identify
+// the visitor: the route pattern (never the raw path, which can hold a
+// card number or a token), the method, the status and the duration. No
+// address, user agent, query string or cookie.
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		s.Log.Info("request",
+			"method", c.Request().Method,
+			"route", route,
+			"status", c.Response().Status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000)
+		return nil
+	}
+}
+
+// recoverPanic turns a panic into a plain 500, logged by route only.
+func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				err = fmt.Errorf("web: panic in %s: %v", c.Path(), r)
+			}
+		}()
+		return next(c)
+	}
+}
+
+// contentSecurityPolicy allows nothing from another origin, no inline
+// script or style, no framing, and forms only to the portal itself.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// securityHeaders sets the headers every response carries. Every page is
+// no-store: on a shared public computer, the back button after sign-out
+// must find nothing in the cache. Static assets override this.
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "accelerometer=(), camera=(), geolocation=(), gyroscope=(), "+
+			"magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=(), browsing-topics=()")
+		h.Set("Cache-Control", "no-store")
+		if s.isHTTPS(c.Request()) {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		return next(c)
+	}
+}
+
+// crossOrigin refuses unsafe requests that a browser marks as coming from
+// another site (Sec-Fetch-Site, or Origin against Host).
+func (s *Server) crossOrigin(next echo.HandlerFunc) echo.HandlerFunc {
+	cop := http.NewCrossOriginProtection()
+	return func(c echo.Context) error {
+		if err := cop.Check(c.Request()); err != nil {
+			return echo.NewHTTPError(http.StatusForbidden, "cross-origin request")
+		}
+		return next(c)
+	}
+}
+
+// loadSession finds the visitor's session (without creating one) and, if
+// a patron is signed in, loads them.
+func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if withoutSession[c.Path()] {
+			return next(c)
+		}
+		r := c.Request()
+		sess, err := s.Sessions.New(r, s.Sessions.CookieName(r))
+		if err != nil {
+			return fmt.Errorf("web: load session: %w", err)
+		}
+		c.Set(ctxSession, sess)
+		if id, ok := sess.Values[keyPatron].(int64); ok {
+			p, err := s.Store.Patron(r.Context(), id)
+			if errors.Is(err, models.ErrNotFound) {
+				// The patron was deleted: the session goes with them.
+				if err := s.Sessions.Destroy(r.Context(), sess); err != nil {
+					return err
+				}
+			} else if err != nil {
+				return fmt.Errorf("web: load patron: %w", err)
+			} else {
+				c.Set(ctxPatron, &p)
+			}
+		}
+		return next(c)
+	}
+}
+
+// checkCSRF requires the session's synchronizer token on every unsafe
+// request, in addition to the cross-origin check.
+func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		if csrfExempt[c.Path()] {
+			return next(c)
+		}
+		sess := session(c)
+		if sess == nil || !validCSRF(sess, c.FormValue("csrf_token")) {
+			return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
+		}
+		return next(c)
+	}
+}
+
+// guard enforces a route's access rule.
+func (s *Server) guard(a Access) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		switch a {
+		case PatronOnly:
+			return func(c echo.Context) error {
+				if currentPatron(c) != nil {
+					return next(c)
+				}
+				if c.Request().Method != http.MethodGet {
+					return echo.NewHTTPError(http.StatusForbidden, "not signed in")
+				}
+				return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+			}
+		default:
+			return next
+		}
+	}
+}
+
+func currentPatron(c echo.Context) *models.Patron {
+	p, _ := c.Get(ctxPatron).(*models.Patron)
+	return p
+}
+
+// errorText is what a visitor reads for each status: plain words, no
+// internals.
+func errorText(code int) (heading, message string) {
+	switch code {
+	case http.StatusBadRequest:
+		return "We could not understand that request", "Something in the address or the form was not as expected. Please go back and try again."
+	case http.StatusForbidden:
+		return "That action was refused", "The form may have expired, or it came from another site. Go back, reload the page, and try again."
+	case http.StatusNotFound, http.StatusMethodNotAllowed:
+		return "We could not find that page", "The address may be mistyped, or the page may have moved."
+	case http.StatusRequestEntityTooLarge:
+		return "That was more than we can accept", "Please send something smaller."
+	case http.StatusTooManyRequests:
+		return "Please slow down", "There were too many requests from here in a short time. Wait a minute, then try again."
+	case http.StatusServiceUnavailable:
+		return "The portal is resting", "We cannot reach the library's records right now, and nothing was changed. Please try again in a few minutes."
+	default:
+		return "Something went wrong on our side", "Nothing was changed. Please try again in a moment; if it keeps happening, ask at any library desk."
+	}
+}
+
+// handleError is the one error handler: it logs what went wrong (by route,
+// never with personal data) and shows a friendly page. A failure whose
+// cause is an unreachable database is a 503, not a 500.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code := http.StatusInternalServerError
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code = he.Code
+		if code == http.StatusMethodNotAllowed {
+			code = http.StatusNotFound
+		}
+	} else if models.Ping(c.Request().Context(), s.Store.DB) != nil {
+		code = http.StatusServiceUnavailable
+	}
+	if code >= 500 {
+		s.Log.Error("request failed", "route", c.Path(), "status", code, "err", err)
+	}
+	h := c.Response().Header()
+	switch code {
+	case http.StatusTooManyRequests:
+		h.Set("Retry-After", "60")
+	case http.StatusServiceUnavailable:
+		h.Set("Retry-After", "30")
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(code)
+		return
+	}
+	heading, message := errorText(code)
+	var buf bytes.Buffer
+	p := s.page(c, heading)
+	if err := views.ErrorPage(p, code, heading, message).Render(c.Request().Context(), &buf); err != nil {
+		_ = c.String(code, heading)
+		return
+	}
+	_ = c.HTMLBlob(code, buf.Bytes())
+}

@@ -1,0 +1,115 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
+)
+
+// Access says who may reach a route. Every route names one, and the router
+// puts the matching guard in front of it.
+type Access int
+
+// The kinds of access a route can require.
+const (
+	// Public routes are open to everyone, signed in or not.
+	Public Access = iota
+	// PatronOnly routes need a signed-in patron; others are sent to sign in.
+	PatronOnly
+)
+
+// Route is one line of the routing table.
+type Route struct {
+	Method  string
+	Path    string
+	Name    string
+	Access  Access
+	Handler echo.HandlerFunc
+	// Before runs ahead of the handler, after the access guard.
+	Before []echo.MiddlewareFunc
+}
+
+// RouteTable is every route of the portal, in one readable place.
+func (s *Server) RouteTable() []Route {
+	signinLimit := s.perClientLimit(2, 20)
+	return []Route{
+		{http.MethodGet, "/", "home", Public, s.Home, nil},
+		{http.MethodGet, "/login", "login", Public, s.LoginPage, nil},
+		{http.MethodPost, "/login", "login.submit", Public, s.LoginSubmit, []echo.MiddlewareFunc{signinLimit}},
+		{http.MethodPost, "/logout", "logout", Public, s.Logout, nil},
+		{http.MethodGet, "/data", "data", PatronOnly, s.DataPage, nil},
+		{http.MethodGet, "/policy", "policy", Public, s.PolicyPage, nil},
+		{http.MethodGet, "/healthz", "healthz", Public, s.Healthz, nil},
+		{http.MethodGet, "/readyz", "readyz", Public, s.Readyz, nil},
+		{http.MethodGet, "/static/*", "static", Public, s.Static, nil},
+		{http.MethodGet, "/library-logo", "logo", Public, s.Logo, nil},
+	}
+}
+
+// withoutSession are the routes that never need the visitor's session:
+// loading it there would only cost a database read.
+var withoutSession = map[string]bool{
+	"/static/*": true, "/library-logo": true, "/healthz": true, "/readyz": true,
+}
+
+// csrfExempt are unsafe routes that check their own token (see Logout).
+var csrfExempt = map[string]bool{"/logout": true}
+
+func (s *Server) router() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.IPExtractor = s.ipExtractor()
+	e.HTTPErrorHandler = s.handleError
+	e.Use(
+		s.accessLog,
+		s.recoverPanic,
+		s.securityHeaders,
+		middleware.BodyLimit(s.Config.BodyLimit),
+		s.crossOrigin,
+		s.loadSession,
+		s.checkCSRF,
+	)
+	for _, r := range s.RouteTable() {
+		mw := append([]echo.MiddlewareFunc{s.guard(r.Access)}, r.Before...)
+		e.Add(r.Method, r.Path, r.Handler, mw...).Name = r.Name
+	}
+	return e
+}
+
+// ipExtractor finds the client's address for rate limiting only (it is
+// never stored): the connection's peer, or, behind a configured trusted
+// proxy, the address that proxy reports. echo believes X-Forwarded-For
+// from anyone unless told otherwise.
+func (s *Server) ipExtractor() echo.IPExtractor {
+	if len(s.Config.TrustedProxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range s.Config.TrustedProxies {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// perClientLimit slows a flood from one address: perSecond requests a
+// second on average, burst at once. Counters live in memory and vanish
+// after a few minutes; no address is written anywhere.
+func (s *Server) perClientLimit(perSecond float64, burst int) echo.MiddlewareFunc {
+	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+		Rate: rate.Limit(perSecond), Burst: burst, ExpiresIn: 3 * time.Minute,
+	})
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store:               store,
+		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		ErrorHandler: func(echo.Context, error) error {
+			return echo.NewHTTPError(http.StatusForbidden)
+		},
+		DenyHandler: func(echo.Context, string, error) error {
+			return echo.NewHTTPError(http.StatusTooManyRequests)
+		},
+	})
+}

@@ -1,0 +1,204 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/static"
+	"github.com/carrel-library/carrel/views"
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+)
+
+// Server holds the HTTP side's dependencies, built once in main and
+// handed to every handler.
+type Server struct {
+	Store    *models.Store
+	Sessions *SessionStore
+	Log      *slog.Logger
+	Config   Config
+
+	echo   *echo.Echo
+	policy []views.PolicySection
+	logo   []byte
+}
+
+// New builds the server and its router.
+func New(store *models.Store, cfg Config, log *slog.Logger) (*Server, error) {
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.LibraryName == "" {
+		cfg.LibraryName = "Public Library"
+	}
+	if cfg.Policy == "" {
+		cfg.Policy = static.DefaultPolicy
+	}
+	if cfg.BodyLimit == "" {
+		cfg.BodyLimit = "1M"
+	}
+	if cfg.Sessions.Idle == 0 {
+		cfg.Sessions = models.SessionLimits{Idle: 15 * time.Minute, Absolute: 8 * time.Hour}
+	}
+	s := &Server{Store: store, Log: log, Config: cfg, policy: parsePolicy(cfg.Policy)}
+	if cfg.LogoFile != "" {
+		b, err := os.ReadFile(cfg.LogoFile)
+		if err != nil {
+			return nil, fmt.Errorf("web: read logo: %w", err)
+		}
+		s.logo = b
+	}
+	s.Sessions = NewSessionStore(store, cfg.Sessions, s.secureCookie)
+	s.echo = s.router()
+	return s, nil
+}
+
+// ServeHTTP makes the Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Routes lists the registered routes, for the access table tests.
+func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
+
+// trusted reports whether the request came through one of the configured
+// reverse proxies, whose forwarding headers may then be believed.
+func (s *Server) trusted(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	for _, n := range s.Config.TrustedProxies {
+		if ip != nil && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// isHTTPS reports whether the visitor reached us over HTTPS, directly or
+// through a trusted proxy. echo's own Scheme() believes X-Forwarded-Proto
+// from anyone; this does not.
+func (s *Server) isHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	return s.trusted(r) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// secureCookie decides whether the cookie must be Secure: always, except
+// on plain HTTP in demo mode (a laptop trying the portal on localhost).
+func (s *Server) secureCookie(r *http.Request) bool {
+	if s.isHTTPS(r) || s.Config.CookieSecure == "always" {
+		return true
+	}
+	return !s.Config.Demo
+}
+
+// page builds the layout's view model for the current visitor.
+func (s *Server) page(c echo.Context, title string) views.Page {
+	p := views.Page{
+		Title:       title,
+		LibraryName: s.Config.LibraryName,
+		LogoURL:     static.URL("img/logo.svg"),
+		Path:        c.Path(),
+		Demo:        s.Config.Demo,
+	}
+	if s.logo != nil {
+		p.LogoURL = "/library-logo"
+	}
+	if sess := session(c); sess != nil {
+		if patron, ok := c.Get(ctxPatron).(*models.Patron); ok {
+			p.Principal = &views.Principal{Kind: "patron", Name: patron.DisplayName()}
+		}
+		if p.Principal != nil {
+			p.CSRF = CSRFToken(sess)
+		}
+	}
+	return p
+}
+
+// formPage is page for a page that shows a form: it always has a CSRF
+// token, which starts a session for an anonymous visitor.
+func (s *Server) formPage(c echo.Context, title string) views.Page {
+	p := s.page(c, title)
+	if sess := session(c); sess != nil {
+		p.CSRF = CSRFToken(sess)
+	}
+	return p
+}
+
+// render writes a component: into a buffer first, so that a failing
+// render is a clean 500 and not half a page; then the session is saved
+// (it may set the cookie), then the page is sent.
+func (s *Server) render(c echo.Context, status int, comp templ.Component) error {
+	var buf bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+		return fmt.Errorf("web: render: %w", err)
+	}
+	if err := s.saveSession(c); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// redirect saves the session and answers 303 See Other.
+func (s *Server) redirect(c echo.Context, to string) error {
+	if err := s.saveSession(c); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+func (s *Server) saveSession(c echo.Context) error {
+	sess := session(c)
+	if sess == nil {
+		return nil
+	}
+	if err := s.Sessions.Save(c.Request(), c.Response(), sess); err != nil {
+		return fmt.Errorf("web: save session: %w", err)
+	}
+	return nil
+}
+
+// Context keys set by the middleware.
+const (
+	ctxSession = "carrel.session"
+	ctxPatron  = "carrel.patron"
+)
+
+func session(c echo.Context) *sessions.Session {
+	sess, _ := c.Get(ctxSession).(*sessions.Session)
+	return sess
+}
+
+// SweepSessions deletes expired sessions now and then every interval,
+// until ctx ends.
+func (s *Server) SweepSessions(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := s.Store.DeleteExpiredSessions(ctx, s.Config.Sessions); err != nil && !errors.Is(err, context.Canceled) {
+			s.Log.Warn("session sweep failed", "err", err)
+		} else if n > 0 {
+			s.Log.Info("expired sessions deleted", "count", n)
+		}
+		if err := s.Store.SweepSigninCounters(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.Log.Warn("sign-in counter sweep failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
