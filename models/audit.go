@@ -81,7 +81,7 @@ func auditHash(e AuditEntry) string {
 // VerifyAudit walks the audit log in order and returns the ID of the first
 // entry whose chain is broken, or 0 when the whole log is intact.
 func VerifyAudit(db *gorm.DB) (brokenID int64, checked int, err error) {
-	prev := ""
+	prev := auditGenesis
 	var batch []AuditEntry
 	res := db.Order("id").FindInBatches(&batch, 1000, func(tx *gorm.DB, _ int) error {
 		for _, e := range batch {
@@ -89,7 +89,7 @@ func VerifyAudit(db *gorm.DB) (brokenID int64, checked int, err error) {
 				return nil
 			}
 			checked++
-			if prev != "" && e.PrevHash != prev || auditHash(e) != e.Hash {
+			if e.PrevHash != prev || auditHash(e) != e.Hash {
 				brokenID = e.ID
 				return nil
 			}

@@ -105,6 +105,10 @@ func Open(ctx context.Context, url string, clock Clock) (*gorm.DB, error) {
 		for _, p := range sqlitePragmas {
 			q = append(q, "_pragma="+p.name+"("+p.value+")")
 		}
+		// _txlock=immediate: a transaction takes the write lock when it
+		// begins, so a second process waits (busy_timeout) instead of
+		// failing with SQLITE_BUSY when its read turns into a write.
+		q = append(q, "_txlock=immediate")
 		db, err = gorm.Open(sqlite.Open("file:"+path+"?"+strings.Join(q, "&")), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("models: open sqlite: %w", err)

@@ -76,7 +76,10 @@ func (s *Store) AuthenticatePatron(ctx context.Context, card, pin string) (Patro
 		}
 		return s.db(ctx).Model(&Patron{}).Where("id = ?", found.ID).UpdateColumns(updates).Error
 	})
-	return found, err
+	if err != nil {
+		return Patron{}, err
+	}
+	return found, nil
 }
 
 // authenticate runs the shared sign-in procedure for one account key:
