@@ -1,0 +1,204 @@
+package models_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/modeltest"
+)
+
+var testSessionLimits = models.SessionLimits{Idle: 30 * time.Minute, Absolute: 12 * time.Hour}
+
+// sessionAges are sessions by how long ago they began and were last seen,
+// and whether testSessionLimits call them expired.
+var sessionAges = []struct {
+	name          string
+	age, lastSeen time.Duration // before now
+	expired       bool
+}{
+	{"fresh", time.Minute, time.Minute, false},
+	{"just signed in", 0, 0, false},
+	{"idle a second short of the limit", time.Hour, 30*time.Minute - time.Second, false},
+	{"idle exactly the limit", time.Hour, 30 * time.Minute, true},
+	{"idle past the limit", time.Hour, 31 * time.Minute, true},
+	{"active, a second short of the absolute limit", 12*time.Hour - time.Second, time.Second, false},
+	{"active, exactly the absolute limit", 12 * time.Hour, time.Second, true},
+	{"active, past the absolute limit", 13 * time.Hour, 0, true},
+	{"both limits past", 48 * time.Hour, 47 * time.Hour, true},
+}
+
+func TestSessionLimitsExpired(t *testing.T) {
+	t.Parallel()
+	now := testTime
+	for _, tc := range sessionAges {
+		t.Run(tc.name, func(t *testing.T) {
+			s := models.Session{CreatedAt: now.Add(-tc.age), LastSeenAt: now.Add(-tc.lastSeen)}
+			if got := testSessionLimits.Expired(s, now); got != tc.expired {
+				t.Errorf("Expired(created -%v, last seen -%v) = %v, want %v", tc.age, tc.lastSeen, got, tc.expired)
+			}
+		})
+	}
+}
+
+func sameSession(t *testing.T, got, want models.Session) {
+	t.Helper()
+	eqPtr := func(a, b *int64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+	if got.TokenHash != want.TokenHash || !eqPtr(got.PatronID, want.PatronID) ||
+		!eqPtr(got.StaffID, want.StaffID) || !eqPtr(got.AssistPatronID, want.AssistPatronID) ||
+		got.Channel != want.Channel || got.CSRFToken != want.CSRFToken || got.Data != want.Data ||
+		!got.CreatedAt.Equal(want.CreatedAt) || !got.LastSeenAt.Equal(want.LastSeenAt) {
+		t.Errorf("session = %+v\nwant      %+v", got, want)
+	}
+}
+
+func TestSessionLifecycle(t *testing.T) {
+	t.Parallel()
+	clock := modeltest.NewFakeClock(testTime)
+	for _, db := range modeltest.Databases(t, clock) {
+		t.Run(db.Name, func(t *testing.T) {
+			// Not parallel: the engines share the clock, which moves.
+			clock.Set(testTime)
+			ctx := t.Context()
+			s := modeltest.NewStore(t, db.Gorm, clock)
+			p := createPatron(t, s, knownCard, knownPIN)
+
+			oldHash := models.HashToken(models.RandomToken())
+			sess := models.Session{TokenHash: oldHash, PatronID: &p.ID, Channel: models.ChannelWeb,
+				CSRFToken: models.RandomToken(), Data: `{"flash":"Welcome back"}`, LastSeenAt: s.Now()}
+			if err := s.CreateSession(ctx, &sess); err != nil {
+				t.Fatalf("CreateSession: %v", err)
+			}
+			if !sess.CreatedAt.Equal(s.Now()) {
+				t.Errorf("CreatedAt = %v, want the store's now %v", sess.CreatedAt, s.Now())
+			}
+			got, err := s.SessionByTokenHash(ctx, oldHash)
+			if err != nil {
+				t.Fatalf("SessionByTokenHash: %v", err)
+			}
+			sameSession(t, got, sess)
+			if _, err := s.SessionByTokenHash(ctx, models.HashToken("never issued")); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("unknown token: err = %v, want ErrNotFound", err)
+			}
+
+			clock.Advance(time.Minute)
+			newHash := models.HashToken(models.RandomToken())
+			if err := s.RotateSession(ctx, oldHash, newHash); err != nil {
+				t.Fatalf("RotateSession: %v", err)
+			}
+			if _, err := s.SessionByTokenHash(ctx, oldHash); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("old token after rotation: err = %v, want ErrNotFound", err)
+			}
+			got, err = s.SessionByTokenHash(ctx, newHash)
+			if err != nil {
+				t.Fatalf("new token after rotation: %v", err)
+			}
+			want := sess
+			want.TokenHash = newHash
+			sameSession(t, got, want)
+			if err := s.RotateSession(ctx, oldHash, models.HashToken(models.RandomToken())); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("rotating the old token again: err = %v, want ErrNotFound", err)
+			}
+
+			// Rotating onto a token that is in use fails and changes nothing.
+			otherHash := models.HashToken(models.RandomToken())
+			other := models.Session{TokenHash: otherHash, CSRFToken: "other", Data: "{}", LastSeenAt: s.Now()}
+			if err := s.CreateSession(ctx, &other); err != nil {
+				t.Fatalf("CreateSession: %v", err)
+			}
+			if err := s.RotateSession(ctx, newHash, otherHash); err == nil {
+				t.Errorf("rotating onto a token in use succeeded")
+			}
+			if got, err := s.SessionByTokenHash(ctx, newHash); err != nil {
+				t.Errorf("session after a failed rotation: %v", err)
+			} else {
+				sameSession(t, got, want)
+			}
+
+			clock.Advance(time.Minute)
+			if err := s.TouchSession(ctx, newHash, s.Now()); err != nil {
+				t.Fatalf("TouchSession: %v", err)
+			}
+			want.LastSeenAt = s.Now()
+			if got, err := s.SessionByTokenHash(ctx, newHash); err != nil {
+				t.Fatalf("SessionByTokenHash: %v", err)
+			} else {
+				sameSession(t, got, want)
+			}
+
+			if err := s.DeleteSession(ctx, newHash); err != nil {
+				t.Fatalf("DeleteSession: %v", err)
+			}
+			if _, err := s.SessionByTokenHash(ctx, newHash); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("deleted session: err = %v, want ErrNotFound", err)
+			}
+			if _, err := s.SessionByTokenHash(ctx, otherHash); err != nil {
+				t.Errorf("DeleteSession took another session with it: %v", err)
+			}
+		})
+	}
+}
+
+func TestDeleteExpiredSessions(t *testing.T) {
+	t.Parallel()
+	clock := modeltest.NewFakeClock(testTime)
+	for _, db := range modeltest.Databases(t, clock) {
+		t.Run(db.Name, func(t *testing.T) {
+			// Not parallel: the engines share the clock, which moves.
+			clock.Set(testTime)
+			ctx := t.Context()
+			s := modeltest.NewStore(t, db.Gorm, clock)
+			now := s.Now()
+
+			var wantKept []string
+			var wantGone int64
+			for _, tc := range sessionAges {
+				sess := models.Session{TokenHash: models.HashToken(tc.name), CSRFToken: "c", Data: "{}",
+					CreatedAt: now.Add(-tc.age), LastSeenAt: now.Add(-tc.lastSeen)}
+				if err := s.CreateSession(ctx, &sess); err != nil {
+					t.Fatalf("CreateSession(%s): %v", tc.name, err)
+				}
+				if tc.expired != testSessionLimits.Expired(sess, now) {
+					t.Fatalf("%s: table says expired = %v, Expired disagrees", tc.name, tc.expired)
+				}
+				if tc.expired {
+					wantGone++
+				} else {
+					wantKept = append(wantKept, sess.TokenHash)
+				}
+			}
+
+			n, err := s.DeleteExpiredSessions(ctx, testSessionLimits)
+			if err != nil {
+				t.Fatalf("DeleteExpiredSessions: %v", err)
+			}
+			if n != wantGone {
+				t.Errorf("DeleteExpiredSessions reported %d, want %d", n, wantGone)
+			}
+			var kept []string
+			if err := db.Gorm.WithContext(ctx).Model(&models.Session{}).Pluck("token_hash", &kept).Error; err != nil {
+				t.Fatalf("list sessions: %v", err)
+			}
+			slices.Sort(kept)
+			slices.Sort(wantKept)
+			if !slices.Equal(kept, wantKept) {
+				for _, tc := range sessionAges {
+					if in := slices.Contains(kept, models.HashToken(tc.name)); in == tc.expired {
+						t.Errorf("%s: kept = %v, want %v", tc.name, in, !tc.expired)
+					}
+				}
+			}
+
+			// Nothing else is due until time passes; then the rest go.
+			if n, err := s.DeleteExpiredSessions(ctx, testSessionLimits); err != nil || n != 0 {
+				t.Errorf("second sweep = %d, %v; want 0, nil", n, err)
+			}
+			clock.Advance(testSessionLimits.Absolute)
+			if n, err := s.DeleteExpiredSessions(ctx, testSessionLimits); err != nil || n != int64(len(wantKept)) {
+				t.Errorf("sweep %v later = %d, %v; want %d, nil", testSessionLimits.Absolute, n, err, len(wantKept))
+			}
+		})
+	}
+}
