@@ -2,8 +2,10 @@ package web_test
 
 import (
 	"github.com/PuerkitoBio/goquery"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -153,5 +155,55 @@ func TestPolicyPageShowsTheConfiguredPolicy(t *testing.T) {
 		if !strings.Contains(doc.Text(), "twelve months") || !strings.Contains(doc.Text(), "test-1") {
 			t.Fatal("the policy text and its version should be shown")
 		}
+	})
+}
+
+func TestForwardedHeadersAreBelievedOnlyFromTrustedProxies(t *testing.T) {
+	t.Run("untrusted peer", func(t *testing.T) {
+		forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
+			c := a.client()
+			c.header.Set("X-Forwarded-Proto", "https")
+			tok := c.csrf("/login")
+			if h := a.cookies.all(); len(h) != 1 || strings.Contains(h[0], "Secure") {
+				t.Fatalf("an untrusted X-Forwarded-Proto must not change the cookie: %v", h)
+			}
+			// Inventing a new address for every request does not escape the
+			// per-client limit.
+			limited := false
+			for i := 0; i < 40 && !limited; i++ {
+				c.header.Set("X-Forwarded-For", "203.0.113."+strconv.Itoa(i))
+				r := c.post("/login", url.Values{"card": {"21000000001111"}, "pin": {"1"}, "csrf_token": {tok}})
+				limited = r.StatusCode == http.StatusTooManyRequests && strings.Contains(r.body, "too many requests")
+			}
+			if !limited {
+				t.Fatal("X-Forwarded-For from an untrusted peer must be ignored")
+			}
+		})
+	})
+	t.Run("trusted proxy", func(t *testing.T) {
+		cfg := demoConfig()
+		_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
+		cfg.TrustedProxies = []*net.IPNet{loopback}
+		forEachDB(t, cfg, func(t *testing.T, a *app) {
+			c := a.client()
+			c.header.Set("X-Forwarded-Proto", "https")
+			r := c.get("/login")
+			h := a.cookies.all()
+			if len(h) != 1 || !strings.HasPrefix(h[0], "__Host-carrel_session=") || !strings.Contains(h[0], "Secure") {
+				t.Fatalf("behind a trusted TLS proxy the cookie must be Secure: %v", h)
+			}
+			if r.Header.Get("Strict-Transport-Security") == "" {
+				t.Fatal("HSTS should be sent when the visitor came over HTTPS")
+			}
+		})
+	})
+}
+
+func TestOversizedBodiesAreRefused(t *testing.T) {
+	forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
+		c := a.client()
+		tok := c.csrf("/login")
+		r := c.post("/login", url.Values{"card": {strings.Repeat("1", 2<<20)}, "pin": {"1"}, "csrf_token": {tok}})
+		wantStatus(t, r, http.StatusRequestEntityTooLarge)
 	})
 }
