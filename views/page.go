@@ -3,6 +3,8 @@
 package views
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/carrel-library/carrel/static"
@@ -53,6 +55,20 @@ func (p Page) Nav() []NavItem {
 }
 
 func asset(name string) string { return static.URL(name) }
+
+// FormatCount writes a count with thousands separators: 5,000.
+func FormatCount(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
 
 // FormatDate writes a date the way the library's patrons read it.
 func FormatDate(t time.Time, loc *time.Location) string {

@@ -1,0 +1,28 @@
+package views
+
+import (
+	"testing"
+	"time"
+)
+
+func TestFormatCount(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 5000: "5,000", 20000000: "20,000,000", -1234: "-1,234"} {
+		if got := FormatCount(n); got != want {
+			t.Errorf("FormatCount(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestDatesAreInTheLibrarysTimeZone(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Skip("no time zone data")
+	}
+	utc := time.Date(2026, 11, 28, 3, 30, 0, 0, time.UTC) // still the 27th in California
+	if got := FormatDate(utc, la); got != "November 27, 2026" {
+		t.Errorf("FormatDate = %q", got)
+	}
+	if got := FormatTime(utc, la); got != "7:30 PM" {
+		t.Errorf("FormatTime = %q", got)
+	}
+}
