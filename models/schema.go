@@ -59,29 +59,29 @@ func (p Patron) FullName() string {
 
 // Loan is an item currently checked out.
 type Loan struct {
-	ID           int64
-	PatronID     int64
-	ILSID        *string `gorm:"column:ils_id"`
-	Title        string
-	Author       string
-	Format       string
-	Barcode      string
-	CheckedOutAt time.Time
-	DueAt        time.Time
-	Renewals     int
-	Branch       string
+	ID           int64     `json:"id"`
+	PatronID     int64     `json:"-"`
+	ILSID        *string   `json:"-" gorm:"column:ils_id"`
+	Title        string    `json:"title"`
+	Author       string    `json:"author"`
+	Format       string    `json:"format"`
+	Barcode      string    `json:"barcode"`
+	CheckedOutAt time.Time `json:"checked_out_at"`
+	DueAt        time.Time `json:"due_at"`
+	Renewals     int       `json:"renewals"`
+	Branch       string    `json:"branch"`
 }
 
 // HistoryEntry is a returned loan, kept only for patrons who turned their
 // reading history on.
 type HistoryEntry struct {
-	ID           int64
-	PatronID     int64
-	Title        string
-	Author       string
-	Format       string
-	CheckedOutAt time.Time
-	ReturnedAt   time.Time
+	ID           int64     `json:"id"`
+	PatronID     int64     `json:"-"`
+	Title        string    `json:"title"`
+	Author       string    `json:"author"`
+	Format       string    `json:"format"`
+	CheckedOutAt time.Time `json:"checked_out_at"`
+	ReturnedAt   time.Time `json:"returned_at"`
 }
 
 // TableName keeps the table's name in the patron's words.
@@ -98,16 +98,16 @@ const (
 
 // Hold is an item set aside, or to be set aside, for a patron.
 type Hold struct {
-	ID           int64
-	PatronID     int64
-	ILSID        *string `gorm:"column:ils_id"`
-	Title        string
-	Author       string
-	PickupBranch string
-	Status       string
-	PlacedAt     time.Time
-	ReadyUntil   *time.Time
-	ClosedAt     *time.Time // when filled or cancelled; retention counts from here
+	ID           int64      `json:"id"`
+	PatronID     int64      `json:"-"`
+	ILSID        *string    `json:"-" gorm:"column:ils_id"`
+	Title        string     `json:"title"`
+	Author       string     `json:"author"`
+	PickupBranch string     `json:"pickup_branch"`
+	Status       string     `json:"status"`
+	PlacedAt     time.Time  `json:"placed_at"`
+	ReadyUntil   *time.Time `json:"ready_until"`
+	ClosedAt     *time.Time `json:"closed_at"` // when filled or cancelled; retention counts from here
 }
 
 // Fine status values.
@@ -119,15 +119,15 @@ const (
 
 // Fine is a fine or fee: what is owed, or was, and why.
 type Fine struct {
-	ID          int64
-	PatronID    int64
-	ILSID       *string `gorm:"column:ils_id"`
-	Description string
-	Title       string
-	AmountCents int64
-	Status      string
-	AssessedAt  time.Time
-	SettledAt   *time.Time // when paid or waived; retention counts from here
+	ID          int64      `json:"id"`
+	PatronID    int64      `json:"-"`
+	ILSID       *string    `json:"-" gorm:"column:ils_id"`
+	Description string     `json:"description"`
+	Title       string     `json:"title"`
+	AmountCents int64      `json:"amount_cents"`
+	Status      string     `json:"status"`
+	AssessedAt  time.Time  `json:"assessed_at"`
+	SettledAt   *time.Time `json:"settled_at"` // when paid or waived; retention counts from here
 }
 
 // Interlibrary loan status values.
@@ -141,15 +141,15 @@ const (
 
 // ILLRequest is an interlibrary loan request.
 type ILLRequest struct {
-	ID             int64
-	PatronID       int64
-	ILSID          *string `gorm:"column:ils_id"`
-	Title          string
-	Author         string
-	LendingLibrary string
-	Status         string
-	RequestedAt    time.Time
-	CompletedAt    *time.Time // returned or cancelled; retention counts from here
+	ID             int64      `json:"id"`
+	PatronID       int64      `json:"-"`
+	ILSID          *string    `json:"-" gorm:"column:ils_id"`
+	Title          string     `json:"title"`
+	Author         string     `json:"author"`
+	LendingLibrary string     `json:"lending_library"`
+	Status         string     `json:"status"`
+	RequestedAt    time.Time  `json:"requested_at"`
+	CompletedAt    *time.Time `json:"completed_at"` // returned or cancelled; retention counts from here
 }
 
 // TableName keeps the acronym readable.
@@ -158,25 +158,25 @@ func (ILLRequest) TableName() string { return "ill_requests" }
 // ReferenceQuestion is a question a patron sent the library by email. The
 // policy allows keeping it for at most twelve months.
 type ReferenceQuestion struct {
-	ID         int64
-	PatronID   int64
-	ILSID      *string `gorm:"column:ils_id"`
-	Subject    string
-	Question   string
-	Answer     string
-	AskedAt    time.Time
-	AnsweredAt *time.Time
+	ID         int64      `json:"id"`
+	PatronID   int64      `json:"-"`
+	ILSID      *string    `json:"-" gorm:"column:ils_id"`
+	Subject    string     `json:"subject"`
+	Question   string     `json:"question"`
+	Answer     string     `json:"answer"`
+	AskedAt    time.Time  `json:"asked_at"`
+	AnsweredAt *time.Time `json:"answered_at"`
 }
 
 // ComputerSession is a booking of a public internet station.
 type ComputerSession struct {
-	ID        int64
-	PatronID  int64
-	ILSID     *string `gorm:"column:ils_id"`
-	Branch    string
-	Station   string
-	StartedAt time.Time
-	EndedAt   *time.Time
+	ID        int64      `json:"id"`
+	PatronID  int64      `json:"-"`
+	ILSID     *string    `json:"-" gorm:"column:ils_id"`
+	Branch    string     `json:"branch"`
+	Station   string     `json:"station"`
+	StartedAt time.Time  `json:"started_at"`
+	EndedAt   *time.Time `json:"ended_at"`
 }
 
 // MailingList is a list a patron may choose to join. Its consent text has
@@ -214,24 +214,24 @@ const (
 // Favorite is a favorite author or subject, linked to the record only by
 // the patron's choice, and used only to tell them about new arrivals.
 type Favorite struct {
-	ID         int64
-	PatronID   int64
-	Kind       string
-	Display    string // as the patron typed it
-	Normalized string // for matching and de-duplication
-	CreatedAt  time.Time
+	ID         int64     `json:"id"`
+	PatronID   int64     `json:"-"`
+	Kind       string    `json:"kind"`
+	Display    string    `json:"display"`    // as the patron typed it
+	Normalized string    `json:"normalized"` // for matching and de-duplication
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // Notification is a notice of a new arrival matching a favorite.
 type Notification struct {
-	ID         int64
-	PatronID   int64
-	Title      string
-	Author     string
-	CatalogURL string
-	Reason     string // which favorite matched, in the patron's words
-	CreatedAt  time.Time
-	SentAt     *time.Time
+	ID         int64      `json:"id"`
+	PatronID   int64      `json:"-"`
+	Title      string     `json:"title"`
+	Author     string     `json:"author"`
+	CatalogURL string     `json:"catalog_url"`
+	Reason     string     `json:"reason"` // which favorite matched, in the patron's words
+	CreatedAt  time.Time  `json:"created_at"`
+	SentAt     *time.Time `json:"sent_at"`
 }
 
 // Consent subjects, actors and channels of the consent ledger.
@@ -254,16 +254,16 @@ const (
 // which choice, from what to what, through which channel, having been shown
 // which version of the text.
 type ConsentEntry struct {
-	ID          int64
-	PatronID    int64
-	Subject     string
-	OldValue    string
-	NewValue    string
-	Actor       string
-	StaffID     *int64
-	Channel     string
-	TextVersion string
-	CreatedAt   time.Time
+	ID          int64     `json:"id"`
+	PatronID    int64     `json:"-"`
+	Subject     string    `json:"subject"`
+	OldValue    string    `json:"old_value"`
+	NewValue    string    `json:"new_value"`
+	Actor       string    `json:"actor"`
+	StaffID     *int64    `json:"staff_id,omitempty"`
+	Channel     string    `json:"channel"`
+	TextVersion string    `json:"text_version"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
 // AuditEntry is one line of the append-only, hash-chained audit log of what

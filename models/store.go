@@ -19,6 +19,8 @@ type Store struct {
 	HashCost int
 	// Limits bound failed sign-ins.
 	Limits SigninLimits
+	// Retention is the retention schedule.
+	Retention Retention
 
 	hashers   chan struct{} // bounds concurrent bcrypt work to the CPUs
 	slowLane  chan struct{} // serialises sign-ins while failures spike
@@ -34,13 +36,14 @@ func NewStore(db *gorm.DB, clock Clock, keys *Keys, hashCost int) (*Store, error
 		hashCost = bcrypt.DefaultCost
 	}
 	s := &Store{
-		DB:       db,
-		Clock:    clock,
-		Keys:     keys,
-		HashCost: hashCost,
-		Limits:   DefaultSigninLimits(),
-		hashers:  make(chan struct{}, runtime.GOMAXPROCS(0)),
-		slowLane: make(chan struct{}, 1),
+		DB:        db,
+		Clock:     clock,
+		Keys:      keys,
+		HashCost:  hashCost,
+		Limits:    DefaultSigninLimits(),
+		Retention: DefaultRetention(),
+		hashers:   make(chan struct{}, runtime.GOMAXPROCS(0)),
+		slowLane:  make(chan struct{}, 1),
 	}
 	dummy, err := s.hashSecret(context.Background(), "dummy-"+RandomToken())
 	if err != nil {

@@ -16,20 +16,6 @@ func (s *Server) Home(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.Home(s.page(c, "Welcome")))
 }
 
-// DataPage is the signed-in patron's summary of what the library holds.
-func (s *Server) DataPage(c echo.Context) error {
-	p := currentPatron(c)
-	lines, err := s.Store.Summary(c.Request().Context(), p.ID)
-	if err != nil {
-		return err
-	}
-	d := views.DataSummary{FullName: p.FullName(), CardEnding: last(p.CardNumber, 4)}
-	for _, l := range lines {
-		d.Categories = append(d.Categories, views.CategoryCount{Label: l.Label, Count: l.Count})
-	}
-	return s.render(c, http.StatusOK, views.Data(s.page(c, "What we hold about you"), d))
-}
-
 func last(s string, n int) string {
 	if len(s) <= n {
 		return s

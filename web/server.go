@@ -123,8 +123,33 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 		if p.Principal != nil {
 			p.CSRF = CSRFToken(sess)
 		}
+		if msg, ok := sess.Values[keyFlash].(string); ok {
+			p.Notice = msg
+			delete(sess.Values, keyFlash)
+			sess.Values[flagDirty] = true
+		}
 	}
 	return p
+}
+
+// flash keeps a one-line message for the next page the visitor sees.
+func (s *Server) flash(c echo.Context, msg string) {
+	if sess := session(c); sess != nil {
+		sess.Values[keyFlash] = msg
+		sess.Values[flagDirty] = true
+	}
+}
+
+// actor is who is making a change, for the consent ledger: the patron,
+// through the channel they signed in by, shown the current policy text.
+func (s *Server) actor(c echo.Context) models.Actor {
+	a := models.Actor{Channel: models.ChannelWeb, TextVersion: s.Config.PolicyVersion}
+	if sess := session(c); sess != nil {
+		if ch, ok := sess.Values[keyChan].(string); ok && ch != "" {
+			a.Channel = ch
+		}
+	}
+	return a
 }
 
 // formPage is page for a page that shows a form: it always has a CSRF

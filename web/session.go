@@ -29,6 +29,7 @@ const (
 	keyAssist = "assist_patron_id"
 	keyChan   = "channel"
 	keyCSRF   = "csrf_token"
+	keyFlash  = "flash"
 )
 
 // flag keys are never stored: they tell Save what this request changed.

@@ -1,0 +1,121 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// Actor is who makes a change to a patron's choices, and how: the patron
+// on the web or from the catalog, or a staff member at their request.
+// TextVersion names the consent or policy text they were shown.
+type Actor struct {
+	StaffID     *int64
+	Channel     string
+	TextVersion string
+}
+
+func (a Actor) kind() string {
+	if a.StaffID != nil {
+		return ActorStaff
+	}
+	return ActorPatron
+}
+
+// recordConsent appends one entry to the consent ledger inside tx, so the
+// entry and the change it records commit or roll back together.
+func recordConsent(tx *gorm.DB, patronID int64, subject, oldValue, newValue string, a Actor) error {
+	e := ConsentEntry{
+		PatronID: patronID, Subject: subject, OldValue: oldValue, NewValue: newValue,
+		Actor: a.kind(), StaffID: a.StaffID, Channel: a.Channel, TextVersion: a.TextVersion,
+	}
+	if err := tx.Create(&e).Error; err != nil {
+		return fmt.Errorf("models: consent ledger: %w", err)
+	}
+	return nil
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// SetReadingHistory turns a patron's reading history on or off. Turning
+// it off erases every stored entry, in the same transaction as the ledger
+// entry that records the change. The switch is a conditional update, so
+// two tabs flipping it at once produce exactly one ledger entry per real
+// change, and the ledger always ends in the patron's final state.
+// changed is false, and nothing is written, when it was already so.
+func (s *Store) SetReadingHistory(ctx context.Context, patronID int64, on bool, a Actor) (erased int64, changed bool, err error) {
+	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&Patron{}).Where("id = ? AND reading_history_enabled = ?", patronID, !on).
+			UpdateColumns(map[string]any{"reading_history_enabled": on, "updated_at": s.Now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			var n int64
+			if err := tx.Model(&Patron{}).Where("id = ?", patronID).Count(&n).Error; err != nil {
+				return err
+			}
+			if n == 0 {
+				return ErrNotFound
+			}
+			return nil
+		}
+		changed = true
+		if !on {
+			del := tx.Where("patron_id = ?", patronID).Delete(&HistoryEntry{})
+			if del.Error != nil {
+				return del.Error
+			}
+			erased = del.RowsAffected
+		}
+		return recordConsent(tx, patronID, ConsentReadingHistory, onOff(!on), onOff(on), a)
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("models: set reading history: %w", err)
+	}
+	return erased, changed, err
+}
+
+// DeleteHistoryEntry deletes one entry of a patron's reading history. An
+// entry that does not exist or is someone else's is ErrNotFound.
+func (s *Store) DeleteHistoryEntry(ctx context.Context, patronID, entryID int64) error {
+	res := s.db(ctx).Where("patron_id = ? AND id = ?", patronID, entryID).Delete(&HistoryEntry{})
+	if res.Error != nil {
+		return fmt.Errorf("models: delete history entry: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ClearHistory deletes every entry of a patron's reading history and
+// leaves the setting as it is.
+func (s *Store) ClearHistory(ctx context.Context, patronID int64) (int64, error) {
+	res := s.db(ctx).Where("patron_id = ?", patronID).Delete(&HistoryEntry{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("models: clear history: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// CountRecords counts a patron's records in one category's table.
+func (s *Store) CountRecords(ctx context.Context, patronID int64, slug string, limits SessionLimits) (int64, error) {
+	c, ok := CategoryBySlug(slug)
+	if !ok || c.Table == "" {
+		return 0, ErrNotFound
+	}
+	where, args := c.scope(patronID, s.Now(), limits)
+	var n int64
+	if err := s.db(ctx).Table(c.Table).Where(where, args...).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("models: count %s: %w", c.Table, err)
+	}
+	return n, nil
+}

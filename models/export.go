@@ -1,0 +1,197 @@
+package models
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// ExportSchemaVersion is the version of the export document's shape,
+// described in docs/export-schema.md. Bump it on any incompatible change.
+const ExportSchemaVersion = 1
+
+// ExportMeta is what the export says about itself.
+type ExportMeta struct {
+	Library       string
+	PolicyVersion string
+	Limits        SessionLimits
+}
+
+type exportHeader struct {
+	Schema        string        `json:"schema"`
+	SchemaVersion int           `json:"schema_version"`
+	GeneratedAt   time.Time     `json:"generated_at"`
+	Library       string        `json:"library"`
+	PolicyVersion string        `json:"policy_version"`
+	Patron        exportPatron  `json:"patron"`
+	Choices       exportChoices `json:"privacy_choices"`
+}
+
+type exportPatron struct {
+	CardNumber      string     `json:"card_number"`
+	GivenName       string     `json:"given_name"`
+	FamilyName      string     `json:"family_name"`
+	Email           string     `json:"email"`
+	Phone           string     `json:"phone"`
+	PostalAddress   string     `json:"postal_address"`
+	HomeBranch      string     `json:"home_branch"`
+	CardExpiresOn   string     `json:"card_expires_on"`
+	BorrowingStatus string     `json:"borrowing_status"`
+	LastSignInAt    *time.Time `json:"last_sign_in_at"`
+	CreatedAt       time.Time  `json:"record_created_at"`
+}
+
+type exportChoices struct {
+	ReadingHistory  bool   `json:"reading_history"`
+	FavoritesLinked bool   `json:"favorites_linked"`
+	FavoritesNotice string `json:"favorites_notice"`
+}
+
+type exportCategory struct {
+	Title      string `json:"title"`
+	Purpose    string `json:"purpose"`
+	Retention  string `json:"retention"`
+	SharedWith string `json:"shared_with"`
+}
+
+// Export writes everything held about a patron as one JSON document. The
+// records are streamed a row at a time from one consistent read, so
+// memory stays flat however long the history is.
+func (s *Store) Export(ctx context.Context, patronID int64, meta ExportMeta, out io.Writer) error {
+	w := bufio.NewWriterSize(out, 32<<10)
+	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		var p Patron
+		if err := tx.Where("id = ?", patronID).Take(&p).Error; err != nil {
+			return notFound(err)
+		}
+		head, err := json.Marshal(exportHeader{
+			Schema: "carrel-export", SchemaVersion: ExportSchemaVersion, GeneratedAt: s.Now(),
+			Library: meta.Library, PolicyVersion: meta.PolicyVersion,
+			Patron: exportPatron{
+				CardNumber: p.CardNumber, GivenName: p.GivenName, FamilyName: p.FamilyName, Email: p.Email,
+				Phone: p.Phone, PostalAddress: p.PostalAddress, HomeBranch: p.HomeBranch,
+				CardExpiresOn: p.CardExpiresOn.Format("2006-01-02"), BorrowingStatus: p.BorrowingStatus,
+				LastSignInAt: p.LastSignInAt, CreatedAt: p.CreatedAt,
+			},
+			Choices: exportChoices{p.ReadingHistoryEnabled, p.FavoritesLinked, p.FavoritesNotice},
+		})
+		if err != nil {
+			return err
+		}
+		// Open the header object again to append the categories.
+		w.Write(head[:len(head)-1])
+		w.WriteString(`,"categories":{`)
+		first := true
+		for _, c := range Categories() {
+			if c.Table == "" {
+				continue
+			}
+			if !first {
+				w.WriteString(",")
+			}
+			first = false
+			if err := s.exportCategory(tx, w, c, patronID, meta); err != nil {
+				return fmt.Errorf("%s: %w", c.Key, err)
+			}
+		}
+		w.WriteString("}}\n")
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("models: export: %w", err)
+	}
+	return w.Flush()
+}
+
+func (s *Store) exportCategory(tx *gorm.DB, w *bufio.Writer, c Category, patronID int64, meta ExportMeta) error {
+	key, _ := json.Marshal(c.Key)
+	info, _ := json.Marshal(exportCategory{c.Title, c.Purpose, c.Retention, c.SharedWith})
+	w.Write(key)
+	w.WriteString(":")
+	w.Write(info[:len(info)-1])
+	w.WriteString(`,"records":[`)
+	var err error
+	scoped := func(model any) *gorm.DB {
+		return tx.Model(model).Where("patron_id = ?", patronID).Order(c.TimeColumn + " DESC").Order("id DESC")
+	}
+	switch c.Slug {
+	case "loans":
+		err = streamRows[Loan](tx, w, scoped(&Loan{}))
+	case "reading-history":
+		err = streamRows[HistoryEntry](tx, w, scoped(&HistoryEntry{}))
+	case "holds":
+		err = streamRows[Hold](tx, w, scoped(&Hold{}))
+	case "fines":
+		err = streamRows[Fine](tx, w, scoped(&Fine{}))
+	case "ill":
+		err = streamRows[ILLRequest](tx, w, scoped(&ILLRequest{}))
+	case "reference":
+		err = streamRows[ReferenceQuestion](tx, w, scoped(&ReferenceQuestion{}))
+	case "computer-sessions":
+		err = streamRows[ComputerSession](tx, w, scoped(&ComputerSession{}))
+	case "favorites":
+		err = streamRows[Favorite](tx, w, scoped(&Favorite{}))
+	case "notifications":
+		err = streamRows[Notification](tx, w, scoped(&Notification{}))
+	case "consents":
+		err = streamRows[ConsentEntry](tx, w, scoped(&ConsentEntry{}))
+	case "mailing-lists":
+		err = streamRows[SubscriptionRecord](tx, w, subscriptionQuery(tx, patronID).Order("subscriptions.subscribed_at DESC"))
+	case "staff-access":
+		err = streamRows[StaffAccessRecord](tx, w, staffAccessQuery(tx, patronID).Order("audit_entries.created_at DESC"))
+	case "sessions":
+		var rows []SessionRecord
+		if rows, err = s.activeSessions(tx, patronID, meta.Limits); err == nil {
+			err = writeRows(w, rows)
+		}
+	default:
+		err = fmt.Errorf("no exporter for category %q", c.Slug)
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteString("]}")
+	return nil
+}
+
+// streamRows encodes each row of q as JSON, separated by commas, without
+// holding more than one row in memory.
+func streamRows[T any](tx *gorm.DB, w *bufio.Writer, q *gorm.DB) error {
+	rows, err := q.Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	enc := json.NewEncoder(w)
+	for n := 0; rows.Next(); n++ {
+		var rec T
+		if err := tx.ScanRows(rows, &rec); err != nil {
+			return err
+		}
+		if n > 0 {
+			w.WriteString(",")
+		}
+		if err := enc.Encode(rec); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func writeRows[T any](w *bufio.Writer, rows []T) error {
+	enc := json.NewEncoder(w)
+	for i, r := range rows {
+		if i > 0 {
+			w.WriteString(",")
+		}
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

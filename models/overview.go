@@ -1,0 +1,157 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// CategorySummary is one card of the overview: how many records of a kind
+// are held, the newest, and when the oldest will be deleted.
+type CategorySummary struct {
+	Category
+	Count       int64
+	Newest      *time.Time
+	NewestLabel string
+	// OldestDue is when the oldest record counting down will be deleted;
+	// nil when nothing of this kind is counting down.
+	OldestDue *time.Time
+}
+
+// Overview summarises every category of data held about a patron in one
+// database round trip: a UNION ALL of one aggregate row per table.
+func (s *Store) Overview(ctx context.Context, patronID int64, limits SessionLimits) (Patron, []CategorySummary, error) {
+	p, err := s.Patron(ctx, patronID)
+	if err != nil {
+		return p, nil, err
+	}
+	cats := Categories()
+	var (
+		parts []string
+		args  []any
+	)
+	for _, c := range cats {
+		if c.Table == "" {
+			continue
+		}
+		where, wargs := c.scope(patronID, s.Now(), limits)
+		// Every branch yields a time here (PostgreSQL will not UNION a
+		// NULL text with timestamps); only time-limited slugs use it.
+		oldest := "MIN(" + c.TimeColumn + ")"
+		if c.DueFrom != "" {
+			oldest = "MIN(" + c.DueFrom + ")"
+		}
+		order := c.TimeColumn + " DESC"
+		if c.Table != "sessions" {
+			order += ", id DESC"
+		}
+		parts = append(parts, fmt.Sprintf(
+			"SELECT '%s' AS slug, COUNT(*) AS n, MAX(%s) AS newest, %s AS oldest, "+
+				"(SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT 1) AS label FROM %s WHERE %s",
+			c.Slug, c.TimeColumn, oldest, c.Label, c.Table, where, order, c.Table, where))
+		args = append(args, wargs...) // the label subquery
+		args = append(args, wargs...) // the aggregate
+	}
+	rows, err := s.db(ctx).Raw(strings.Join(parts, " UNION ALL "), args...).Rows()
+	if err != nil {
+		return p, nil, fmt.Errorf("models: overview: %w", err)
+	}
+	defer rows.Close()
+	found := map[string]CategorySummary{}
+	for rows.Next() {
+		var (
+			slug        string
+			n           int64
+			newest, old any
+			label       *string
+			summary     CategorySummary
+		)
+		if err := rows.Scan(&slug, &n, &newest, &old, &label); err != nil {
+			return p, nil, fmt.Errorf("models: overview: %w", err)
+		}
+		summary.Count = n
+		if t, ok := parseDBTime(newest); ok {
+			summary.Newest = &t
+		}
+		if label != nil {
+			summary.NewestLabel = *label
+		}
+		if t, ok := parseDBTime(old); ok {
+			if due, ok := s.Retention.due(slug, t); ok {
+				summary.OldestDue = &due
+			}
+		}
+		found[slug] = summary
+	}
+	if err := rows.Err(); err != nil {
+		return p, nil, fmt.Errorf("models: overview: %w", err)
+	}
+	out := make([]CategorySummary, 0, len(cats))
+	for _, c := range cats {
+		summary := found[c.Slug]
+		summary.Category = c
+		switch c.Slug {
+		case "contact":
+			summary.Count = int64(len(ContactFields(p)))
+		case "card":
+			summary.Count = int64(len(CardFields(p)))
+		}
+		out = append(out, summary)
+	}
+	return p, out, nil
+}
+
+// scope is the WHERE clause that selects a patron's visible rows of c.
+func (c Category) scope(patronID int64, now time.Time, limits SessionLimits) (string, []any) {
+	where, args := "patron_id = ?", []any{patronID}
+	if c.Where != "" {
+		where += " AND " + c.Where
+	}
+	if c.Table == "sessions" {
+		where += " AND last_seen_at > ? AND created_at > ?"
+		args = append(args, now.Add(-limits.Idle), now.Add(-limits.Absolute))
+	}
+	return where, args
+}
+
+// Field is one labelled value held on the patron's own record.
+type Field struct {
+	Label, Value string
+}
+
+// ContactFields lists the contact details held, leaving out empty ones.
+func ContactFields(p Patron) []Field {
+	return nonEmpty([]Field{
+		{"Name", p.FullName()},
+		{"Email", p.Email},
+		{"Phone", p.Phone},
+		{"Postal address", p.PostalAddress},
+	})
+}
+
+// CardFields lists the card and borrowing details held.
+func CardFields(p Patron) []Field {
+	status := map[string]string{StatusActive: "Active: you can borrow", StatusBlocked: "Blocked: please ask at a desk",
+		StatusExpired: "Expired: renew at any desk"}[p.BorrowingStatus]
+	if status == "" {
+		status = p.BorrowingStatus
+	}
+	return nonEmpty([]Field{
+		{"Card number", p.CardNumber},
+		{"Home branch", p.HomeBranch},
+		{"Card expires", p.CardExpiresOn.Format("January 2, 2006")},
+		{"Borrowing status", status},
+		{"PIN", "Set (we keep only a one-way scrambled form, never the PIN itself)"},
+	})
+}
+
+func nonEmpty(fs []Field) []Field {
+	out := fs[:0]
+	for _, f := range fs {
+		if strings.TrimSpace(f.Value) != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,618 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/views"
+	"github.com/labstack/echo/v4"
+)
+
+// notKept are the things this software never records, each backed by the
+// code and by a test (web/data_test.go, TestWhatWeDoNotKeepIsTrue).
+var notKept = []string{
+	"Your IP address, or anything else that tells where you connected from. Our logs hold only which page was asked for and how long it took.",
+	"What you search for in the catalog. The portal never receives your searches.",
+	"Tracking or advertising cookies. We set one cookie that keeps you signed in, and it is deleted when you close your browser.",
+	"Anything sent to database vendors or other companies. This portal loads nothing from other sites and sends your data nowhere.",
+}
+
+// DataOverview is "What we hold about you": one card per category.
+func (s *Server) DataOverview(c echo.Context) error {
+	p := currentPatron(c)
+	patron, sums, err := s.Store.Overview(c.Request().Context(), p.ID, s.Config.Sessions)
+	if err != nil {
+		return err
+	}
+	o := views.Overview{FullName: patron.FullName(), CardEnding: last(patron.CardNumber, 4), NotKept: notKept}
+	for _, sum := range sums {
+		o.Cards = append(o.Cards, views.CategoryCard{
+			Slug: sum.Slug, Title: sum.Title, Count: sum.Count, Purpose: sum.Purpose, Retention: sum.Retention,
+			SharedWith: sum.SharedWith, Shared: sum.SharedWith != "No one outside the library.",
+			Held: s.heldLine(sum), NextDelete: s.dueLine(sum),
+		})
+	}
+	return s.render(c, http.StatusOK, views.DataOverview(s.page(c, "What we hold about you"), o))
+}
+
+func (s *Server) date(t time.Time) string { return views.FormatDate(t, s.Config.Location) }
+
+func (s *Server) dateTime(t time.Time) string {
+	return views.FormatDate(t, s.Config.Location) + ", " + views.FormatTime(t, s.Config.Location)
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return views.FormatCount(n) + " " + many
+}
+
+// heldLine says, in a sentence, what is held in a category.
+func (s *Server) heldLine(sum models.CategorySummary) string {
+	switch sum.Slug {
+	case "contact", "card":
+		return plural(sum.Count, sum.One, sum.Many) + " on your record."
+	}
+	if sum.Count == 0 {
+		return "Nothing."
+	}
+	line := plural(sum.Count, sum.One, sum.Many)
+	if sum.Newest != nil {
+		label := sum.NewestLabel
+		switch sum.Slug {
+		case "consents":
+			label = consentSubject(label)
+		case "staff-access":
+			label = auditAction(label)
+		case "sessions":
+			label = channelName(label)
+		}
+		if label != "" {
+			line += "; the newest: " + label + ", " + s.date(*sum.Newest)
+		} else {
+			line += "; the newest from " + s.date(*sum.Newest)
+		}
+	}
+	return line + "."
+}
+
+func (s *Server) dueLine(sum models.CategorySummary) string {
+	if sum.OldestDue == nil {
+		return ""
+	}
+	return "The oldest will be deleted on " + s.date(*sum.OldestDue) + "."
+}
+
+// DataDetail shows one category's records.
+func (s *Server) DataDetail(c echo.Context) error {
+	cat, ok := models.CategoryBySlug(c.Param("category"))
+	if !ok {
+		return echo.ErrNotFound
+	}
+	p := currentPatron(c)
+	d := views.Detail{Slug: cat.Slug, Title: cat.Title, Purpose: cat.Purpose, Retention: cat.Retention,
+		SharedWith: cat.SharedWith, Empty: cat.Empty}
+	ctx := c.Request().Context()
+	switch cat.Slug {
+	case "contact":
+		d.Fields = fields(models.ContactFields(*p))
+		return s.render(c, http.StatusOK, views.DataDetail(s.page(c, cat.Title), d))
+	case "card":
+		d.Fields = fields(models.CardFields(*p))
+		return s.render(c, http.StatusOK, views.DataDetail(s.page(c, cat.Title), d))
+	}
+	req, err := pageRequest(c)
+	if err != nil {
+		return err
+	}
+	t, older, newer, err := s.records(ctx, c, cat, p.ID, req, true)
+	if err != nil {
+		return err
+	}
+	d.Table = &t
+	base := "/data/" + cat.Slug
+	if older != nil {
+		d.OlderURL = base + "?after=" + url.QueryEscape(older.String())
+	}
+	if newer != nil {
+		d.NewerURL = base + "?before=" + url.QueryEscape(newer.String())
+		d.NewestURL = base
+	}
+	switch cat.Slug {
+	case "reading-history":
+		n, err := s.Store.CountRecords(ctx, p.ID, cat.Slug, s.Config.Sessions)
+		if err != nil {
+			return err
+		}
+		d.History = &views.HistoryControls{Enabled: p.ReadingHistoryEnabled, Count: n}
+		if !p.ReadingHistoryEnabled && n == 0 {
+			d.Empty = "Reading history is off, so nothing is kept: when you return an item, the record of the loan is deleted."
+		}
+	case "sessions":
+		d.Sessions = &views.SessionControls{Others: len(t.Rows) - 1}
+	}
+	return s.render(c, http.StatusOK, views.DataDetail(s.page(c, cat.Title), d))
+}
+
+func fields(fs []models.Field) []views.Field {
+	out := make([]views.Field, len(fs))
+	for i, f := range fs {
+		out[i] = views.Field{Label: f.Label, Value: f.Value}
+	}
+	return out
+}
+
+// pageRequest reads the keyset cursor from the address; a malformed one
+// is a 400, not a silent first page.
+func pageRequest(c echo.Context) (models.PageRequest, error) {
+	var req models.PageRequest
+	for name, dst := range map[string]**models.Cursor{"after": &req.After, "before": &req.Before} {
+		if v := c.QueryParam(name); v != "" {
+			cur, ok := models.ParseCursor(v)
+			if !ok {
+				return req, echo.NewHTTPError(http.StatusBadRequest, "bad cursor")
+			}
+			*dst = &cur
+		}
+	}
+	return req, nil
+}
+
+// records loads one page of a category and lays it out as a table. With
+// actions, rows carry their buttons (e.g. delete a history entry).
+func (s *Server) records(ctx context.Context, c echo.Context, cat models.Category, patronID int64, req models.PageRequest, actions bool) (views.Table, *models.Cursor, *models.Cursor, error) {
+	t := views.Table{Caption: cat.Title}
+	cols := func(labels ...string) {
+		for _, l := range labels {
+			t.Columns = append(t.Columns, views.Column{Label: l, Numeric: l == "Amount" || l == "Renewals"})
+		}
+	}
+	var older, newer *models.Cursor
+	var err error
+	switch cat.Slug {
+	case "loans":
+		cols("Title", "Author", "Checked out", "Due", "Renewals", "Branch")
+		var pg models.Page[models.Loan]
+		if pg, err = s.Store.Loans(ctx, patronID, req); err == nil {
+			older, newer = pg.Older, pg.Newer
+			for _, r := range pg.Rows {
+				due := s.date(r.DueAt)
+				if r.DueAt.Before(s.Store.Now()) {
+					due += " (overdue)"
+				}
+				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Title, r.Author, s.date(r.CheckedOutAt), due, strconv.Itoa(r.Renewals), r.Branch}})
+			}
+		}
+	case "reading-history":
+		cols("Title", "Author", "Format", "Borrowed", "Returned")
+		var pg models.Page[models.HistoryEntry]
+		if pg, err = s.Store.History(ctx, patronID, req); err == nil {
+			older, newer = pg.Older, pg.Newer
+			if actions {
+				t.Columns = append(t.Columns, views.Column{Label: "Delete"})
+			}
+			for _, r := range pg.Rows {
+				row := views.Row{Cells: []string{r.Title, r.Author, r.Format, s.date(r.CheckedOutAt), s.date(r.ReturnedAt)}}
+				if actions {
+					row.Action = &views.RowAction{Label: "Delete", Name: "Delete " + r.Title + " from your history",
+						URL: "/data/reading-history/" + strconv.FormatInt(r.ID, 10) + "/delete"}
+				}
+				t.Rows = append(t.Rows, row)
+			}
+		}
+	case "holds":
+		cols("Title", "Author", "Pick up at", "Placed", "Status")
+		var pg models.Page[models.Hold]
+		if pg, err = s.Store.Holds(ctx, patronID, req); err == nil {
+			older, newer = pg.Older, pg.Newer
+			for _, r := range pg.Rows {
+				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Title, r.Author, r.PickupBranch, s.date(r.PlacedAt), s.holdStatus(r)}})
+			}
+		}
+	case "fines":
+		cols("What for", "Item", "Amount", "Charged", "Status")
+		var pg models.Page[models.Fine]
+		if pg, err = s.Store.Fines(ctx, patronID, req); err == nil {
+			older, newer = pg.Older, pg.Newer
+			for _, r := range pg.Rows {
+				status := titleCase(r.Status)
+				if r.SettledAt != nil {
+					status += " " + s.date(*r.SettledAt) + "; deleted " + s.due("fines", *r.SettledAt)
+				}
+				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Description, r.Title, money(r.AmountCents), s.date(r.AssessedAt), status}})
+			}
+		}
+	case "ill":
+		cols("Title", "Author", "Lending library", "Requested", "Status")
+		var pg models.Page[models.ILLRequest]
+		if pg, err = s.Store.ILLRequests(ctx, patronID, req); err == nil {
+			older, newer = pg.Older, pg.Newer
+			for _, r := range pg.Rows {
+				status := titleCase(strings.ReplaceAll(r.Status, "_", " "))
+				if r.CompletedAt != nil {
+					status += "; deleted " + s.due("ill", *r.CompletedAt)
+				}
+				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Title, r.Author, r.LendingLibrary, s.date(r.RequestedAt), status}})
+			}
+		}
+	case "reference":
+		cols("Subject", "Your question", "Asked", "Answered", "Will be deleted")
+		var pg models.Page[models.ReferenceQuestion]
+		if pg, err = s.Store.ReferenceQuestions(ctx, patronID, req); err == nil {
+			older, newer = pg.Older, pg.Newer
+			for _, r := range pg.Rows {
+				answered := "Not yet"
+				if r.AnsweredAt != nil {
+					answered = s.date(*r.AnsweredAt)
+				}
+				t.Rows = append(t.Rows, views.Row{Cells: []string{orDefault(r.Subject, "(no subject)"), r.Question, s.date(r.AskedAt), answered, s.due("reference", r.AskedAt)}})
+			}
+		}
+	case "computer-sessions":
+		cols("Started", "Ended", "Branch", "Computer", "Will be deleted")
+		var pg models.Page[models.ComputerSession]
+		if pg, err = s.Store.ComputerSessions(ctx, patronID, req); err == nil {
+			older, newer = pg.Older, pg.Newer
+			for _, r := range pg.Rows {
+				ended := "Still in use"
+				if r.EndedAt != nil {
+					ended = s.dateTime(*r.EndedAt)
+				}
+				t.Rows = append(t.Rows, views.Row{Cells: []string{s.dateTime(r.StartedAt), ended, r.Branch, r.Station, s.dueTime("computer-sessions", r.StartedAt)}})
+			}
+		}
+	case "mailing-lists":
+		cols("List", "How often", "Sent by", "Subscribed")
+		var pg models.Page[models.SubscriptionRecord]
+		if pg, err = s.Store.Subscriptions(ctx, patronID, req); err == nil {
+			older, newer = pg.Older, pg.Newer
+			for _, r := range pg.Rows {
+				t.Rows = append(t.Rows, views.Row{Cells: []string{r.ListName, r.Frequency, r.Sender, s.date(r.SubscribedAt)}})
+			}
+		}
+	case "favorites":
+		cols("Favorite", "Kind", "Added")
+		var pg models.Page[models.Favorite]
+		if pg, err = s.Store.Favorites(ctx, patronID, req); err == nil {
+			older, newer = pg.Older, pg.Newer
+			for _, r := range pg.Rows {
+				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Display, titleCase(r.Kind), s.date(r.CreatedAt)}})
+			}
+		}
+	case "notifications":
+		cols("New arrival", "Because you follow", "Created", "Sent")
+		var pg models.Page[models.Notification]
+		if pg, err = s.Store.Notifications(ctx, patronID, req); err == nil {
+			older, newer = pg.Older, pg.Newer
+			for _, r := range pg.Rows {
+				sent := "Waiting to be sent"
+				if r.SentAt != nil {
+					sent = s.date(*r.SentAt) + "; deleted " + s.due("notifications", *r.SentAt)
+				}
+				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Title, r.Reason, s.date(r.CreatedAt), sent}})
+			}
+		}
+	case "consents":
+		cols("Choice", "Changed from", "Changed to", "By", "How", "When")
+		var pg models.Page[models.ConsentEntry]
+		if pg, err = s.Store.Consents(ctx, patronID, req); err == nil {
+			older, newer = pg.Older, pg.Newer
+			for _, r := range pg.Rows {
+				by := "You"
+				if r.Actor == models.ActorStaff {
+					by = "Library staff, at your request"
+				}
+				t.Rows = append(t.Rows, views.Row{Cells: []string{consentSubject(r.Subject), consentValue(r.OldValue), consentValue(r.NewValue), by, channelName(r.Channel), s.dateTime(r.CreatedAt)}})
+			}
+		}
+	case "staff-access":
+		cols("What", "Staff member", "Reason", "When")
+		var pg models.Page[models.StaffAccessRecord]
+		if pg, err = s.Store.StaffAccess(ctx, patronID, req); err == nil {
+			older, newer = pg.Older, pg.Newer
+			for _, r := range pg.Rows {
+				what := auditAction(r.Action)
+				if r.Detail != "" {
+					what += ": " + r.Detail
+				}
+				t.Rows = append(t.Rows, views.Row{Cells: []string{what, orDefault(r.StaffName, "Library system"), r.Reason, s.dateTime(r.CreatedAt)}})
+			}
+		}
+	case "sessions":
+		cols("Signed in", "Last active", "How", "Where")
+		var rows []models.SessionRecord
+		if rows, err = s.Store.ActiveSessions(ctx, patronID, s.Config.Sessions); err == nil {
+			current := ""
+			if sess := session(c); sess != nil && sess.ID != "" {
+				current = models.HashToken(sess.ID)
+			}
+			for _, r := range rows {
+				where := "Another device or browser"
+				if r.TokenHash == current {
+					where = "This device"
+				}
+				t.Rows = append(t.Rows, views.Row{Cells: []string{s.dateTime(r.CreatedAt), s.dateTime(r.LastSeenAt), channelName(r.Channel), where}})
+			}
+		}
+	default:
+		err = fmt.Errorf("web: no table for category %q", cat.Slug)
+	}
+	return t, older, newer, err
+}
+
+func (s *Server) due(slug string, from time.Time) string {
+	d, _ := s.Store.Retention.Due(slug, from)
+	return s.date(d)
+}
+
+func (s *Server) dueTime(slug string, from time.Time) string {
+	d, _ := s.Store.Retention.Due(slug, from)
+	return s.dateTime(d)
+}
+
+func (s *Server) holdStatus(h models.Hold) string {
+	switch h.Status {
+	case models.HoldReady:
+		if h.ReadyUntil != nil {
+			return "Ready to pick up until " + s.date(*h.ReadyUntil)
+		}
+		return "Ready to pick up"
+	case models.HoldInTransit:
+		return "On its way"
+	case models.HoldWaiting:
+		return "Waiting for a copy"
+	case models.HoldFilled, models.HoldCancelled:
+		st := titleCase(h.Status)
+		if h.ClosedAt != nil {
+			st += " " + s.date(*h.ClosedAt) + "; deleted " + s.due("holds", *h.ClosedAt)
+		}
+		return st
+	}
+	return titleCase(h.Status)
+}
+
+func money(cents int64) string {
+	sign := ""
+	if cents < 0 {
+		sign, cents = "-", -cents
+	}
+	return fmt.Sprintf("%s$%s.%02d", sign, views.FormatCount(cents/100), cents%100)
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func consentSubject(s string) string {
+	switch {
+	case s == models.ConsentReadingHistory:
+		return "Reading history"
+	case s == models.ConsentFavoritesLink:
+		return "Favorites linked to your record"
+	case s == models.ConsentFavoritesNotice:
+		return "New-arrival notices"
+	case strings.HasPrefix(s, models.ConsentListPrefix):
+		return "Mailing list " + strings.TrimPrefix(s, models.ConsentListPrefix)
+	}
+	return s
+}
+
+func consentValue(v string) string {
+	switch v {
+	case "on":
+		return "On"
+	case "off":
+		return "Off"
+	case "none":
+		return "No notices"
+	}
+	return titleCase(v)
+}
+
+func channelName(ch string) string {
+	switch ch {
+	case models.ChannelWeb:
+		return "This portal"
+	case models.ChannelCatalog:
+		return "From the catalog"
+	case models.ChannelStaffAssisted:
+		return "With staff help"
+	case models.ChannelEmailOneClick:
+		return "Unsubscribe link in an email"
+	}
+	return ch
+}
+
+func auditAction(a string) string {
+	switch a {
+	case models.AuditPatronLookup:
+		return "Looked up your record"
+	case models.AuditAssistStart:
+		return "Started helping you"
+	case models.AuditAssistEnd:
+		return "Finished helping you"
+	case models.AuditAssistAction:
+		return "Made a change at your request"
+	}
+	return a
+}
+
+// HistoryOn turns reading history on. It is an explicit choice: a button
+// the patron presses, never a default.
+func (s *Server) HistoryOn(c echo.Context) error {
+	p := currentPatron(c)
+	if _, _, err := s.Store.SetReadingHistory(c.Request().Context(), p.ID, true, s.actor(c)); err != nil {
+		return err
+	}
+	s.flash(c, "Reading history is on. Items you return from now on will be kept here.")
+	return s.redirect(c, "/data/reading-history")
+}
+
+// HistoryOffConfirm says how much will be erased before turning history off.
+func (s *Server) HistoryOffConfirm(c echo.Context) error {
+	p := currentPatron(c)
+	n, err := s.Store.CountRecords(c.Request().Context(), p.ID, "reading-history", s.Config.Sessions)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, "Turn off reading history"), views.Confirm{
+		Title:     "Turn off reading history?",
+		Message:   "From now on, when you return an item the record of the loan will be deleted.",
+		Warning:   erasedWarning(n),
+		Action:    "/data/reading-history/off",
+		Button:    "Turn off and erase",
+		CancelURL: "/data/reading-history",
+	}))
+}
+
+func erasedWarning(n int64) string {
+	if n == 0 {
+		return "Nothing is stored in your history, so nothing will be erased."
+	}
+	return "All " + plural(n, "item", "items") + " in your reading history will be erased for good. This cannot be undone."
+}
+
+// HistoryOff turns reading history off and erases it, after confirmation.
+func (s *Server) HistoryOff(c echo.Context) error {
+	if c.FormValue("confirm") != "yes" {
+		return s.redirect(c, "/data/reading-history/off")
+	}
+	p := currentPatron(c)
+	erased, _, err := s.Store.SetReadingHistory(c.Request().Context(), p.ID, false, s.actor(c))
+	if err != nil {
+		return err
+	}
+	s.flash(c, "Reading history is off. "+titleCase(plural(erased, "item was", "items were"))+" erased.")
+	return s.redirect(c, "/data/reading-history")
+}
+
+// HistoryClearConfirm asks before deleting every history entry.
+func (s *Server) HistoryClearConfirm(c echo.Context) error {
+	p := currentPatron(c)
+	n, err := s.Store.CountRecords(c.Request().Context(), p.ID, "reading-history", s.Config.Sessions)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, "Delete your reading history"), views.Confirm{
+		Title:     "Delete your whole reading history?",
+		Message:   "Reading history stays on: items you return from now on will still be kept.",
+		Warning:   erasedWarning(n),
+		Action:    "/data/reading-history/clear",
+		Button:    "Delete all of it",
+		CancelURL: "/data/reading-history",
+	}))
+}
+
+// HistoryClear deletes every history entry and leaves the setting on.
+func (s *Server) HistoryClear(c echo.Context) error {
+	if c.FormValue("confirm") != "yes" {
+		return s.redirect(c, "/data/reading-history/clear")
+	}
+	p := currentPatron(c)
+	n, err := s.Store.ClearHistory(c.Request().Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	s.flash(c, titleCase(plural(n, "item was", "items were"))+" deleted from your reading history.")
+	return s.redirect(c, "/data/reading-history")
+}
+
+// HistoryDelete deletes one entry. Someone else's entry is a 404, the same
+// as one that never existed.
+func (s *Server) HistoryDelete(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.ErrNotFound
+	}
+	p := currentPatron(c)
+	if err := s.Store.DeleteHistoryEntry(c.Request().Context(), p.ID, id); errors.Is(err, models.ErrNotFound) {
+		return echo.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	s.flash(c, "The item was deleted from your reading history.")
+	back := "/data/reading-history"
+	if after := c.FormValue("after"); after != "" {
+		if _, ok := models.ParseCursor(after); ok {
+			back += "?after=" + url.QueryEscape(after)
+		}
+	}
+	return s.redirect(c, back)
+}
+
+// EndOtherSessions signs the patron out everywhere but here.
+func (s *Server) EndOtherSessions(c echo.Context) error {
+	p := currentPatron(c)
+	sess := session(c)
+	n, err := s.Store.EndOtherSessions(c.Request().Context(), p.ID, models.HashToken(sess.ID))
+	if err != nil {
+		return err
+	}
+	s.flash(c, "Signed out of "+plural(n, "other session", "other sessions")+".")
+	return s.redirect(c, "/data/sessions")
+}
+
+// DataExport sends everything held about the patron as one JSON file.
+func (s *Server) DataExport(c echo.Context) error {
+	p := currentPatron(c)
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, "application/json; charset=utf-8")
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="library-record-`+s.Store.Now().In(s.Config.Location).Format("2006-01-02")+`.json"`)
+	if err := s.saveSession(c); err != nil {
+		return err
+	}
+	c.Response().WriteHeader(http.StatusOK)
+	err := s.Store.Export(c.Request().Context(), p.ID, models.ExportMeta{
+		Library: s.Config.LibraryName, PolicyVersion: s.Config.PolicyVersion, Limits: s.Config.Sessions,
+	}, c.Response())
+	if err != nil {
+		// The status is sent; a truncated file is all we can do. Log it.
+		s.Log.Error("export failed mid-stream", "route", c.Path(), "err", err)
+	}
+	return nil
+}
+
+// DataPrint lays out the whole record for paper.
+func (s *Server) DataPrint(c echo.Context) error {
+	p := currentPatron(c)
+	ctx := c.Request().Context()
+	v := views.PrintView{FullName: p.FullName(), GeneratedAt: s.dateTime(s.Store.Now())}
+	for _, cat := range models.Categories() {
+		sec := views.PrintSection{Title: cat.Title, Purpose: cat.Purpose, Retention: cat.Retention, Empty: cat.Empty}
+		switch cat.Slug {
+		case "contact":
+			sec.Fields = fields(models.ContactFields(*p))
+		case "card":
+			sec.Fields = fields(models.CardFields(*p))
+		default:
+			all := views.Table{}
+			req := models.PageRequest{Limit: 500}
+			for {
+				t, older, _, err := s.records(ctx, c, cat, p.ID, req, false)
+				if err != nil {
+					return err
+				}
+				all.Caption, all.Columns = t.Caption, t.Columns
+				all.Rows = append(all.Rows, t.Rows...)
+				if older == nil {
+					break
+				}
+				req.After = older
+			}
+			sec.Table = &all
+		}
+		v.Sections = append(v.Sections, sec)
+	}
+	return s.render(c, http.StatusOK, views.DataPrint(s.page(c, "Your library record"), v))
+}
