@@ -1,6 +1,7 @@
 package models
 
 import (
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -32,6 +33,9 @@ const auditGenesis = "0000000000000000000000000000000000000000000000000000000000
 // the chain. Appends are serialised (an advisory lock on PostgreSQL; SQLite
 // has a single writer) so the chain never forks.
 func AppendAudit(tx *gorm.DB, e *AuditEntry) error {
+	if _, inTx := tx.Statement.ConnPool.(gorm.TxCommitter); !inTx {
+		return errors.New("models: AppendAudit needs a transaction, so its lock lasts until the commit")
+	}
 	if DialectOfDB(tx) == Postgres {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(727473)").Error; err != nil {
 			return fmt.Errorf("models: audit lock: %w", err)

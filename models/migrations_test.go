@@ -161,8 +161,10 @@ func TestSchemaMatchesModels(t *testing.T) {
 				}
 				nullability := nullableColumns(t, g, table)
 				columns := map[string]bool{}
+				var names []string
 				for _, c := range cols {
 					columns[c.Name()] = true
+					names = append(names, c.Name())
 					f, ok := fields[c.Name()]
 					if !ok {
 						t.Errorf("column %s.%s has no field in %T", table, c.Name(), model)
@@ -192,7 +194,7 @@ func TestSchemaMatchesModels(t *testing.T) {
 				// so check against the real column list too.
 				for name, f := range fields {
 					if !columns[name] {
-						t.Errorf("%T.%s: no column %s.%s among %v", model, f.Name, table, name, cols)
+						t.Errorf("%T.%s: no column %s.%s among %v", model, f.Name, table, name, names)
 					}
 				}
 			}
@@ -370,6 +372,9 @@ func TestDeletingAPatronCascades(t *testing.T) {
 			if n := rowsWhere(t, g, "audit_entries", "patron_id = ?", gone.ID); n != 1 {
 				t.Errorf("audit entries naming the deleted patron: %d, want 1 (audit outlives the patron)", n)
 			}
+			if n := rowsWhere(t, g, "sessions", "staff_id = ?", staff.ID); n != 1 {
+				t.Errorf("staff sessions left: %d, want 1 (the one assisting the other patron)", n)
+			}
 			if n := rowsWhere(t, g, "staff", "id = ?", staff.ID); n != 1 {
 				t.Errorf("staff rows: %d, want the assisting staff member kept", n)
 			}
@@ -392,12 +397,12 @@ func TestDeletingAPatronCascades(t *testing.T) {
 func TestSQLitePragmas(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	for _, url := range []string{
-		filepath.Join(t.TempDir(), "plain", "carrel.db"),
-		"sqlite://" + filepath.Join(t.TempDir(), "prefixed", "carrel.db"),
+	for _, tc := range []struct{ name, url string }{
+		{"file path", filepath.Join(t.TempDir(), "plain", "carrel.db")},
+		{"sqlite:// URL", "sqlite://" + filepath.Join(t.TempDir(), "prefixed", "carrel.db")},
 	} {
-		t.Run(url, func(t *testing.T) {
-			db, err := models.Open(ctx, url, nil)
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := models.Open(ctx, tc.url, nil)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}

@@ -45,8 +45,10 @@ func (s *Store) peppered(key []byte, secret string) []byte {
 	return []byte(base64.StdEncoding.EncodeToString(mac(derive(key, "secret-hash"), secret)))
 }
 
-// errUnknownKey says a hash was made under a key the server no longer has.
-var errUnknownKey = errors.New("models: secret hashed under an unknown key")
+// errUnusableHash says a stored hash cannot be checked: it was made under
+// a key the server no longer has, or is not in our format (say, imported
+// from elsewhere). Either way the sign-in is refused and counted.
+var errUnusableHash = errors.New("models: stored secret hash cannot be checked")
 
 // verifySecret reports whether secret matches stored, and whether stored
 // should be replaced because it was made under an old key or a lower cost.
@@ -61,15 +63,12 @@ func (s *Store) verifySecret(ctx context.Context, stored, secret string) (ok, re
 		stored = s.dummyHash
 	}
 	kid, hash, found := splitSecretHash(stored)
-	if !found {
-		return false, false, errors.New("models: malformed secret hash")
-	}
 	key, known := s.Keys.byID(kid)
-	if !known {
+	if !found || !known {
 		// Do the same work anyway, then refuse.
 		_, hash, _ = splitSecretHash(s.dummyHash)
 		_ = bcrypt.CompareHashAndPassword([]byte(hash), s.peppered(s.Keys.keys[0], secret))
-		return false, false, errUnknownKey
+		return false, false, errUnusableHash
 	}
 	if err := bcrypt.CompareHashAndPassword([]byte(hash), s.peppered(key, secret)); err != nil {
 		return false, false, nil

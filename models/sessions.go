@@ -43,7 +43,7 @@ func (s *Store) SaveSession(ctx context.Context, sess *Session) error {
 		"channel":          sess.Channel,
 		"csrf_token":       sess.CSRFToken,
 		"data":             sess.Data,
-		"last_seen_at":     sess.LastSeenAt,
+		"last_seen_at":     sess.LastSeenAt.UTC(),
 	}).Error
 	if err != nil {
 		return fmt.Errorf("models: save session: %w", err)
@@ -53,7 +53,7 @@ func (s *Store) SaveSession(ctx context.Context, sess *Session) error {
 
 // TouchSession records activity on a session.
 func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
-	err := s.db(ctx).Model(&Session{}).Where("token_hash = ?", hash).UpdateColumn("last_seen_at", at).Error
+	err := s.db(ctx).Model(&Session{}).Where("token_hash = ?", hash).UpdateColumn("last_seen_at", at.UTC()).Error
 	if err != nil {
 		return fmt.Errorf("models: touch session: %w", err)
 	}

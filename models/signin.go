@@ -106,7 +106,7 @@ func (s *Store) authenticate(ctx context.Context, account, secret string,
 		return fmt.Errorf("models: sign-in: %w", err)
 	}
 	ok, rehash, err := s.verifySecret(ctx, stored, secret)
-	if err != nil && !errors.Is(err, errUnknownKey) {
+	if err != nil && !errors.Is(err, errUnusableHash) {
 		return err
 	}
 	if !ok || stored == "" {
@@ -152,15 +152,24 @@ func (s *Store) recordFailure(ctx context.Context, key string) (time.Time, bool,
 	windowStart := n.Add(-s.Limits.Window)
 	var locked time.Time
 	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		// A lock in force is left exactly as it is: a guess that passed the
+		// lock check before the lock was set must not lift it. A lock that
+		// has run out, or a window that has passed, starts a fresh count.
 		err := tx.Exec(`INSERT INTO signin_throttles (key_hash, failures, window_started_at)
 			VALUES (?, 1, ?)
 			ON CONFLICT (key_hash) DO UPDATE SET
-				failures = CASE WHEN signin_throttles.window_started_at < ? OR signin_throttles.locked_until IS NOT NULL
-					THEN 1 ELSE signin_throttles.failures + 1 END,
-				window_started_at = CASE WHEN signin_throttles.window_started_at < ? OR signin_throttles.locked_until IS NOT NULL
-					THEN excluded.window_started_at ELSE signin_throttles.window_started_at END,
-				locked_until = NULL`,
-			key, n, windowStart, windowStart).Error
+				failures = CASE
+					WHEN signin_throttles.locked_until > ? THEN signin_throttles.failures
+					WHEN signin_throttles.window_started_at < ? OR signin_throttles.locked_until IS NOT NULL THEN 1
+					ELSE signin_throttles.failures + 1 END,
+				window_started_at = CASE
+					WHEN signin_throttles.locked_until > ? THEN signin_throttles.window_started_at
+					WHEN signin_throttles.window_started_at < ? OR signin_throttles.locked_until IS NOT NULL THEN excluded.window_started_at
+					ELSE signin_throttles.window_started_at END,
+				locked_until = CASE
+					WHEN signin_throttles.locked_until > ? THEN signin_throttles.locked_until
+					ELSE NULL END`,
+			key, n, n, windowStart, n, windowStart, n).Error
 		if err != nil {
 			return err
 		}
@@ -173,6 +182,10 @@ func (s *Store) recordFailure(ctx context.Context, key string) (time.Time, bool,
 		var t SigninThrottle
 		if err := tx.Where("key_hash = ?", key).Take(&t).Error; err != nil {
 			return err
+		}
+		if t.LockedUntil != nil && t.LockedUntil.After(n) {
+			locked = *t.LockedUntil
+			return nil
 		}
 		if t.Failures >= s.Limits.MaxFailures {
 			locked = n.Add(s.Limits.Lockout)

@@ -450,13 +450,9 @@ func TestConcurrentFailuresAreAllCounted(t *testing.T) {
 }
 
 // A failure that was already being checked when the card locked must not
-// undo the lock. Today it does: recordFailure's upsert resets failures to 1
-// and clears locked_until whenever locked_until is set, even while the lock
-// is still in force, so an attacker who keeps two or more guesses in flight
-// (or whose guesses queue in the slow lane) is never locked out.
+// undo the lock; otherwise an attacker who keeps two or more guesses in
+// flight (or whose guesses queue in the slow lane) is never locked out.
 func TestLockSurvivesFailuresInFlight(t *testing.T) {
-	t.Skip("known bug in models/signin.go recordFailure: a failure in flight clears a lock in force; " +
-		"remove this skip once fixed")
 	t.Parallel()
 	clock := modeltest.NewFakeClock(testTime)
 	for _, db := range modeltest.Databases(t, clock) {
