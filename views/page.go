@@ -54,6 +54,15 @@ func (p Page) Nav() []NavItem {
 	}
 }
 
+// Current reports whether a navigation link leads to the current page or
+// the section it belongs to (/data for /data/loans).
+func (p Page) Current(href string) bool {
+	if href == "/" {
+		return p.Path == "/"
+	}
+	return p.Path == href || strings.HasPrefix(p.Path, href+"/")
+}
+
 func asset(name string) string { return static.URL(name) }
 
 // FormatCount writes a count with thousands separators: 5,000.
