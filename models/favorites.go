@@ -1,8 +1,15 @@
 package models
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
+	"time"
 	"unicode"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
 
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
@@ -82,3 +89,238 @@ func normalizeSubject(s string) string {
 
 // collapseSpace trims s and turns every run of white space into one space.
 func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// The consent patrons give when they link favorites to their record. The
+// version shown is recorded in the ledger with every link and unlink;
+// change the text, change the version.
+const (
+	FavoritesConsentVersion = "favorites-1"
+	FavoritesConsentText    = "Link my favorite authors and subjects to my library record, so that the library can " +
+		"tell me when new materials by them or about them arrive. They are used for nothing else, never shared, and " +
+		"erased when I unlink them."
+)
+
+// Limits on favorites, so that one record cannot grow without bound.
+const (
+	MaxFavorites      = 100
+	MaxFavoriteLength = 200
+)
+
+// Notice preferences for new-arrival notices.
+const (
+	NoticeNone   = "none"
+	NoticeDaily  = "daily"
+	NoticeWeekly = "weekly"
+)
+
+// InputError is bad input from a person, with a message for them, tied
+// to the form field that caused it.
+type InputError struct {
+	Field, Message string
+}
+
+func (e *InputError) Error() string { return e.Field + ": " + e.Message }
+
+// ErrNotLinked refuses a change to favorites that are not linked.
+var ErrNotLinked = errors.New("favorites are not linked to this record")
+
+// ValidateFavorite checks a favorite as typed and returns it trimmed.
+func ValidateFavorite(kind, display string) (string, error) {
+	if kind != FavoriteAuthor && kind != FavoriteSubject {
+		return "", &InputError{"kind", "Choose whether this is an author or a subject."}
+	}
+	display = collapseSpace(display)
+	switch {
+	case display == "":
+		return "", &InputError{"name", "Type the name of an author or a subject."}
+	case utf8.RuneCountInString(display) > MaxFavoriteLength:
+		return "", &InputError{"name", fmt.Sprintf("That is longer than %d characters. Shorten it to the part that matters.", MaxFavoriteLength)}
+	case strings.IndexFunc(display, unicode.IsControl) >= 0 || !utf8.ValidString(display):
+		return "", &InputError{"name", "That contains characters that cannot be part of a name."}
+	case strings.ContainsAny(display, "<>{}"):
+		return "", &InputError{"name", "Names and subjects cannot contain < > { or }."}
+	}
+	if NormalizeFavorite(kind, display) == "" {
+		return "", &InputError{"name", "Type a name or subject made of letters or numbers."}
+	}
+	return display, nil
+}
+
+// lockLinked takes the patron's row lock and reports whether favorites are
+// linked. Every change to favorites starts with it, so a link, an unlink
+// and an add never interleave: an add that lost the race to an unlink
+// sees "not linked", and an unlink sees every favorite added before it.
+func lockLinked(tx *gorm.DB, patronID int64, now time.Time) (bool, error) {
+	res := tx.Model(&Patron{}).Where("id = ?", patronID).UpdateColumn("updated_at", now)
+	if res.Error != nil {
+		return false, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return false, ErrNotFound
+	}
+	var linked bool
+	err := tx.Model(&Patron{}).Where("id = ?", patronID).Select("favorites_linked").Scan(&linked).Error
+	return linked, err
+}
+
+// LinkFavorites records the patron's consent to link favorites to their
+// record. changed is false when they were already linked.
+func (s *Store) LinkFavorites(ctx context.Context, patronID int64, a Actor) (changed bool, err error) {
+	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		linked, err := lockLinked(tx, patronID, s.Now())
+		if err != nil || linked {
+			return err
+		}
+		if err := tx.Model(&Patron{}).Where("id = ?", patronID).UpdateColumn("favorites_linked", true).Error; err != nil {
+			return err
+		}
+		changed = true
+		return recordConsent(tx, patronID, ConsentFavoritesLink, "off", "on", a)
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("models: link favorites: %w", err)
+	}
+	return changed, err
+}
+
+// UnlinkFavorites withdraws the consent and erases what it allowed: every
+// favorite, and every notification (whose reason names a favorite), in the
+// same transaction as the ledger entry, which records only that linking
+// was revoked. The notice preference returns to none.
+func (s *Store) UnlinkFavorites(ctx context.Context, patronID int64, a Actor) (erased int64, changed bool, err error) {
+	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		linked, err := lockLinked(tx, patronID, s.Now())
+		if err != nil || !linked {
+			return err
+		}
+		if err := tx.Model(&Patron{}).Where("id = ?", patronID).
+			UpdateColumns(map[string]any{"favorites_linked": false, "favorites_notice": NoticeNone}).Error; err != nil {
+			return err
+		}
+		del := tx.Where("patron_id = ?", patronID).Delete(&Favorite{})
+		if del.Error != nil {
+			return del.Error
+		}
+		erased = del.RowsAffected
+		if err := tx.Where("patron_id = ?", patronID).Delete(&Notification{}).Error; err != nil {
+			return err
+		}
+		changed = true
+		return recordConsent(tx, patronID, ConsentFavoritesLink, "on", "off", a)
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("models: unlink favorites: %w", err)
+	}
+	return erased, changed, err
+}
+
+// AddFavorite adds a favorite author or subject, as typed. created is
+// false when the patron already follows the same one (by its normalised
+// form). Adding needs linked favorites, and at most MaxFavorites.
+func (s *Store) AddFavorite(ctx context.Context, patronID int64, kind, display string) (fav Favorite, created bool, err error) {
+	display, err = ValidateFavorite(kind, display)
+	if err != nil {
+		return fav, false, err
+	}
+	normalized := NormalizeFavorite(kind, display)
+	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		linked, err := lockLinked(tx, patronID, s.Now())
+		if err != nil {
+			return err
+		}
+		if !linked {
+			return ErrNotLinked
+		}
+		err = tx.Where("patron_id = ? AND kind = ? AND normalized = ?", patronID, kind, normalized).Limit(1).Find(&fav).Error
+		if err != nil || fav.ID != 0 {
+			return err
+		}
+		var n int64
+		if err := tx.Model(&Favorite{}).Where("patron_id = ?", patronID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n >= MaxFavorites {
+			return &InputError{"name", fmt.Sprintf("You can follow at most %d authors and subjects. Remove one to add another.", MaxFavorites)}
+		}
+		fav = Favorite{PatronID: patronID, Kind: kind, Display: display, Normalized: normalized}
+		if err := tx.Create(&fav).Error; err != nil {
+			return err
+		}
+		created = true
+		return nil
+	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		// The same favorite arrived from another tab in the meantime.
+		err = s.db(ctx).Where("patron_id = ? AND kind = ? AND normalized = ?", patronID, kind, normalized).Take(&fav).Error
+		return fav, false, err
+	}
+	return fav, created, err
+}
+
+// RemoveFavorite deletes one of the patron's favorites. Someone else's, or
+// one that does not exist, is ErrNotFound.
+func (s *Store) RemoveFavorite(ctx context.Context, patronID, favoriteID int64) (Favorite, error) {
+	var fav Favorite
+	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("patron_id = ? AND id = ?", patronID, favoriteID).Take(&fav).Error; err != nil {
+			return notFound(err)
+		}
+		return tx.Where("patron_id = ? AND id = ?", patronID, favoriteID).Delete(&Favorite{}).Error
+	})
+	return fav, err
+}
+
+// AllFavorites lists the patron's favorites, authors first, then by name.
+func (s *Store) AllFavorites(ctx context.Context, patronID int64) ([]Favorite, error) {
+	var out []Favorite
+	err := s.db(ctx).Where("patron_id = ?", patronID).Order("kind, normalized").Limit(MaxFavorites * 2).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: list favorites: %w", err)
+	}
+	return out, nil
+}
+
+// SetFavoritesNotice records how the patron wants to hear about new
+// arrivals: none, daily or weekly. It needs linked favorites.
+func (s *Store) SetFavoritesNotice(ctx context.Context, patronID int64, notice string, a Actor) (changed bool, err error) {
+	if notice != NoticeNone && notice != NoticeDaily && notice != NoticeWeekly {
+		return false, &InputError{"notice", "Choose daily, weekly, or no notices for now."}
+	}
+	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		linked, err := lockLinked(tx, patronID, s.Now())
+		if err != nil {
+			return err
+		}
+		if !linked {
+			return ErrNotLinked
+		}
+		var old string
+		if err := tx.Model(&Patron{}).Where("id = ?", patronID).Select("favorites_notice").Scan(&old).Error; err != nil {
+			return err
+		}
+		if old == notice {
+			return nil
+		}
+		if err := tx.Model(&Patron{}).Where("id = ?", patronID).UpdateColumn("favorites_notice", notice).Error; err != nil {
+			return err
+		}
+		changed = true
+		return recordConsent(tx, patronID, ConsentFavoritesNotice, old, notice, a)
+	})
+	return changed, err
+}
+
+// Follows reports whether the patron already follows an author or subject.
+func (s *Store) Follows(ctx context.Context, patronID int64, kind, display string) (bool, error) {
+	var n int64
+	err := s.db(ctx).Model(&Favorite{}).
+		Where("patron_id = ? AND kind = ? AND normalized = ?", patronID, kind, NormalizeFavorite(kind, display)).Count(&n).Error
+	return n > 0, err
+}
+
+// PendingNotifications counts the notifications waiting to be sent.
+func (s *Store) PendingNotifications(ctx context.Context, patronID int64) (int64, error) {
+	var n int64
+	err := s.db(ctx).Model(&Notification{}).Where("patron_id = ? AND sent_at IS NULL", patronID).Count(&n).Error
+	return n, err
+}

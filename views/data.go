@@ -70,6 +70,8 @@ type Detail struct {
 	History *HistoryControls
 	// Sessions is set on the sign-ins page.
 	Sessions *SessionControls
+	// ManageURL leads to the page where the patron changes this choice.
+	ManageURL, ManageLabel string
 }
 
 // HistoryControls are the reading-history choice and its actions.

@@ -45,6 +45,7 @@ func (p Page) Nav() []NavItem {
 	if p.Principal != nil && p.Principal.Kind == "patron" {
 		return []NavItem{
 			{"What we hold", "/data"},
+			{"Favorites", "/favorites"},
 			{"Privacy policy", "/policy"},
 		}
 	}

@@ -138,6 +138,8 @@ func (s *Server) DataDetail(c echo.Context) error {
 		}
 	case "sessions":
 		d.Sessions = &views.SessionControls{Others: len(t.Rows) - 1}
+	case "favorites", "notifications":
+		d.ManageURL, d.ManageLabel = "/favorites", "Manage your favorites"
 	}
 	return s.render(c, http.StatusOK, views.DataDetail(s.page(c, cat.Title), d))
 }

@@ -1,0 +1,220 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/views"
+	"github.com/labstack/echo/v4"
+)
+
+// favoritesView builds the favorites page for the signed-in patron.
+func (s *Server) favoritesView(c echo.Context) (views.FavoritesView, error) {
+	p := currentPatron(c)
+	v := views.FavoritesView{
+		Linked: p.FavoritesLinked, ConsentText: models.FavoritesConsentText,
+		ConsentVersion: models.FavoritesConsentVersion, Max: models.MaxFavorites, Notice: p.FavoritesNotice,
+	}
+	if !p.FavoritesLinked {
+		return v, nil
+	}
+	ctx := c.Request().Context()
+	favs, err := s.Store.AllFavorites(ctx, p.ID)
+	if err != nil {
+		return v, err
+	}
+	for _, f := range favs {
+		v.Items = append(v.Items, views.FavoriteItem{ID: f.ID, Kind: titleCase(f.Kind), Display: f.Display})
+	}
+	v.Pending, err = s.Store.PendingNotifications(ctx, p.ID)
+	return v, err
+}
+
+// FavoritesPage shows whether favorites are linked, and manages them.
+func (s *Server) FavoritesPage(c echo.Context) error {
+	v, err := s.favoritesView(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.Favorites(s.page(c, "Favorite authors and subjects"), v))
+}
+
+// favoritesActor is the actor for favorites changes, shown the favorites
+// consent text of the given version.
+func (s *Server) favoritesActor(c echo.Context) models.Actor {
+	a := s.actor(c)
+	a.TextVersion = models.FavoritesConsentVersion
+	return a
+}
+
+// FavoritesLink records the patron's consent to link favorites. The box
+// must be ticked, and the text they saw must be the current one.
+func (s *Server) FavoritesLink(c echo.Context) error {
+	next := localPath(c.FormValue("next"))
+	errText := ""
+	switch {
+	case c.FormValue("version") != models.FavoritesConsentVersion:
+		errText = "The wording of this choice has changed since the page was loaded. Please read it again."
+	case c.FormValue("consent") != "yes":
+		errText = "Tick the box to say you want your favorites linked, or leave this page: nothing changes until you do."
+	}
+	if errText != "" {
+		v, err := s.favoritesView(c)
+		if err != nil {
+			return err
+		}
+		v.Errors = views.FieldErrors{"consent": errText}
+		v.Next = next
+		return s.render(c, http.StatusUnprocessableEntity, views.Favorites(s.page(c, "Favorite authors and subjects"), v))
+	}
+	if _, err := s.Store.LinkFavorites(c.Request().Context(), currentPatron(c).ID, s.favoritesActor(c)); err != nil {
+		return err
+	}
+	s.flash(c, "Your favorites are now linked to your record. Add the authors and subjects you want to hear about.")
+	return s.redirect(c, orDefault(next, "/favorites"))
+}
+
+// FavoritesUnlinkConfirm says how many favorites unlinking erases.
+func (s *Server) FavoritesUnlinkConfirm(c echo.Context) error {
+	p := currentPatron(c)
+	if !p.FavoritesLinked {
+		return s.redirect(c, "/favorites")
+	}
+	n, err := s.Store.CountRecords(c.Request().Context(), p.ID, "favorites", s.Config.Sessions)
+	if err != nil {
+		return err
+	}
+	warning := "You follow no authors or subjects, so nothing will be erased."
+	if n > 0 {
+		warning = "All " + plural(n, "favorite", "favorites") + " will be erased for good, with any new-arrival notices about them. This cannot be undone."
+	}
+	return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, "Unlink your favorites"), views.Confirm{
+		Title:     "Unlink your favorites from your record?",
+		Message:   "We will stop telling you about new arrivals. If you link again later, you start with an empty list.",
+		Warning:   warning,
+		Action:    "/favorites/unlink",
+		Button:    "Unlink and erase",
+		CancelURL: "/favorites",
+	}))
+}
+
+// FavoritesUnlink withdraws the consent and erases the favorites.
+func (s *Server) FavoritesUnlink(c echo.Context) error {
+	if c.FormValue("confirm") != "yes" {
+		return s.redirect(c, "/favorites/unlink")
+	}
+	erased, _, err := s.Store.UnlinkFavorites(c.Request().Context(), currentPatron(c).ID, s.favoritesActor(c))
+	if err != nil {
+		return err
+	}
+	s.flash(c, "Your favorites are unlinked. "+titleCase(plural(erased, "favorite was", "favorites were"))+" erased.")
+	return s.redirect(c, "/favorites")
+}
+
+// FavoritesAdd adds an author or subject.
+func (s *Server) FavoritesAdd(c echo.Context) error {
+	kind, name := c.FormValue("kind"), c.FormValue("name")
+	fav, created, err := s.Store.AddFavorite(c.Request().Context(), currentPatron(c).ID, kind, name)
+	var bad *models.InputError
+	switch {
+	case errors.As(err, &bad):
+		v, verr := s.favoritesView(c)
+		if verr != nil {
+			return verr
+		}
+		v.Kind, v.Name, v.Errors = kind, name, views.FieldErrors{bad.Field: bad.Message}
+		return s.render(c, http.StatusUnprocessableEntity, views.Favorites(s.page(c, "Favorite authors and subjects"), v))
+	case errors.Is(err, models.ErrNotLinked):
+		s.flash(c, "Your favorites are not linked to your record, so nothing was added. Link them first if you wish.")
+		return s.redirect(c, "/favorites")
+	case err != nil:
+		return err
+	case created:
+		s.flash(c, "You now follow "+fav.Display+".")
+	default:
+		s.flash(c, "You already follow "+fav.Display+".")
+	}
+	return s.redirect(c, "/favorites")
+}
+
+// FavoritesRemove removes one favorite.
+func (s *Server) FavoritesRemove(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.ErrNotFound
+	}
+	fav, err := s.Store.RemoveFavorite(c.Request().Context(), currentPatron(c).ID, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return echo.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	s.flash(c, "You no longer follow "+fav.Display+".")
+	return s.redirect(c, "/favorites")
+}
+
+// FavoritesNotice records how the patron wants to hear about new arrivals.
+func (s *Server) FavoritesNotice(c echo.Context) error {
+	notice := c.FormValue("notice")
+	changed, err := s.Store.SetFavoritesNotice(c.Request().Context(), currentPatron(c).ID, notice, s.favoritesActor(c))
+	var bad *models.InputError
+	switch {
+	case errors.As(err, &bad):
+		s.flash(c, bad.Message)
+	case errors.Is(err, models.ErrNotLinked):
+		s.flash(c, "Your favorites are not linked, so there is nothing to be told about.")
+	case err != nil:
+		return err
+	case changed:
+		s.flash(c, map[string]string{
+			models.NoticeNone:   "We will not send you new-arrival notices for now.",
+			models.NoticeDaily:  "We will send you a daily digest of new arrivals.",
+			models.NoticeWeekly: "We will send you a weekly digest of new arrivals.",
+		}[notice])
+	default:
+		s.flash(c, "Nothing changed.")
+	}
+	return s.redirect(c, "/favorites")
+}
+
+// Follow is the page a catalog link opens: follow one author or subject.
+// A GET never changes anything; it offers the button that does.
+func (s *Server) Follow(c echo.Context) error {
+	author, subject := c.QueryParam("author"), c.QueryParam("subject")
+	p := currentPatron(c)
+	v := views.FollowView{Linked: p.FavoritesLinked, ConsentText: models.FavoritesConsentText,
+		Version: models.FavoritesConsentVersion, Next: c.Request().URL.RequestURI()}
+	status := http.StatusOK
+	switch {
+	case (author == "") == (subject == ""):
+		v.Error = "A follow link names one author or one subject. Try the link in the catalog again."
+		status = http.StatusBadRequest
+	case author != "":
+		v.Kind, v.KindLabel, v.Name = models.FavoriteAuthor, "author", author
+	default:
+		v.Kind, v.KindLabel, v.Name = models.FavoriteSubject, "subject", subject
+	}
+	if v.Error == "" {
+		name, err := models.ValidateFavorite(v.Kind, v.Name)
+		var bad *models.InputError
+		if errors.As(err, &bad) {
+			v.Error, status = bad.Message, http.StatusBadRequest
+		} else {
+			v.Name = name
+			if v.Linked {
+				already, err := s.Store.Follows(c.Request().Context(), p.ID, v.Kind, name)
+				if err != nil {
+					return err
+				}
+				v.Already = already
+			}
+		}
+	}
+	if localPath(v.Next) == "" {
+		v.Next = "/opac/follow?" + url.Values{v.Kind: {v.Name}}.Encode()
+	}
+	return s.render(c, status, views.Follow(s.page(c, "Follow from the catalog"), v))
+}
