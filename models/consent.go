@@ -15,6 +15,8 @@ type Actor struct {
 	StaffID     *int64
 	Channel     string
 	TextVersion string
+	// Reason is why staff are assisting, for the audit entry.
+	Reason string
 }
 
 func (a Actor) kind() string {
@@ -34,7 +36,7 @@ func recordConsent(tx *gorm.DB, patronID int64, subject, oldValue, newValue stri
 	if err := tx.Create(&e).Error; err != nil {
 		return fmt.Errorf("models: consent ledger: %w", err)
 	}
-	return nil
+	return auditAssisted(tx, patronID, a, "changed "+subject+" from "+oldValue+" to "+newValue)
 }
 
 func onOff(b bool) string {

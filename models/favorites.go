@@ -217,7 +217,7 @@ func (s *Store) UnlinkFavorites(ctx context.Context, patronID int64, a Actor) (e
 // AddFavorite adds a favorite author or subject, as typed. created is
 // false when the patron already follows the same one (by its normalised
 // form). Adding needs linked favorites, and at most MaxFavorites.
-func (s *Store) AddFavorite(ctx context.Context, patronID int64, kind, display string) (fav Favorite, created bool, err error) {
+func (s *Store) AddFavorite(ctx context.Context, patronID int64, kind, display string, a Actor) (fav Favorite, created bool, err error) {
 	display, err = ValidateFavorite(kind, display)
 	if err != nil {
 		return fav, false, err
@@ -247,7 +247,7 @@ func (s *Store) AddFavorite(ctx context.Context, patronID int64, kind, display s
 			return err
 		}
 		created = true
-		return nil
+		return auditAssisted(tx, patronID, a, "added a favorite "+kind)
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		// The same favorite arrived from another tab in the meantime.
@@ -259,13 +259,16 @@ func (s *Store) AddFavorite(ctx context.Context, patronID int64, kind, display s
 
 // RemoveFavorite deletes one of the patron's favorites. Someone else's, or
 // one that does not exist, is ErrNotFound.
-func (s *Store) RemoveFavorite(ctx context.Context, patronID, favoriteID int64) (Favorite, error) {
+func (s *Store) RemoveFavorite(ctx context.Context, patronID, favoriteID int64, a Actor) (Favorite, error) {
 	var fav Favorite
 	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("patron_id = ? AND id = ?", patronID, favoriteID).Take(&fav).Error; err != nil {
 			return notFound(err)
 		}
-		return tx.Where("patron_id = ? AND id = ?", patronID, favoriteID).Delete(&Favorite{}).Error
+		if err := tx.Where("patron_id = ? AND id = ?", patronID, favoriteID).Delete(&Favorite{}).Error; err != nil {
+			return err
+		}
+		return auditAssisted(tx, patronID, a, "removed a favorite "+fav.Kind)
 	})
 	return fav, err
 }

@@ -246,6 +246,10 @@ var migrations = []*gormigrate.Migration{
 				PRIMARY KEY (day, name))`,
 		),
 	},
+	{
+		ID:      "202611270002_assist_notice",
+		Migrate: ddl(`ALTER TABLE patrons ADD COLUMN assist_seen_at {ts}`),
+	},
 }
 
 // Migrate brings the schema up to date. It is safe to run on every start

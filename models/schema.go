@@ -36,8 +36,11 @@ type Patron struct {
 	FavoritesLinked       bool
 	FavoritesNotice       string // "none", "daily" or "weekly"
 	LastSignInAt          *time.Time
-	CreatedAt             time.Time
-	UpdatedAt             time.Time
+	// AssistSeenAt is when the patron last dismissed the notice of what
+	// staff did while assisting them.
+	AssistSeenAt *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // DisplayName is how the portal names a patron on screen: "A. Demo".

@@ -19,6 +19,11 @@ type Overview struct {
 	CardEnding string
 	Cards      []CategoryCard
 	NotKept    []string
+	// AssistNotices lists what staff did while assisting, since the
+	// patron last dismissed the notice.
+	AssistNotices []string
+	// Assisted hides what staff may not use (export, print).
+	Assisted bool
 }
 
 // Table is a readable table of records.

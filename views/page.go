@@ -24,12 +24,24 @@ type Page struct {
 	// Notice is a one-line status message shown above the content.
 	Notice string
 	Demo   bool
+	// Assist is set while a staff member assists a patron.
+	Assist *AssistBanner
+	// CanAudit and CanAdmin widen a staff member's navigation.
+	CanAudit, CanAdmin bool
 }
 
 // Principal is the signed-in visitor as the layout shows them.
 type Principal struct {
 	Kind string // "patron" or "staff"
 	Name string
+}
+
+// SignOutURL is where the sign-out button posts.
+func (p Page) SignOutURL() string {
+	if p.Principal != nil && p.Principal.Kind == "staff" {
+		return "/staff/logout"
+	}
+	return "/logout"
 }
 
 // SignedIn reports whether a patron or staff member is signed in.
@@ -42,7 +54,17 @@ type NavItem struct {
 
 // Nav lists the navigation links for the visitor.
 func (p Page) Nav() []NavItem {
-	if p.Principal != nil && p.Principal.Kind == "patron" {
+	if p.Principal != nil && p.Principal.Kind == "staff" && p.Assist == nil {
+		items := []NavItem{{"Console", "/staff"}, {"Find a patron", "/staff/patrons"}}
+		if p.CanAudit {
+			items = append(items, NavItem{"Audit log", "/staff/audit"})
+		}
+		if p.CanAdmin {
+			items = append(items, NavItem{"Staff accounts", "/staff/accounts"})
+		}
+		return items
+	}
+	if p.Assist != nil || (p.Principal != nil && p.Principal.Kind == "patron") {
 		return []NavItem{
 			{"What we hold", "/data"},
 			{"Favorites", "/favorites"},
@@ -58,8 +80,8 @@ func (p Page) Nav() []NavItem {
 // Current reports whether a navigation link leads to the current page or
 // the section it belongs to (/data for /data/loans).
 func (p Page) Current(href string) bool {
-	if href == "/" {
-		return p.Path == "/"
+	if href == "/" || href == "/staff" {
+		return p.Path == href
 	}
 	return p.Path == href || strings.HasPrefix(p.Path, href+"/")
 }

@@ -23,6 +23,9 @@ type Config struct {
 	PolicyVersion string
 	Location      *time.Location
 	Sessions      models.SessionLimits
+	// AssistLimit is how long staff may assist a patron before the
+	// assistance ends by itself (at most 30 minutes).
+	AssistLimit time.Duration
 	// CookieSecure is "auto" (Secure on HTTPS, and on plain HTTP everywhere
 	// but demo mode) or "always".
 	CookieSecure string

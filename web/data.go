@@ -31,7 +31,24 @@ func (s *Server) DataOverview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	o := views.Overview{FullName: patron.FullName(), CardEnding: last(patron.CardNumber, 4), NotKept: notKept}
+	o := views.Overview{FullName: patron.FullName(), CardEnding: last(patron.CardNumber, 4), NotKept: notKept,
+		Assisted: currentAssist(c) != nil}
+	if !o.Assisted {
+		notices, err := s.Store.AssistNotices(c.Request().Context(), p.ID)
+		if err != nil {
+			return err
+		}
+		for _, n := range notices {
+			line := s.dateTime(n.CreatedAt) + ": " + orDefault(n.StaffName, "Library staff") + " " + strings.ToLower(auditAction(n.Action))
+			if n.Reason != "" {
+				line += " (" + n.Reason + ")"
+			}
+			if n.Detail != "" {
+				line += ": " + n.Detail
+			}
+			o.AssistNotices = append(o.AssistNotices, line)
+		}
+	}
 	for _, sum := range sums {
 		o.Cards = append(o.Cards, views.CategoryCard{
 			Slug: sum.Slug, Title: sum.Title, Count: sum.Count, Purpose: sum.Purpose, Retention: sum.Retention,
@@ -113,7 +130,8 @@ func (s *Server) DataDetail(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	t, older, newer, err := s.records(ctx, c, cat, p.ID, req, true)
+	assisted := currentAssist(c) != nil
+	t, older, newer, err := s.records(ctx, c, cat, p.ID, req, !assisted)
 	if err != nil {
 		return err
 	}
@@ -132,12 +150,18 @@ func (s *Server) DataDetail(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		d.History = &views.HistoryControls{Enabled: p.ReadingHistoryEnabled, Count: n}
+		d.History = &views.HistoryControls{Enabled: p.ReadingHistoryEnabled, Count: n, Staff: assisted}
+		if assisted {
+			// Staff assisting a patron see that a history exists, never what it holds.
+			d.Table, d.OlderURL, d.NewerURL = nil, "", ""
+		}
 		if !p.ReadingHistoryEnabled && n == 0 {
 			d.Empty = "Reading history is off, so nothing is kept: when you return an item, the record of the loan is deleted."
 		}
 	case "sessions":
-		d.Sessions = &views.SessionControls{Others: len(t.Rows) - 1}
+		if !assisted {
+			d.Sessions = &views.SessionControls{Others: len(t.Rows) - 1}
+		}
 	case "favorites", "notifications":
 		d.ManageURL, d.ManageLabel = "/favorites", "Manage your favorites"
 	}

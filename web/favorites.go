@@ -117,7 +117,7 @@ func (s *Server) FavoritesUnlink(c echo.Context) error {
 // FavoritesAdd adds an author or subject.
 func (s *Server) FavoritesAdd(c echo.Context) error {
 	kind, name := c.FormValue("kind"), c.FormValue("name")
-	fav, created, err := s.Store.AddFavorite(c.Request().Context(), currentPatron(c).ID, kind, name)
+	fav, created, err := s.Store.AddFavorite(c.Request().Context(), currentPatron(c).ID, kind, name, s.favoritesActor(c))
 	var bad *models.InputError
 	switch {
 	case errors.As(err, &bad):
@@ -146,7 +146,7 @@ func (s *Server) FavoritesRemove(c echo.Context) error {
 	if err != nil {
 		return echo.ErrNotFound
 	}
-	fav, err := s.Store.RemoveFavorite(c.Request().Context(), currentPatron(c).ID, id)
+	fav, err := s.Store.RemoveFavorite(c.Request().Context(), currentPatron(c).ID, id, s.favoritesActor(c))
 	if errors.Is(err, models.ErrNotFound) {
 		return echo.ErrNotFound
 	} else if err != nil {

@@ -139,7 +139,7 @@ func TestBadFavoritesAreRefusedNextToTheField(t *testing.T) {
 		}
 		// The number of favorites is bounded.
 		for i := 0; i < models.MaxFavorites; i++ {
-			if _, _, err := a.store.AddFavorite(context.Background(), p.ID, models.FavoriteSubject, "Topic "+itoa(int64(i))); err != nil {
+			if _, _, err := a.store.AddFavorite(context.Background(), p.ID, models.FavoriteSubject, "Topic "+itoa(int64(i)), models.Actor{Channel: models.ChannelWeb}); err != nil {
 				t.Fatal(err)
 			}
 		}

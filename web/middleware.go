@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/gorilla/sessions"
 	"net/http"
 	"net/url"
 	"time"
@@ -91,8 +92,9 @@ func (s *Server) crossOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// loadSession finds the visitor's session (without creating one) and, if
-// a patron is signed in, loads them.
+// loadSession finds the visitor's session (without creating one) and
+// loads who it belongs to: a patron, or a staff member, and the patron
+// they are assisting.
 func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if withoutSession[c.Path()] {
@@ -104,21 +106,40 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			return fmt.Errorf("web: load session: %w", err)
 		}
 		c.Set(ctxSession, sess)
+		ctx := r.Context()
 		if id, ok := sess.Values[keyPatron].(int64); ok {
-			p, err := s.Store.Patron(r.Context(), id)
+			p, err := s.Store.Patron(ctx, id)
 			if errors.Is(err, models.ErrNotFound) {
 				// The patron was deleted: the session goes with them.
-				if err := s.Sessions.Destroy(r.Context(), sess); err != nil {
-					return err
-				}
+				return s.destroyThen(c, sess, next)
 			} else if err != nil {
 				return fmt.Errorf("web: load patron: %w", err)
-			} else {
-				c.Set(ctxPatron, &p)
+			}
+			c.Set(ctxPatron, &p)
+		}
+		if id, ok := sess.Values[keyStaff].(int64); ok {
+			st, err := s.Store.StaffMember(ctx, id)
+			if errors.Is(err, models.ErrNotFound) {
+				return s.destroyThen(c, sess, next)
+			} else if err != nil {
+				return fmt.Errorf("web: load staff: %w", err)
+			}
+			c.Set(ctxStaff, &st)
+			if err := s.loadAssistance(c, sess, &st); err != nil {
+				return err
 			}
 		}
 		return next(c)
 	}
+}
+
+// destroyThen ends a session whose principal no longer exists and goes on
+// as an anonymous visitor.
+func (s *Server) destroyThen(c echo.Context, sess *sessions.Session, next echo.HandlerFunc) error {
+	if err := s.Sessions.Destroy(c.Request().Context(), sess); err != nil {
+		return err
+	}
+	return next(c)
 }
 
 // checkCSRF requires the session's synchronizer token on every unsafe
@@ -140,24 +161,68 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// guard enforces a route's access rule.
-func (s *Server) guard(a Access) echo.MiddlewareFunc {
+// guard enforces a route's access rule, the one place that decides who
+// may reach what. While staff assist a patron, only the routes in
+// assistAllowed are open to them.
+func (s *Server) guard(a Access, routeName string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		switch a {
-		case PatronOnly:
-			return func(c echo.Context) error {
+		return func(c echo.Context) error {
+			staff := currentStaff(c)
+			assisting := currentAssist(c) != nil
+			switch a {
+			case Public:
+				return next(c)
+			case PatronOnly:
+				if assisting && !assistAllowed[routeName] {
+					return echo.NewHTTPError(http.StatusForbidden, notWhileAssisting)
+				}
 				if currentPatron(c) != nil {
 					return next(c)
 				}
-				if c.Request().Method != http.MethodGet {
-					return echo.NewHTTPError(http.StatusForbidden, "not signed in")
+				if staff != nil {
+					// Staff see a patron's pages only while assisting them.
+					if c.Request().Method == http.MethodGet {
+						return s.redirect(c, "/staff")
+					}
+					return echo.NewHTTPError(http.StatusForbidden, "staff see a patron's pages only while assisting them")
 				}
-				return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+				return s.toSignIn(c, "/login")
+			case Assisting:
+				if assisting {
+					return next(c)
+				}
+				if staff != nil {
+					return s.redirect(c, "/staff")
+				}
+				return s.toSignIn(c, "/staff/login")
+			default: // a staff role
+				if staff == nil {
+					if currentPatron(c) != nil {
+						return echo.NewHTTPError(http.StatusForbidden, "this page is for library staff")
+					}
+					return s.toSignIn(c, "/staff/login")
+				}
+				if assisting && !assistAllowed[routeName] {
+					return echo.NewHTTPError(http.StatusForbidden, notWhileAssisting)
+				}
+				if models.RoleRank(staff.Role) < a.rank() {
+					return echo.NewHTTPError(http.StatusForbidden, "your role does not include this page")
+				}
+				return next(c)
 			}
-		default:
-			return next
 		}
 	}
+}
+
+const notWhileAssisting = "not while assisting a patron"
+
+// toSignIn sends a GET to the sign-in page and back; anything else is
+// refused.
+func (s *Server) toSignIn(c echo.Context, login string) error {
+	if c.Request().Method != http.MethodGet {
+		return echo.NewHTTPError(http.StatusForbidden, "not signed in")
+	}
+	return c.Redirect(http.StatusSeeOther, login+"?next="+url.QueryEscape(c.Request().URL.RequestURI()))
 }
 
 func currentPatron(c echo.Context) *models.Patron {
@@ -172,7 +237,7 @@ func errorText(code int) (heading, message string) {
 	case http.StatusBadRequest:
 		return "We could not understand that request", "Something in the address or the form was not as expected. Please go back and try again."
 	case http.StatusForbidden:
-		return "That action was refused", "The form may have expired, or it came from another site. Go back, reload the page, and try again."
+		return "That action was refused", "You may not have access to this page, or the form expired or came from another site. Go back, reload the page, and try again."
 	case http.StatusNotFound, http.StatusMethodNotAllowed:
 		return "We could not find that page", "The address may be mistyped, or the page may have moved."
 	case http.StatusRequestEntityTooLarge:
@@ -218,6 +283,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	heading, message := errorText(code)
+	if he != nil && he.Message == notWhileAssisting {
+		heading = "Not while assisting a patron"
+		message = "While you assist a patron you may view their pages and change their privacy choices at their request, " +
+			"but not this. End assistance first."
+	}
 	var buf bytes.Buffer
 	p := s.page(c, heading)
 	if err := views.ErrorPage(p, code, heading, message).Render(c.Request().Context(), &buf); err != nil {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/carrel-library/carrel/models"
 	"net/http"
 	"time"
 
@@ -17,9 +18,46 @@ type Access int
 const (
 	// Public routes are open to everyone, signed in or not.
 	Public Access = iota
-	// PatronOnly routes need a signed-in patron; others are sent to sign in.
+	// PatronOnly routes need a signed-in patron, or staff assisting one
+	// (then only if assistAllowed names the route).
 	PatronOnly
+	// Assisting routes need staff who are assisting a patron.
+	Assisting
+	// StaffAssistant, StaffOfficer and StaffAdmin need a staff member of
+	// at least that role, not assisting anyone.
+	StaffAssistant
+	StaffOfficer
+	StaffAdmin
 )
+
+func (a Access) rank() int {
+	switch a {
+	case StaffAssistant:
+		return models.RoleRank(models.RoleAssistant)
+	case StaffOfficer:
+		return models.RoleRank(models.RolePrivacyOfficer)
+	case StaffAdmin:
+		return models.RoleRank(models.RoleAdmin)
+	}
+	return 0
+}
+
+// assistAllowed lists, by route name, everything staff may do while
+// assisting a patron: view the overview and detail pages (reading-history
+// titles are shown as a count only) and change privacy choices at the
+// patron's request. Everything else a patron can do (export, print,
+// delete history entries, end other sessions, dismiss the assistance
+// notice) and every staff page (so no second assistance from inside one)
+// is refused. README "Assisted help" shows this as a table; a test checks
+// every route against it.
+var assistAllowed = map[string]bool{
+	"home": true, "policy": true,
+	"data": true, "data.detail": true,
+	"history.on": true, "history.off": true, "history.off.submit": true,
+	"favorites": true, "favorites.link": true, "favorites.unlink": true, "favorites.unlink.submit": true,
+	"favorites.add": true, "favorites.remove": true, "favorites.notice": true,
+	"assist.end": true, "staff.logout": true,
+}
 
 // Route is one line of the routing table.
 type Route struct {
@@ -59,6 +97,17 @@ func (s *Server) RouteTable() []Route {
 		{http.MethodPost, "/favorites/:id/remove", "favorites.remove", PatronOnly, s.FavoritesRemove, nil},
 		{http.MethodPost, "/favorites/notice", "favorites.notice", PatronOnly, s.FavoritesNotice, nil},
 		{http.MethodGet, "/opac/follow", "opac.follow", PatronOnly, s.Follow, nil},
+		{http.MethodPost, "/data/assist-notice/dismiss", "assist_notice.dismiss", PatronOnly, s.DismissAssistNotice, nil},
+		{http.MethodGet, "/staff/login", "staff.login", Public, s.StaffLoginPage, nil},
+		{http.MethodPost, "/staff/login", "staff.login.submit", Public, s.StaffLoginSubmit, []echo.MiddlewareFunc{signinLimit}},
+		{http.MethodPost, "/staff/logout", "staff.logout", Public, s.StaffLogout, nil},
+		{http.MethodGet, "/staff", "staff.console", StaffAssistant, s.StaffConsole, nil},
+		{http.MethodGet, "/staff/patrons", "staff.patrons", StaffAssistant, s.StaffPatrons, nil},
+		{http.MethodGet, "/staff/patrons/:id", "staff.patron", StaffAssistant, s.StaffPatron, nil},
+		{http.MethodPost, "/staff/patrons/:id/assist", "staff.assist", StaffAssistant, s.StaffAssist, nil},
+		{http.MethodPost, "/assist/end", "assist.end", Assisting, s.AssistEnd, nil},
+		{http.MethodGet, "/staff/audit", "staff.audit", StaffOfficer, s.StaffAudit, nil},
+		{http.MethodGet, "/staff/accounts", "staff.accounts", StaffAdmin, s.StaffAccounts, nil},
 		{http.MethodGet, "/policy", "policy", Public, s.PolicyPage, nil},
 		{http.MethodGet, "/healthz", "healthz", Public, s.Healthz, nil},
 		{http.MethodGet, "/readyz", "readyz", Public, s.Readyz, nil},
@@ -74,7 +123,7 @@ var withoutSession = map[string]bool{
 }
 
 // csrfExempt are unsafe routes that check their own token (see Logout).
-var csrfExempt = map[string]bool{"/logout": true}
+var csrfExempt = map[string]bool{"/logout": true, "/staff/logout": true}
 
 func (s *Server) router() *echo.Echo {
 	e := echo.New()
@@ -92,7 +141,7 @@ func (s *Server) router() *echo.Echo {
 		s.checkCSRF,
 	)
 	for _, r := range s.RouteTable() {
-		mw := append([]echo.MiddlewareFunc{s.guard(r.Access)}, r.Before...)
+		mw := append([]echo.MiddlewareFunc{s.guard(r.Access, r.Name)}, r.Before...)
 		e.Add(r.Method, r.Path, r.Handler, mw...).Name = r.Name
 	}
 	return e

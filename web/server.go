@@ -47,6 +47,9 @@ func New(store *models.Store, cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.BodyLimit == "" {
 		cfg.BodyLimit = "1M"
 	}
+	if cfg.AssistLimit <= 0 || cfg.AssistLimit > 30*time.Minute {
+		cfg.AssistLimit = 15 * time.Minute
+	}
 	if cfg.Sessions.Idle == 0 {
 		cfg.Sessions = models.SessionLimits{Idle: 15 * time.Minute, Absolute: 8 * time.Hour}
 	}
@@ -117,7 +120,15 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 		p.LogoURL = "/library-logo"
 	}
 	if sess := session(c); sess != nil {
-		if patron, ok := c.Get(ctxPatron).(*models.Patron); ok {
+		if st := currentStaff(c); st != nil {
+			p.Principal = &views.Principal{Kind: "staff", Name: st.DisplayName}
+			p.CanAudit = models.RoleRank(st.Role) >= models.RoleRank(models.RolePrivacyOfficer)
+			p.CanAdmin = models.RoleRank(st.Role) >= models.RoleRank(models.RoleAdmin)
+			if a := currentAssist(c); a != nil {
+				p.Assist = &views.AssistBanner{StaffName: st.DisplayName, PatronName: a.Patron.FullName(),
+					Reason: a.reasonLabel(), MinutesLeft: int((a.Left + time.Minute - 1) / time.Minute)}
+			}
+		} else if patron := currentPatron(c); patron != nil {
 			p.Principal = &views.Principal{Kind: "patron", Name: patron.DisplayName()}
 		}
 		if p.Principal != nil {
@@ -144,6 +155,10 @@ func (s *Server) flash(c echo.Context, msg string) {
 // through the channel they signed in by, shown the current policy text.
 func (s *Server) actor(c echo.Context) models.Actor {
 	a := models.Actor{Channel: models.ChannelWeb, TextVersion: s.Config.PolicyVersion}
+	if as, st := currentAssist(c), currentStaff(c); as != nil && st != nil {
+		a.StaffID, a.Channel, a.Reason = &st.ID, models.ChannelStaffAssisted, as.reasonLabel()
+		return a
+	}
 	if sess := session(c); sess != nil {
 		if ch, ok := sess.Values[keyChan].(string); ok && ch != "" {
 			a.Channel = ch

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +43,7 @@ var settings = []setting{
 	{"CARREL_TIMEZONE", "timezone", "America/Los_Angeles", "the library's time zone, for dates on pages"},
 	{"CARREL_SESSION_IDLE", "session-idle", "15m", "sign a visitor out after this long without a request"},
 	{"CARREL_SESSION_ABSOLUTE", "session-absolute", "8h", "sign a visitor out this long after sign-in, whatever they do"},
+	{"CARREL_ASSIST_MINUTES", "assist-minutes", "15", "staff assistance ends by itself after this many minutes (1-30)"},
 	{"CARREL_COOKIE_SECURE", "cookie-secure", "auto", "auto: Secure cookie except plain-HTTP demo; always: Secure even then"},
 	{"CARREL_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed"},
 	{"CARREL_SECRET_KEYS_FILE", "secret-keys-file", "", "file holding the secret keys (else CARREL_SECRET_KEYS; see README)"},
@@ -163,6 +165,11 @@ func parseConfig(vals map[string]*string) (*config, error) {
 		return nil, bad("CARREL_SESSION_ABSOLUTE", "a duration at least the idle timeout and at most 24h, such as 8h")
 	}
 	w.Sessions = models.SessionLimits{Idle: idle, Absolute: abs}
+	mins, err := strconv.Atoi(get("CARREL_ASSIST_MINUTES"))
+	if err != nil || mins < 1 || mins > 30 {
+		return nil, bad("CARREL_ASSIST_MINUTES", "a whole number of minutes from 1 to 30")
+	}
+	w.AssistLimit = time.Duration(mins) * time.Minute
 	switch w.CookieSecure {
 	case "auto", "always":
 	default:

@@ -43,6 +43,8 @@ func commands() []command {
 		{"serve", "serve the portal (migrates the database first)", serve},
 		{"migrate", "apply database migrations and list them", migrateCmd},
 		{"seed", "load demo data: carrel seed --demo", seed},
+		{"staff", "manage staff accounts: staff add --username U --role R [--name N] | disable U | reset-password U", staffCmd},
+		{"audit", "audit verify: check the audit log's hash chain", auditCmd},
 		{"keygen", "print a new random secret key for CARREL_SECRET_KEYS", keygen},
 		{"version", "print the version", printVersion},
 		{"help", "list the commands and settings", nil},
@@ -100,7 +102,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "carrel: the library privacy portal")
 	fmt.Fprintln(w, "\nUsage: carrel COMMAND [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nSettings (each flag's environment variable in brackets; flags win):")
 	for _, s := range settings {

@@ -1,0 +1,354 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+)
+
+// MinStaffPassword is the shortest password a staff account may have
+// (demo accounts excepted).
+const MinStaffPassword = 12
+
+// RoleRank orders the roles: each includes the powers of those below it.
+func RoleRank(role string) int {
+	switch role {
+	case RoleAssistant:
+		return 1
+	case RolePrivacyOfficer:
+		return 2
+	case RoleAdmin:
+		return 3
+	}
+	return 0
+}
+
+// RoleName is a role as staff read it.
+func RoleName(role string) string {
+	switch role {
+	case RoleAssistant:
+		return "Assistant"
+	case RolePrivacyOfficer:
+		return "Privacy officer"
+	case RoleAdmin:
+		return "Administrator"
+	}
+	return role
+}
+
+// AuthenticateStaff checks a staff username and password with the same
+// lockout, pacing and uniform refusal as patron sign-in. A disabled
+// account is refused like a wrong password. A successful sign-in is an
+// audit entry.
+func (s *Store) AuthenticateStaff(ctx context.Context, username, password string) (Staff, error) {
+	username = strings.ToLower(strings.TrimSpace(username))
+	var found Staff
+	err := s.authenticate(ctx, "staff:"+username, password, func() (string, error) {
+		err := s.db(ctx).Where("username = ? AND disabled_at IS NULL", username).Take(&found).Error
+		if err := notFound(err); err != nil {
+			return "", err
+		}
+		return found.PasswordHash, nil
+	}, func(hash string) error {
+		return s.db(ctx).Transaction(func(tx *gorm.DB) error {
+			if hash != "" {
+				if err := tx.Model(&Staff{}).Where("id = ?", found.ID).UpdateColumn("password_hash", hash).Error; err != nil {
+					return err
+				}
+			}
+			return AppendAudit(tx, &AuditEntry{StaffID: &found.ID, Action: AuditStaffSignIn})
+		})
+	})
+	if err != nil {
+		return Staff{}, err
+	}
+	return found, nil
+}
+
+// StaffMember loads an enabled staff account.
+func (s *Store) StaffMember(ctx context.Context, staffID int64) (Staff, error) {
+	var st Staff
+	err := s.db(ctx).Where("id = ? AND disabled_at IS NULL", staffID).Take(&st).Error
+	return st, notFound(err)
+}
+
+// validateStaff checks a new account's fields.
+func validateStaff(username, role, password string) error {
+	switch {
+	case username == "" || len(username) > 64 || strings.ContainsAny(username, " \t\r\n:"):
+		return &InputError{"username", "A username is 1 to 64 characters, without spaces or colons."}
+	case RoleRank(role) == 0:
+		return &InputError{"role", "The role is assistant, privacy_officer or admin."}
+	}
+	return validatePassword(password)
+}
+
+func validatePassword(password string) error {
+	if utf8.RuneCountInString(password) < MinStaffPassword {
+		return &InputError{"password", fmt.Sprintf("A staff password needs at least %d characters.", MinStaffPassword)}
+	}
+	if len(password) > 256 {
+		return &InputError{"password", "A staff password is at most 256 bytes."}
+	}
+	return nil
+}
+
+// AddStaff creates a staff account, audited.
+func (s *Store) AddStaff(ctx context.Context, username, displayName, role, password string) (Staff, error) {
+	username = strings.ToLower(strings.TrimSpace(username))
+	if err := validateStaff(username, role, password); err != nil {
+		return Staff{}, err
+	}
+	if strings.TrimSpace(displayName) == "" {
+		displayName = username
+	}
+	hash, err := s.hashSecret(ctx, password)
+	if err != nil {
+		return Staff{}, err
+	}
+	st := Staff{Username: username, DisplayName: strings.TrimSpace(displayName), Role: role, PasswordHash: hash}
+	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&st).Error; err != nil {
+			return err
+		}
+		return AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "staff account added: " + username + " (" + role + ")"})
+	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return Staff{}, &InputError{"username", "A staff account with that username already exists."}
+	}
+	return st, err
+}
+
+// DisableStaff disables an account and ends its sessions at once, with
+// any assistance they were giving.
+func (s *Store) DisableStaff(ctx context.Context, username string) error {
+	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		var st Staff
+		if err := tx.Where("username = ? AND disabled_at IS NULL", strings.ToLower(username)).Take(&st).Error; err != nil {
+			return notFound(err)
+		}
+		if err := tx.Model(&Staff{}).Where("id = ?", st.ID).UpdateColumn("disabled_at", s.Now()).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("staff_id = ?", st.ID).Delete(&Session{}).Error; err != nil {
+			return err
+		}
+		return AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "staff account disabled: " + st.Username})
+	})
+}
+
+// ResetStaffPassword sets a new password and ends the account's sessions.
+func (s *Store) ResetStaffPassword(ctx context.Context, username, password string) error {
+	if err := validatePassword(password); err != nil {
+		return err
+	}
+	hash, err := s.hashSecret(ctx, password)
+	if err != nil {
+		return err
+	}
+	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		var st Staff
+		if err := tx.Where("username = ? AND disabled_at IS NULL", strings.ToLower(username)).Take(&st).Error; err != nil {
+			return notFound(err)
+		}
+		if err := tx.Model(&Staff{}).Where("id = ?", st.ID).UpdateColumn("password_hash", hash).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("staff_id = ?", st.ID).Delete(&Session{}).Error; err != nil {
+			return err
+		}
+		return AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "staff password reset: " + st.Username})
+	})
+}
+
+// PatronSummary is what staff see about a patron: contact details and
+// counts, never the PIN and never the records themselves.
+type PatronSummary struct {
+	Patron
+	Counts []CategorySummary
+}
+
+// LookupPatrons finds patrons by exact card number, or by name (given,
+// family, or both, case-insensitive), at most limit of them. Every patron
+// shown is an audit entry naming the staff member, in one transaction.
+func (s *Store) LookupPatrons(ctx context.Context, staffID int64, query string, limit int) ([]Patron, error) {
+	query = strings.TrimSpace(query)
+	if query == "" {
+		return nil, nil
+	}
+	var out []Patron
+	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx.Order("family_name, given_name, id").Limit(limit)
+		if card := NormalizeCard(query); card != "" && strings.Trim(card, "0123456789") == "" {
+			q = q.Where("card_number = ?", card)
+		} else {
+			like := "%" + escapeLike(strings.ToLower(query)) + "%"
+			q = q.Where("LOWER(given_name || ' ' || family_name) LIKE ? ESCAPE '\\' OR LOWER(family_name || ', ' || given_name) LIKE ? ESCAPE '\\'", like, like)
+		}
+		if err := q.Find(&out).Error; err != nil {
+			return err
+		}
+		for i := range out {
+			if err := AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &out[i].ID, Action: AuditPatronLookup, Detail: "found by search"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("models: look up patrons: %w", err)
+	}
+	return out, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// ViewPatron shows one patron to a staff member, audited with the reason.
+func (s *Store) ViewPatron(ctx context.Context, staffID, patronID int64, limits SessionLimits) (PatronSummary, error) {
+	var sum PatronSummary
+	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("id = ?", patronID).Take(&sum.Patron).Error; err != nil {
+			return notFound(err)
+		}
+		return AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditPatronLookup, Detail: "record opened"})
+	})
+	if err != nil {
+		return sum, err
+	}
+	_, sum.Counts, err = s.Overview(ctx, patronID, limits)
+	return sum, err
+}
+
+// Assistance reasons.
+var AssistReasons = []struct{ Value, Label string }{
+	{"desk", "At the desk"},
+	{"phone", "By phone"},
+	{"email", "By email"},
+	{"other", "Other (say why)"},
+}
+
+// AssistReasonLabel is a reason as the patron and staff read it.
+func AssistReasonLabel(reason, note string) string {
+	for _, r := range AssistReasons {
+		if r.Value == reason {
+			if reason == "other" {
+				return "Other: " + note
+			}
+			return r.Label
+		}
+	}
+	return reason
+}
+
+// RecordAssist appends an assistance audit entry (start, end) naming both
+// the staff member and the patron.
+func (s *Store) RecordAssist(ctx context.Context, staffID, patronID int64, action, reason, detail string) error {
+	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		return AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: action, Reason: reason, Detail: detail})
+	})
+}
+
+// auditAssisted records, inside the transaction of a change, that a staff
+// member made it while assisting the patron.
+func auditAssisted(tx *gorm.DB, patronID int64, a Actor, what string) error {
+	if a.StaffID == nil {
+		return nil
+	}
+	return AppendAudit(tx, &AuditEntry{StaffID: a.StaffID, PatronID: &patronID, Action: AuditAssistAction, Reason: a.Reason, Detail: what})
+}
+
+// AssistNotices lists what staff did while assisting the patron since the
+// patron last dismissed the notice.
+func (s *Store) AssistNotices(ctx context.Context, patronID int64) ([]StaffAccessRecord, error) {
+	var p Patron
+	if err := s.db(ctx).Where("id = ?", patronID).Take(&p).Error; err != nil {
+		return nil, notFound(err)
+	}
+	q := staffAccessQuery(s.db(ctx), patronID).Where("audit_entries.action IN ?", []string{AuditAssistStart, AuditAssistAction})
+	if p.AssistSeenAt != nil {
+		q = q.Where("audit_entries.created_at > ?", *p.AssistSeenAt)
+	}
+	var out []StaffAccessRecord
+	if err := q.Order("audit_entries.created_at, audit_entries.id").Limit(100).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("models: assist notices: %w", err)
+	}
+	return out, nil
+}
+
+// DismissAssistNotices records that the patron has read the notice.
+func (s *Store) DismissAssistNotices(ctx context.Context, patronID int64) error {
+	return s.db(ctx).Model(&Patron{}).Where("id = ?", patronID).UpdateColumn("assist_seen_at", s.Now()).Error
+}
+
+
+// AuditFilter narrows the audit log for privacy officers.
+type AuditFilter struct {
+	Action     string
+	Staff      string // username
+	PatronCard string
+	From, To   *time.Time
+}
+
+// AuditRecord is an audit entry as privacy officers read it.
+type AuditRecord struct {
+	ID         int64
+	CreatedAt  time.Time
+	StaffName  string
+	Username   string
+	PatronCard string
+	Action     string
+	Reason     string
+	Detail     string
+	Restricted bool
+}
+
+// AuditLog lists audit entries, newest first, one page at a time.
+func (s *Store) AuditLog(ctx context.Context, f AuditFilter, req PageRequest) (Page[AuditRecord], error) {
+	q := s.db(ctx).Table("audit_entries").
+		Select("audit_entries.id, audit_entries.created_at, COALESCE(staff.display_name, '') AS staff_name, " +
+			"COALESCE(staff.username, '') AS username, COALESCE(patrons.card_number, '') AS patron_card, " +
+			"audit_entries.action, audit_entries.reason, audit_entries.detail, audit_entries.restricted").
+		Joins("LEFT JOIN staff ON staff.id = audit_entries.staff_id").
+		Joins("LEFT JOIN patrons ON patrons.id = audit_entries.patron_id")
+	if f.Action != "" {
+		q = q.Where("audit_entries.action = ?", f.Action)
+	}
+	if f.Staff != "" {
+		q = q.Where("staff.username = ?", strings.ToLower(f.Staff))
+	}
+	if f.PatronCard != "" {
+		q = q.Where("patrons.card_number = ?", NormalizeCard(f.PatronCard))
+	}
+	if f.From != nil {
+		q = q.Where("audit_entries.created_at >= ?", f.From.UTC())
+	}
+	if f.To != nil {
+		q = q.Where("audit_entries.created_at < ?", f.To.UTC())
+	}
+	p, err := keyset(q, "audit_entries.created_at", "audit_entries.id", req,
+		func(r AuditRecord) Cursor { return Cursor{r.CreatedAt, r.ID} })
+	if err != nil {
+		return p, fmt.Errorf("models: audit log: %w", err)
+	}
+	return p, nil
+}
+
+// AuditActions lists the actions an audit entry can record.
+func AuditActions() []string {
+	return []string{AuditStaffSignIn, AuditPatronLookup, AuditAssistStart, AuditAssistAction, AuditAssistEnd,
+		AuditListExport, AuditPurgeRun, AuditConfigChanged}
+}
+
+// AllStaff lists every staff account, enabled first.
+func (s *Store) AllStaff(ctx context.Context) ([]Staff, error) {
+	var out []Staff
+	err := s.db(ctx).Order("disabled_at IS NOT NULL, username").Find(&out).Error
+	return out, err
+}

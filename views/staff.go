@@ -1,0 +1,82 @@
+package views
+
+// AssistBanner is shown on every page while staff assist a patron.
+type AssistBanner struct {
+	StaffName   string
+	PatronName  string
+	Reason      string
+	MinutesLeft int
+}
+
+// StaffLoginForm is the staff sign-in form as shown again.
+type StaffLoginForm struct {
+	Username  string
+	Next      string
+	Errors    FieldErrors
+	Message   string
+	SignedOut bool
+}
+
+// StaffHome is the staff console's start page.
+type StaffHome struct {
+	Name, Role         string
+	CanAudit, CanAdmin bool
+}
+
+// PatronRow is one patron found by a staff lookup.
+type PatronRow struct {
+	ID                                int64
+	Name, Card, Email, Phone, Branch string
+}
+
+// PatronSearch is the patron lookup page.
+type PatronSearch struct {
+	Query    string
+	Error    string
+	Searched bool
+	Results  []PatronRow
+	More     bool
+}
+
+// Option is one choice of a radio group or select.
+type Option struct {
+	Value, Label string
+}
+
+// CategoryCount is a count of one kind of record.
+type CategoryCount struct {
+	Label string
+	Count int64
+}
+
+// StaffPatronView is one patron as staff see them.
+type StaffPatronView struct {
+	ID            int64
+	Name, Card    string
+	Fields        []Field
+	Counts        []CategoryCount
+	Reasons       []Option
+	Reason, Note  string
+	Errors        FieldErrors
+	AssistMinutes int
+}
+
+// AuditRow is one audit entry for privacy officers.
+type AuditRow struct {
+	When, Staff, Patron, Action, Reason, Detail string
+	Restricted                                  bool
+}
+
+// AuditView is the audit log page.
+type AuditView struct {
+	Action, Staff, Card, From, To string
+	Actions                       []string
+	Error                         string
+	Rows                          []AuditRow
+	OlderURL, NewerURL            string
+}
+
+// StaffRow is one staff account.
+type StaffRow struct {
+	Username, Name, Role, Status string
+}

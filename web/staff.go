@@ -1,0 +1,391 @@
+package web
+
+import (
+	"net/url"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/views"
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+)
+
+// Context keys for staff.
+const (
+	ctxStaff  = "carrel.staff"
+	ctxAssist = "carrel.assist"
+)
+
+// Session keys of an assistance, beside keyAssist (the patron's ID).
+const (
+	keyAssistReason  = "assist_reason"
+	keyAssistNote    = "assist_note"
+	keyAssistStarted = "assist_started"
+)
+
+// assistance is a staff member acting for a patron, at their request.
+type assistance struct {
+	Patron  *models.Patron
+	Reason  string // desk, phone, email, other
+	Note    string
+	Started time.Time
+	Left    time.Duration
+}
+
+func (a *assistance) reasonLabel() string { return models.AssistReasonLabel(a.Reason, a.Note) }
+
+func currentStaff(c echo.Context) *models.Staff {
+	st, _ := c.Get(ctxStaff).(*models.Staff)
+	return st
+}
+
+func currentAssist(c echo.Context) *assistance {
+	a, _ := c.Get(ctxAssist).(*assistance)
+	return a
+}
+
+// loadAssistance restores an assistance in progress, or ends it when its
+// time is up: it lasts at most Config.AssistLimit.
+func (s *Server) loadAssistance(c echo.Context, sess *sessions.Session, st *models.Staff) error {
+	pid, ok := sess.Values[keyAssist].(int64)
+	if !ok {
+		return nil
+	}
+	ctx := c.Request().Context()
+	started, _ := time.Parse(time.RFC3339Nano, str(sess.Values[keyAssistStarted]))
+	a := &assistance{Reason: str(sess.Values[keyAssistReason]), Note: str(sess.Values[keyAssistNote]), Started: started}
+	elapsed := s.Store.Now().Sub(started)
+	if elapsed >= s.Config.AssistLimit || started.IsZero() {
+		detail := "ended automatically after " + strconv.Itoa(int(s.Config.AssistLimit.Minutes())) + " minutes"
+		if err := s.Store.RecordAssist(ctx, st.ID, pid, models.AuditAssistEnd, a.reasonLabel(), detail); err != nil {
+			return err
+		}
+		if err := s.endAssistance(c, sess); err != nil {
+			return err
+		}
+		s.flash(c, "Your assistance ended by itself after "+strconv.Itoa(int(s.Config.AssistLimit.Minutes()))+" minutes.")
+		// Send the new token now: the handler may fail before saving.
+		return s.Sessions.Save(c.Request(), c.Response(), sess)
+	}
+	p, err := s.Store.Patron(ctx, pid)
+	if errors.Is(err, models.ErrNotFound) {
+		return s.endAssistance(c, sess)
+	} else if err != nil {
+		return err
+	}
+	a.Patron, a.Left = &p, s.Config.AssistLimit-elapsed
+	c.Set(ctxPatron, &p)
+	c.Set(ctxAssist, a)
+	return nil
+}
+
+func str(v any) string { s, _ := v.(string); return s }
+
+// endAssistance returns a staff session to the console, on a new token.
+func (s *Server) endAssistance(c echo.Context, sess *sessions.Session) error {
+	for _, k := range []string{keyAssist, keyAssistReason, keyAssistNote, keyAssistStarted} {
+		delete(sess.Values, k)
+	}
+	sess.Values[keyChan] = ""
+	c.Set(ctxPatron, nil)
+	c.Set(ctxAssist, nil)
+	return s.Sessions.Rotate(c.Request().Context(), sess)
+}
+
+// StaffLoginPage shows the staff sign-in form.
+func (s *Server) StaffLoginPage(c echo.Context) error {
+	next := localPath(c.QueryParam("next"))
+	if currentStaff(c) != nil {
+		return s.redirect(c, orDefault(next, "/staff"))
+	}
+	f := views.StaffLoginForm{Next: next, SignedOut: c.QueryParam("signed_out") == "1"}
+	return s.render(c, http.StatusOK, views.StaffLogin(s.formPage(c, "Staff sign-in"), f))
+}
+
+// StaffLoginSubmit signs a staff member in on a fresh session.
+func (s *Server) StaffLoginSubmit(c echo.Context) error {
+	username, password := strings.TrimSpace(c.FormValue("username")), c.FormValue("password")
+	f := views.StaffLoginForm{Username: username, Next: localPath(c.FormValue("next")), Errors: views.FieldErrors{}}
+	if username == "" {
+		f.Errors["username"] = "Enter your staff username."
+	}
+	if password == "" {
+		f.Errors["password"] = "Enter your password."
+	}
+	if len(f.Errors) > 0 {
+		return s.render(c, http.StatusUnprocessableEntity, views.StaffLogin(s.formPage(c, "Staff sign-in"), f))
+	}
+	st, err := s.Store.AuthenticateStaff(c.Request().Context(), username, password)
+	var locked *models.LockedError
+	switch {
+	case errors.As(err, &locked):
+		f.Message = "Sign-in for this username is paused until " + views.FormatTime(locked.Until, s.Config.Location) +
+			" after several unsuccessful tries."
+		return s.render(c, http.StatusTooManyRequests, views.StaffLogin(s.formPage(c, "Staff sign-in"), f))
+	case errors.Is(err, models.ErrBadCredentials):
+		f.Message = "That username and password do not match an active staff account."
+		return s.render(c, http.StatusUnauthorized, views.StaffLogin(s.formPage(c, "Staff sign-in"), f))
+	case err != nil:
+		return err
+	}
+	sess := session(c)
+	if err := s.Sessions.Destroy(c.Request().Context(), sess); err != nil {
+		return err
+	}
+	sess.Values[keyStaff] = st.ID
+	sess.Values[flagDirty] = true
+	c.Set(ctxStaff, &st)
+	c.Set(ctxPatron, nil)
+	return s.redirect(c, orDefault(f.Next, "/staff"))
+}
+
+// StaffLogout ends the staff session, and any assistance with it.
+func (s *Server) StaffLogout(c echo.Context) error {
+	sess := session(c)
+	st := currentStaff(c)
+	if st != nil && !validCSRF(sess, c.FormValue("csrf_token")) {
+		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
+	}
+	if a := currentAssist(c); a != nil {
+		if err := s.Store.RecordAssist(c.Request().Context(), st.ID, a.Patron.ID, models.AuditAssistEnd, a.reasonLabel(), "ended by signing out"); err != nil {
+			return err
+		}
+	}
+	if sess != nil {
+		if err := s.Sessions.Destroy(c.Request().Context(), sess); err != nil {
+			return err
+		}
+	}
+	c.Response().Header().Set("Clear-Site-Data", `"cache", "cookies"`)
+	return c.Redirect(http.StatusSeeOther, "/staff/login?signed_out=1")
+}
+
+// StaffConsole is the staff start page.
+func (s *Server) StaffConsole(c echo.Context) error {
+	st := currentStaff(c)
+	return s.render(c, http.StatusOK, views.StaffConsole(s.page(c, "Staff console"), views.StaffHome{
+		Name: st.DisplayName, Role: models.RoleName(st.Role),
+		CanAudit: models.RoleRank(st.Role) >= models.RoleRank(models.RolePrivacyOfficer),
+		CanAdmin: models.RoleRank(st.Role) >= models.RoleRank(models.RoleAdmin),
+	}))
+}
+
+// lookupLimit keeps name searches small: staff look up the patron in
+// front of them, they do not browse.
+const lookupLimit = 10
+
+// StaffPatrons finds patrons by card number or name. Every patron shown is
+// audited.
+func (s *Server) StaffPatrons(c echo.Context) error {
+	q := strings.TrimSpace(c.QueryParam("q"))
+	v := views.PatronSearch{Query: q}
+	switch {
+	case q == "":
+	case len([]rune(q)) < 2 || len(q) > 100 || strings.IndexFunc(q, unicode.IsControl) >= 0:
+		v.Error = "Type a whole card number, or at least two letters of a name."
+	default:
+		found, err := s.Store.LookupPatrons(c.Request().Context(), currentStaff(c).ID, q, lookupLimit+1)
+		if err != nil {
+			return err
+		}
+		v.Searched = true
+		if len(found) > lookupLimit {
+			found, v.More = found[:lookupLimit], true
+		}
+		for _, p := range found {
+			v.Results = append(v.Results, views.PatronRow{ID: p.ID, Name: p.FullName(), Card: p.CardNumber,
+				Email: p.Email, Phone: p.Phone, Branch: p.HomeBranch})
+		}
+	}
+	status := http.StatusOK
+	if v.Error != "" {
+		status = http.StatusUnprocessableEntity
+	}
+	return s.render(c, status, views.StaffPatrons(s.page(c, "Find a patron"), v))
+}
+
+// StaffPatron shows one patron's contact details and counts, never a PIN
+// or a record's contents, and offers to start assistance.
+func (s *Server) StaffPatron(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.ErrNotFound
+	}
+	return s.renderStaffPatron(c, id, http.StatusOK, "", "", views.FieldErrors{})
+}
+
+func (s *Server) renderStaffPatron(c echo.Context, id int64, status int, reason, note string, errs views.FieldErrors) error {
+	sum, err := s.Store.ViewPatron(c.Request().Context(), currentStaff(c).ID, id, s.Config.Sessions)
+	if errors.Is(err, models.ErrNotFound) {
+		return echo.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	v := views.StaffPatronView{ID: id, Name: sum.FullName(), Card: sum.CardNumber, Reason: reason, Note: note, Errors: errs,
+		AssistMinutes: int(s.Config.AssistLimit.Minutes())}
+	for _, f := range append(models.ContactFields(sum.Patron), models.CardFields(sum.Patron)...) {
+		v.Fields = append(v.Fields, views.Field{Label: f.Label, Value: f.Value})
+	}
+	for _, cnt := range sum.Counts {
+		if cnt.Table != "" {
+			v.Counts = append(v.Counts, views.CategoryCount{Label: cnt.Title, Count: cnt.Count})
+		}
+	}
+	for _, r := range models.AssistReasons {
+		v.Reasons = append(v.Reasons, views.Option{Value: r.Value, Label: r.Label})
+	}
+	return s.render(c, status, views.StaffPatron(s.page(c, sum.FullName()), v))
+}
+
+// StaffAssist starts assisting a patron: a stated reason, a new token,
+// an audit entry, and the patron's own portal with a banner on every page.
+func (s *Server) StaffAssist(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.ErrNotFound
+	}
+	reason, note := c.FormValue("reason"), strings.TrimSpace(c.FormValue("note"))
+	errs := views.FieldErrors{}
+	if models.AssistReasonLabel(reason, note) == reason {
+		errs["reason"] = "Say how the patron asked for help."
+	} else if reason == "other" && note == "" {
+		errs["note"] = "Say why you are helping this patron."
+	}
+	if len([]rune(note)) > 200 || strings.IndexFunc(note, unicode.IsControl) >= 0 {
+		errs["note"] = "Keep the note to one line of at most 200 characters."
+	}
+	if len(errs) > 0 {
+		return s.renderStaffPatron(c, id, http.StatusUnprocessableEntity, reason, note, errs)
+	}
+	st := currentStaff(c)
+	p, err := s.Store.Patron(c.Request().Context(), id)
+	if errors.Is(err, models.ErrNotFound) {
+		return echo.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	if reason != "other" {
+		note = ""
+	}
+	if err := s.Store.RecordAssist(c.Request().Context(), st.ID, p.ID, models.AuditAssistStart, models.AssistReasonLabel(reason, note), ""); err != nil {
+		return err
+	}
+	sess := session(c)
+	sess.Values[keyAssist] = p.ID
+	sess.Values[keyAssistReason] = reason
+	sess.Values[keyAssistNote] = note
+	sess.Values[keyAssistStarted] = s.Store.Now().Format(time.RFC3339Nano)
+	sess.Values[keyChan] = models.ChannelStaffAssisted
+	if err := s.Sessions.Rotate(c.Request().Context(), sess); err != nil {
+		return err
+	}
+	return s.redirect(c, "/data")
+}
+
+// AssistEnd ends the assistance and returns to the staff console.
+func (s *Server) AssistEnd(c echo.Context) error {
+	a, st := currentAssist(c), currentStaff(c)
+	if err := s.Store.RecordAssist(c.Request().Context(), st.ID, a.Patron.ID, models.AuditAssistEnd, a.reasonLabel(), ""); err != nil {
+		return err
+	}
+	if err := s.endAssistance(c, session(c)); err != nil {
+		return err
+	}
+	s.flash(c, "You are no longer assisting "+a.Patron.FullName()+".")
+	return s.redirect(c, "/staff")
+}
+
+// DismissAssistNotice records that the patron read what staff did.
+func (s *Server) DismissAssistNotice(c echo.Context) error {
+	if err := s.Store.DismissAssistNotices(c.Request().Context(), currentPatron(c).ID); err != nil {
+		return err
+	}
+	return s.redirect(c, "/data")
+}
+
+// StaffAudit lets privacy officers read and filter the audit log.
+func (s *Server) StaffAudit(c echo.Context) error {
+	req, err := pageRequest(c)
+	if err != nil {
+		return err
+	}
+	v := views.AuditView{Action: c.QueryParam("action"), Staff: c.QueryParam("staff"), Card: c.QueryParam("card"),
+		From: c.QueryParam("from"), To: c.QueryParam("to"), Actions: models.AuditActions()}
+	f := models.AuditFilter{Action: v.Action, Staff: v.Staff, PatronCard: v.Card}
+	for _, d := range []struct {
+		raw string
+		dst **time.Time
+		add int
+	}{{v.From, &f.From, 0}, {v.To, &f.To, 1}} {
+		if d.raw == "" {
+			continue
+		}
+		t, err := time.ParseInLocation("2006-01-02", d.raw, s.Config.Location)
+		if err != nil {
+			v.Error = "Dates are written like 2026-11-27."
+			continue
+		}
+		t = t.AddDate(0, 0, d.add)
+		*d.dst = &t
+	}
+	status := http.StatusOK
+	if v.Error == "" {
+		pg, err := s.Store.AuditLog(c.Request().Context(), f, req)
+		if err != nil {
+			return err
+		}
+		for _, r := range pg.Rows {
+			v.Rows = append(v.Rows, views.AuditRow{When: s.dateTime(r.CreatedAt), Staff: staffLabel(r.StaffName, r.Username),
+				Patron: r.PatronCard, Action: r.Action, Reason: r.Reason, Detail: r.Detail, Restricted: r.Restricted})
+		}
+		base := "/staff/audit?" + auditQuery(v)
+		if pg.Older != nil {
+			v.OlderURL = base + "&after=" + pg.Older.String()
+		}
+		if pg.Newer != nil {
+			v.NewerURL = base + "&before=" + pg.Newer.String()
+		}
+	} else {
+		status = http.StatusUnprocessableEntity
+	}
+	return s.render(c, status, views.StaffAudit(s.page(c, "Audit log"), v))
+}
+
+func staffLabel(name, username string) string {
+	if username == "" {
+		return "System"
+	}
+	return name + " (" + username + ")"
+}
+
+func auditQuery(v views.AuditView) string {
+	q := url.Values{}
+	for k, val := range map[string]string{"action": v.Action, "staff": v.Staff, "card": v.Card, "from": v.From, "to": v.To} {
+		if val != "" {
+			q.Set(k, val)
+		}
+	}
+	return q.Encode()
+}
+
+// StaffAccounts lists staff accounts for administrators.
+func (s *Server) StaffAccounts(c echo.Context) error {
+	all, err := s.Store.AllStaff(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	var rows []views.StaffRow
+	for _, st := range all {
+		status := "Active"
+		if st.DisabledAt != nil {
+			status = "Disabled " + s.date(*st.DisabledAt)
+		}
+		rows = append(rows, views.StaffRow{Username: st.Username, Name: st.DisplayName, Role: models.RoleName(st.Role), Status: status})
+	}
+	return s.render(c, http.StatusOK, views.StaffAccounts(s.page(c, "Staff accounts"), rows))
+}
