@@ -34,4 +34,8 @@ type Config struct {
 	TrustedProxies []*net.IPNet
 	// BodyLimit caps request bodies, e.g. "1M".
 	BodyLimit string
+	// SigninRate and SigninBurst bound sign-in attempts from one client
+	// address: on average SigninRate a second, SigninBurst at once.
+	SigninRate  float64
+	SigninBurst int
 }

@@ -72,7 +72,7 @@ type Route struct {
 
 // RouteTable is every route of the portal, in one readable place.
 func (s *Server) RouteTable() []Route {
-	signinLimit := s.perClientLimit(2, 20)
+	signinLimit := s.perClientLimit(s.Config.SigninRate, s.Config.SigninBurst)
 	return []Route{
 		{http.MethodGet, "/", "home", Public, s.Home, nil},
 		{http.MethodGet, "/login", "login", Public, s.LoginPage, nil},

@@ -35,6 +35,9 @@ type Server struct {
 
 // New builds the server and its router.
 func New(store *models.Store, cfg Config, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
@@ -43,6 +46,11 @@ func New(store *models.Store, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.Policy == "" {
 		cfg.Policy = static.DefaultPolicy
+	}
+	if cfg.SigninRate <= 0 || cfg.SigninBurst <= 0 {
+		// Generous enough for a library's public computers behind one
+		// address, tight enough to slow a script.
+		cfg.SigninRate, cfg.SigninBurst = 2, 20
 	}
 	if cfg.BodyLimit == "" {
 		cfg.BodyLimit = "1M"

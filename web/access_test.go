@@ -1,0 +1,172 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/web"
+)
+
+// Visitors, in the order the access table lists them.
+var visitors = []string{"anonymous", "patron", "assistant", "officer", "admin", "assisting"}
+
+// Expected outcomes: Y the route's handler runs; L sent to sign in;
+// F refused (403); S a staff member not assisting is sent to the console.
+type access string
+
+// accessTable says, for every route the router has, what each kind of
+// visitor gets. A route missing here fails the test, so no future route can
+// ship without a decision about who may reach it.
+var accessTable = map[string]string{
+	//                              anon pat asst off adm assisting
+	"GET /":                                 "Y    Y   Y    Y   Y   Y",
+	"GET /login":                            "Y    Y   Y    Y   Y   Y",
+	"POST /login":                           "Y    Y   Y    Y   Y   Y",
+	"POST /logout":                          "Y    Y   Y    Y   Y   Y",
+	"GET /policy":                           "Y    Y   Y    Y   Y   Y",
+	"GET /healthz":                          "Y    Y   Y    Y   Y   Y",
+	"GET /readyz":                           "Y    Y   Y    Y   Y   Y",
+	"GET /static/*":                         "Y    Y   Y    Y   Y   Y",
+	"GET /library-logo":                     "Y    Y   Y    Y   Y   Y",
+	"GET /data":                             "L    Y   S    S   S   Y",
+	"GET /data/:category":                   "L    Y   S    S   S   Y",
+	"GET /data/export.json":                 "L    Y   S    S   S   F",
+	"GET /data/print":                       "L    Y   S    S   S   F",
+	"POST /data/reading-history/on":         "F    Y   F    F   F   Y",
+	"GET /data/reading-history/off":         "L    Y   S    S   S   Y",
+	"POST /data/reading-history/off":        "F    Y   F    F   F   Y",
+	"GET /data/reading-history/clear":       "L    Y   S    S   S   F",
+	"POST /data/reading-history/clear":      "F    Y   F    F   F   F",
+	"POST /data/reading-history/:id/delete": "F    Y   F    F   F   F",
+	"POST /data/sessions/end-others":        "F    Y   F    F   F   F",
+	"POST /data/assist-notice/dismiss":      "F    Y   F    F   F   F",
+	"GET /favorites":                        "L    Y   S    S   S   Y",
+	"POST /favorites/link":                  "F    Y   F    F   F   Y",
+	"GET /favorites/unlink":                 "L    Y   S    S   S   Y",
+	"POST /favorites/unlink":                "F    Y   F    F   F   Y",
+	"POST /favorites/add":                   "F    Y   F    F   F   Y",
+	"POST /favorites/:id/remove":            "F    Y   F    F   F   Y",
+	"POST /favorites/notice":                "F    Y   F    F   F   Y",
+	"GET /opac/follow":                      "L    Y   S    S   S   F",
+	"GET /staff/login":                      "Y    Y   Y    Y   Y   Y",
+	"POST /staff/login":                     "Y    Y   Y    Y   Y   Y",
+	"POST /staff/logout":                    "Y    Y   Y    Y   Y   Y",
+	"GET /staff":                            "L    F   Y    Y   Y   F",
+	"GET /staff/patrons":                    "L    F   Y    Y   Y   F",
+	"GET /staff/patrons/:id":                "L    F   Y    Y   Y   F",
+	"POST /staff/patrons/:id/assist":        "F  F   Y    Y   Y   F",
+	"POST /assist/end":                      "F    F   S    S   S   Y",
+	"GET /staff/audit":                      "L    F   F    Y   Y   F",
+	"GET /staff/accounts":                   "L    F   F    F   Y   F",
+}
+
+func TestEveryRouteHasAnAccessRule(t *testing.T) {
+	cfg := demoConfig()
+	cfg.SigninRate, cfg.SigninBurst = 1000, 1000 // every visitor here signs in afresh
+	forEachDB(t, cfg, func(t *testing.T, a *app) {
+		srv, err := web.New(a.store, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := a.patron(card, pin, "Rosa", "Parks")
+		a.staff("assistant", models.RoleAssistant)
+		a.staff("officer", models.RolePrivacyOfficer)
+		a.staff("admin", models.RoleAdmin)
+		fav, _, _ := a.store.AddFavorite(context.Background(), p.ID, models.FavoriteAuthor, "x", models.Actor{})
+		entry := models.HistoryEntry{PatronID: p.ID, Title: "t", CheckedOutAt: testNow, ReturnedAt: testNow}
+		a.store.DB.Create(&entry)
+		ids := map[string]string{
+			"/data/:category": "/data/loans", "/static/*": "/static/css/carrel.css",
+			"/data/reading-history/:id/delete": "/data/reading-history/" + itoa(entry.ID) + "/delete",
+			"/favorites/:id/remove":            "/favorites/" + itoa(fav.ID) + "/remove",
+			"/staff/patrons/:id":               "/staff/patrons/" + itoa(p.ID),
+			"/staff/patrons/:id/assist":        "/staff/patrons/" + itoa(p.ID) + "/assist",
+			"/opac/follow":                     "/opac/follow?author=Octavia+Butler",
+		}
+		seen := map[string]bool{}
+		for _, r := range srv.Routes() {
+			key := r.Method + " " + r.Path
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			row, ok := accessTable[key]
+			if !ok {
+				t.Errorf("route %s has no row in the access table", key)
+				continue
+			}
+			want := strings.Fields(row)
+			path := r.Path
+			if concrete, ok := ids[path]; ok {
+				path = concrete
+			}
+			for i, who := range visitors {
+				c := a.visitor(t, who, p)
+				var got response
+				if r.Method == http.MethodGet {
+					got = c.get(path)
+				} else {
+					got = c.post(path, url.Values{"csrf_token": {c.token(who)}, "reason": {"desk"}, "confirm": {"yes"}})
+				}
+				outcome := classify(got)
+				if path == "/assist/end" && outcome == "S" &&
+					strings.Contains(c.get("/staff").doc(t).Find(`[data-testid="notice"]`).Text(), "no longer assisting") {
+					outcome = "Y" // the handler ended an assistance and said so
+				}
+				if outcome != want[i] {
+					t.Errorf("%s as %s: got %s (status %d, to %q), want %s", key, who, outcome, got.StatusCode, got.Header.Get("Location"), want[i])
+				}
+			}
+		}
+		for key := range accessTable {
+			if !seen[key] {
+				t.Errorf("the access table names %s, which is not a route", key)
+			}
+		}
+	})
+}
+
+// visitor returns a fresh client of the given kind.
+func (a *app) visitor(t *testing.T, who string, p models.Patron) *client {
+	c := a.client()
+	switch who {
+	case "patron":
+		c.signIn(card, pin)
+	case "assistant", "officer", "admin":
+		c.staffSignIn(who, staffPassword)
+	case "assisting":
+		return a.assisting(t, "assistant", p)
+	}
+	return c
+}
+
+// token is a form token from a page the visitor may open.
+func (c *client) token(who string) string {
+	switch who {
+	case "anonymous":
+		return c.csrf("/login")
+	case "patron", "assisting":
+		return c.csrf("/data")
+	default:
+		return c.csrf("/staff")
+	}
+}
+
+func classify(r response) string {
+	loc := r.Header.Get("Location")
+	switch {
+	case r.StatusCode == http.StatusForbidden:
+		return "F"
+	case r.StatusCode == http.StatusSeeOther && (strings.HasPrefix(loc, "/login?next=") || strings.HasPrefix(loc, "/staff/login?next=")):
+		return "L"
+	case r.StatusCode == http.StatusSeeOther && loc == "/staff" && r.Request.Method == http.MethodGet && !strings.HasPrefix(r.Request.URL.Path, "/staff"):
+		return "S"
+	case r.StatusCode == http.StatusSeeOther && loc == "/staff" && r.Request.URL.Path == "/assist/end":
+		return "S"
+	}
+	return "Y"
+}
