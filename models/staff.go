@@ -287,7 +287,6 @@ func (s *Store) DismissAssistNotices(ctx context.Context, patronID int64) error 
 	return s.db(ctx).Model(&Patron{}).Where("id = ?", patronID).UpdateColumn("assist_seen_at", s.Now()).Error
 }
 
-
 // AuditFilter narrows the audit log for privacy officers.
 type AuditFilter struct {
 	Action     string

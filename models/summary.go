@@ -10,3 +10,10 @@ func (s *Store) Patron(ctx context.Context, patronID int64) (Patron, error) {
 	err := s.db(ctx).Where("id = ?", patronID).Take(&p).Error
 	return p, notFound(err)
 }
+
+// PatronByCard loads a patron by card number.
+func (s *Store) PatronByCard(ctx context.Context, card string) (Patron, error) {
+	var p Patron
+	err := s.db(ctx).Where("card_number = ?", NormalizeCard(card)).Take(&p).Error
+	return p, notFound(err)
+}

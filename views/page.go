@@ -60,7 +60,7 @@ func (p Page) Nav() []NavItem {
 			items = append(items, NavItem{"Audit log", "/staff/audit"})
 		}
 		if p.CanAdmin {
-			items = append(items, NavItem{"Staff accounts", "/staff/accounts"})
+			items = append(items, NavItem{"Mailing lists", "/staff/lists"}, NavItem{"Staff accounts", "/staff/accounts"})
 		}
 		return items
 	}
@@ -68,6 +68,7 @@ func (p Page) Nav() []NavItem {
 		return []NavItem{
 			{"What we hold", "/data"},
 			{"Favorites", "/favorites"},
+			{"Mailing lists", "/mailing-lists"},
 			{"Privacy policy", "/policy"},
 		}
 	}

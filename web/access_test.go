@@ -52,6 +52,19 @@ var accessTable = map[string]string{
 	"POST /favorites/:id/remove":            "F    Y   F    F   F   Y",
 	"POST /favorites/notice":                "F    Y   F    F   F   Y",
 	"GET /opac/follow":                      "L    Y   S    S   S   F",
+	"GET /mailing-lists":                    "L    Y   S    S   S   Y",
+	"POST /mailing-lists/unsubscribe-all":   "F    Y   F    F   F   Y",
+	"POST /mailing-lists/:slug/subscribe":   "F    Y   F    F   F   Y",
+	"POST /mailing-lists/:slug/unsubscribe": "F    Y   F    F   F   Y",
+	"GET /unsubscribe/:token":               "Y    Y   Y    Y   Y   Y",
+	"POST /unsubscribe/:token":              "Y    Y   Y    Y   Y   Y",
+	"GET /staff/lists":                      "L    F   F    F   Y   F",
+	"GET /staff/lists/new":                  "L    F   F    F   Y   F",
+	"POST /staff/lists/new":                 "F    F   F    F   Y   F",
+	"GET /staff/lists/:slug":                "L    F   F    F   Y   F",
+	"POST /staff/lists/:slug":               "F    F   F    F   Y   F",
+	"POST /staff/lists/:slug/retire":        "F    F   F    F   Y   F",
+	"GET /staff/lists/:slug/export.csv":     "L    F   F    F   Y   F",
 	"GET /staff/login":                      "Y    Y   Y    Y   Y   Y",
 	"POST /staff/login":                     "Y    Y   Y    Y   Y   Y",
 	"POST /staff/logout":                    "Y    Y   Y    Y   Y   Y",
@@ -76,6 +89,7 @@ func TestEveryRouteHasAnAccessRule(t *testing.T) {
 		a.staff("assistant", models.RoleAssistant)
 		a.staff("officer", models.RolePrivacyOfficer)
 		a.staff("admin", models.RoleAdmin)
+		lst := a.list("events", "Library events")
 		fav, _, _ := a.store.AddFavorite(context.Background(), p.ID, models.FavoriteAuthor, "x", models.Actor{})
 		entry := models.HistoryEntry{PatronID: p.ID, Title: "t", CheckedOutAt: testNow, ReturnedAt: testNow}
 		a.store.DB.Create(&entry)
@@ -86,6 +100,12 @@ func TestEveryRouteHasAnAccessRule(t *testing.T) {
 			"/staff/patrons/:id":               "/staff/patrons/" + itoa(p.ID),
 			"/staff/patrons/:id/assist":        "/staff/patrons/" + itoa(p.ID) + "/assist",
 			"/opac/follow":                     "/opac/follow?author=Octavia+Butler",
+			"/mailing-lists/:slug/subscribe":   "/mailing-lists/events/subscribe",
+			"/mailing-lists/:slug/unsubscribe": "/mailing-lists/events/unsubscribe",
+			"/unsubscribe/:token":              "/unsubscribe/" + a.store.UnsubscribeToken(p.ID, lst.ID),
+			"/staff/lists/:slug":               "/staff/lists/events",
+			"/staff/lists/:slug/retire":        "/staff/lists/events",
+			"/staff/lists/:slug/export.csv":    "/staff/lists/events/export.csv",
 		}
 		seen := map[string]bool{}
 		for _, r := range srv.Routes() {

@@ -12,7 +12,10 @@ import (
 // Config is everything the HTTP side needs to know about its deployment.
 // cmd/carrel fills it from CARREL_* settings and flags.
 type Config struct {
-	Addr        string
+	Addr string
+	// PublicURL is the portal's address as patrons reach it, for links
+	// that leave the site (unsubscribe links in emails).
+	PublicURL   string
 	Demo        bool
 	LibraryName string
 	// LogoFile, when set, is an image served as the library's logo.

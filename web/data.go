@@ -164,6 +164,8 @@ func (s *Server) DataDetail(c echo.Context) error {
 		}
 	case "favorites", "notifications":
 		d.ManageURL, d.ManageLabel = "/favorites", "Manage your favorites"
+	case "mailing-lists":
+		d.ManageURL, d.ManageLabel = "/mailing-lists", "Choose your mailing lists"
 	}
 	return s.render(c, http.StatusOK, views.DataDetail(s.page(c, cat.Title), d))
 }

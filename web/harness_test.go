@@ -256,3 +256,18 @@ func excerpt(s string) string {
 	}
 	return s
 }
+
+// modeltestStoreWithNewKey is the same database behind a store whose
+// current key is new, as after a rotation.
+func modeltestStoreWithNewKey(t *testing.T, a *app) *models.Store {
+	t.Helper()
+	keys, err := models.NewKeys(bytes.Repeat([]byte("a-brand-new-key!"), 2), modeltest.TestKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := models.NewStore(a.store.DB, a.clock, keys, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -56,6 +56,7 @@ var assistAllowed = map[string]bool{
 	"history.on": true, "history.off": true, "history.off.submit": true,
 	"favorites": true, "favorites.link": true, "favorites.unlink": true, "favorites.unlink.submit": true,
 	"favorites.add": true, "favorites.remove": true, "favorites.notice": true,
+	"lists": true, "lists.subscribe": true, "lists.unsubscribe": true, "lists.unsubscribe_all": true,
 	"assist.end": true, "staff.logout": true,
 }
 
@@ -97,6 +98,19 @@ func (s *Server) RouteTable() []Route {
 		{http.MethodPost, "/favorites/:id/remove", "favorites.remove", PatronOnly, s.FavoritesRemove, nil},
 		{http.MethodPost, "/favorites/notice", "favorites.notice", PatronOnly, s.FavoritesNotice, nil},
 		{http.MethodGet, "/opac/follow", "opac.follow", PatronOnly, s.Follow, nil},
+		{http.MethodGet, "/mailing-lists", "lists", PatronOnly, s.MailingListsPage, nil},
+		{http.MethodPost, "/mailing-lists/unsubscribe-all", "lists.unsubscribe_all", PatronOnly, s.ListUnsubscribeAll, nil},
+		{http.MethodPost, "/mailing-lists/:slug/subscribe", "lists.subscribe", PatronOnly, s.ListSubscribe, nil},
+		{http.MethodPost, "/mailing-lists/:slug/unsubscribe", "lists.unsubscribe", PatronOnly, s.ListUnsubscribe, nil},
+		{http.MethodGet, "/unsubscribe/:token", "unsubscribe", Public, s.UnsubscribePage, nil},
+		{http.MethodPost, "/unsubscribe/:token", "unsubscribe.submit", Public, s.UnsubscribeSubmit, nil},
+		{http.MethodGet, "/staff/lists", "staff.lists", StaffAdmin, s.StaffLists, nil},
+		{http.MethodGet, "/staff/lists/new", "staff.lists.new", StaffAdmin, s.StaffListNew, nil},
+		{http.MethodPost, "/staff/lists/new", "staff.lists.create", StaffAdmin, s.StaffListSave, nil},
+		{http.MethodGet, "/staff/lists/:slug", "staff.lists.edit", StaffAdmin, s.StaffListEdit, nil},
+		{http.MethodPost, "/staff/lists/:slug", "staff.lists.save", StaffAdmin, s.StaffListSave, nil},
+		{http.MethodPost, "/staff/lists/:slug/retire", "staff.lists.retire", StaffAdmin, s.StaffListRetire, nil},
+		{http.MethodGet, "/staff/lists/:slug/export.csv", "staff.lists.export", StaffAdmin, s.StaffListExport, nil},
 		{http.MethodPost, "/data/assist-notice/dismiss", "assist_notice.dismiss", PatronOnly, s.DismissAssistNotice, nil},
 		{http.MethodGet, "/staff/login", "staff.login", Public, s.StaffLoginPage, nil},
 		{http.MethodPost, "/staff/login", "staff.login.submit", Public, s.StaffLoginSubmit, []echo.MiddlewareFunc{signinLimit}},
@@ -120,10 +134,13 @@ func (s *Server) RouteTable() []Route {
 // loading it there would only cost a database read.
 var withoutSession = map[string]bool{
 	"/static/*": true, "/library-logo": true, "/healthz": true, "/readyz": true,
+	// One-click unsubscribe works signed out, for a mail provider too; it
+	// must never start a session or read one.
+	"/unsubscribe/:token": true,
 }
 
 // csrfExempt are unsafe routes that check their own token (see Logout).
-var csrfExempt = map[string]bool{"/logout": true, "/staff/logout": true}
+var csrfExempt = map[string]bool{"/logout": true, "/staff/logout": true, "/unsubscribe/:token": true}
 
 func (s *Server) router() *echo.Echo {
 	e := echo.New()

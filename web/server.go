@@ -52,6 +52,9 @@ func New(store *models.Store, cfg Config, log *slog.Logger) (*Server, error) {
 		// address, tight enough to slow a script.
 		cfg.SigninRate, cfg.SigninBurst = 2, 20
 	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + cfg.Addr
+	}
 	if cfg.BodyLimit == "" {
 		cfg.BodyLimit = "1M"
 	}

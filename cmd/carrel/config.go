@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,6 +34,7 @@ type setting struct {
 // `carrel help` and the README list them.
 var settings = []setting{
 	{"CARREL_ADDR", "addr", "127.0.0.1:8080", "address to listen on"},
+	{"CARREL_PUBLIC_URL", "public-url", "", "the portal's address as patrons reach it, for links in emails (default: http:// + the listen address)"},
 	{"CARREL_DATA_DIR", "data-dir", "./var", "folder for the embedded database and the demo secret"},
 	{"CARREL_DATABASE_URL", "database-url", "", "postgres://... for PostgreSQL; default: the SQLite file carrel.db in the data folder"},
 	{"CARREL_DEMO", "demo", "", "demo mode: generated secret, demo banner, plain-HTTP cookie on localhost (1/true)"},
@@ -127,11 +129,17 @@ func parseConfig(vals map[string]*string) (*config, error) {
 	}
 	w := web.Config{
 		Addr:          c.Addr,
+		PublicURL:     strings.TrimRight(get("CARREL_PUBLIC_URL"), "/"),
 		Demo:          c.Demo,
 		LibraryName:   get("CARREL_LIBRARY_NAME"),
 		LogoFile:      get("CARREL_LIBRARY_LOGO"),
 		PolicyVersion: get("CARREL_POLICY_VERSION"),
 		CookieSecure:  get("CARREL_COOKIE_SECURE"),
+	}
+	if w.PublicURL != "" {
+		if u, err := url.Parse(w.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+			return nil, bad("CARREL_PUBLIC_URL", "an http(s) address such as https://privacy.library.example")
+		}
 	}
 	if w.LibraryName == "" {
 		return nil, bad("CARREL_LIBRARY_NAME", "a name")

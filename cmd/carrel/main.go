@@ -45,6 +45,7 @@ func commands() []command {
 		{"seed", "load demo data: carrel seed --demo", seed},
 		{"staff", "manage staff accounts: staff add --username U --role R [--name N] | disable U | reset-password U", staffCmd},
 		{"audit", "audit verify: check the audit log's hash chain", auditCmd},
+		{"lists", "lists unsubscribe-url --card N --list SLUG | lists export SLUG (CSV, audited)", listsCmd},
 		{"keygen", "print a new random secret key for CARREL_SECRET_KEYS", keygen},
 		{"version", "print the version", printVersion},
 		{"help", "list the commands and settings", nil},

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/web"
+)
+
+// listsCmd serves the library's mail system: unsubscribe links and the
+// audited export of a list's subscribers.
+func listsCmd(ctx context.Context, c *config, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return &configError{"lists needs a subcommand: unsubscribe-url or export"}
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("carrel lists "+sub, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	card := fs.String("card", "", "the patron's card number")
+	slug := fs.String("list", "", "the list's slug")
+	if err := fs.Parse(args); err != nil {
+		return &configError{"lists " + sub + ": " + err.Error()}
+	}
+	store, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	base := c.Web.PublicURL
+	if base == "" {
+		base = "http://" + c.Addr
+	}
+	switch sub {
+	case "unsubscribe-url":
+		if *card == "" || *slug == "" {
+			return &configError{"lists unsubscribe-url needs --card N and --list SLUG"}
+		}
+		p, err := store.PatronByCard(ctx, *card)
+		if errors.Is(err, models.ErrNotFound) {
+			return &configError{"lists unsubscribe-url: no patron with that card number"}
+		} else if err != nil {
+			return err
+		}
+		l, err := store.ListBySlug(ctx, *slug)
+		if errors.Is(err, models.ErrNotFound) {
+			return &configError{"lists unsubscribe-url: no list " + *slug}
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, web.UnsubscribeURL(base, store, p.ID, l.ID))
+	case "export":
+		if *slug == "" && fs.NArg() == 1 {
+			*slug = fs.Arg(0)
+		}
+		if *slug == "" {
+			return &configError{"lists export needs the list's slug"}
+		}
+		w := csv.NewWriter(out)
+		_ = w.Write([]string{"name", "email", "unsubscribe_url"})
+		_, err := store.ExportSubscribers(ctx, nil, *slug, func(s models.Subscriber) error {
+			return w.Write([]string{strings.TrimSpace(s.GivenName + " " + s.FamilyName), s.Email, web.UnsubscribeURL(base, store, s.PatronID, s.ListID)})
+		})
+		switch {
+		case errors.Is(err, models.ErrNotFound):
+			return &configError{"lists export: no list " + *slug}
+		case errors.Is(err, models.ErrListRetired):
+			return &configError{"lists export: " + *slug + " is retired and cannot be exported"}
+		case err != nil:
+			return err
+		}
+		w.Flush()
+		return w.Error()
+	default:
+		return &configError{"lists: unknown subcommand " + sub + " (unsubscribe-url, export)"}
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+package web
+
+import (
+	"encoding/csv"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/views"
+	"github.com/labstack/echo/v4"
+)
+
+// MailingListsPage shows every active list and the patron's choice for each.
+func (s *Server) MailingListsPage(c echo.Context) error {
+	p := currentPatron(c)
+	ctx := c.Request().Context()
+	lists, err := s.Store.AllLists(ctx)
+	if err != nil {
+		return err
+	}
+	subs, err := s.Store.SubscribedListIDs(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	v := views.ListsView{Email: p.Email}
+	for _, l := range lists {
+		if l.RetiredAt != nil && !subs[l.ID] {
+			continue
+		}
+		v.Lists = append(v.Lists, views.ListItem{Slug: l.Slug, Name: l.Name, Description: l.Description,
+			Frequency: l.Frequency, Sender: l.Sender, ConsentText: l.ConsentText, Version: l.ConsentVersion,
+			Subscribed: subs[l.ID], Retired: l.RetiredAt != nil})
+		v.Any = v.Any || subs[l.ID]
+	}
+	return s.render(c, http.StatusOK, views.MailingLists(s.page(c, "Mailing lists"), v))
+}
+
+// ListSubscribe records the patron's consent to one list.
+func (s *Server) ListSubscribe(c echo.Context) error {
+	slug := c.Param("slug")
+	changed, err := s.Store.Subscribe(c.Request().Context(), currentPatron(c).ID, slug, s.actor(c))
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return echo.ErrNotFound
+	case errors.Is(err, models.ErrListRetired):
+		s.flash(c, "That list has been retired, so you cannot subscribe to it.")
+	case errors.Is(err, models.ErrNoEmail):
+		s.flash(c, "We have no email address for you, so you cannot subscribe. Ask at any desk to add one.")
+	case err != nil:
+		return err
+	case changed:
+		l, _ := s.Store.ListBySlug(c.Request().Context(), slug)
+		s.flash(c, "You are subscribed to "+l.Name+".")
+	default:
+		s.flash(c, "You were already subscribed.")
+	}
+	return s.redirect(c, "/mailing-lists")
+}
+
+// ListUnsubscribe withdraws the patron's consent to one list.
+func (s *Server) ListUnsubscribe(c echo.Context) error {
+	slug := c.Param("slug")
+	changed, err := s.Store.Unsubscribe(c.Request().Context(), currentPatron(c).ID, slug, s.actor(c))
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return echo.ErrNotFound
+	case err != nil:
+		return err
+	case changed:
+		l, _ := s.Store.ListBySlug(c.Request().Context(), slug)
+		s.flash(c, "You are unsubscribed from "+l.Name+".")
+	default:
+		s.flash(c, "You were not subscribed to that list.")
+	}
+	return s.redirect(c, "/mailing-lists")
+}
+
+// ListUnsubscribeAll withdraws every list consent at once.
+func (s *Server) ListUnsubscribeAll(c echo.Context) error {
+	n, err := s.Store.UnsubscribeAll(c.Request().Context(), currentPatron(c).ID, s.actor(c))
+	if err != nil {
+		return err
+	}
+	s.flash(c, "You are unsubscribed from "+plural(int64(n), "list", "lists")+". We will send you no mailings.")
+	return s.redirect(c, "/mailing-lists")
+}
+
+// UnsubscribePage confirms a one-click unsubscribe. A GET never changes
+// anything (mail scanners follow links), and starts no session.
+func (s *Server) UnsubscribePage(c echo.Context) error {
+	tok := c.Param("token")
+	v := views.UnsubscribeView{Token: tok}
+	l, err := s.Store.TokenList(c.Request().Context(), tok)
+	status := http.StatusOK
+	if errors.Is(err, models.ErrBadToken) {
+		v.Invalid, status = true, http.StatusNotFound
+	} else if err != nil {
+		return err
+	}
+	v.ListName = l.Name
+	return s.render(c, status, views.Unsubscribe(s.page(c, "Unsubscribe"), v))
+}
+
+// UnsubscribeSubmit carries out a one-click unsubscribe (RFC 8058): it
+// needs no cookie and no form token, because a mail provider POSTs it.
+func (s *Server) UnsubscribeSubmit(c echo.Context) error {
+	l, err := s.Store.UnsubscribeByToken(c.Request().Context(), c.Param("token"))
+	v := views.UnsubscribeView{ListName: l.Name, Done: true}
+	status := http.StatusOK
+	if errors.Is(err, models.ErrBadToken) {
+		v.Invalid, v.Done, status = true, false, http.StatusNotFound
+	} else if err != nil {
+		return err
+	}
+	return s.render(c, status, views.Unsubscribe(s.page(c, "Unsubscribe"), v))
+}
+
+// UnsubscribeURL is the one-click link for a patron and a list.
+func (s *Server) UnsubscribeURL(patronID, listID int64) string {
+	return UnsubscribeURL(s.Config.PublicURL, s.Store, patronID, listID)
+}
+
+// UnsubscribeURL builds a one-click unsubscribe link under base.
+func UnsubscribeURL(base string, store *models.Store, patronID, listID int64) string {
+	return strings.TrimRight(base, "/") + "/unsubscribe/" + store.UnsubscribeToken(patronID, listID)
+}
+
+// StaffLists lists the mailing lists for administrators.
+func (s *Server) StaffLists(c echo.Context) error {
+	lists, err := s.Store.AllLists(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	counts, err := s.Store.SubscriberCounts(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	var rows []views.AdminList
+	for _, l := range lists {
+		status := "Active"
+		if l.RetiredAt != nil {
+			status = "Retired " + s.date(*l.RetiredAt)
+		}
+		rows = append(rows, views.AdminList{Slug: l.Slug, Name: l.Name, Frequency: l.Frequency, Status: status,
+			Version: l.ConsentVersion, Subscribers: counts[l.ID], Retired: l.RetiredAt != nil})
+	}
+	return s.render(c, http.StatusOK, views.StaffLists(s.page(c, "Mailing lists"), rows))
+}
+
+// StaffListNew shows an empty list form.
+func (s *Server) StaffListNew(c echo.Context) error {
+	return s.render(c, http.StatusOK, views.StaffListEdit(s.page(c, "New mailing list"), views.ListEditView{}))
+}
+
+// StaffListEdit shows a list's form.
+func (s *Server) StaffListEdit(c echo.Context) error {
+	l, err := s.Store.ListBySlug(c.Request().Context(), c.Param("slug"))
+	if errors.Is(err, models.ErrNotFound) || (err == nil && l.RetiredAt != nil) {
+		return echo.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.StaffListEdit(s.page(c, "Edit "+l.Name), views.ListEditView{
+		Existing: l.Slug, Slug: l.Slug, Name: l.Name, Description: l.Description, Frequency: l.Frequency,
+		Sender: l.Sender, ConsentText: l.ConsentText, Version: l.ConsentVersion,
+	}))
+}
+
+// StaffListSave creates or updates a list.
+func (s *Server) StaffListSave(c echo.Context) error {
+	existing := c.Param("slug")
+	f := models.ListForm{Slug: c.FormValue("slug"), Name: c.FormValue("name"), Description: c.FormValue("description"),
+		Frequency: c.FormValue("frequency"), Sender: c.FormValue("sender"), ConsentText: c.FormValue("consent_text")}
+	v := views.ListEditView{Existing: existing, Slug: f.Slug, Name: f.Name, Description: f.Description,
+		Frequency: f.Frequency, Sender: f.Sender, ConsentText: f.ConsentText}
+	if errs := f.Validate(); len(errs) > 0 {
+		v.Errors = errs
+		return s.render(c, http.StatusUnprocessableEntity, views.StaffListEdit(s.page(c, "Mailing list"), v))
+	}
+	l, err := s.Store.SaveList(c.Request().Context(), currentStaff(c).ID, existing, f)
+	var bad *models.InputError
+	switch {
+	case errors.As(err, &bad):
+		v.Errors = views.FieldErrors{bad.Field: bad.Message}
+		return s.render(c, http.StatusUnprocessableEntity, views.StaffListEdit(s.page(c, "Mailing list"), v))
+	case errors.Is(err, models.ErrNotFound):
+		return echo.ErrNotFound
+	case err != nil:
+		return err
+	}
+	s.flash(c, "Saved "+l.Name+".")
+	return s.redirect(c, "/staff/lists")
+}
+
+// StaffListRetire retires a list.
+func (s *Server) StaffListRetire(c echo.Context) error {
+	err := s.Store.RetireList(c.Request().Context(), currentStaff(c).ID, c.Param("slug"))
+	if errors.Is(err, models.ErrNotFound) {
+		return echo.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	s.flash(c, "The list is retired: patrons no longer see it, and it can no longer be exported.")
+	return s.redirect(c, "/staff/lists")
+}
+
+// StaffListExport downloads one list's current subscribers as CSV: name,
+// email and their unsubscribe link. Audited.
+func (s *Server) StaffListExport(c echo.Context) error {
+	slug := c.Param("slug")
+	st := currentStaff(c)
+	var buf strings.Builder
+	w := csv.NewWriter(&buf)
+	_ = w.Write([]string{"name", "email", "unsubscribe_url"})
+	_, err := s.Store.ExportSubscribers(c.Request().Context(), &st.ID, slug, func(sub models.Subscriber) error {
+		return w.Write([]string{csvSafe(strings.TrimSpace(sub.GivenName + " " + sub.FamilyName)), csvSafe(sub.Email), s.UnsubscribeURL(sub.PatronID, sub.ListID)})
+	})
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return echo.ErrNotFound
+	case errors.Is(err, models.ErrListRetired):
+		s.flash(c, "A retired list cannot be exported.")
+		return s.redirect(c, "/staff/lists")
+	case err != nil:
+		return err
+	}
+	w.Flush()
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+slug+`-subscribers.csv"`)
+	if err := s.saveSession(c); err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", []byte(buf.String()))
+}
+
+// csvSafe keeps a cell from being read as a formula by a spreadsheet.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
