@@ -250,6 +250,31 @@ var migrations = []*gormigrate.Migration{
 		ID:      "202611270002_assist_notice",
 		Migrate: ddl(`ALTER TABLE patrons ADD COLUMN assist_seen_at {ts}`),
 	},
+	{
+		ID: "202611270003_opac_handoff",
+		Migrate: ddl(
+			`CREATE TABLE opacs (
+				id TEXT PRIMARY KEY,
+				origin TEXT NOT NULL,
+				created_at {ts} NOT NULL)`,
+			// Secrets are stored sealed under a key derived from the server
+			// secret: a copy of the database cannot mint hand-off tokens.
+			`CREATE TABLE opac_keys (
+				kid TEXT PRIMARY KEY,
+				opac_id TEXT NOT NULL REFERENCES opacs(id) ON DELETE CASCADE,
+				sealed_secret TEXT NOT NULL,
+				created_at {ts} NOT NULL,
+				retired_at {ts})`,
+			`CREATE INDEX opac_keys_opac ON opac_keys (opac_id)`,
+			// Each hand-off token's ID, kept until the token expires, so a
+			// token is honoured once even across several portal instances.
+			`CREATE TABLE handoff_tokens (
+				jti TEXT PRIMARY KEY,
+				opac_id TEXT NOT NULL,
+				expires_at {ts} NOT NULL)`,
+			`CREATE INDEX handoff_tokens_expires ON handoff_tokens (expires_at)`,
+		),
+	},
 }
 
 // Migrate brings the schema up to date. It is safe to run on every start

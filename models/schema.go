@@ -345,6 +345,36 @@ type UsageCounter struct {
 	Count int64
 }
 
+// OPAC is a library catalog allowed to send patrons in, signed in.
+type OPAC struct {
+	ID        string `gorm:"primaryKey"`
+	Origin    string
+	CreatedAt time.Time
+}
+
+// TableName keeps the acronym readable.
+func (OPAC) TableName() string { return "opacs" }
+
+// OPACKey is one of a catalog's signing keys; several may be active at
+// once, so keys can be rotated without a gap.
+type OPACKey struct {
+	KID          string `gorm:"column:kid;primaryKey"`
+	OPACID       string `gorm:"column:opac_id"`
+	SealedSecret string
+	CreatedAt    time.Time
+	RetiredAt    *time.Time
+}
+
+// TableName keeps the acronym readable.
+func (OPACKey) TableName() string { return "opac_keys" }
+
+// HandoffToken records a used hand-off token until it expires.
+type HandoffToken struct {
+	JTI       string `gorm:"column:jti;primaryKey"`
+	OPACID    string `gorm:"column:opac_id"`
+	ExpiresAt time.Time
+}
+
 // PatronModels lists every model that holds data about one patron. The
 // overview, the export and the retention schedule are checked against it.
 func PatronModels() []any {
@@ -358,5 +388,5 @@ func PatronModels() []any {
 // AllModels lists every model with a table.
 func AllModels() []any {
 	return append([]any{&Patron{}, &MailingList{}, &Staff{}, &SigninThrottle{},
-		&SigninFailureBucket{}, &UsageCounter{}}, PatronModels()...)
+		&SigninFailureBucket{}, &UsageCounter{}, &OPAC{}, &OPACKey{}, &HandoffToken{}}, PatronModels()...)
 }

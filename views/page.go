@@ -28,6 +28,10 @@ type Page struct {
 	Assist *AssistBanner
 	// CanAudit and CanAdmin widen a staff member's navigation.
 	CanAudit, CanAdmin bool
+	// CatalogReturn is the catalog page the patron came from, if any.
+	CatalogReturn string
+	// CatalogWelcome names who was just signed in by a catalog hand-off.
+	CatalogWelcome string
 }
 
 // Principal is the signed-in visitor as the layout shows them.

@@ -65,6 +65,7 @@ var accessTable = map[string]string{
 	"POST /staff/lists/:slug":               "F    F   F    F   Y   F",
 	"POST /staff/lists/:slug/retire":        "F    F   F    F   Y   F",
 	"GET /staff/lists/:slug/export.csv":     "L    F   F    F   Y   F",
+	"GET /opac/handoff":                     "Y    Y   Y    Y   Y   Y",
 	"GET /staff/login":                      "Y    Y   Y    Y   Y   Y",
 	"POST /staff/login":                     "Y    Y   Y    Y   Y   Y",
 	"POST /staff/logout":                    "Y    Y   Y    Y   Y   Y",

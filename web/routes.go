@@ -98,6 +98,7 @@ func (s *Server) RouteTable() []Route {
 		{http.MethodPost, "/favorites/:id/remove", "favorites.remove", PatronOnly, s.FavoritesRemove, nil},
 		{http.MethodPost, "/favorites/notice", "favorites.notice", PatronOnly, s.FavoritesNotice, nil},
 		{http.MethodGet, "/opac/follow", "opac.follow", PatronOnly, s.Follow, nil},
+		{http.MethodGet, "/opac/handoff", "opac.handoff", Public, s.Handoff, []echo.MiddlewareFunc{signinLimit}},
 		{http.MethodGet, "/mailing-lists", "lists", PatronOnly, s.MailingListsPage, nil},
 		{http.MethodPost, "/mailing-lists/unsubscribe-all", "lists.unsubscribe_all", PatronOnly, s.ListUnsubscribeAll, nil},
 		{http.MethodPost, "/mailing-lists/:slug/subscribe", "lists.subscribe", PatronOnly, s.ListSubscribe, nil},

@@ -141,6 +141,12 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 			}
 		} else if patron := currentPatron(c); patron != nil {
 			p.Principal = &views.Principal{Kind: "patron", Name: patron.DisplayName()}
+			p.CatalogReturn, _ = sess.Values[keyCatalogReturn].(string)
+			if sess.Values[keyCatalogWelcome] == true {
+				p.CatalogWelcome = patron.DisplayName()
+				delete(sess.Values, keyCatalogWelcome)
+				sess.Values[flagDirty] = true
+			}
 		}
 		if p.Principal != nil {
 			p.CSRF = CSRFToken(sess)
@@ -242,6 +248,9 @@ func (s *Server) SweepSessions(ctx context.Context, every time.Duration) {
 			s.Log.Warn("session sweep failed", "err", err)
 		} else if n > 0 {
 			s.Log.Info("expired sessions deleted", "count", n)
+		}
+		if err := s.Store.SweepHandoffTokens(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.Log.Warn("hand-off token sweep failed", "err", err)
 		}
 		if err := s.Store.SweepSigninCounters(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			s.Log.Warn("sign-in counter sweep failed", "err", err)

@@ -46,6 +46,7 @@ func commands() []command {
 		{"staff", "manage staff accounts: staff add --username U --role R [--name N] | disable U | reset-password U", staffCmd},
 		{"audit", "audit verify: check the audit log's hash chain", auditCmd},
 		{"lists", "lists unsubscribe-url --card N --list SLUG | lists export SLUG (CSV, audited)", listsCmd},
+		{"opac", "opac add --id ID --origin URL | rotate ID | retire-key KID | mint --id ID --card N [--to P] | list", opacCmd},
 		{"keygen", "print a new random secret key for CARREL_SECRET_KEYS", keygen},
 		{"version", "print the version", printVersion},
 		{"help", "list the commands and settings", nil},
