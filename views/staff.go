@@ -25,7 +25,7 @@ type StaffHome struct {
 
 // PatronRow is one patron found by a staff lookup.
 type PatronRow struct {
-	ID                                int64
+	ID                               int64
 	Name, Card, Email, Phone, Branch string
 }
 
