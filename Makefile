@@ -9,8 +9,13 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # The race detector needs cgo and a C compiler; a machine with only Go
 # runs the same tests without it.
 RACE    := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v gcc >/dev/null 2>&1 && echo -race)
+# axe-core, the accessibility checker the browser tests in e2e/ inject into
+# every page: installed from npm into a git-ignored folder.
+AXE_VERSION ?= 4
+AXE_DIR     := .cache/axe
+AXE_JS      := $(AXE_DIR)/node_modules/axe-core/axe.min.js
 
-.PHONY: help build run test generate lint fmt clean
+.PHONY: help build run test axe generate lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,9 +27,32 @@ run: build ## serve the portal on the embedded database with demo data (http://1
 	./$(BIN) seed --demo
 	./$(BIN) serve --demo
 
-test: ## run every test, on SQLite and PostgreSQL
+test: $(AXE_JS) ## run every test, on SQLite and PostgreSQL, and the browser journeys in e2e/
 	$(GO) test $(RACE) -count=1 ./...
 	@$(GO) run ./models/modeltest/pgcheck
+	@command -v chromium >/dev/null 2>&1 || [ -x "$${CARREL_CHROMIUM:-}" ] || \
+		echo "WARNING: Chromium was not found, so the browser tests in e2e/ were SKIPPED (apt-get install chromium)." >&2
+	@[ -f "$(AXE_JS)" ] || [ -f "$${CARREL_AXE_JS:-}" ] || \
+		echo "WARNING: axe-core is not installed (needs npm), so the e2e accessibility checks were SKIPPED." >&2
+
+axe: $(AXE_JS) ## install axe-core for the browser tests (needs npm; without it, says so and goes on)
+
+$(AXE_JS):
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "npm install axe-core@$(AXE_VERSION) into $(AXE_DIR)"; \
+		npm install --no-save --no-audit --no-fund --silent --prefix $(AXE_DIR) axe-core@$(AXE_VERSION) || \
+		{ echo "WARNING: npm could not install axe-core; the e2e accessibility checks will be skipped" >&2; \
+		  [ "$$CI" != true ]; }; \
+	else \
+		echo "WARNING: npm not found: axe-core not installed; the e2e accessibility checks will be skipped" >&2; \
+	fi
+
+.PHONY: bench
+# 10s per measurement: a few thousand requests per page, about forty
+# exports. Builds a 100,000-patron database first; needs PostgreSQL
+# (CARREL_TEST_DATABASE_URL) and skips without it.
+bench: ## run the benchmarks over PostgreSQL (figures go in docs/benchmarks.md)
+	$(GO) test -run '^$$' -bench . -benchtime 10s -count 1 -timeout 30m ./web/
 
 generate: ## regenerate the templ components' Go code
 	$(GO) tool templ generate -include-version=false -path views
@@ -39,5 +67,5 @@ lint: ## check formatting, vet, and that generated code is fresh
 	$(GO) tool templ generate -include-version=false -path views >/dev/null 2>&1
 	@git diff --exit-code -- views >/dev/null || { git diff --stat -- views; echo "templ: generated code is stale; run make generate and commit"; exit 1; }
 
-clean: ## remove the binary and the demo database
-	rm -rf bin var
+clean: ## remove the binary, the demo database, axe-core and the e2e screenshots
+	rm -rf bin var .cache e2e/screenshots

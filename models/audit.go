@@ -84,8 +84,19 @@ func auditHash(e AuditEntry) string {
 
 // VerifyAudit walks the audit log in order and returns the ID of the first
 // entry whose chain is broken, or 0 when the whole log is intact.
+//
+// After retention has deleted the oldest entries, the chain starts from
+// the anchor the purge recorded: the hash the first remaining entry must
+// follow.
 func VerifyAudit(db *gorm.DB) (brokenID int64, checked int, err error) {
 	prev := auditGenesis
+	var anchor Setting
+	if err := db.Where("name = ?", auditAnchorSetting).Limit(1).Find(&anchor).Error; err != nil {
+		return 0, 0, fmt.Errorf("models: verify audit: %w", err)
+	}
+	if anchor.Value != "" {
+		prev = anchor.Value
+	}
 	var batch []AuditEntry
 	res := db.Order("id").FindInBatches(&batch, 1000, func(tx *gorm.DB, _ int) error {
 		for _, e := range batch {

@@ -38,8 +38,21 @@ type Category struct {
 const noOne = "No one outside the library."
 
 // Categories lists every kind of data held about a patron, in the order
-// the overview shows them.
-func Categories() []Category {
+// the overview shows them, with the default retention schedule's texts.
+func Categories() []Category { return CategoriesFor(DefaultRetention()) }
+
+// CategoriesFor lists the categories with retention texts from r.
+func CategoriesFor(r Retention) []Category {
+	cats := categories()
+	for i := range cats {
+		if text, ok := r.Describe(cats[i].Slug); ok {
+			cats[i].Retention = text
+		}
+	}
+	return cats
+}
+
+func categories() []Category {
 	return []Category{
 		{Slug: "contact", One: "detail", Many: "details", Key: "contact", Title: "Contact details",
 			Purpose:    "To reach you about your loans, holds and the notices you asked for, as the policy allows.",

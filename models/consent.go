@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"gorm.io/gorm"
 )
@@ -29,6 +30,7 @@ func (a Actor) kind() string {
 // recordConsent appends one entry to the consent ledger inside tx, so the
 // entry and the change it records commit or roll back together.
 func recordConsent(tx *gorm.DB, patronID int64, subject, oldValue, newValue string, a Actor) error {
+
 	e := ConsentEntry{
 		PatronID: patronID, Subject: subject, OldValue: oldValue, NewValue: newValue,
 		Actor: a.kind(), StaffID: a.StaffID, Channel: a.Channel, TextVersion: a.TextVersion,
@@ -82,6 +84,7 @@ func (s *Store) SetReadingHistory(ctx context.Context, patronID int64, on bool, 
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = fmt.Errorf("models: set reading history: %w", err)
 	}
+	s.countConsent(err, changed, ConsentReadingHistory, onOff(on))
 	return erased, changed, err
 }
 
@@ -120,4 +123,16 @@ func (s *Store) CountRecords(ctx context.Context, patronID int64, slug string, l
 		return 0, fmt.Errorf("models: count %s: %w", c.Table, err)
 	}
 	return n, nil
+}
+
+// countConsent counts a consent change that committed, by kind and
+// direction only: "consent.reading_history.off", "consent.mailing_list.on".
+func (s *Store) countConsent(err error, changed bool, subject, newValue string) {
+	if err == nil && changed {
+		kind := subject
+		if strings.HasPrefix(subject, ConsentListPrefix) {
+			kind = "mailing_list"
+		}
+		s.count("consent." + kind + "." + newValue)
+	}
 }

@@ -87,7 +87,7 @@ func (s *Store) Export(ctx context.Context, patronID int64, meta ExportMeta, out
 		w.Write(head[:len(head)-1])
 		w.WriteString(`,"categories":{`)
 		first := true
-		for _, c := range Categories() {
+		for _, c := range s.Categories() {
 			if c.Table == "" {
 				continue
 			}

@@ -180,6 +180,7 @@ func (s *Store) LinkFavorites(ctx context.Context, patronID int64, a Actor) (cha
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = fmt.Errorf("models: link favorites: %w", err)
 	}
+	s.countConsent(err, changed, ConsentFavoritesLink, "on")
 	return changed, err
 }
 
@@ -211,6 +212,7 @@ func (s *Store) UnlinkFavorites(ctx context.Context, patronID int64, a Actor) (e
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = fmt.Errorf("models: unlink favorites: %w", err)
 	}
+	s.countConsent(err, changed, ConsentFavoritesLink, "off")
 	return erased, changed, err
 }
 
@@ -310,6 +312,7 @@ func (s *Store) SetFavoritesNotice(ctx context.Context, patronID int64, notice s
 		changed = true
 		return recordConsent(tx, patronID, ConsentFavoritesNotice, old, notice, a)
 	})
+	s.countConsent(err, changed, ConsentFavoritesNotice, notice)
 	return changed, err
 }
 

@@ -101,6 +101,7 @@ func (s *Store) Subscribe(ctx context.Context, patronID int64, slug string, a Ac
 		a.TextVersion = strconv.Itoa(l.ConsentVersion)
 		return recordConsent(tx, patronID, ConsentListPrefix+l.Slug, "off", "on", a)
 	})
+	s.countConsent(err, changed, ConsentListPrefix, "on")
 	return changed, err
 }
 
@@ -119,6 +120,7 @@ func (s *Store) Unsubscribe(ctx context.Context, patronID int64, slug string, a 
 		changed, err = unsubscribe(tx, patronID, l, a)
 		return err
 	})
+	s.countConsent(err, changed, ConsentListPrefix, "off")
 	return changed, err
 }
 
@@ -153,6 +155,9 @@ func (s *Store) UnsubscribeAll(ctx context.Context, patronID int64, a Actor) (n 
 		}
 		return nil
 	})
+	for i := 0; i < n; i++ {
+		s.countConsent(err, true, ConsentListPrefix, "off")
+	}
 	return n, err
 }
 
@@ -357,7 +362,8 @@ func (s *Store) UnsubscribeByToken(ctx context.Context, token string) (MailingLi
 		} else if err != nil {
 			return err
 		}
-		_, err := unsubscribe(tx, patronID, l, Actor{Channel: ChannelEmailOneClick})
+		changed, err := unsubscribe(tx, patronID, l, Actor{Channel: ChannelEmailOneClick})
+		s.countConsent(err, changed, ConsentListPrefix, "off")
 		return err
 	})
 	return l, err

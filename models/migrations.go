@@ -275,6 +275,42 @@ var migrations = []*gormigrate.Migration{
 			`CREATE INDEX handoff_tokens_expires ON handoff_tokens (expires_at)`,
 		),
 	},
+	{
+		ID: "202611270004_retention_legal",
+		Migrate: ddl(
+			// Library-wide settings that privacy officers change at run time
+			// (the retention schedule, the audit chain's anchor).
+			`CREATE TABLE settings (
+				name TEXT PRIMARY KEY,
+				value TEXT NOT NULL,
+				updated_at {ts} NOT NULL)`,
+			`CREATE TABLE legal_requests (
+				id {id},
+				kind TEXT NOT NULL,
+				issuer TEXT NOT NULL,
+				reference TEXT NOT NULL,
+				received_on {ts} NOT NULL,
+				attorney_reviewed {bool} NOT NULL DEFAULT FALSE,
+				nondisclosure {bool} NOT NULL DEFAULT FALSE,
+				notes TEXT NOT NULL DEFAULT '',
+				created_by BIGINT,
+				created_at {ts} NOT NULL,
+				closed_at {ts})`,
+			`CREATE TABLE legal_request_patrons (
+				request_id BIGINT NOT NULL REFERENCES legal_requests(id) ON DELETE CASCADE,
+				patron_id BIGINT NOT NULL REFERENCES patrons(id) ON DELETE CASCADE,
+				produced_at {ts},
+				PRIMARY KEY (request_id, patron_id))`,
+			`CREATE TABLE legal_holds (
+				id {id},
+				patron_id BIGINT NOT NULL REFERENCES patrons(id) ON DELETE CASCADE,
+				request_id BIGINT REFERENCES legal_requests(id) ON DELETE SET NULL,
+				placed_by BIGINT,
+				placed_at {ts} NOT NULL,
+				released_at {ts})`,
+			`CREATE INDEX legal_holds_patron ON legal_holds (patron_id, released_at)`,
+		),
+	},
 }
 
 // Migrate brings the schema up to date. It is safe to run on every start

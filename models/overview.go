@@ -26,7 +26,8 @@ func (s *Store) Overview(ctx context.Context, patronID int64, limits SessionLimi
 	if err != nil {
 		return p, nil, err
 	}
-	cats := Categories()
+	r := s.RetentionNow()
+	cats := CategoriesFor(r)
 	var (
 		parts []string
 		args  []any
@@ -78,7 +79,7 @@ func (s *Store) Overview(ctx context.Context, patronID int64, limits SessionLimi
 			summary.NewestLabel = *label
 		}
 		if t, ok := parseDBTime(old); ok {
-			if due, ok := s.Retention.due(slug, t); ok {
+			if due, ok := r.due(slug, t); ok {
 				summary.OldestDue = &due
 			}
 		}

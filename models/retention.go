@@ -1,6 +1,15 @@
 package models
 
-import "time"
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
 
 // Retention is how long each time-limited kind of record is kept once it
 // has served its purpose. The policy caps email reference questions at
@@ -57,3 +66,147 @@ func (r Retention) due(slug string, t time.Time) (time.Time, bool) {
 // Due is when a record of category slug, whose retention counts from t,
 // will be deleted; ok is false when the category is not time-limited.
 func (r Retention) Due(slug string, t time.Time) (due time.Time, ok bool) { return r.due(slug, t) }
+
+// RetentionRule describes one configurable line of the schedule: its
+// current value, the bounds the code enforces, and its unit.
+type RetentionRule struct {
+	Key      string // settings name suffix and form field
+	Label    string
+	Unit     string // "months", "days", "hours", "years"
+	Value    int
+	Min, Max int
+	Reason   string
+}
+
+// Rules lists the schedule's configurable lines with their enforced bounds.
+// Email reference questions can never be kept more than twelve months: the
+// policy says so.
+func (r Retention) Rules() []RetentionRule {
+	return []RetentionRule{
+		{"reference_months", "Email reference questions, after they were asked", "months", r.ReferenceMonths, 1, 12,
+			"The policy keeps them at most twelve months, for statistics and follow-up questions."},
+		{"hold_days", "Holds, after they are filled or cancelled", "days", r.HoldDays, 0, 90,
+			"Long enough to answer a question about a hold, no longer."},
+		{"fine_days", "Fines and fees, after they are paid or waived", "days", r.FineDays, 0, 365,
+			"Long enough to settle a dispute about a payment."},
+		{"ill_days", "Interlibrary loans, after they are completed", "days", r.ILLDays, 0, 365,
+			"Long enough to settle questions with the lending library."},
+		{"computer_hours", "Computer sessions, after they started", "hours", r.ComputerHours, 1, 72,
+			"Public-computer bookings matter only on the day; library guidance asks for 24 hours."},
+		{"notification_days", "Notifications, after they were sent", "days", r.NotificationDays, 1, 90,
+			"Long enough to show a patron what we told them."},
+		{"audit_years", "Staff access and audit entries", "years", r.AuditYears, 1, 7,
+			"Long enough for a patron or an auditor to question a staff access."},
+	}
+}
+
+// Set changes one rule after checking it against its bounds.
+func (r *Retention) Set(key string, v int) error {
+	for _, rule := range r.Rules() {
+		if rule.Key != key {
+			continue
+		}
+		if v < rule.Min || v > rule.Max {
+			return &InputError{key, fmt.Sprintf("Choose between %d and %d %s.", rule.Min, rule.Max, rule.Unit)}
+		}
+		switch key {
+		case "reference_months":
+			r.ReferenceMonths = v
+		case "hold_days":
+			r.HoldDays = v
+		case "fine_days":
+			r.FineDays = v
+		case "ill_days":
+			r.ILLDays = v
+		case "computer_hours":
+			r.ComputerHours = v
+		case "notification_days":
+			r.NotificationDays = v
+		case "audit_years":
+			r.AuditYears = v
+		}
+		return nil
+	}
+	return &InputError{key, "No such retention rule."}
+}
+
+// Describe says a time-limited category's rule in words, from the values
+// in force; ok is false for categories that are not time-limited.
+func (r Retention) Describe(slug string) (string, bool) {
+	switch slug {
+	case "reference":
+		return fmt.Sprintf("At most %d months after you asked, as the policy promises.", r.ReferenceMonths), true
+	case "holds":
+		return fmt.Sprintf("%d days after a hold is filled or cancelled.", r.HoldDays), true
+	case "fines":
+		return fmt.Sprintf("%d days after a fine is paid or waived.", r.FineDays), true
+	case "ill":
+		return fmt.Sprintf("%d days after the loan is completed or cancelled.", r.ILLDays), true
+	case "computer-sessions":
+		return fmt.Sprintf("%d hours after the session started.", r.ComputerHours), true
+	case "notifications":
+		return fmt.Sprintf("%d days after a notification is sent.", r.NotificationDays), true
+	case "staff-access":
+		return fmt.Sprintf("%d years.", r.AuditYears), true
+	}
+	return "", false
+}
+
+const retentionPrefix = "retention."
+
+// LoadRetention reads the schedule in force: the defaults, overridden by
+// what privacy officers saved.
+func (s *Store) LoadRetention(ctx context.Context) (Retention, error) {
+	r := DefaultRetention()
+	var rows []Setting
+	if err := s.db(ctx).Where("name LIKE ?", retentionPrefix+"%").Find(&rows).Error; err != nil {
+		return r, fmt.Errorf("models: load retention: %w", err)
+	}
+	for _, row := range rows {
+		v, err := strconv.Atoi(row.Value)
+		if err != nil {
+			continue
+		}
+		// A stored value outside today's bounds is ignored, never obeyed.
+		_ = r.Set(strings.TrimPrefix(row.Name, retentionPrefix), v)
+	}
+	return r, nil
+}
+
+// SaveRetention stores a changed schedule, audited, and puts it in force
+// in this process at once (others pick it up at their next reload).
+func (s *Store) SaveRetention(ctx context.Context, staffID int64, next Retention) error {
+	cur, err := s.LoadRetention(ctx)
+	if err != nil {
+		return err
+	}
+	var changes []string
+	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		old := map[string]int{}
+		for _, rule := range cur.Rules() {
+			old[rule.Key] = rule.Value
+		}
+		for _, rule := range next.Rules() {
+			if old[rule.Key] == rule.Value {
+				continue
+			}
+			if rule.Value < rule.Min || rule.Value > rule.Max {
+				return &InputError{rule.Key, fmt.Sprintf("Choose between %d and %d %s.", rule.Min, rule.Max, rule.Unit)}
+			}
+			changes = append(changes, fmt.Sprintf("%s %d→%d %s", rule.Key, old[rule.Key], rule.Value, rule.Unit))
+			err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}}, DoUpdates: clause.AssignmentColumns([]string{"value", "updated_at"})}).
+				Create(&Setting{Name: retentionPrefix + rule.Key, Value: strconv.Itoa(rule.Value), UpdatedAt: s.Now()}).Error
+			if err != nil {
+				return err
+			}
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		return AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditConfigChanged, Detail: "retention: " + strings.Join(changes, ", ")})
+	})
+	if err == nil {
+		s.SetRetention(next)
+	}
+	return err
+}

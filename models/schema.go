@@ -375,6 +375,56 @@ type HandoffToken struct {
 	ExpiresAt time.Time
 }
 
+// Setting is one library-wide setting changed at run time.
+type Setting struct {
+	Name      string `gorm:"primaryKey"`
+	Value     string
+	UpdatedAt time.Time
+}
+
+// Legal request kinds. An informal request is not one: the library does
+// not answer them.
+var LegalKinds = []struct{ Value, Label string }{
+	{"subpoena", "Subpoena"},
+	{"search_warrant", "Search warrant"},
+	{"court_order", "Court order"},
+	{"national_security_letter", "National security letter"},
+	{"other", "Other court-issued process"},
+}
+
+// LegalRequest is law enforcement's request for records, as the privacy
+// officer recorded it.
+type LegalRequest struct {
+	ID               int64
+	Kind             string
+	Issuer           string
+	Reference        string
+	ReceivedOn       time.Time
+	AttorneyReviewed bool
+	Nondisclosure    bool
+	Notes            string
+	CreatedBy        *int64
+	CreatedAt        time.Time
+	ClosedAt         *time.Time
+}
+
+// LegalRequestPatron is a patron a legal request covers.
+type LegalRequestPatron struct {
+	RequestID  int64 `gorm:"primaryKey"`
+	PatronID   int64 `gorm:"primaryKey"`
+	ProducedAt *time.Time
+}
+
+// LegalHold suspends retention for one patron's records until released.
+type LegalHold struct {
+	ID         int64
+	PatronID   int64
+	RequestID  *int64
+	PlacedBy   *int64
+	PlacedAt   time.Time
+	ReleasedAt *time.Time
+}
+
 // PatronModels lists every model that holds data about one patron. The
 // overview, the export and the retention schedule are checked against it.
 func PatronModels() []any {
@@ -385,8 +435,14 @@ func PatronModels() []any {
 	}
 }
 
+// LegalModels hold patron references that the patron is deliberately not
+// shown: the policy says patrons cannot be told of a request under a
+// nondisclosure order. What the patron may be told is the audit entry for
+// producing their records, which is shown unless such an order applies.
+func LegalModels() []any { return []any{&LegalRequestPatron{}, &LegalHold{}} }
+
 // AllModels lists every model with a table.
 func AllModels() []any {
 	return append([]any{&Patron{}, &MailingList{}, &Staff{}, &SigninThrottle{},
-		&SigninFailureBucket{}, &UsageCounter{}, &OPAC{}, &OPACKey{}, &HandoffToken{}}, PatronModels()...)
+		&SigninFailureBucket{}, &UsageCounter{}, &OPAC{}, &OPACKey{}, &HandoffToken{}, &Setting{}, &LegalRequest{}}, append(PatronModels(), LegalModels()...)...)
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"runtime"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -19,8 +20,11 @@ type Store struct {
 	HashCost int
 	// Limits bound failed sign-ins.
 	Limits SigninLimits
-	// Retention is the retention schedule.
-	Retention Retention
+	// Count, when set, counts an anonymous event (see web's statistics).
+	Count func(name string)
+
+	retention   Retention // the schedule in force; see RetentionNow
+	retentionMu sync.RWMutex
 
 	hashers   chan struct{} // bounds concurrent bcrypt work to the CPUs
 	slowLane  chan struct{} // serialises sign-ins while failures spike
@@ -41,7 +45,7 @@ func NewStore(db *gorm.DB, clock Clock, keys *Keys, hashCost int) (*Store, error
 		Keys:      keys,
 		HashCost:  hashCost,
 		Limits:    DefaultSigninLimits(),
-		Retention: DefaultRetention(),
+		retention: DefaultRetention(),
 		hashers:   make(chan struct{}, runtime.GOMAXPROCS(0)),
 		slowLane:  make(chan struct{}, 1),
 	}
@@ -57,3 +61,49 @@ func NewStore(db *gorm.DB, clock Clock, keys *Keys, hashCost int) (*Store, error
 func (s *Store) Now() time.Time { return now(s.Clock) }
 
 func (s *Store) db(ctx context.Context) *gorm.DB { return s.DB.WithContext(ctx) }
+
+// RetentionNow is the retention schedule in force.
+func (s *Store) RetentionNow() Retention {
+	s.retentionMu.RLock()
+	defer s.retentionMu.RUnlock()
+	return s.retention
+}
+
+// SetRetention puts a schedule in force in this process.
+func (s *Store) SetRetention(r Retention) {
+	s.retentionMu.Lock()
+	s.retention = r
+	s.retentionMu.Unlock()
+}
+
+// ReloadRetention reads the schedule privacy officers saved and puts it in
+// force, so that every instance follows a change within minutes.
+func (s *Store) ReloadRetention(ctx context.Context) error {
+	r, err := s.LoadRetention(ctx)
+	if err != nil {
+		return err
+	}
+	s.SetRetention(r)
+	return nil
+}
+
+// Categories lists the categories with retention texts from the schedule
+// in force.
+func (s *Store) Categories() []Category { return CategoriesFor(s.RetentionNow()) }
+
+// Category finds one category, with its retention text in force.
+func (s *Store) Category(slug string) (Category, bool) {
+	for _, c := range s.Categories() {
+		if c.Slug == slug {
+			return c, true
+		}
+	}
+	return Category{}, false
+}
+
+// count counts an anonymous event, if counting is wired up.
+func (s *Store) count(name string) {
+	if s.Count != nil {
+		s.Count(name)
+	}
+}

@@ -61,7 +61,8 @@ func (p Page) Nav() []NavItem {
 	if p.Principal != nil && p.Principal.Kind == "staff" && p.Assist == nil {
 		items := []NavItem{{"Console", "/staff"}, {"Find a patron", "/staff/patrons"}}
 		if p.CanAudit {
-			items = append(items, NavItem{"Audit log", "/staff/audit"})
+			items = append(items, NavItem{"Audit log", "/staff/audit"}, NavItem{"Retention", "/staff/retention"},
+				NavItem{"Legal requests", "/staff/legal"}, NavItem{"Statistics", "/staff/stats"})
 		}
 		if p.CanAdmin {
 			items = append(items, NavItem{"Mailing lists", "/staff/lists"}, NavItem{"Staff accounts", "/staff/accounts"})

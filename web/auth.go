@@ -102,6 +102,7 @@ func (s *Server) LoginSubmit(c echo.Context) error {
 	if err := s.startSession(c, patron, models.ChannelWeb); err != nil {
 		return err
 	}
+	s.stats.Inc("signin.patron")
 	return s.redirect(c, orDefault(f.Next, "/data"))
 }
 

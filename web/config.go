@@ -37,6 +37,12 @@ type Config struct {
 	TrustedProxies []*net.IPNet
 	// BodyLimit caps request bodies, e.g. "1M".
 	BodyLimit string
+	// MetricsToken, when set, is the bearer token /metrics requires;
+	// unset, there is no /metrics.
+	MetricsToken string
+	// PurgeEvery is how often the portal purges what retention allows to
+	// go; zero turns the in-process purge off.
+	PurgeEvery time.Duration
 	// SigninRate and SigninBurst bound sign-in attempts from one client
 	// address: on average SigninRate a second, SigninBurst at once.
 	SigninRate  float64

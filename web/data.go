@@ -110,7 +110,7 @@ func (s *Server) dueLine(sum models.CategorySummary) string {
 
 // DataDetail shows one category's records.
 func (s *Server) DataDetail(c echo.Context) error {
-	cat, ok := models.CategoryBySlug(c.Param("category"))
+	cat, ok := s.Store.Category(c.Param("category"))
 	if !ok {
 		return echo.ErrNotFound
 	}
@@ -377,12 +377,12 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 }
 
 func (s *Server) due(slug string, from time.Time) string {
-	d, _ := s.Store.Retention.Due(slug, from)
+	d, _ := s.Store.RetentionNow().Due(slug, from)
 	return s.date(d)
 }
 
 func (s *Server) dueTime(slug string, from time.Time) string {
-	d, _ := s.Store.Retention.Due(slug, from)
+	d, _ := s.Store.RetentionNow().Due(slug, from)
 	return s.dateTime(d)
 }
 
@@ -472,6 +472,12 @@ func auditAction(a string) string {
 		return "Finished helping you"
 	case models.AuditAssistAction:
 		return "Made a change at your request"
+	case models.AuditLegalProduce:
+		return "Produced your records for a court order"
+	case models.AuditLegalHold:
+		return "Suspended deletion of your records for a court order"
+	case models.AuditLegalRelease:
+		return "Resumed deletion of your records"
 	}
 	return a
 }
@@ -601,6 +607,7 @@ func (s *Server) DataExport(c echo.Context) error {
 		return err
 	}
 	c.Response().WriteHeader(http.StatusOK)
+	s.stats.Inc("export.json")
 	err := s.Store.Export(c.Request().Context(), p.ID, models.ExportMeta{
 		Library: s.Config.LibraryName, PolicyVersion: s.Config.PolicyVersion, Limits: s.Config.Sessions,
 	}, c.Response())
@@ -616,7 +623,7 @@ func (s *Server) DataPrint(c echo.Context) error {
 	p := currentPatron(c)
 	ctx := c.Request().Context()
 	v := views.PrintView{FullName: p.FullName(), GeneratedAt: s.dateTime(s.Store.Now())}
-	for _, cat := range models.Categories() {
+	for _, cat := range s.Store.Categories() {
 		sec := views.PrintSection{Title: cat.Title, Purpose: cat.Purpose, Retention: cat.Retention, Empty: cat.Empty}
 		switch cat.Slug {
 		case "contact":
@@ -642,5 +649,6 @@ func (s *Server) DataPrint(c echo.Context) error {
 		}
 		v.Sections = append(v.Sections, sec)
 	}
+	s.stats.Inc("export.print")
 	return s.render(c, http.StatusOK, views.DataPrint(s.page(c, "Your library record"), v))
 }

@@ -90,5 +90,6 @@ func (s *Server) Handoff(c echo.Context) error {
 		sess.Values[keyCatalogReturn] = ret
 	}
 	sess.Values[keyCatalogWelcome] = true
+	s.stats.Inc("signin.catalog")
 	return s.redirect(c, handoffTarget(c.QueryParam("to")))
 }

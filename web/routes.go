@@ -122,6 +122,17 @@ func (s *Server) RouteTable() []Route {
 		{http.MethodPost, "/staff/patrons/:id/assist", "staff.assist", StaffAssistant, s.StaffAssist, nil},
 		{http.MethodPost, "/assist/end", "assist.end", Assisting, s.AssistEnd, nil},
 		{http.MethodGet, "/staff/audit", "staff.audit", StaffOfficer, s.StaffAudit, nil},
+		{http.MethodGet, "/staff/retention", "staff.retention", StaffOfficer, s.StaffRetention, nil},
+		{http.MethodPost, "/staff/retention", "staff.retention.save", StaffOfficer, s.StaffRetentionSave, nil},
+		{http.MethodGet, "/staff/legal", "staff.legal", StaffOfficer, s.StaffLegal, nil},
+		{http.MethodGet, "/staff/legal/new", "staff.legal.new", StaffOfficer, s.StaffLegalNew, nil},
+		{http.MethodPost, "/staff/legal/new", "staff.legal.create", StaffOfficer, s.StaffLegalCreate, nil},
+		{http.MethodGet, "/staff/legal/:id", "staff.legal.request", StaffOfficer, s.StaffLegalRequest, nil},
+		{http.MethodPost, "/staff/legal/:id/patrons/:pid/:action", "staff.legal.hold", StaffOfficer, s.StaffLegalHold, nil},
+		{http.MethodGet, "/staff/legal/:id/patrons/:pid/records.json", "staff.legal.produce", StaffOfficer, s.StaffLegalProduce, nil},
+		{http.MethodGet, "/staff/stats", "staff.stats", StaffOfficer, s.StaffStats, nil},
+		{http.MethodGet, "/staff/stats.csv", "staff.stats.csv", StaffOfficer, s.StaffStatsCSV, nil},
+		{http.MethodGet, "/metrics", "metrics", Public, s.Metrics, nil},
 		{http.MethodGet, "/staff/accounts", "staff.accounts", StaffAdmin, s.StaffAccounts, nil},
 		{http.MethodGet, "/policy", "policy", Public, s.PolicyPage, nil},
 		{http.MethodGet, "/healthz", "healthz", Public, s.Healthz, nil},
@@ -134,7 +145,7 @@ func (s *Server) RouteTable() []Route {
 // withoutSession are the routes that never need the visitor's session:
 // loading it there would only cost a database read.
 var withoutSession = map[string]bool{
-	"/static/*": true, "/library-logo": true, "/healthz": true, "/readyz": true,
+	"/static/*": true, "/library-logo": true, "/healthz": true, "/readyz": true, "/metrics": true,
 	// One-click unsubscribe works signed out, for a mail provider too; it
 	// must never start a session or read one.
 	"/unsubscribe/:token": true,
@@ -157,6 +168,7 @@ func (s *Server) router() *echo.Echo {
 		s.crossOrigin,
 		s.loadSession,
 		s.checkCSRF,
+		s.countPageView,
 	)
 	for _, r := range s.RouteTable() {
 		mw := append([]echo.MiddlewareFunc{s.guard(r.Access, r.Name)}, r.Before...)

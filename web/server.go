@@ -28,9 +28,11 @@ type Server struct {
 	Log      *slog.Logger
 	Config   Config
 
-	echo   *echo.Echo
-	policy []views.PolicySection
-	logo   []byte
+	echo    *echo.Echo
+	policy  []views.PolicySection
+	logo    []byte
+	stats   *stats
+	metrics http.Handler
 }
 
 // New builds the server and its router.
@@ -73,6 +75,9 @@ func New(store *models.Store, cfg Config, log *slog.Logger) (*Server, error) {
 		s.logo = b
 	}
 	s.Sessions = NewSessionStore(store, cfg.Sessions, s.secureCookie)
+	s.stats = newStats(store, cfg.Location)
+	store.Count = s.stats.Inc
+	s.metrics = s.metricsHandler()
 	s.echo = s.router()
 	return s, nil
 }
@@ -249,6 +254,9 @@ func (s *Server) SweepSessions(ctx context.Context, every time.Duration) {
 		} else if n > 0 {
 			s.Log.Info("expired sessions deleted", "count", n)
 		}
+		if err := s.Store.ReloadRetention(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.Log.Warn("retention reload failed", "err", err)
+		}
 		if err := s.Store.SweepHandoffTokens(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			s.Log.Warn("hand-off token sweep failed", "err", err)
 		}
@@ -259,6 +267,33 @@ func (s *Server) SweepSessions(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// PurgeDaily runs the retention purge every Config.PurgeEvery (the first a
+// minute after start) until ctx ends. Another instance purging at the same
+// moment is not an error: it simply wins.
+func (s *Server) PurgeDaily(ctx context.Context) {
+	if s.Config.PurgeEvery <= 0 {
+		return
+	}
+	wait := time.Minute
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = s.Config.PurgeEvery
+		rep, err := s.Store.Purge(ctx, false, 1000, s.Config.Sessions)
+		switch {
+		case errors.Is(err, models.ErrPurgeBusy):
+			s.Log.Info("purge skipped: another instance is purging")
+		case err != nil && !errors.Is(err, context.Canceled):
+			s.Log.Error("purge failed", "err", err)
+		case err == nil:
+			s.Log.Info("purge done", "deleted", rep.Total(), "counts", rep.String())
 		}
 	}
 }

@@ -137,6 +137,7 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 	if err := s.Sessions.Destroy(c.Request().Context(), sess); err != nil {
 		return err
 	}
+	s.stats.Inc("signin.staff")
 	sess.Values[keyStaff] = st.ID
 	sess.Values[flagDirty] = true
 	c.Set(ctxStaff, &st)
@@ -275,6 +276,7 @@ func (s *Server) StaffAssist(c echo.Context) error {
 	if err := s.Store.RecordAssist(c.Request().Context(), st.ID, p.ID, models.AuditAssistStart, models.AssistReasonLabel(reason, note), ""); err != nil {
 		return err
 	}
+	s.stats.Inc("assist.start")
 	sess := session(c)
 	sess.Values[keyAssist] = p.ID
 	sess.Values[keyAssistReason] = reason

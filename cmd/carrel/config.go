@@ -49,6 +49,8 @@ var settings = []setting{
 	{"CARREL_COOKIE_SECURE", "cookie-secure", "auto", "auto: Secure cookie except plain-HTTP demo; always: Secure even then"},
 	{"CARREL_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed"},
 	{"CARREL_SECRET_KEYS_FILE", "secret-keys-file", "", "file holding the secret keys (else CARREL_SECRET_KEYS; see README)"},
+	{"CARREL_PURGE_EVERY", "purge-every", "24h", "how often serve purges what retention lets go (0 turns it off; carrel purge runs it by hand)"},
+	{"CARREL_METRICS_TOKEN_FILE", "metrics-token-file", "", "file holding the bearer token for /metrics (else CARREL_METRICS_TOKEN; unset: no /metrics)"},
 	{"CARREL_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 }
 
@@ -199,6 +201,22 @@ func parseConfig(vals map[string]*string) (*config, error) {
 			}
 			w.TrustedProxies = append(w.TrustedProxies, n)
 		}
+	}
+	every, err := time.ParseDuration(get("CARREL_PURGE_EVERY"))
+	if err != nil || every < 0 || (every > 0 && every < time.Minute) {
+		return nil, bad("CARREL_PURGE_EVERY", "a duration of at least 1m, such as 24h, or 0 for off")
+	}
+	w.PurgeEvery = every
+	w.MetricsToken = os.Getenv("CARREL_METRICS_TOKEN")
+	if path := get("CARREL_METRICS_TOKEN_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, bad("CARREL_METRICS_TOKEN_FILE", "a readable file")
+		}
+		w.MetricsToken = strings.TrimSpace(string(b))
+	}
+	if w.MetricsToken != "" && len(w.MetricsToken) < 16 {
+		return nil, &configError{"CARREL_METRICS_TOKEN: a bearer token needs at least 16 characters"}
 	}
 	c.keysFile = get("CARREL_SECRET_KEYS_FILE")
 	c.Web = w

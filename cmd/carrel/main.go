@@ -47,6 +47,7 @@ func commands() []command {
 		{"audit", "audit verify: check the audit log's hash chain", auditCmd},
 		{"lists", "lists unsubscribe-url --card N --list SLUG | lists export SLUG (CSV, audited)", listsCmd},
 		{"opac", "opac add --id ID --origin URL | rotate ID | retire-key KID | mint --id ID --card N [--to P] | list", opacCmd},
+		{"purge", "delete what the retention schedule lets go (--dry-run shows what would go)", purgeCmd},
 		{"keygen", "print a new random secret key for CARREL_SECRET_KEYS", keygen},
 		{"version", "print the version", printVersion},
 		{"help", "list the commands and settings", nil},
@@ -173,6 +174,10 @@ func serve(ctx context.Context, c *config, _ []string, out io.Writer) error {
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
 	go srv.SweepSessions(sweepCtx, 5*time.Minute)
+	go srv.PurgeDaily(sweepCtx)
+	statsDone := make(chan struct{})
+	go func() { srv.FlushStats(sweepCtx, 30*time.Second); close(statsDone) }()
+	defer func() { stopSweep(); <-statsDone }()
 
 	fmt.Fprintf(out, "Carrel is serving %s at http://%s\n", c.Web.LibraryName, ln.Addr())
 	errc := make(chan error, 1)
@@ -249,5 +254,39 @@ func printVersion(_ context.Context, _ *config, _ []string, out io.Writer) error
 		v = info.Main.Version
 	}
 	fmt.Fprintf(out, "carrel %s\n", v)
+	return nil
+}
+
+func purgeCmd(ctx context.Context, c *config, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("carrel purge", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dry := fs.Bool("dry-run", false, "count what would be deleted, delete nothing")
+	batch := fs.Int("batch", 1000, "rows deleted per transaction")
+	if err := fs.Parse(args); err != nil || *batch < 1 {
+		return &configError{"purge: usage: carrel purge [--dry-run] [--batch N]"}
+	}
+	store, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	rep, err := store.Purge(ctx, *dry, *batch, c.Web.Sessions)
+	if errors.Is(err, models.ErrPurgeBusy) {
+		fmt.Fprintln(out, "Another instance is purging right now; nothing to do.")
+		return nil
+	} else if err != nil {
+		return err
+	}
+	verb := "Deleted"
+	if *dry {
+		verb = "Would delete"
+	}
+	for _, pc := range rep.Counts {
+		fmt.Fprintf(out, "  %-22s %d\n", pc.Category, pc.Rows)
+	}
+	fmt.Fprintf(out, "%s %d rows in all.", verb, rep.Total())
+	if rep.Held > 0 {
+		fmt.Fprintf(out, " %d patron(s) under a legal hold were left alone.", rep.Held)
+	}
+	fmt.Fprintln(out)
 	return nil
 }

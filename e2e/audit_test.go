@@ -1,0 +1,275 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/storage"
+	"github.com/chromedp/chromedp"
+)
+
+// sessionCookie is the portal's one cookie on plain-HTTP demo mode (it is
+// __Host-carrel_session over HTTPS).
+const sessionCookie = "carrel_session"
+
+// axeTags are the rule sets every page must pass: WCAG 2.0 and 2.1, A and AA.
+var axeTags = []string{"wcag2a", "wcag2aa", "wcag21a", "wcag21aa"}
+
+// axeKnownViolations are axe rule ids that are reported but do not fail the
+// tests yet, each with the page and element it was seen on. It must only
+// ever hold real, known portal bugs waiting for a fix in views/ or static/;
+// remove each entry with its fix.
+var axeKnownViolations = map[string]string{}
+
+// audit runs every per-page audit on the page the tab shows now, saves its
+// screenshot as <journey>-<nn>-<page>.png and returns its state. resp is the
+// response that loaded it, if known.
+func (tb *tab) audit(page string, resp *network.Response) *pageState {
+	tb.t.Helper()
+	tb.n++
+	name := fmt.Sprintf("%s-%02d-%s", tb.journey, tb.n, page)
+	st := tb.state()
+	if resp != nil {
+		st.Status = resp.Status
+		// On a shared computer, Back after sign-out must find nothing.
+		if cc := header(resp.Headers, "Cache-Control"); !strings.Contains(cc, "no-store") {
+			tb.t.Errorf("%s (%s): want Cache-Control: no-store, got %q", st.Path(), name, cc)
+		}
+	}
+	tb.checkEvents()
+	tb.checkCookies(name)
+	tb.screenshot(name)
+	if tb.noJS {
+		tb.setScripts(true)
+		defer tb.setScripts(false)
+	}
+	tb.checkAxe(name, st)
+	return st
+}
+
+// state reads the page's address, title and visible text.
+func (tb *tab) state() *pageState {
+	tb.t.Helper()
+	loc := run(tb, "read the location", chromedp.Location())
+	u, err := url.Parse(loc)
+	if err != nil {
+		tb.t.Fatalf("the page's location %q: %v", loc, err)
+	}
+	return &pageState{
+		URL:   u,
+		Title: run(tb, "read the title", chromedp.Title()),
+		Text:  eval[string](tb, `document.body ? document.body.innerText : ""`),
+	}
+}
+
+// header finds a response header by name, whatever its case.
+func header(h network.Headers, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return fmt.Sprint(v)
+		}
+	}
+	return ""
+}
+
+// --- cookies ---
+
+// cookies is the tab's whole cookie jar (its browser context), for every
+// site, as DevTools sees it.
+func (tb *tab) cookies() []*network.Cookie {
+	tb.t.Helper()
+	id := chromedp.FromContext(tb.ctx).BrowserContextID
+	res := run(tb, "read the cookie jar", func(ctx context.Context, _ *chromedp.Target) (storage.GetCookiesResult, error) {
+		return chromedp.CallBrowser(ctx, storage.GetCookies, storage.GetCookiesParams{BrowserContextID: id})
+	})
+	return res.Cookies
+}
+
+// checkCookies is the cookie audit of the tab's jar; it returns the
+// portal's session cookie, or nil when the jar is empty.
+func (tb *tab) checkCookies(where string) *network.Cookie {
+	tb.t.Helper()
+	host, _, _ := strings.Cut(tb.portal.Host, ":")
+	problems, session := cookieProblems(tb.cookies(), host)
+	for _, p := range problems {
+		tb.t.Errorf("cookie audit at %s: %s", where, p)
+	}
+	return session
+}
+
+// cookieProblems is the cookie audit: at most one cookie, the portal's
+// session cookie for host, kept only for the browser session, out of reach
+// of scripts, SameSite=Lax, and holding nothing that identifies a patron.
+// It also returns that cookie, if the jar holds it.
+func cookieProblems(jar []*network.Cookie, host string) (problems []string, session *network.Cookie) {
+	if len(jar) > 1 {
+		var names []string
+		for _, c := range jar {
+			names = append(names, c.Name+" ("+c.Domain+")")
+		}
+		problems = append(problems, fmt.Sprintf("want at most one cookie, the browser holds %d: %s",
+			len(jar), strings.Join(names, ", ")))
+	}
+	for _, c := range jar {
+		bad := func(format string, args ...any) {
+			problems = append(problems, fmt.Sprintf("cookie %q: ", c.Name)+fmt.Sprintf(format, args...))
+		}
+		if c.Name != sessionCookie {
+			bad("the portal sets only %q", sessionCookie)
+			continue
+		}
+		session = c
+		if !c.Session || c.Expires > 0 {
+			bad("want a session cookie (no Expires, no Max-Age), it expires at %v", c.Expires)
+		}
+		if !c.HTTPOnly {
+			bad("want HttpOnly")
+		}
+		if c.SameSite != network.CookieSameSiteLax {
+			bad("want SameSite=Lax, got %q", c.SameSite)
+		}
+		if c.Path != "/" {
+			bad("want Path=/, got %q", c.Path)
+		}
+		if c.Domain != host {
+			bad("want a host-only cookie for %s, got domain %q", host, c.Domain)
+		}
+		decoded, _ := url.QueryUnescape(c.Value)
+		for _, p := range demoPatrons {
+			for _, id := range p.identifiers() {
+				id := strings.ToLower(id)
+				if strings.Contains(strings.ToLower(c.Value), id) || strings.Contains(strings.ToLower(decoded), id) {
+					bad("its value holds the patron identifier %q", id)
+				}
+			}
+		}
+	}
+	return problems, session
+}
+
+// replayCookie puts a cookie value back into the jar as the portal's
+// session cookie, as someone who copied it before sign-out would.
+func (tb *tab) replayCookie(value string) {
+	tb.t.Helper()
+	httpOnly := true
+	do(tb, "set the old session cookie", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, network.SetCookie, network.SetCookieParams{
+			Name: sessionCookie, Value: value, URL: tb.portal.URL("/"), Path: "/",
+			HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteLax,
+		})
+		return err
+	}))
+}
+
+// --- screenshots ---
+
+// screenshot saves a full-page PNG under e2e/screenshots/<db>/.
+func (tb *tab) screenshot(name string) {
+	tb.t.Helper()
+	png := run(tb, "take a screenshot", chromedp.FullScreenshot(100))
+	path := filepath.Join(tb.shots, safeName(name)+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		tb.t.Errorf("save screenshot: %v", err)
+	}
+}
+
+var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+
+func safeName(s string) string { return unsafeChars.ReplaceAllString(s, "-") }
+
+// --- accessibility ---
+
+var axeSource = sync.OnceValues(func() (string, error) {
+	b, err := os.ReadFile(axeJS)
+	return string(b), err
+})
+
+type axeResults struct {
+	Violations []axeViolation `json:"violations"`
+	Incomplete []string       `json:"incomplete"`
+}
+
+type axeViolation struct {
+	ID      string    `json:"id"`
+	Impact  string    `json:"impact"`
+	Help    string    `json:"help"`
+	HelpURL string    `json:"helpUrl"`
+	Nodes   []axeNode `json:"nodes"`
+}
+
+type axeNode struct {
+	Target  []string `json:"target"`
+	HTML    string   `json:"html"`
+	Summary string   `json:"summary"`
+}
+
+// axeRun runs axe in the page and returns plain data only.
+var axeRun = `axe.run(document, {
+	runOnly: {type: "tag", values: ` + jsStrings(axeTags) + `},
+	resultTypes: ["violations"]
+}).then(r => ({
+	violations: r.violations.map(v => ({
+		id: v.id, impact: v.impact || "", help: v.help, helpUrl: v.helpUrl,
+		nodes: v.nodes.map(n => ({target: n.target.map(String), html: n.html, summary: n.failureSummary || ""}))
+	})),
+	incomplete: r.incomplete.map(v => v.id)
+}))`
+
+func jsStrings(ss []string) string {
+	return `["` + strings.Join(ss, `", "`) + `"]`
+}
+
+// checkAxe injects axe-core into the page through DevTools (not a page
+// script, so the page's CSP does not block it) and fails on any violation
+// of axeTags, rule by rule and element by element.
+func (tb *tab) checkAxe(name string, st *pageState) {
+	tb.t.Helper()
+	if axeJS == "" {
+		return // newBrowser said so, loudly
+	}
+	res := tb.axe()
+	for _, v := range res.Violations {
+		report := formatViolation(v, st.Path(), name)
+		if why, ok := axeKnownViolations[v.ID]; ok {
+			tb.t.Logf("KNOWN accessibility violation (allowed by axeKnownViolations: %s):\n%s", why, report)
+			continue
+		}
+		tb.t.Errorf("accessibility: %s", report)
+	}
+	if len(res.Incomplete) > 0 {
+		tb.t.Logf("axe on %s (%s): needs a human review: %s", st.Path(), name, strings.Join(res.Incomplete, ", "))
+	}
+}
+
+// axe injects axe-core into the page if it is not there yet and runs it.
+func (tb *tab) axe() axeResults {
+	tb.t.Helper()
+	src, err := axeSource()
+	if err != nil {
+		tb.t.Fatalf("read axe-core: %v", err)
+	}
+	if !eval[bool](tb, `typeof window.axe === "object"`) {
+		eval[chromedp.Void](tb, src+"\n;true")
+	}
+	return run(tb, "run axe-core", chromedp.Evaluate[axeResults](axeRun, chromedp.EvalAwaitPromise))
+}
+
+func formatViolation(v axeViolation, path, name string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s) on %s [%s]: %s\n    %s\n", v.ID, v.Impact, path, name, v.Help, v.HelpURL)
+	for _, n := range v.Nodes {
+		fmt.Fprintf(&b, "    at %s\n      %s\n", strings.Join(n.Target, " "), n.HTML)
+		for _, line := range strings.Split(strings.TrimSpace(n.Summary), "\n") {
+			fmt.Fprintf(&b, "      %s\n", strings.TrimSpace(line))
+		}
+	}
+	return b.String()
+}

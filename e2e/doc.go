@@ -1,0 +1,32 @@
+// Package e2e holds Carrel's real-browser journeys: each test builds the
+// carrel binary once, starts `carrel seed --demo` and `carrel serve --demo`
+// as subprocesses on a free local port, on SQLite and then on PostgreSQL,
+// and drives Debian's Chromium through the DevTools protocol (chromedp).
+//
+// Every page a journey visits is audited the same way (see audit_test.go):
+//
+//   - cookies: at most one, carrel_session, a session cookie, HttpOnly,
+//     SameSite=Lax, holding no patron identifier;
+//   - origins: the page requests nothing but the portal itself;
+//   - console: no uncaught exception and no error in the browser log
+//     (a Content-Security-Policy violation shows up there);
+//   - accessibility: axe-core finds no WCAG 2.0/2.1 A or AA violation;
+//   - a full-page PNG is saved under e2e/screenshots/<db>/.
+//
+// The tests never rely on the page's own scripts: the portal works without
+// JavaScript, and the patron journey runs with page scripts switched off.
+//
+// What the tests need, and where they find it:
+//
+//	CARREL_CHROMIUM            the browser (default: chromium on PATH, /usr/bin/chromium)
+//	CARREL_AXE_JS              axe.min.js (default: .cache/axe/node_modules/axe-core/axe.min.js,
+//	                           installed by `make axe`, which `make test` runs)
+//	CARREL_TEST_DATABASE_URL   a PostgreSQL server where a fresh database is created
+//	                           (default postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)
+//
+// When the browser, axe-core or PostgreSQL is missing, the tests skip what
+// needs it with a loud message; with CI=true that is a failure instead.
+//
+// Run them with `go test ./e2e/` (add -v to see the skips and timings), or
+// with the rest through `make test`.
+package e2e

@@ -1,0 +1,234 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// ErrPurgeBusy says another instance is purging right now.
+var ErrPurgeBusy = errors.New("another purge is running")
+
+// PurgeCount is what one rule deleted (or, in a dry run, would delete).
+type PurgeCount struct {
+	Category string
+	Rows     int64
+}
+
+// PurgeReport is the outcome of one purge run.
+type PurgeReport struct {
+	DryRun bool
+	Counts []PurgeCount
+	Held   int64 // patrons whose records a legal hold kept
+}
+
+// Total is the number of rows the run deleted.
+func (r PurgeReport) Total() int64 {
+	var n int64
+	for _, c := range r.Counts {
+		n += c.Rows
+	}
+	return n
+}
+
+// String lists the counts, for logs and the audit entry.
+func (r PurgeReport) String() string {
+	parts := make([]string, 0, len(r.Counts))
+	for _, c := range r.Counts {
+		parts = append(parts, fmt.Sprintf("%s=%d", c.Category, c.Rows))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// purgeRule is one retention rule as a deletion: rows of table matching
+// where (with args) are due.
+type purgeRule struct {
+	category, table, key, where string
+	args                        []any
+	patronScoped                bool // a legal hold on the patron keeps the row
+}
+
+// notHeld keeps the rows of patrons under a legal hold.
+const notHeld = " AND patron_id NOT IN (SELECT patron_id FROM legal_holds WHERE released_at IS NULL)"
+
+func (s *Store) purgeRules(r Retention, limits SessionLimits) []purgeRule {
+	n := s.Now()
+	return []purgeRule{
+		{"reference_questions", "reference_questions", "id", "asked_at < ?", []any{n.AddDate(0, -r.ReferenceMonths, 0)}, true},
+		{"holds", "holds", "id", "closed_at < ?", []any{n.AddDate(0, 0, -r.HoldDays)}, true},
+		{"fines", "fines", "id", "settled_at < ?", []any{n.AddDate(0, 0, -r.FineDays)}, true},
+		{"interlibrary_loans", "ill_requests", "id", "completed_at < ?", []any{n.AddDate(0, 0, -r.ILLDays)}, true},
+		{"computer_sessions", "computer_sessions", "id", "started_at < ?", []any{n.Add(-time.Duration(r.ComputerHours) * time.Hour)}, true},
+		{"notifications", "notifications", "id", "sent_at < ?", []any{n.AddDate(0, 0, -r.NotificationDays)}, true},
+		// A consent entry proves a choice until a later entry replaces it;
+		// then it is kept for the audit period.
+		{"consent_history", "consent_entries", "id", "EXISTS (SELECT 1 FROM consent_entries later WHERE later.patron_id = consent_entries.patron_id " +
+			"AND later.subject = consent_entries.subject AND later.id > consent_entries.id AND later.created_at < ?)",
+			[]any{n.AddDate(-r.AuditYears, 0, 0)}, true},
+		{"sessions", "sessions", "token_hash", "(last_seen_at <= ? OR created_at <= ?)", []any{n.Add(-limits.Idle), n.Add(-limits.Absolute)}, false},
+		{"handoff_tokens", "handoff_tokens", "jti", "expires_at < ?", []any{n}, false},
+	}
+}
+
+// Purge deletes every record whose retention has run out, in batches of
+// batch rows so the portal stays responsive, skipping patrons under a legal
+// hold. It is idempotent, and safe to start on several instances at once:
+// on PostgreSQL one takes an advisory lock and the others return
+// ErrPurgeBusy. A real run records one audit entry with its counts.
+func (s *Store) Purge(ctx context.Context, dryRun bool, batch int, limits SessionLimits) (PurgeReport, error) {
+	if batch <= 0 {
+		batch = 1000
+	}
+	rep := PurgeReport{DryRun: dryRun}
+	run := func(db *gorm.DB) error {
+		r, err := s.LoadRetention(ctx)
+		if err != nil {
+			return err
+		}
+		s.SetRetention(r)
+		if err := db.Table("legal_holds").Where("released_at IS NULL").Distinct("patron_id").Count(&rep.Held).Error; err != nil {
+			return err
+		}
+		for _, rule := range s.purgeRules(r, limits) {
+			n, err := s.purgeRule(ctx, db, rule, dryRun, batch)
+			if err != nil {
+				return fmt.Errorf("%s: %w", rule.category, err)
+			}
+			rep.Counts = append(rep.Counts, PurgeCount{rule.category, n})
+		}
+		n, err := s.purgeAudit(ctx, db, r, dryRun, batch)
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		rep.Counts = append(rep.Counts, PurgeCount{"audit_entries", n})
+		sort.SliceStable(rep.Counts, func(i, j int) bool { return rep.Counts[i].Category < rep.Counts[j].Category })
+		if dryRun {
+			return nil
+		}
+		return db.Transaction(func(tx *gorm.DB) error {
+			return AppendAudit(tx, &AuditEntry{Action: AuditPurgeRun, Detail: rep.String()})
+		})
+	}
+	db := s.db(ctx)
+	if DialectOfDB(db) != Postgres {
+		// SQLite runs one portal instance; its single writer serialises.
+		err := run(db)
+		return rep, wrapPurge(err)
+	}
+	err := db.Connection(func(conn *gorm.DB) error {
+		var got bool
+		if err := conn.Raw("SELECT pg_try_advisory_lock(727475)").Scan(&got).Error; err != nil {
+			return err
+		}
+		if !got {
+			return ErrPurgeBusy
+		}
+		defer conn.Exec("SELECT pg_advisory_unlock(727475)")
+		// A fresh statement for every query on the locked connection.
+		return run(conn.Session(&gorm.Session{NewDB: true}))
+	})
+	return rep, wrapPurge(err)
+}
+
+func wrapPurge(err error) error {
+	if err == nil || errors.Is(err, ErrPurgeBusy) {
+		return err
+	}
+	return fmt.Errorf("models: purge: %w", err)
+}
+
+// purgeRule deletes one rule's due rows a batch at a time, each batch its
+// own short transaction, so readers are never blocked for long.
+func (s *Store) purgeRule(ctx context.Context, db *gorm.DB, rule purgeRule, dryRun bool, batch int) (int64, error) {
+	where := rule.where
+	if rule.patronScoped {
+		where += notHeld
+	}
+	if dryRun {
+		var n int64
+		err := db.Table(rule.table).Where(where, rule.args...).Count(&n).Error
+		return n, err
+	}
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		sub := db.Table(rule.table).Select(rule.key).Where(where, rule.args...).Limit(batch)
+		res := db.Exec("DELETE FROM "+rule.table+" WHERE "+rule.key+" IN (?)", sub)
+		if res.Error != nil {
+			return total, res.Error
+		}
+		total += res.RowsAffected
+		if res.RowsAffected < int64(batch) {
+			return total, nil
+		}
+	}
+}
+
+const auditAnchorSetting = "audit.anchor"
+
+// purgeAudit deletes audit entries older than the audit period from the
+// start of the chain, and records the hash the remaining chain now starts
+// from, so `carrel audit verify` still proves the rest. It stops at the
+// first entry a legal hold keeps.
+func (s *Store) purgeAudit(ctx context.Context, db *gorm.DB, r Retention, dryRun bool, batch int) (int64, error) {
+	cutoff := s.Now().AddDate(-r.AuditYears, 0, 0)
+	// The first entry that must stay: young enough, or naming a held patron.
+	var keep AuditEntry
+	err := db.Where("created_at >= ? OR patron_id IN (SELECT patron_id FROM legal_holds WHERE released_at IS NULL)", cutoff).
+		Order("id").Limit(1).Find(&keep).Error
+	if err != nil {
+		return 0, err
+	}
+	q := db.Model(&AuditEntry{})
+	if keep.ID != 0 {
+		q = q.Where("id < ?", keep.ID)
+	}
+	var n int64
+	if err := q.Count(&n).Error; err != nil || dryRun || n == 0 {
+		return n, err
+	}
+	var total int64
+	for total < n {
+		err := db.Transaction(func(tx *gorm.DB) error {
+			var ids []int64
+			q := tx.Model(&AuditEntry{}).Order("id").Limit(batch)
+			if keep.ID != 0 {
+				q = q.Where("id < ?", keep.ID)
+			}
+			if err := q.Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
+				return err
+			}
+			var next AuditEntry
+			if err := tx.Where("id > ?", ids[len(ids)-1]).Order("id").Limit(1).Find(&next).Error; err != nil {
+				return err
+			}
+			anchor := next.PrevHash
+			if next.ID == 0 {
+				var last AuditEntry
+				if err := tx.Where("id = ?", ids[len(ids)-1]).Take(&last).Error; err != nil {
+					return err
+				}
+				anchor = last.Hash
+			}
+			res := tx.Where("id IN ?", ids).Delete(&AuditEntry{})
+			if res.Error != nil {
+				return res.Error
+			}
+			total += res.RowsAffected
+			return tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}}, DoUpdates: clause.AssignmentColumns([]string{"value", "updated_at"})}).
+				Create(&Setting{Name: auditAnchorSetting, Value: anchor, UpdatedAt: s.Now()}).Error
+		})
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
