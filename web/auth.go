@@ -81,7 +81,7 @@ func (s *Server) LoginSubmit(c echo.Context) error {
 	view := views.LoginForm{Card: f.Card, Next: f.Next}
 	if errs := f.Validate(); len(errs) > 0 {
 		view.Errors = errs
-		return s.render(c, http.StatusUnprocessableEntity, views.Login(s.formPage(c, "Sign in"), view))
+		return s.render(c, http.StatusUnprocessableEntity, views.Login(s.formPage(c, "Error: Sign in"), view))
 	}
 	ctx := c.Request().Context()
 	patron, err := s.Store.AuthenticatePatron(ctx, f.Card, f.PIN)
@@ -92,10 +92,10 @@ func (s *Server) LoginSubmit(c echo.Context) error {
 			views.FormatTime(locked.Until, s.Config.Location) +
 			" after several unsuccessful tries. Try again then, or ask at any library desk."
 		c.Response().Header().Set("Retry-After", "900")
-		return s.render(c, http.StatusTooManyRequests, views.Login(s.formPage(c, "Sign in"), view))
+		return s.render(c, http.StatusTooManyRequests, views.Login(s.formPage(c, "Error: Sign in"), view))
 	case errors.Is(err, models.ErrBadCredentials):
 		view.Message = "That card number and PIN do not match our records. Check both and try again."
-		return s.render(c, http.StatusUnauthorized, views.Login(s.formPage(c, "Sign in"), view))
+		return s.render(c, http.StatusUnauthorized, views.Login(s.formPage(c, "Error: Sign in"), view))
 	case err != nil:
 		return err
 	}

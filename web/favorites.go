@@ -68,7 +68,7 @@ func (s *Server) FavoritesLink(c echo.Context) error {
 		}
 		v.Errors = views.FieldErrors{"consent": errText}
 		v.Next = next
-		return s.render(c, http.StatusUnprocessableEntity, views.Favorites(s.page(c, "Favorite authors and subjects"), v))
+		return s.render(c, http.StatusUnprocessableEntity, views.Favorites(s.page(c, "Error: Favorite authors and subjects"), v))
 	}
 	if _, err := s.Store.LinkFavorites(c.Request().Context(), currentPatron(c).ID, s.favoritesActor(c)); err != nil {
 		return err
@@ -126,7 +126,7 @@ func (s *Server) FavoritesAdd(c echo.Context) error {
 			return verr
 		}
 		v.Kind, v.Name, v.Errors = kind, name, views.FieldErrors{bad.Field: bad.Message}
-		return s.render(c, http.StatusUnprocessableEntity, views.Favorites(s.page(c, "Favorite authors and subjects"), v))
+		return s.render(c, http.StatusUnprocessableEntity, views.Favorites(s.page(c, "Error: Favorite authors and subjects"), v))
 	case errors.Is(err, models.ErrNotLinked):
 		s.flash(c, "Your favorites are not linked to your record, so nothing was added. Link them first if you wish.")
 		return s.redirect(c, "/favorites")

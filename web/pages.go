@@ -47,10 +47,23 @@ func parsePolicy(text string) []views.PolicySection {
 			cur = views.PolicySection{Heading: block}
 			continue
 		}
+		var list []string
 		for _, line := range strings.Split(block, "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				cur.Paragraphs = append(cur.Paragraphs, line)
+			line = strings.TrimSpace(line)
+			if item, ok := strings.CutPrefix(line, "- "); ok {
+				list = append(list, item)
+				continue
 			}
+			if len(list) > 0 {
+				cur.Paragraphs = append(cur.Paragraphs, views.PolicyParagraph{Items: list})
+				list = nil
+			}
+			if line != "" {
+				cur.Paragraphs = append(cur.Paragraphs, views.PolicyParagraph{Text: line})
+			}
+		}
+		if len(list) > 0 {
+			cur.Paragraphs = append(cur.Paragraphs, views.PolicyParagraph{Items: list})
 		}
 	}
 	if cur.Heading != "" || len(cur.Paragraphs) > 0 {

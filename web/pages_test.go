@@ -155,6 +155,9 @@ func TestPolicyPageShowsTheConfiguredPolicy(t *testing.T) {
 		if !strings.Contains(doc.Text(), "twelve months") || !strings.Contains(doc.Text(), "test-1") {
 			t.Fatal("the policy text and its version should be shown")
 		}
+		if items := doc.Find("article li"); items.Length() < 4 || !strings.HasPrefix(items.First().Text(), "Patron log-in totals") {
+			t.Fatal("the policy's bulleted lines should be a list")
+		}
 	})
 }
 

@@ -118,7 +118,7 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 		f.Errors["password"] = "Enter your password."
 	}
 	if len(f.Errors) > 0 {
-		return s.render(c, http.StatusUnprocessableEntity, views.StaffLogin(s.formPage(c, "Staff sign-in"), f))
+		return s.render(c, http.StatusUnprocessableEntity, views.StaffLogin(s.formPage(c, "Error: Staff sign-in"), f))
 	}
 	st, err := s.Store.AuthenticateStaff(c.Request().Context(), username, password)
 	var locked *models.LockedError
@@ -126,10 +126,10 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 	case errors.As(err, &locked):
 		f.Message = "Sign-in for this username is paused until " + views.FormatTime(locked.Until, s.Config.Location) +
 			" after several unsuccessful tries."
-		return s.render(c, http.StatusTooManyRequests, views.StaffLogin(s.formPage(c, "Staff sign-in"), f))
+		return s.render(c, http.StatusTooManyRequests, views.StaffLogin(s.formPage(c, "Error: Staff sign-in"), f))
 	case errors.Is(err, models.ErrBadCredentials):
 		f.Message = "That username and password do not match an active staff account."
-		return s.render(c, http.StatusUnauthorized, views.StaffLogin(s.formPage(c, "Staff sign-in"), f))
+		return s.render(c, http.StatusUnauthorized, views.StaffLogin(s.formPage(c, "Error: Staff sign-in"), f))
 	case err != nil:
 		return err
 	}
