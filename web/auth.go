@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"github.com/gorilla/sessions"
 	"net/http"
 	"net/url"
 	"strings"
@@ -128,8 +129,7 @@ func (s *Server) startSession(c echo.Context, p models.Patron, channel string) e
 // must present its token here like everywhere else.
 func (s *Server) Logout(c echo.Context) error {
 	sess := session(c)
-	signedIn := sess != nil && sess.Values[keyPatron] != nil
-	if signedIn && !validCSRF(sess, c.FormValue("csrf_token")) {
+	if signedIn(sess) && !validCSRF(sess, c.FormValue("csrf_token")) {
 		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 	}
 	if sess != nil {
@@ -146,4 +146,9 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// signedIn reports whether a session belongs to a patron or a staff member.
+func signedIn(sess *sessions.Session) bool {
+	return sess != nil && (sess.Values[keyPatron] != nil || sess.Values[keyStaff] != nil)
 }

@@ -149,7 +149,7 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 func (s *Server) StaffLogout(c echo.Context) error {
 	sess := session(c)
 	st := currentStaff(c)
-	if st != nil && !validCSRF(sess, c.FormValue("csrf_token")) {
+	if signedIn(sess) && !validCSRF(sess, c.FormValue("csrf_token")) {
 		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 	}
 	if a := currentAssist(c); a != nil {
