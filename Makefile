@@ -54,6 +54,24 @@ $(AXE_JS):
 bench: ## run the benchmarks over PostgreSQL (figures go in docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench . -benchtime 10s -count 1 -timeout 30m ./web/
 
+.PHONY: fuzz
+# Every fuzz target, as package:Name. Their seed corpora run as ordinary
+# tests in `make test`; this runs each one for FUZZTIME, e.g.
+# `make fuzz FUZZTIME=10m`. A failing input is saved under testdata/fuzz/ in
+# its package, to be committed with the fix. New inputs are minimized for at
+# most FUZZMINIMIZETIME (go's default, 60s, can eat a whole short run).
+FUZZTIME         ?= 30s
+FUZZMINIMIZETIME ?= 10s
+FUZZ_TARGETS     := ./web:FuzzSignInForm ./web:FuzzHandoffToken ./web:FuzzHandoffParameters ./web:FuzzDetailCursor \
+	./models:FuzzNormalizeFavorite ./models:FuzzParseCursor ./models:FuzzParseKeys \
+	./models:FuzzUnsubscribeToken ./models:FuzzListFormValidate
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	@set -e; for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*}; name=$${target##*:}; \
+		echo "== $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; \
+	done
+
 generate: ## regenerate the templ components' Go code
 	$(GO) tool templ generate -include-version=false -path views
 

@@ -3,6 +3,7 @@ package models
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -64,6 +65,13 @@ type exportCategory struct {
 // memory stays flat however long the history is.
 func (s *Store) Export(ctx context.Context, patronID int64, meta ExportMeta, out io.Writer) error {
 	w := bufio.NewWriterSize(out, 32<<10)
+	// One snapshot for the whole document: on PostgreSQL a read-only
+	// REPEATABLE READ transaction (READ COMMITTED would let a change made
+	// mid-export show half); SQLite's transaction is a snapshot already.
+	var opts []*sql.TxOptions
+	if DialectOfDB(s.DB) == Postgres {
+		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	}
 	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		var p Patron
 		if err := tx.Where("id = ?", patronID).Take(&p).Error; err != nil {
@@ -101,7 +109,7 @@ func (s *Store) Export(ctx context.Context, patronID int64, meta ExportMeta, out
 		}
 		w.WriteString("}}\n")
 		return nil
-	})
+	}, opts...)
 	if err != nil {
 		return fmt.Errorf("models: export: %w", err)
 	}

@@ -54,10 +54,10 @@ func foldText(s string) string {
 
 func normalizeAuthor(s string) string {
 	var parts []string
-	for _, p := range strings.Split(s, ",") {
+	for i, p := range strings.Split(s, ",") {
 		p = strings.TrimSpace(p)
-		if p == "" || strings.ContainsFunc(p, unicode.IsDigit) {
-			continue // empty, or life dates such as "1947-2006"
+		if p == "" || (i > 0 && lifeDates(p)) {
+			continue // empty, or life dates such as "1947-2006" or "b. 1960"
 		}
 		parts = append(parts, p)
 	}
@@ -79,7 +79,7 @@ func normalizeSubject(s string) string {
 	s = strings.NewReplacer("\u2014", "--", "\u2013", "-").Replace(s)
 	var parts []string
 	for _, p := range strings.Split(s, "--") {
-		p = collapseSpace(strings.TrimRight(strings.TrimSpace(p), "."))
+		p = strings.TrimRight(collapseSpace(p), ". ")
 		if p != "" {
 			parts = append(parts, p)
 		}
@@ -329,4 +329,21 @@ func (s *Store) PendingNotifications(ctx context.Context, patronID int64) (int64
 	var n int64
 	err := s.db(ctx).Model(&Notification{}).Where("patron_id = ? AND sent_at IS NULL", patronID).Count(&n).Error
 	return n, err
+}
+
+// lifeDates reports whether part of an author heading gives dates, as in
+// "1947-2006", "b. 1960" or "fl. 1200", rather than a name ("50 Cent").
+func lifeDates(p string) bool {
+	if !strings.ContainsFunc(p, unicode.IsDigit) {
+		return false
+	}
+	if !strings.ContainsFunc(p, unicode.IsLetter) {
+		return true
+	}
+	for _, w := range []string{"b.", "d.", "ca.", "fl.", "approximately", "active", "born", "died"} {
+		if strings.HasPrefix(p, w) {
+			return true
+		}
+	}
+	return false
 }

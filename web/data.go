@@ -612,8 +612,11 @@ func (s *Server) DataExport(c echo.Context) error {
 		Library: s.Config.LibraryName, PolicyVersion: s.Config.PolicyVersion, Limits: s.Config.Sessions,
 	}, c.Response())
 	if err != nil {
-		// The status is sent; a truncated file is all we can do. Log it.
+		// The status is sent, so the only honest signal left is to break
+		// the connection: the browser then reports a failed download
+		// instead of keeping a truncated file that looks complete.
 		s.Log.Error("export failed mid-stream", "route", c.Path(), "err", err)
+		panic(http.ErrAbortHandler)
 	}
 	return nil
 }

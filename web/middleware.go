@@ -283,6 +283,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	heading, message := errorText(code)
+	if code >= 500 && !isSafeMethod(c.Request().Method) {
+		// A failure around the commit may come after the change was saved.
+		message = "Your change may or may not have been saved. Please check the page before trying again; if it keeps happening, ask at any library desk."
+	}
 	if he != nil && he.Message == notWhileAssisting {
 		heading = "Not while assisting a patron"
 		message = "While you assist a patron you may view their pages and change their privacy choices at their request, " +
@@ -295,4 +299,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	_ = c.HTMLBlob(code, buf.Bytes())
+}
+
+func isSafeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
