@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 )
@@ -46,6 +47,11 @@ func (tb *tab) audit(page string, resp *network.Response) *pageState {
 	}
 	tb.checkEvents()
 	tb.checkCookies(name)
+	if trimmed := tb.trimLongTables(); trimmed > 0 {
+		tb.t.Logf("%s (%s) has %d table rows more than the first %d of each table; the screenshot and axe-core see only those first rows",
+			st.Path(), name, trimmed, sampleRows)
+		defer tb.restoreLongTables()
+	}
 	tb.screenshot(name)
 	if tb.noJS {
 		tb.setScripts(true)
@@ -68,6 +74,46 @@ func (tb *tab) state() *pageState {
 		Title: run(tb, "read the title", chromedp.Title()),
 		Text:  eval[string](tb, `document.body ? document.body.innerText : ""`),
 	}
+}
+
+// longPageRows and sampleRows keep the audits affordable on the rare page
+// with thousands of table rows (the printable record of a 5,000-item reading
+// history, where axe-core alone takes a quarter of a minute and a screenshot
+// several seconds): when a page has more than longPageRows table body rows
+// in all, the rows after the first sampleRows of each table are taken out
+// of the page while the screenshot and axe-core run, and put back after.
+// Those rows repeat the same markup with other text. The page's text, read
+// before, and everything a journey checks afterwards see every row.
+const (
+	longPageRows = 400
+	sampleRows   = 50
+)
+
+// trimLongTables takes the rows after the first sampleRows of each table
+// out of a page with more than longPageRows rows, keeping them to put back
+// with restoreLongTables. It returns how many rows it took out.
+func (tb *tab) trimLongTables() int {
+	tb.t.Helper()
+	return eval[int](tb, fmt.Sprintf(`(() => {
+		if (document.querySelectorAll("tbody > tr").length <= %d) return 0;
+		let n = 0;
+		window.__carrelTrimmed = Array.from(document.querySelectorAll("tbody")).map(tbody => {
+			const extra = document.createDocumentFragment();
+			while (tbody.rows.length > %d) { extra.prepend(tbody.lastElementChild); n++; }
+			return [tbody, extra];
+		});
+		return n;
+	})()`, longPageRows, sampleRows))
+}
+
+// restoreLongTables puts back what trimLongTables took out.
+func (tb *tab) restoreLongTables() {
+	tb.t.Helper()
+	eval[bool](tb, `(() => {
+		for (const [tbody, extra] of window.__carrelTrimmed || []) tbody.append(extra);
+		delete window.__carrelTrimmed;
+		return true;
+	})()`)
 }
 
 // header finds a response header by name, whatever its case.
@@ -171,10 +217,28 @@ func (tb *tab) replayCookie(value string) {
 
 // --- screenshots ---
 
-// screenshot saves a full-page PNG under e2e/screenshots/<db>/.
+// maxShotHeight bounds a screenshot's height in CSS pixels. Chromium
+// refuses to capture a much taller page ("Page is too large"): such a page
+// is captured from the top down to this height, and the log says so.
+const maxShotHeight = 16000
+
+// screenshot saves a full-page PNG under e2e/screenshots/<db>/. It asks
+// Chromium to encode for speed rather than size: most of a screenshot's
+// cost is the PNG encoding, and the files are not kept.
 func (tb *tab) screenshot(name string) {
 	tb.t.Helper()
-	png := run(tb, "take a screenshot", chromedp.FullScreenshot(100))
+	yes := true
+	params := page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng,
+		CaptureBeyondViewport: &yes, FromSurface: &yes, OptimizeForSpeed: &yes}
+	size := eval[[2]float64](tb, `[document.documentElement.scrollWidth, document.documentElement.scrollHeight]`)
+	if size[1] > maxShotHeight {
+		tb.t.Logf("screenshot %s: the page is %.0f CSS px tall; saving its top %d px", name, size[1], maxShotHeight)
+		params.Clip = &page.Viewport{Width: size[0], Height: maxShotHeight, Scale: 1}
+	}
+	png := run(tb, "take a screenshot", func(ctx context.Context, t *chromedp.Target) ([]byte, error) {
+		res, err := cdp.Call(ctx, t, page.CaptureScreenshot, params)
+		return res.Data, err
+	})
 	path := filepath.Join(tb.shots, safeName(name)+".png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		tb.t.Errorf("save screenshot: %v", err)

@@ -11,7 +11,13 @@
 //   - console: no uncaught exception and no error in the browser log
 //     (a Content-Security-Policy violation shows up there);
 //   - accessibility: axe-core finds no WCAG 2.0/2.1 A or AA violation;
-//   - a full-page PNG is saved under e2e/screenshots/<db>/.
+//   - a full-page PNG is saved under e2e/screenshots/<db>/ (at most the
+//     top 16,000 CSS pixels of a longer page).
+//
+// On a page with thousands of table rows (the printable record of a
+// 5,000-item reading history) the screenshot and axe-core see the first 50
+// rows of each table only; the other rows repeat the same markup, and
+// everything else a journey checks sees them all (see longPageRows).
 //
 // The tests never rely on the page's own scripts: the portal works without
 // JavaScript, and the patron journey runs with page scripts switched off.

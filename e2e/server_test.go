@@ -40,6 +40,9 @@ type portal struct {
 	Base string // http://127.0.0.1:PORT
 	Host string // 127.0.0.1:PORT
 
+	// env is the server's environment (its data folder and database), for
+	// running other carrel commands against the same data (see carrel).
+	env  []string
 	cmd  *exec.Cmd
 	logs *syncBuffer // the server's stderr: its log
 	done chan struct{}
@@ -70,7 +73,7 @@ func startPortal(t *testing.T, db string) *portal {
 		t.Fatalf("carrel seed --demo on %s: %v\n%s", db, err, out)
 	}
 
-	p := &portal{DB: db, logs: &syncBuffer{}, done: make(chan struct{})}
+	p := &portal{DB: db, env: env, logs: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(carrelBin, "serve", "--demo")
 	p.cmd.Env = env
 	p.cmd.Stderr = p.logs

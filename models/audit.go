@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -117,6 +116,3 @@ func VerifyAudit(db *gorm.DB) (brokenID int64, checked int, err error) {
 	}
 	return brokenID, checked, nil
 }
-
-// describe joins detail fields into one short line for an audit entry.
-func describe(parts ...string) string { return strings.Join(parts, "; ") }

@@ -38,7 +38,29 @@ func recordConsent(tx *gorm.DB, patronID int64, subject, oldValue, newValue stri
 	if err := tx.Create(&e).Error; err != nil {
 		return fmt.Errorf("models: consent ledger: %w", err)
 	}
-	return auditAssisted(tx, patronID, a, "changed "+subject+" from "+oldValue+" to "+newValue)
+	return auditAssisted(tx, patronID, a, DescribeConsent(subject, newValue))
+}
+
+// DescribeConsent says a consent change in the patron's words:
+// "turned reading history off", "subscribed to the list events".
+func DescribeConsent(subject, newValue string) string {
+	switch {
+	case subject == ConsentReadingHistory:
+		return "turned reading history " + newValue
+	case subject == ConsentFavoritesLink && newValue == "on":
+		return "linked your favorites to your record"
+	case subject == ConsentFavoritesLink:
+		return "unlinked and erased your favorites"
+	case subject == ConsentFavoritesNotice && newValue == NoticeNone:
+		return "stopped new-arrival notices"
+	case subject == ConsentFavoritesNotice:
+		return "chose " + newValue + " new-arrival notices"
+	case strings.HasPrefix(subject, ConsentListPrefix) && newValue == "on":
+		return "subscribed you to the mailing list " + strings.TrimPrefix(subject, ConsentListPrefix)
+	case strings.HasPrefix(subject, ConsentListPrefix):
+		return "unsubscribed you from the mailing list " + strings.TrimPrefix(subject, ConsentListPrefix)
+	}
+	return "changed " + subject + " to " + newValue
 }
 
 func onOff(b bool) string {

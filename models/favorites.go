@@ -249,7 +249,7 @@ func (s *Store) AddFavorite(ctx context.Context, patronID int64, kind, display s
 			return err
 		}
 		created = true
-		return auditAssisted(tx, patronID, a, "added a favorite "+kind)
+		return auditAssisted(tx, patronID, a, "added a favorite "+kind+": "+display)
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		// The same favorite arrived from another tab in the meantime.
@@ -270,7 +270,7 @@ func (s *Store) RemoveFavorite(ctx context.Context, patronID, favoriteID int64, 
 		if err := tx.Where("patron_id = ? AND id = ?", patronID, favoriteID).Delete(&Favorite{}).Error; err != nil {
 			return err
 		}
-		return auditAssisted(tx, patronID, a, "removed a favorite "+fav.Kind)
+		return auditAssisted(tx, patronID, a, "removed a favorite "+fav.Kind+": "+fav.Display)
 	})
 	return fav, err
 }

@@ -462,10 +462,9 @@ func (sd *seeder) seedAlex() error {
 	staffID := sd.staff["staff"].ID
 	lookedUp := sd.daysAgo(10)
 	audit := []*AuditEntry{
-		{CreatedAt: lookedUp, Action: AuditPatronLookup, Reason: "at the desk", Detail: describe("by card number")},
-		{CreatedAt: lookedUp.Add(time.Minute), Action: AuditAssistStart, Reason: "at the desk",
-			Detail: describe("channel " + ChannelStaffAssisted)},
-		{CreatedAt: lookedUp.Add(14 * time.Minute), Action: AuditAssistEnd, Detail: describe("after 13 minutes")},
+		{CreatedAt: lookedUp, Action: AuditPatronLookup, Detail: "found by search"},
+		{CreatedAt: lookedUp.Add(time.Minute), Action: AuditAssistStart, Reason: AssistReasonLabel("desk", "")},
+		{CreatedAt: lookedUp.Add(14 * time.Minute), Action: AuditAssistEnd, Reason: AssistReasonLabel("desk", "")},
 	}
 	for _, e := range audit {
 		e.StaffID, e.PatronID = demoPtr(staffID), demoPtr(id)

@@ -357,7 +357,7 @@ func TestSeedDemoAlex(t *testing.T) {
 			}
 			if !slices.Equal(actions, []string{models.AuditPatronLookup, models.AuditAssistStart, models.AuditAssistEnd}) {
 				t.Errorf("audit actions = %v", actions)
-			} else if audit[0].Reason != "at the desk" || !audit[0].CreatedAt.Equal(now.AddDate(0, 0, -10)) ||
+			} else if audit[1].Reason != "At the desk" || !audit[0].CreatedAt.Equal(now.AddDate(0, 0, -10)) ||
 				audit[0].StaffID == nil {
 				t.Errorf("lookup entry = %+v", audit[0])
 			} else {

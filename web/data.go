@@ -53,7 +53,7 @@ func (s *Server) DataOverview(c echo.Context) error {
 		o.Cards = append(o.Cards, views.CategoryCard{
 			Slug: sum.Slug, Title: sum.Title, Count: sum.Count, Purpose: sum.Purpose, Retention: sum.Retention,
 			SharedWith: sum.SharedWith, Shared: sum.SharedWith != "No one outside the library.",
-			Held: s.heldLine(sum), NextDelete: s.dueLine(sum),
+			Held: s.heldLine(sum, o.Assisted), NextDelete: s.dueLine(sum),
 		})
 	}
 	return s.render(c, http.StatusOK, views.DataOverview(s.page(c, "What we hold about you"), o))
@@ -73,7 +73,10 @@ func plural(n int64, one, many string) string {
 }
 
 // heldLine says, in a sentence, what is held in a category.
-func (s *Server) heldLine(sum models.CategorySummary) string {
+//
+// Staff assisting a patron read the reading history's count only, never
+// a title, here as on the detail page.
+func (s *Server) heldLine(sum models.CategorySummary, assisted bool) string {
 	switch sum.Slug {
 	case "contact", "card":
 		return plural(sum.Count, sum.One, sum.Many) + " on your record."
@@ -82,6 +85,9 @@ func (s *Server) heldLine(sum models.CategorySummary) string {
 		return "Nothing."
 	}
 	line := plural(sum.Count, sum.One, sum.Many)
+	if assisted && sum.Slug == "reading-history" {
+		return line + "."
+	}
 	if sum.Newest != nil {
 		label := sum.NewestLabel
 		switch sum.Slug {

@@ -183,7 +183,7 @@ func TestAssistedHelpIsVisibleLimitedAndRecorded(t *testing.T) {
 		}
 		var action models.AuditEntry
 		a.store.DB.Where("patron_id = ? AND action = ?", p.ID, models.AuditAssistAction).Take(&action)
-		if action.StaffID == nil || *action.StaffID != st.ID || !strings.Contains(action.Detail, "reading_history") {
+		if action.StaffID == nil || *action.StaffID != st.ID || !strings.Contains(action.Detail, "turned reading history off") {
 			t.Fatalf("assist action %+v", action)
 		}
 		// End assistance: token rotates again, back to the console.
@@ -204,7 +204,7 @@ func TestAssistedHelpIsVisibleLimitedAndRecorded(t *testing.T) {
 		pc.signIn("21000000000001", "1234")
 		overview := pc.get("/data").doc(t)
 		notice := overview.Find(`[data-testid="assist-notice"]`).Text()
-		if !strings.Contains(notice, "Sam Staffer") || !strings.Contains(notice, "By phone") || !strings.Contains(notice, "reading_history from on to off") {
+		if !strings.Contains(notice, "Sam Staffer") || !strings.Contains(notice, "By phone") || !strings.Contains(notice, "turned reading history off") {
 			t.Fatalf("assist notice %q", notice)
 		}
 		access := pc.get("/data/staff-access").doc(t).Find(`table[data-testid="records"]`).Text()
