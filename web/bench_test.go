@@ -72,6 +72,11 @@ func BenchmarkPortal(b *testing.B) {
 	b.Run("export", func(b *testing.B) {
 		env.export(b)
 	})
+	// Last, because it adds and deletes a million rows: the overview's
+	// latency before and during a purge of 1,000,000 due rows (issue 9).
+	defer b.Run("purge-1M-under-load", func(b *testing.B) {
+		env.purgeUnderLoad(b)
+	})
 	for _, n := range []int{8, 32} {
 		b.Run(fmt.Sprintf("readyz-c%d", n), func(b *testing.B) {
 			env.concurrent(b, n, env.url("/readyz"))
@@ -687,4 +692,83 @@ func (e *benchEnv) concurrent(b *testing.B, n int, u string) {
 		b.Fatalf("GET %s: %v", u, failed)
 	}
 	slices.Concat(lats...).report(b, elapsed)
+}
+
+// p99 of a set of latencies, in milliseconds.
+func (l latencies) p99() float64 {
+	s := slices.Clone(l)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	i := max(0, min(int(float64(len(s))*0.99+0.5)-1, len(s)-1))
+	return float64(s[i]) / float64(time.Millisecond)
+}
+
+// purgeUnderLoad adds 1,000,000 computer sessions past their 24 hours,
+// measures the overview's p99 alone, then again while carrel's purge
+// deletes them in its batches, and reports the purge's rows per second.
+// One iteration takes far longer than -benchtime, so it runs once.
+func (e *benchEnv) purgeUnderLoad(b *testing.B) {
+	ctx := context.Background()
+	limits := models.SessionLimits{Idle: 15 * time.Minute, Absolute: 8 * time.Hour}
+	for range b.N {
+		b.StopTimer()
+		err := e.store.DB.Exec(`INSERT INTO computer_sessions (patron_id, branch, station, started_at)
+			SELECT (SELECT MIN(id) FROM patrons) + (g % 100000), 'Main Library', 'PC-' || (g % 40), now() - interval '3 days'
+			FROM generate_series(1, 1000000) AS g`).Error
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.store.DB.Exec("ANALYZE computer_sessions")
+		var before latencies
+		for range 300 {
+			t0 := time.Now()
+			if _, _, err := e.main.get(e.url("/data")); err != nil {
+				b.Fatal(err)
+			}
+			before = append(before, time.Since(t0))
+		}
+		b.StartTimer()
+		done := make(chan struct{})
+		var rep models.PurgeReport
+		var perr error
+		start := time.Now()
+		go func() {
+			defer close(done)
+			rep, perr = e.store.Purge(ctx, false, 1000, limits)
+		}()
+		var during latencies
+		for running := true; running; {
+			select {
+			case <-done:
+				running = false
+			default:
+				t0 := time.Now()
+				if _, _, err := e.main.get(e.url("/data")); err != nil {
+					b.Fatal(err)
+				}
+				during = append(during, time.Since(t0))
+			}
+		}
+		took := time.Since(start)
+		b.StopTimer()
+		if perr != nil {
+			b.Fatal(perr)
+		}
+		var purged int64
+		for _, c := range rep.Counts {
+			if c.Category == "computer_sessions" {
+				purged = c.Rows
+			}
+		}
+		if purged < 1_000_000 {
+			b.Fatalf("purged %d computer sessions, want at least 1,000,000", purged)
+		}
+		b.ReportMetric(float64(purged)/took.Seconds(), "purged-rows/s")
+		b.ReportMetric(before.p99(), "overview-p99-before-ms")
+		b.ReportMetric(during.p99(), "overview-p99-during-ms")
+		b.ReportMetric(during.p99()/before.p99(), "p99-ratio")
+		b.ReportMetric(float64(len(during)), "overviews-during")
+	}
 }
