@@ -48,7 +48,7 @@ $(AXE_JS):
 	fi
 
 .PHONY: bench
-# 10s per measurement: a few thousand requests per page, about forty
+# 10s per measurement: a few thousand requests per page, about seventy
 # exports. Builds a 100,000-patron database first; needs PostgreSQL
 # (CARREL_TEST_DATABASE_URL) and skips without it.
 bench: ## run the benchmarks over PostgreSQL (figures go in docs/benchmarks.md)
