@@ -311,6 +311,72 @@ var migrations = []*gormigrate.Migration{
 			`CREATE INDEX legal_holds_patron ON legal_holds (patron_id, released_at)`,
 		),
 	},
+	{
+		ID: "202611270005_ils_arrivals_delivery",
+		Migrate: ddl(
+			// Returned loans imported from the ILS carry the ILS's own ID, so
+			// importing the same file twice adds nothing.
+			`ALTER TABLE reading_history ADD COLUMN ils_id TEXT`,
+			`CREATE UNIQUE INDEX reading_history_ils_id ON reading_history (ils_id)`,
+			// Keys the ILS uses to post new arrivals. Only a keyed hash of the
+			// secret is kept; the prefix finds the row.
+			`CREATE TABLE api_keys (
+				id {id},
+				name TEXT NOT NULL UNIQUE,
+				prefix TEXT NOT NULL UNIQUE,
+				secret_hash TEXT NOT NULL,
+				created_at {ts} NOT NULL,
+				last_used_at {ts},
+				revoked_at {ts})`,
+			// New materials. The catalog link identifies an item: posting it
+			// again updates it rather than adding a twin.
+			`CREATE TABLE arrivals (
+				id {id},
+				title TEXT NOT NULL,
+				authors TEXT NOT NULL DEFAULT '',
+				subjects TEXT NOT NULL DEFAULT '',
+				format TEXT NOT NULL DEFAULT '',
+				arrived_on {ts} NOT NULL,
+				catalog_url TEXT NOT NULL UNIQUE,
+				staff_id BIGINT,
+				api_key_id BIGINT,
+				created_at {ts} NOT NULL,
+				matched_at {ts})`,
+			`CREATE INDEX arrivals_unmatched ON arrivals (matched_at, id)`,
+			// Each author and subject of an arrival, normalised as favorites
+			// are, so matching is one join on favorites_match.
+			`CREATE TABLE arrival_terms (
+				arrival_id BIGINT NOT NULL REFERENCES arrivals(id) ON DELETE CASCADE,
+				kind TEXT NOT NULL,
+				normalized TEXT NOT NULL,
+				display TEXT NOT NULL,
+				PRIMARY KEY (arrival_id, kind, normalized))`,
+			`CREATE INDEX arrival_terms_match ON arrival_terms (kind, normalized)`,
+			// The outbox: one digest email per patron per period. Its key is
+			// unique, so the same digest is never assembled twice, and it is
+			// the email's Message-ID.
+			`CREATE TABLE digests (
+				id {id},
+				patron_id BIGINT NOT NULL REFERENCES patrons(id) ON DELETE CASCADE,
+				idempotency_key TEXT NOT NULL UNIQUE,
+				status TEXT NOT NULL DEFAULT 'pending',
+				attempts INTEGER NOT NULL DEFAULT 0,
+				next_attempt_at {ts} NOT NULL,
+				claimed_by TEXT NOT NULL DEFAULT '',
+				claimed_until {ts},
+				last_error TEXT NOT NULL DEFAULT '',
+				created_at {ts} NOT NULL,
+				sent_at {ts})`,
+			`CREATE INDEX digests_due ON digests (status, next_attempt_at)`,
+			`CREATE INDEX digests_patron ON digests (patron_id, created_at, id)`,
+			// A notification names the arrival it is about (at most one per
+			// patron per item) and the digest that carries it.
+			`ALTER TABLE notifications ADD COLUMN arrival_id BIGINT REFERENCES arrivals(id) ON DELETE SET NULL`,
+			`ALTER TABLE notifications ADD COLUMN digest_id BIGINT REFERENCES digests(id) ON DELETE SET NULL`,
+			`CREATE UNIQUE INDEX notifications_patron_arrival ON notifications (patron_id, arrival_id)`,
+			`CREATE INDEX notifications_digest ON notifications (digest_id)`,
+		),
+	},
 }
 
 // Migrate brings the schema up to date. It is safe to run on every start

@@ -80,6 +80,7 @@ type Loan struct {
 type HistoryEntry struct {
 	ID           int64     `json:"id"`
 	PatronID     int64     `json:"-"`
+	ILSID        *string   `json:"-" gorm:"column:ils_id"` // the returned loan's ID in the ILS, when imported
 	Title        string    `json:"title"`
 	Author       string    `json:"author"`
 	Format       string    `json:"format"`
@@ -235,7 +236,75 @@ type Notification struct {
 	Reason     string     `json:"reason"` // which favorite matched, in the patron's words
 	CreatedAt  time.Time  `json:"created_at"`
 	SentAt     *time.Time `json:"sent_at"`
+	ArrivalID  *int64     `json:"-"` // the arrival it tells of: at most one notification per patron per item
+	DigestID   *int64     `json:"-"` // the digest email that carries it, once one is assembled
 }
+
+// Digest status values: the life of one digest email in the outbox.
+const (
+	DigestPending = "pending" // assembled, waiting for its turn or a retry
+	DigestSent    = "sent"    // the SMTP server accepted it
+	DigestFailed  = "failed"  // given up after the last retry
+)
+
+// Digest is one email in the outbox: the notifications due to one patron
+// for one day or week. Its IdempotencyKey is unique and is the email's
+// Message-ID, so the same digest is never assembled or sent twice; a
+// claim (ClaimedBy, ClaimedUntil) keeps several instances from sending it
+// at once.
+type Digest struct {
+	ID             int64      `json:"id"`
+	PatronID       int64      `json:"-"`
+	IdempotencyKey string     `json:"-"`
+	Status         string     `json:"status"`
+	Attempts       int        `json:"attempts"`
+	NextAttemptAt  time.Time  `json:"next_attempt_at"`
+	ClaimedBy      string     `json:"-"`
+	ClaimedUntil   *time.Time `json:"-"`
+	LastError      string     `json:"last_error,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	SentAt         *time.Time `json:"sent_at"`
+}
+
+// Arrival is a new item in the library's collection, uploaded by staff or
+// posted by the ILS. Authors and subjects are kept one per line.
+type Arrival struct {
+	ID         int64
+	Title      string
+	Authors    string
+	Subjects   string
+	Format     string
+	ArrivedOn  time.Time
+	CatalogURL string
+	StaffID    *int64
+	APIKeyID   *int64 `gorm:"column:api_key_id"`
+	CreatedAt  time.Time
+	MatchedAt  *time.Time // when it was matched against favorites
+}
+
+// ArrivalTerm is one author or subject of an arrival, normalised as
+// favorites are (NormalizeFavorite), for matching.
+type ArrivalTerm struct {
+	ArrivalID  int64  `gorm:"primaryKey"`
+	Kind       string `gorm:"primaryKey"`
+	Normalized string `gorm:"primaryKey"`
+	Display    string
+}
+
+// APIKey lets a system (the ILS) post to the portal's API. The secret is
+// shown once when created; only a keyed hash of it is stored.
+type APIKey struct {
+	ID         int64
+	Name       string
+	Prefix     string
+	SecretHash string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// TableName keeps the acronym readable.
+func (APIKey) TableName() string { return "api_keys" }
 
 // Consent subjects, actors and channels of the consent ledger.
 const (
@@ -444,5 +513,6 @@ func LegalModels() []any { return []any{&LegalRequestPatron{}, &LegalHold{}} }
 // AllModels lists every model with a table.
 func AllModels() []any {
 	return append([]any{&Patron{}, &MailingList{}, &Staff{}, &SigninThrottle{},
-		&SigninFailureBucket{}, &UsageCounter{}, &OPAC{}, &OPACKey{}, &HandoffToken{}, &Setting{}, &LegalRequest{}}, append(PatronModels(), LegalModels()...)...)
+		&SigninFailureBucket{}, &UsageCounter{}, &OPAC{}, &OPACKey{}, &HandoffToken{}, &Setting{}, &LegalRequest{},
+		&Arrival{}, &ArrivalTerm{}, &APIKey{}, &Digest{}}, append(PatronModels(), LegalModels()...)...)
 }
