@@ -29,6 +29,10 @@ type Category struct {
 	Label string
 	// Where narrows the table to the rows the patron may see.
 	Where string
+	// CountColumn, when set, is the column of the patron's row that keeps
+	// the count of the category's records (kept by triggers), read instead
+	// of counting rows that may number tens of thousands.
+	CountColumn string
 	// Empty explains what would appear, and why, when there is nothing.
 	Empty string
 	// One and Many name a record: "item", "items".
@@ -67,7 +71,7 @@ func categories() []Category {
 			Retention:  "Until you return the item; then it is deleted, unless you keep a reading history.",
 			SharedWith: "A collection agency, only to recover long-overdue materials.",
 			Empty:      "You have nothing checked out. Items you borrow appear here until you return them."},
-		{Slug: "reading-history", One: "item", Many: "items", Key: "reading_history", Title: "Reading history", Table: "reading_history", TimeColumn: "returned_at", Label: "title",
+		{Slug: "reading-history", One: "item", Many: "items", Key: "reading_history", Title: "Reading history", Table: "reading_history", TimeColumn: "returned_at", Label: "title", CountColumn: "history_count",
 			Purpose:    "Kept only because you asked for it, so you can look back at what you borrowed.",
 			Retention:  "Until you delete it or turn reading history off.",
 			SharedWith: noOne,

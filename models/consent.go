@@ -139,8 +139,15 @@ func (s *Store) CountRecords(ctx context.Context, patronID int64, slug string, l
 	if !ok || c.Table == "" {
 		return 0, ErrNotFound
 	}
-	where, args := c.scope(patronID, s.Now(), limits)
 	var n int64
+	if c.CountColumn != "" {
+		err := s.db(ctx).Model(&Patron{}).Where("id = ?", patronID).Pluck(c.CountColumn, &n).Error
+		if err != nil {
+			return 0, fmt.Errorf("models: count %s: %w", c.Table, err)
+		}
+		return n, nil
+	}
+	where, args := c.scope(patronID, s.Now(), limits)
 	if err := s.db(ctx).Table(c.Table).Where(where, args...).Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("models: count %s: %w", c.Table, err)
 	}

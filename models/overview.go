@@ -19,13 +19,11 @@ type CategorySummary struct {
 	OldestDue *time.Time
 }
 
-// Overview summarises every category of data held about a patron in one
-// database round trip: a UNION ALL of one aggregate row per table.
-func (s *Store) Overview(ctx context.Context, patronID int64, limits SessionLimits) (Patron, []CategorySummary, error) {
-	p, err := s.Patron(ctx, patronID)
-	if err != nil {
-		return p, nil, err
-	}
+// Overview summarises every category of data held about patron p, whose
+// row the caller has already read, in one database round trip: a UNION ALL
+// of one aggregate row per table.
+func (s *Store) Overview(ctx context.Context, p Patron, limits SessionLimits) ([]CategorySummary, error) {
+	patronID := p.ID
 	r := s.RetentionNow()
 	cats := CategoriesFor(r)
 	var (
@@ -47,16 +45,20 @@ func (s *Store) Overview(ctx context.Context, patronID int64, limits SessionLimi
 		if c.Table != "sessions" {
 			order += ", id DESC"
 		}
+		count := "COUNT(*)"
+		if c.CountColumn != "" {
+			count = "0" // from the patron's row, below
+		}
 		parts = append(parts, fmt.Sprintf(
-			"SELECT '%s' AS slug, COUNT(*) AS n, MAX(%s) AS newest, %s AS oldest, "+
+			"SELECT '%s' AS slug, %s AS n, MAX(%s) AS newest, %s AS oldest, "+
 				"(SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT 1) AS label FROM %s WHERE %s",
-			c.Slug, c.TimeColumn, oldest, c.Label, c.Table, where, order, c.Table, where))
+			c.Slug, count, c.TimeColumn, oldest, c.Label, c.Table, where, order, c.Table, where))
 		args = append(args, wargs...) // the label subquery
 		args = append(args, wargs...) // the aggregate
 	}
 	rows, err := s.db(ctx).Raw(strings.Join(parts, " UNION ALL "), args...).Rows()
 	if err != nil {
-		return p, nil, fmt.Errorf("models: overview: %w", err)
+		return nil, fmt.Errorf("models: overview: %w", err)
 	}
 	defer rows.Close()
 	found := map[string]CategorySummary{}
@@ -69,9 +71,14 @@ func (s *Store) Overview(ctx context.Context, patronID int64, limits SessionLimi
 			summary     CategorySummary
 		)
 		if err := rows.Scan(&slug, &n, &newest, &old, &label); err != nil {
-			return p, nil, fmt.Errorf("models: overview: %w", err)
+			return nil, fmt.Errorf("models: overview: %w", err)
 		}
 		summary.Count = n
+		for _, c := range cats {
+			if c.Slug == slug && c.CountColumn != "" {
+				summary.Count = p.keptCount(c.CountColumn)
+			}
+		}
 		if t, ok := parseDBTime(newest); ok {
 			summary.Newest = &t
 		}
@@ -86,7 +93,7 @@ func (s *Store) Overview(ctx context.Context, patronID int64, limits SessionLimi
 		found[slug] = summary
 	}
 	if err := rows.Err(); err != nil {
-		return p, nil, fmt.Errorf("models: overview: %w", err)
+		return nil, fmt.Errorf("models: overview: %w", err)
 	}
 	out := make([]CategorySummary, 0, len(cats))
 	for _, c := range cats {
@@ -100,7 +107,16 @@ func (s *Store) Overview(ctx context.Context, patronID int64, limits SessionLimi
 		}
 		out = append(out, summary)
 	}
-	return p, out, nil
+	return out, nil
+}
+
+// keptCount is the count a trigger keeps in the patron's column.
+func (p Patron) keptCount(column string) int64 {
+	switch column {
+	case "history_count":
+		return p.HistoryCount
+	}
+	panic("models: no kept count in column " + column)
 }
 
 // scope is the WHERE clause that selects a patron's visible rows of c.

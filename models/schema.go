@@ -33,9 +33,12 @@ type Patron struct {
 	CardExpiresOn         time.Time
 	BorrowingStatus       string
 	ReadingHistoryEnabled bool
-	FavoritesLinked       bool
-	FavoritesNotice       string // "none", "daily" or "weekly"
-	LastSignInAt          *time.Time
+	// HistoryCount is how many reading-history rows the patron has, kept
+	// by database triggers (migration 202611270006); never written here.
+	HistoryCount    int64 `gorm:"->"`
+	FavoritesLinked bool
+	FavoritesNotice string // "none", "daily" or "weekly"
+	LastSignInAt    *time.Time
 	// AssistSeenAt is when the patron last dismissed the notice of what
 	// staff did while assisting them.
 	AssistSeenAt *time.Time

@@ -222,7 +222,7 @@ func (s *Store) ViewPatron(ctx context.Context, staffID, patronID int64, limits 
 	if err != nil {
 		return sum, err
 	}
-	_, sum.Counts, err = s.Overview(ctx, patronID, limits)
+	sum.Counts, err = s.Overview(ctx, sum.Patron, limits)
 	return sum, err
 }
 
@@ -266,12 +266,8 @@ func auditAssisted(tx *gorm.DB, patronID int64, a Actor, what string) error {
 
 // AssistNotices lists what staff did while assisting the patron since the
 // patron last dismissed the notice.
-func (s *Store) AssistNotices(ctx context.Context, patronID int64) ([]StaffAccessRecord, error) {
-	var p Patron
-	if err := s.db(ctx).Where("id = ?", patronID).Take(&p).Error; err != nil {
-		return nil, notFound(err)
-	}
-	q := staffAccessQuery(s.db(ctx), patronID).Where("audit_entries.action IN ?", []string{AuditAssistStart, AuditAssistAction})
+func (s *Store) AssistNotices(ctx context.Context, p Patron) ([]StaffAccessRecord, error) {
+	q := staffAccessQuery(s.db(ctx), p.ID).Where("audit_entries.action IN ?", []string{AuditAssistStart, AuditAssistAction})
 	if p.AssistSeenAt != nil {
 		q = q.Where("audit_entries.created_at > ?", *p.AssistSeenAt)
 	}

@@ -27,14 +27,14 @@ var notKept = []string{
 // DataOverview is "What we hold about you": one card per category.
 func (s *Server) DataOverview(c echo.Context) error {
 	p := currentPatron(c)
-	patron, sums, err := s.Store.Overview(c.Request().Context(), p.ID, s.Config.Sessions)
+	sums, err := s.Store.Overview(c.Request().Context(), *p, s.Config.Sessions)
 	if err != nil {
 		return err
 	}
-	o := views.Overview{FullName: patron.FullName(), CardEnding: last(patron.CardNumber, 4), NotKept: notKept,
+	o := views.Overview{FullName: p.FullName(), CardEnding: last(p.CardNumber, 4), NotKept: notKept,
 		Assisted: currentAssist(c) != nil}
-	if !o.Assisted {
-		notices, err := s.Store.AssistNotices(c.Request().Context(), p.ID)
+	if !o.Assisted && staffTouchedSince(sums, p.AssistSeenAt) {
+		notices, err := s.Store.AssistNotices(c.Request().Context(), *p)
 		if err != nil {
 			return err
 		}
@@ -57,6 +57,19 @@ func (s *Server) DataOverview(c echo.Context) error {
 		})
 	}
 	return s.render(c, http.StatusOK, views.DataOverview(s.page(c, "What we hold about you"), o))
+}
+
+// staffTouchedSince says whether the newest staff access the overview
+// found is later than the patron's last dismissal of the assistance
+// notice: only then can there be anything new to tell, so most overviews
+// skip that query.
+func staffTouchedSince(sums []models.CategorySummary, seen *time.Time) bool {
+	for _, sum := range sums {
+		if sum.Slug == "staff-access" {
+			return sum.Newest != nil && (seen == nil || sum.Newest.After(*seen))
+		}
+	}
+	return true
 }
 
 func (s *Server) date(t time.Time) string { return views.FormatDate(t, s.Config.Location) }
