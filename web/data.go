@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -622,18 +624,41 @@ func (s *Server) EndOtherSessions(c echo.Context) error {
 // DataExport sends everything held about the patron as one JSON file.
 func (s *Server) DataExport(c echo.Context) error {
 	p := currentPatron(c)
+	// The document is written to a temporary file inside the export's
+	// read transaction, which then ends, and only then sent: a slow or
+	// stalled download never holds a database connection (SQLite's only
+	// one, with its write lock) or a snapshot open. The file is unlinked
+	// as soon as it is created, so the record never has a name on disk and
+	// is gone when the file is closed, whatever happens. Memory stays flat.
+	f, err := os.CreateTemp("", "carrel-export-*")
+	if err != nil {
+		return fmt.Errorf("web: export: %w", err)
+	}
+	os.Remove(f.Name())
+	defer f.Close()
+	err = s.Store.Export(c.Request().Context(), p.ID, models.ExportMeta{
+		Library: s.Config.LibraryName, PolicyVersion: s.Config.PolicyVersion, Limits: s.Config.Sessions,
+	}, f)
+	if err != nil {
+		return err // nothing is sent yet: the visitor gets the error page
+	}
+	size, err := f.Seek(0, io.SeekCurrent)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		return fmt.Errorf("web: export: %w", err)
+	}
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "application/json; charset=utf-8")
+	h.Set(echo.HeaderContentLength, strconv.FormatInt(size, 10))
 	h.Set(echo.HeaderContentDisposition, `attachment; filename="library-record-`+s.Store.Now().In(s.Config.Location).Format("2006-01-02")+`.json"`)
 	if err := s.saveSession(c); err != nil {
 		return err
 	}
 	c.Response().WriteHeader(http.StatusOK)
 	s.stats.Inc("export.json")
-	err := s.Store.Export(c.Request().Context(), p.ID, models.ExportMeta{
-		Library: s.Config.LibraryName, PolicyVersion: s.Config.PolicyVersion, Limits: s.Config.Sessions,
-	}, c.Response())
-	if err != nil {
+	if _, err := io.Copy(c.Response(), f); err != nil {
 		// The status is sent, so the only honest signal left is to break
 		// the connection: the browser then reports a failed download
 		// instead of keeping a truncated file that looks complete.
