@@ -52,7 +52,8 @@ $(AXE_JS):
 # exports. Builds a 100,000-patron database first; needs PostgreSQL
 # (CARREL_TEST_DATABASE_URL) and skips without it.
 bench: ## run the benchmarks over PostgreSQL (figures go in docs/benchmarks.md)
-	$(GO) test -run '^$$' -bench . -benchtime 10s -count 1 -timeout 30m ./web/
+	$(GO) test -run '^$$' -bench '^BenchmarkPortal$$' -benchtime 10s -count 1 -timeout 30m ./web/
+	$(GO) test -run '^$$' -bench '^BenchmarkPurgeUnderLoad$$' -benchtime 1x -count 1 -timeout 30m ./web/
 
 .PHONY: fuzz
 # Every fuzz target, as package:Name. Their seed corpora run as ordinary

@@ -73,11 +73,6 @@ func BenchmarkPortal(b *testing.B) {
 	b.Run("export", func(b *testing.B) {
 		env.export(b)
 	})
-	// Last, because it adds and deletes a million rows: the overview's
-	// latency before and during a purge of 1,000,000 due rows (issue 9).
-	defer b.Run("purge-1M-under-load", func(b *testing.B) {
-		env.purgeUnderLoad(b)
-	})
 	for _, n := range []int{8, 32} {
 		b.Run(fmt.Sprintf("readyz-c%d", n), func(b *testing.B) {
 			env.concurrent(b, n, env.url("/readyz"))
@@ -86,6 +81,18 @@ func BenchmarkPortal(b *testing.B) {
 			env.concurrent(b, n, env.url("/data"))
 		})
 	}
+}
+
+// BenchmarkPurgeUnderLoad measures the overview's latency before and
+// during a purge of 1,000,000 due rows (issue 9), on a database of its own.
+// One iteration is the whole measurement and takes longer than any
+// -benchtime would give it: run it with -benchtime 1x, as make bench does.
+func BenchmarkPurgeUnderLoad(b *testing.B) {
+	fmt.Println("BenchmarkPurgeUnderLoad load average before:", loadAverage())
+	defer func() { fmt.Println("BenchmarkPurgeUnderLoad load average after:", loadAverage()) }()
+	env := newBenchEnv(b)
+	b.ResetTimer()
+	env.purgeUnderLoad(b)
 }
 
 // loadAverage is the first three fields of /proc/loadavg, where there is one.
