@@ -3,7 +3,12 @@ package models
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"strings"
+	"sync"
 	"time"
+
+	"gorm.io/gorm/schema"
 )
 
 // SessionLimits are the server-side lifetimes of a sign-in. They are
@@ -29,9 +34,8 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
 
 // SessionByTokenHash loads a session by the hash of its cookie token.
 func (s *Store) SessionByTokenHash(ctx context.Context, hash string) (Session, error) {
-	var sess Session
-	err := s.db(ctx).Where("token_hash = ?", hash).Take(&sess).Error
-	return sess, notFound(err)
+	sess, _, err := s.SessionAndPatron(ctx, hash)
+	return sess, err
 }
 
 // SaveSession writes a session's principal, values and activity time.
@@ -90,4 +94,91 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, l SessionLimits) (int
 		return 0, fmt.Errorf("models: sweep sessions: %w", res.Error)
 	}
 	return res.RowsAffected, nil
+}
+
+// sessionPatronQuery is the SELECT of SessionAndPatron, with the struct
+// field each column is scanned into, built once from the models.
+var sessionPatronQuery = sync.OnceValues(func() (joinedQuery, error) {
+	var q joinedQuery
+	cols := []string{}
+	for _, part := range []struct {
+		model  any
+		table  string
+		fields *[]*schema.Field
+	}{{&Session{}, "sessions", &q.session}, {&Patron{}, "patrons", &q.patron}} {
+		sch, err := schema.Parse(part.model, &sync.Map{}, schema.NamingStrategy{})
+		if err != nil {
+			return q, err
+		}
+		for _, f := range sch.Fields {
+			if f.DBName == "" || !f.Readable {
+				continue
+			}
+			cols = append(cols, part.table+"."+f.DBName)
+			*part.fields = append(*part.fields, f)
+		}
+	}
+	q.sql = "SELECT " + strings.Join(cols, ", ") +
+		" FROM sessions LEFT JOIN patrons ON patrons.id = sessions.patron_id WHERE sessions.token_hash = ?"
+	return q, nil
+})
+
+type joinedQuery struct {
+	sql             string
+	session, patron []*schema.Field
+}
+
+// SessionAndPatron loads a session by the hash of its cookie token and,
+// in the same query, the patron it belongs to (nil for a staff member's
+// or an anonymous session): the two reads every signed-in request starts
+// with, in one round trip.
+func (s *Store) SessionAndPatron(ctx context.Context, hash string) (Session, *Patron, error) {
+	var (
+		sess Session
+		p    Patron
+	)
+	q, err := sessionPatronQuery()
+	if err != nil {
+		return sess, nil, fmt.Errorf("models: session query: %w", err)
+	}
+	rows, err := s.db(ctx).Raw(q.sql, hash).Rows()
+	if err != nil {
+		return sess, nil, fmt.Errorf("models: load session: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return sess, nil, fmt.Errorf("models: load session: %w", err)
+		}
+		return sess, nil, ErrNotFound
+	}
+	sv, pv := reflect.ValueOf(&sess).Elem(), reflect.ValueOf(&p).Elem()
+	dest := make([]any, 0, len(q.session)+len(q.patron))
+	for _, f := range q.session {
+		dest = append(dest, sv.FieldByIndex(f.StructField.Index).Addr().Interface())
+	}
+	// The patron's columns are NULL when the join found none: each is read
+	// into a pointer first.
+	held := make([]reflect.Value, len(q.patron))
+	for i, f := range q.patron {
+		held[i] = reflect.New(reflect.PointerTo(f.FieldType))
+		dest = append(dest, held[i].Interface())
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return sess, nil, fmt.Errorf("models: load session: %w", err)
+	}
+	if sess.PatronID == nil {
+		return sess, nil, nil
+	}
+	found := false
+	for i, f := range q.patron {
+		if v := held[i].Elem(); !v.IsNil() {
+			pv.FieldByIndex(f.StructField.Index).Set(v.Elem())
+			found = found || f.DBName == "id"
+		}
+	}
+	if !found {
+		return sess, nil, nil // the patron is gone; the caller ends the session
+	}
+	return sess, &p, nil
 }

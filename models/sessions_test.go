@@ -3,6 +3,7 @@ package models_test
 import (
 	"errors"
 	"slices"
+	"reflect"
 	"testing"
 	"time"
 
@@ -198,6 +199,55 @@ func TestDeleteExpiredSessions(t *testing.T) {
 			clock.Advance(testSessionLimits.Absolute)
 			if n, err := s.DeleteExpiredSessions(ctx, testSessionLimits); err != nil || n != int64(len(wantKept)) {
 				t.Errorf("sweep %v later = %d, %v; want %d, nil", testSessionLimits.Absolute, n, err, len(wantKept))
+			}
+		})
+	}
+}
+
+// TestSessionAndPatronReadsBothInOneQuery: the patron read with the
+// session is the same as the patron read alone, every field of it; a
+// session without a patron comes back with none.
+func TestSessionAndPatronReadsBothInOneQuery(t *testing.T) {
+	clock := modeltest.NewFakeClock(testTime)
+	for _, db := range modeltest.Databases(t, clock) {
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := t.Context()
+			s := modeltest.NewStore(t, db.Gorm, clock)
+			p := createPatron(t, s, knownCard, knownPIN)
+			seen := testTime.Add(-time.Hour)
+			if err := s.DB.Exec("UPDATE patrons SET assist_seen_at = ?, favorites_linked = ? WHERE id = ?", seen, true, p.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			hash := models.HashToken(models.RandomToken())
+			if err := s.CreateSession(ctx, &models.Session{TokenHash: hash, PatronID: &p.ID, Channel: models.ChannelWeb,
+				CSRFToken: "csrf", Data: `{}`, LastSeenAt: s.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			sess, got, err := s.SessionAndPatron(ctx, hash)
+			if err != nil {
+				t.Fatalf("SessionAndPatron: %v", err)
+			}
+			want, err := s.Patron(ctx, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == nil || !reflect.DeepEqual(*got, want) {
+				t.Fatalf("patron read with the session:\n got %+v\nwant %+v", got, want)
+			}
+			if sess.TokenHash != hash || sess.CSRFToken != "csrf" || sess.PatronID == nil || *sess.PatronID != p.ID {
+				t.Fatalf("session read with the patron: %+v", sess)
+			}
+
+			staffHash := models.HashToken(models.RandomToken())
+			if err := s.CreateSession(ctx, &models.Session{TokenHash: staffHash, Channel: models.ChannelWeb,
+				CSRFToken: "x", Data: `{}`, LastSeenAt: s.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			if _, got, err := s.SessionAndPatron(ctx, staffHash); err != nil || got != nil {
+				t.Fatalf("a session without a patron: patron %+v, err %v", got, err)
+			}
+			if _, _, err := s.SessionAndPatron(ctx, models.HashToken("never issued")); !errors.Is(err, models.ErrNotFound) {
+				t.Fatalf("an unknown token: %v, want ErrNotFound", err)
 			}
 		})
 	}

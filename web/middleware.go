@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"github.com/gorilla/sessions"
@@ -108,14 +109,14 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(ctxSession, sess)
 		ctx := r.Context()
 		if id, ok := sess.Values[keyPatron].(int64); ok {
-			p, err := s.Store.Patron(ctx, id)
+			p, err := s.sessionPatron(ctx, sess, id)
 			if errors.Is(err, models.ErrNotFound) {
 				// The patron was deleted: the session goes with them.
 				return s.destroyThen(c, sess, next)
 			} else if err != nil {
 				return fmt.Errorf("web: load patron: %w", err)
 			}
-			c.Set(ctxPatron, &p)
+			c.Set(ctxPatron, p)
 		}
 		if id, ok := sess.Values[keyStaff].(int64); ok {
 			st, err := s.Store.StaffMember(ctx, id)
@@ -131,6 +132,19 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// sessionPatron is the session's patron: the row read with the session
+// when there is one, else read now.
+func (s *Server) sessionPatron(ctx context.Context, sess *sessions.Session, id int64) (*models.Patron, error) {
+	if p, ok := sess.Values[flagPatron].(*models.Patron); ok && p.ID == id {
+		return p, nil
+	}
+	p, err := s.Store.Patron(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // destroyThen ends a session whose principal no longer exists and goes on

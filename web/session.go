@@ -42,6 +42,7 @@ const (
 	flagLastSeen                   // time.Time of the row's last activity
 	flagSecure                     // bool: cookie must be Secure
 	flagTokenHashed                // string: hash of the token as loaded
+	flagPatron                     // *models.Patron read with the session, in the same query
 )
 
 // SessionStore is a gorilla/sessions Store that keeps every session in the
@@ -92,7 +93,7 @@ func (st *SessionStore) New(r *http.Request, name string) (*sessions.Session, er
 	}
 	ctx := r.Context()
 	hash := models.HashToken(c.Value)
-	row, err := st.Store.SessionByTokenHash(ctx, hash)
+	row, patron, err := st.Store.SessionAndPatron(ctx, hash)
 	if errors.Is(err, models.ErrNotFound) {
 		return s, nil
 	}
@@ -120,6 +121,9 @@ func (st *SessionStore) New(r *http.Request, name string) (*sessions.Session, er
 	s.Values[flagCreatedAt] = row.CreatedAt
 	s.Values[flagLastSeen] = row.LastSeenAt
 	s.Values[flagTokenHashed] = hash
+	if patron != nil {
+		s.Values[flagPatron] = patron
+	}
 	return s, nil
 }
 
