@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,37 +27,16 @@ func (s *Store) Overview(ctx context.Context, p Patron, limits SessionLimits) ([
 	patronID := p.ID
 	r := s.RetentionNow()
 	cats := CategoriesFor(r)
-	var (
-		parts []string
-		args  []any
-	)
+	var args []any
 	for _, c := range cats {
 		if c.Table == "" {
 			continue
 		}
-		where, wargs := c.scope(patronID, s.Now(), limits)
-		// Every branch yields a time here (PostgreSQL will not UNION a
-		// NULL text with timestamps); only time-limited slugs use it.
-		oldest := "MIN(" + c.TimeColumn + ")"
-		if c.DueFrom != "" {
-			oldest = "MIN(" + c.DueFrom + ")"
-		}
-		order := c.TimeColumn + " DESC"
-		if c.Table != "sessions" {
-			order += ", id DESC"
-		}
-		count := "COUNT(*)"
-		if c.CountColumn != "" {
-			count = "0" // from the patron's row, below
-		}
-		parts = append(parts, fmt.Sprintf(
-			"SELECT '%s' AS slug, %s AS n, MAX(%s) AS newest, %s AS oldest, "+
-				"(SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT 1) AS label FROM %s WHERE %s",
-			c.Slug, count, c.TimeColumn, oldest, c.Label, c.Table, where, order, c.Table, where))
+		_, wargs := c.scope(patronID, s.Now(), limits)
 		args = append(args, wargs...) // the label subquery
 		args = append(args, wargs...) // the aggregate
 	}
-	rows, err := s.db(ctx).Raw(strings.Join(parts, " UNION ALL "), args...).Rows()
+	rows, err := s.db(ctx).Raw(overviewSQL(), args...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("models: overview: %w", err)
 	}
@@ -118,6 +98,37 @@ func (p Patron) keptCount(column string) int64 {
 	}
 	panic("models: no kept count in column " + column)
 }
+
+// overviewSQL is the overview's query, the same text for every patron
+// (only its arguments differ), so it is built once.
+var overviewSQL = sync.OnceValue(func() string {
+	var parts []string
+	for _, c := range categories() {
+		if c.Table == "" {
+			continue
+		}
+		where, _ := c.scope(0, time.Time{}, SessionLimits{})
+		// Every branch yields a time here (PostgreSQL will not UNION a
+		// NULL text with timestamps); only time-limited slugs use it.
+		oldest := "MIN(" + c.TimeColumn + ")"
+		if c.DueFrom != "" {
+			oldest = "MIN(" + c.DueFrom + ")"
+		}
+		order := c.TimeColumn + " DESC"
+		if c.Table != "sessions" {
+			order += ", id DESC"
+		}
+		count := "COUNT(*)"
+		if c.CountColumn != "" {
+			count = "0" // from the patron's row
+		}
+		parts = append(parts, fmt.Sprintf(
+			"SELECT '%s' AS slug, %s AS n, MAX(%s) AS newest, %s AS oldest, "+
+				"(SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT 1) AS label FROM %s WHERE %s",
+			c.Slug, count, c.TimeColumn, oldest, c.Label, c.Table, where, order, c.Table, where))
+	}
+	return strings.Join(parts, " UNION ALL ")
+})
 
 // scope is the WHERE clause that selects a patron's visible rows of c.
 func (c Category) scope(patronID int64, now time.Time, limits SessionLimits) (string, []any) {
