@@ -37,6 +37,17 @@ type Category struct {
 	Empty string
 	// One and Many name a record: "item", "items".
 	One, Many string
+	// Parts are further tables whose rows belong to this category: the
+	// detail page, the print view and the export show them beside its
+	// records (the digest emails that carried the notifications).
+	Parts []CategoryPart
+}
+
+// CategoryPart is a table shown and exported with a category: in the
+// export under Key inside the category's object, on the pages as a
+// second table titled Title.
+type CategoryPart struct {
+	Table, Key, Title, Empty string
 }
 
 const noOne = "No one outside the library."
@@ -113,9 +124,11 @@ func categories() []Category {
 			SharedWith: noOne,
 			Empty:      "No favorites are linked to your record."},
 		{Slug: "notifications", One: "notification", Many: "notifications", Key: "notifications", Title: "Notifications we sent you", Table: "notifications", TimeColumn: "created_at", DueFrom: "sent_at", Label: "title",
+			Parts: []CategoryPart{{Table: "digests", Key: "emails", Title: "Emails that carried them",
+				Empty: "No email has been sent to you about new arrivals."}},
 			Purpose:    "To show you what we told you about new arrivals, and what is waiting to be sent.",
-			Retention:  "30 days after a notification is sent.",
-			SharedWith: noOne,
+			Retention:  "30 days after a notification is emailed, or after it was made when it is not emailed.",
+			SharedWith: "The library's mail service, only to deliver the emails you chose.",
 			Empty:      "We have not sent you any notifications."},
 		{Slug: "consents", One: "change", Many: "changes", Key: "consent_history", Title: "Consent history", Table: "consent_entries", TimeColumn: "created_at", Label: "subject",
 			Purpose:    "To prove what you chose and when, and who made each change.",

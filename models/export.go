@@ -164,7 +164,27 @@ func (s *Store) exportCategory(tx *gorm.DB, w *bufio.Writer, c Category, patronI
 	if err != nil {
 		return err
 	}
-	w.WriteString("]}")
+	w.WriteString("]")
+	for _, part := range c.Parts {
+		key, _ := json.Marshal(part.Key)
+		w.WriteString(",")
+		w.Write(key)
+		w.WriteString(":[")
+		switch part.Table {
+		case "digests":
+			var rows []DigestRecord
+			if rows, err = digestRecords(tx, patronID); err == nil {
+				err = writeRows(w, rows)
+			}
+		default:
+			err = fmt.Errorf("no exporter for %s's part %q", c.Slug, part.Table)
+		}
+		if err != nil {
+			return err
+		}
+		w.WriteString("]")
+	}
+	w.WriteString("}")
 	return nil
 }
 

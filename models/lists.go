@@ -297,37 +297,66 @@ func (s *Store) ExportSubscribers(ctx context.Context, staffID *int64, slug stri
 	return n, err
 }
 
-// Unsubscribe tokens are AES-GCM sealed (patron, list) pairs under a key
-// derived from the current server key: unguessable, naming nobody in
-// clear, bound to one patron and one list, and void once the key rotates.
+// Unsubscribe tokens are AES-GCM sealed IDs (a patron and a list; for
+// the new-arrival emails, a patron: see digests.go) under a key derived
+// from the current server key for one purpose: unguessable, naming nobody
+// in clear, bound to what they name, useless for any other purpose, and
+// void once the key rotates.
 
-func (s *Store) tokenAEAD() cipher.AEAD {
-	block, _ := aes.NewCipher(derive(s.Keys.keys[0], "unsubscribe-token"))
+// tokenPurpose is what a sealed token is for: its own subkey and its own
+// associated data, so a token of one purpose never opens as another.
+type tokenPurpose struct{ key, ad string }
+
+var listToken = tokenPurpose{key: "unsubscribe-token", ad: "carrel-unsubscribe"}
+
+func (s *Store) tokenAEAD(p tokenPurpose) cipher.AEAD {
+	block, _ := aes.NewCipher(derive(s.Keys.keys[0], p.key))
 	aead, _ := cipher.NewGCM(block)
 	return aead
+}
+
+// sealIDs seals ids into a URL-safe token for purpose p.
+func (s *Store) sealIDs(p tokenPurpose, ids ...int64) string {
+	aead := s.tokenAEAD(p)
+	var plain []byte
+	for _, id := range ids {
+		plain = binary.BigEndian.AppendUint64(plain, uint64(id))
+	}
+	nonce := RandomBytes(aead.NonceSize())
+	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, plain, []byte(p.ad)))
+}
+
+// openIDs opens a token sealed for purpose p holding exactly n IDs.
+func (s *Store) openIDs(p tokenPurpose, token string, n int) ([]int64, error) {
+	aead := s.tokenAEAD(p)
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(token) > 200 || len(raw) < aead.NonceSize()+16 {
+		return nil, ErrBadToken
+	}
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(p.ad))
+	if err != nil || len(plain) != 8*n {
+		return nil, ErrBadToken
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = int64(binary.BigEndian.Uint64(plain[8*i:]))
+	}
+	return ids, nil
 }
 
 // UnsubscribeToken mints the one-click unsubscribe token for a patron and
 // a list.
 func (s *Store) UnsubscribeToken(patronID, listID int64) string {
-	aead := s.tokenAEAD()
-	plain := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(patronID)), uint64(listID))
-	nonce := RandomBytes(aead.NonceSize())
-	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, plain, []byte("carrel-unsubscribe")))
+	return s.sealIDs(listToken, patronID, listID)
 }
 
 // openToken returns the patron and list a token was minted for.
 func (s *Store) openToken(token string) (patronID, listID int64, err error) {
-	aead := s.tokenAEAD()
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(token) > 200 || len(raw) < aead.NonceSize()+16 {
-		return 0, 0, ErrBadToken
+	ids, err := s.openIDs(listToken, token, 2)
+	if err != nil {
+		return 0, 0, err
 	}
-	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte("carrel-unsubscribe"))
-	if err != nil || len(plain) != 16 {
-		return 0, 0, ErrBadToken
-	}
-	return int64(binary.BigEndian.Uint64(plain[:8])), int64(binary.BigEndian.Uint64(plain[8:])), nil
+	return ids[0], ids[1], nil
 }
 
 // TokenList returns the list an unsubscribe token names, for its

@@ -93,7 +93,7 @@ func (r Retention) Rules() []RetentionRule {
 			"Long enough to settle questions with the lending library."},
 		{"computer_hours", "Computer sessions, after they started", "hours", r.ComputerHours, 1, 72,
 			"Public-computer bookings matter only on the day; library guidance asks for 24 hours."},
-		{"notification_days", "Notifications, after they were sent", "days", r.NotificationDays, 1, 90,
+		{"notification_days", "Notifications, after they were emailed (or made, if never emailed)", "days", r.NotificationDays, 1, 90,
 			"Long enough to show a patron what we told them."},
 		{"audit_years", "Staff access and audit entries", "years", r.AuditYears, 1, 7,
 			"Long enough for a patron or an auditor to question a staff access."},
@@ -145,7 +145,7 @@ func (r Retention) Describe(slug string) (string, bool) {
 	case "computer-sessions":
 		return fmt.Sprintf("%d hours after the session started.", r.ComputerHours), true
 	case "notifications":
-		return fmt.Sprintf("%d days after a notification is sent.", r.NotificationDays), true
+		return fmt.Sprintf("%d days after a notification is emailed, or after it was made when it is not emailed.", r.NotificationDays), true
 	case "staff-access":
 		return fmt.Sprintf("%d years.", r.AuditYears), true
 	}

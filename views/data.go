@@ -31,6 +31,17 @@ type Table struct {
 	Caption string
 	Columns []Column
 	Rows    []Row
+	// TestID names the table for tests; "records" when empty.
+	TestID string
+	// Empty explains an empty part table (see Detail.Parts).
+	Empty string
+}
+
+func (t Table) testID() string {
+	if t.TestID == "" {
+		return "records"
+	}
+	return t.TestID
 }
 
 // Column is a table column's header.
@@ -77,6 +88,9 @@ type Detail struct {
 	Sessions *SessionControls
 	// ManageURL leads to the page where the patron changes this choice.
 	ManageURL, ManageLabel string
+	// Parts are further tables of the category, each under its caption
+	// (the digest emails on the notifications page).
+	Parts []Table
 }
 
 // HistoryControls are the reading-history choice and its actions.
@@ -109,6 +123,7 @@ type PrintSection struct {
 	Fields    []Field
 	Table     *Table
 	Empty     string
+	Parts     []Table
 }
 
 // PrintView is the whole record on paper.

@@ -47,4 +47,7 @@ type Config struct {
 	// address: on average SigninRate a second, SigninBurst at once.
 	SigninRate  float64
 	SigninBurst int
+	// Mail is how digest emails are sent; without a host, none are
+	// (see delivery.go).
+	Mail MailConfig
 }

@@ -191,6 +191,9 @@ func (s *Server) DataDetail(c echo.Context) error {
 	case "mailing-lists":
 		d.ManageURL, d.ManageLabel = "/mailing-lists", "Choose your mailing lists"
 	}
+	if d.Parts, err = s.categoryParts(ctx, cat, p.ID); err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, views.DataDetail(s.page(c, cat.Title), d))
 }
 
@@ -340,16 +343,12 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 			}
 		}
 	case "notifications":
-		cols("New arrival", "Because you follow", "Created", "Sent")
-		var pg models.Page[models.Notification]
-		if pg, err = s.Store.Notifications(ctx, patronID, req); err == nil {
+		cols("New arrival", "Because you follow", "Found", "Email")
+		var pg models.Page[models.NotificationDelivery]
+		if pg, err = s.Store.NotificationDeliveries(ctx, patronID, req); err == nil {
 			older, newer = pg.Older, pg.Newer
 			for _, r := range pg.Rows {
-				sent := "Waiting to be sent"
-				if r.SentAt != nil {
-					sent = s.date(*r.SentAt) + "; deleted " + s.due("notifications", *r.SentAt)
-				}
-				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Title, r.Reason, s.date(r.CreatedAt), sent}})
+				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Title, r.Reason, s.date(r.CreatedAt), s.deliveryStatus(currentPatron(c), r)}})
 			}
 		}
 	case "consents":
@@ -696,6 +695,10 @@ func (s *Server) DataPrint(c echo.Context) error {
 				req.After = older
 			}
 			sec.Table = &all
+			var err error
+			if sec.Parts, err = s.categoryParts(ctx, cat, p.ID); err != nil {
+				return err
+			}
 		}
 		v.Sections = append(v.Sections, sec)
 	}

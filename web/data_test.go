@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"github.com/PuerkitoBio/goquery"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carrel-library/carrel/models"
 	"gorm.io/gorm"
@@ -315,6 +317,34 @@ func TestEveryPatronTableIsInTheOverviewAndExport(t *testing.T) {
 		covered := map[string]bool{}
 		for _, cat := range models.Categories() {
 			covered[cat.Table] = true
+			for _, part := range cat.Parts {
+				covered[part.Table] = true
+			}
+		}
+		// A part counts only if the export really carries it, under its
+		// key inside its category, and its detail page shows it.
+		p := a.patron(card, pin, "Rosa", "Parks")
+		var export bytes.Buffer
+		if err := a.store.Export(context.Background(), p.ID, models.ExportMeta{Limits: models.SessionLimits{Idle: time.Hour, Absolute: time.Hour}}, &export); err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Categories map[string]map[string]json.RawMessage `json:"categories"`
+		}
+		if err := json.Unmarshal(export.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		c := a.client()
+		c.signIn(card, pin)
+		for _, cat := range models.Categories() {
+			for _, part := range cat.Parts {
+				if _, ok := doc.Categories[cat.Key][part.Key]; !ok {
+					t.Errorf("the export's %s lacks its part %s (table %s)", cat.Key, part.Key, part.Table)
+				}
+				if c.get("/data/"+cat.Slug).doc(t).Find(`[data-testid="part-`+part.Key+`"] h2`).Text() != part.Title {
+					t.Errorf("/data/%s does not show its part %s", cat.Slug, part.Key)
+				}
+			}
 		}
 		// The one deliberate exception: legal process. The policy says a
 		// patron cannot be told of a request under a nondisclosure order;

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -51,6 +52,14 @@ var settings = []setting{
 	{"CARREL_SECRET_KEYS_FILE", "secret-keys-file", "", "file holding the secret keys (else CARREL_SECRET_KEYS; see README)"},
 	{"CARREL_PURGE_EVERY", "purge-every", "24h", "how often serve purges what retention lets go (0 turns it off; carrel purge runs it by hand)"},
 	{"CARREL_METRICS_TOKEN_FILE", "metrics-token-file", "", "file holding the bearer token for /metrics (else CARREL_METRICS_TOKEN; unset: no /metrics)"},
+	{"CARREL_SMTP_HOST", "smtp-host", "", "the library's SMTP server for new-arrival emails (unset: none are sent; see docs/email.md)"},
+	{"CARREL_SMTP_PORT", "smtp-port", "", "its port (default 587, or 465 with --smtp-tls tls)"},
+	{"CARREL_SMTP_USERNAME", "smtp-username", "", "user name for SMTP AUTH (unset: no authentication)"},
+	{"CARREL_SMTP_PASSWORD_FILE", "smtp-password-file", "", "file holding the SMTP password (else CARREL_SMTP_PASSWORD)"},
+	{"CARREL_SMTP_FROM", "smtp-from", "", "sender of new-arrival emails, such as 'Library <news@library.example>' (required with a host)"},
+	{"CARREL_SMTP_TLS", "smtp-tls", "starttls", "starttls (required STARTTLS), tls (TLS from the start) or none (plain text: meant for a relay on this machine)"},
+	{"CARREL_DIGEST_HOUR", "digest-hour", "8", "local hour (0-23) from which daily and weekly new-arrival emails go out"},
+	{"CARREL_DIGEST_WEEKDAY", "digest-weekday", "monday", "the day weekly new-arrival emails go out"},
 	{"CARREL_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 }
 
@@ -219,8 +228,93 @@ func parseConfig(vals map[string]*string) (*config, error) {
 		return nil, &configError{"CARREL_METRICS_TOKEN: a bearer token needs at least 16 characters"}
 	}
 	c.keysFile = get("CARREL_SECRET_KEYS_FILE")
+	if w.Mail, err = parseMail(get, bad); err != nil {
+		return nil, err
+	}
 	c.Web = w
 	return c, nil
+}
+
+// parseMail reads the SMTP and digest settings (web.MailConfig).
+func parseMail(get func(string) string, bad func(env, want string) error) (web.MailConfig, error) {
+	m := web.MailConfig{Host: get("CARREL_SMTP_HOST"), Username: get("CARREL_SMTP_USERNAME"),
+		From: get("CARREL_SMTP_FROM"), TLS: strings.ToLower(get("CARREL_SMTP_TLS"))}
+	hour, err := strconv.Atoi(get("CARREL_DIGEST_HOUR"))
+	if err != nil || hour < 0 || hour > 23 {
+		return m, bad("CARREL_DIGEST_HOUR", "an hour from 0 to 23")
+	}
+	m.DigestHour = hour
+	day, ok := weekdays[strings.ToLower(get("CARREL_DIGEST_WEEKDAY"))]
+	if !ok {
+		return m, bad("CARREL_DIGEST_WEEKDAY", "a day of the week such as monday")
+	}
+	m.DigestWeekday = day
+	switch m.TLS {
+	case "starttls", "tls", "none":
+	default:
+		return m, bad("CARREL_SMTP_TLS", "starttls, tls or none")
+	}
+	if v := get("CARREL_SMTP_PORT"); v != "" {
+		port, err := strconv.Atoi(v)
+		if err != nil || port < 1 || port > 65535 {
+			return m, bad("CARREL_SMTP_PORT", "a port number from 1 to 65535")
+		}
+		m.Port = port
+	}
+	if m.Host == "" {
+		return m, nil
+	}
+	if strings.ContainsAny(m.Host, " /:@") && net.ParseIP(m.Host) == nil {
+		return m, bad("CARREL_SMTP_HOST", "a host name or address such as smtp.library.example (the port goes in CARREL_SMTP_PORT)")
+	}
+	if m.From == "" {
+		return m, &configError{"CARREL_SMTP_FROM: required with CARREL_SMTP_HOST: the sender of new-arrival emails, such as 'Library <news@library.example>'"}
+	}
+	if a, err := mail.ParseAddress(m.From); err != nil || !strings.Contains(a.Address, ".") {
+		return m, bad("CARREL_SMTP_FROM", "an email address, optionally with a name: 'Library <news@library.example>'")
+	}
+	m.Password = os.Getenv("CARREL_SMTP_PASSWORD")
+	if path := get("CARREL_SMTP_PASSWORD_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return m, bad("CARREL_SMTP_PASSWORD_FILE", "a readable file")
+		}
+		m.Password = strings.TrimSpace(string(b))
+	}
+	if m.Username != "" && m.Password == "" {
+		return m, &configError{"CARREL_SMTP_PASSWORD: needed with CARREL_SMTP_USERNAME (or set CARREL_SMTP_PASSWORD_FILE)"}
+	}
+	if m.TLS == "none" && m.Username != "" && !loopbackHost(m.Host) {
+		return m, &configError{"CARREL_SMTP_TLS: none would send the SMTP password in clear to " + m.Host +
+			", which is not this machine; use starttls or tls"}
+	}
+	return m, nil
+}
+
+var weekdays = map[string]time.Weekday{
+	"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday, "wednesday": time.Wednesday,
+	"thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday,
+	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
+	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
+}
+
+// loopbackHost reports whether host is this machine.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// mailWarning is the loud warning for plain-text SMTP to another machine,
+// or "" when there is nothing to warn about.
+func mailWarning(m web.MailConfig) string {
+	if m.Host == "" || m.TLS != "none" || loopbackHost(m.Host) {
+		return ""
+	}
+	return "CARREL_SMTP_TLS=none: new-arrival emails (patrons' addresses and the titles they follow) cross the network " +
+		"to " + m.Host + " UNENCRYPTED; use starttls or tls unless that network is entirely the library's own"
 }
 
 // loadKeys finds the server's secret keys: CARREL_SECRET_KEYS, or the file

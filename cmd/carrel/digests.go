@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/web"
+)
+
+// digestsCmd runs the new-arrival email outbox by hand: `send` does one
+// pass now (for cron, or to test the SMTP settings), `status` counts the
+// outbox. serve does the same pass every minute when SMTP is configured.
+func digestsCmd(ctx context.Context, c *config, args []string, out io.Writer) error {
+	if len(args) != 1 || (args[0] != "send" && args[0] != "status") {
+		return &configError{"digests: usage: carrel digests send | carrel digests status"}
+	}
+	if args[0] == "send" && !c.Web.Mail.Enabled() {
+		return &configError{"digests send: no SMTP server is configured; set CARREL_SMTP_HOST and CARREL_SMTP_FROM (see docs/email.md)"}
+	}
+	store, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	if args[0] == "status" {
+		n, err := store.DigestCounts(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Digest emails: %d waiting or retrying, %d sent, %d given up.\n",
+			n[models.DigestPending], n[models.DigestSent], n[models.DigestFailed])
+		if !c.Web.Mail.Enabled() {
+			fmt.Fprintln(out, "No SMTP server is configured, so none are assembled or sent.")
+		}
+		return nil
+	}
+	log := newLogger(c, os.Stderr)
+	if w := mailWarning(c.Web.Mail); w != "" {
+		log.Warn(w)
+	}
+	rep, err := web.NewDeliverer(store, c.Web, log).RunOnce(ctx)
+	fmt.Fprintf(out, "Assembled %d digest(s); sent %d, %d to retry, %d given up, %d withdrawn, %d taken by another instance.\n",
+		rep.Assembled, rep.Sent, rep.Retrying, rep.Failed, rep.Withdrawn, rep.Skipped)
+	return err
+}
