@@ -338,7 +338,7 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter, req PageRequest) (P
 // AuditActions lists the actions an audit entry can record.
 func AuditActions() []string {
 	return []string{AuditStaffSignIn, AuditPatronLookup, AuditAssistStart, AuditAssistAction, AuditAssistEnd,
-		AuditListExport, AuditPurgeRun, AuditConfigChanged}
+		AuditListExport, AuditPurgeRun, AuditConfigChanged, AuditArrivals, AuditILSImportDelete}
 }
 
 // AllStaff lists every staff account, enabled first.

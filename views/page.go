@@ -59,7 +59,7 @@ type NavItem struct {
 // Nav lists the navigation links for the visitor.
 func (p Page) Nav() []NavItem {
 	if p.Principal != nil && p.Principal.Kind == "staff" && p.Assist == nil {
-		items := []NavItem{{"Console", "/staff"}, {"Find a patron", "/staff/patrons"}}
+		items := []NavItem{{"Console", "/staff"}, {"Find a patron", "/staff/patrons"}, {"New arrivals", "/staff/arrivals"}}
 		if p.CanAudit {
 			items = append(items, NavItem{"Audit log", "/staff/audit"}, NavItem{"Retention", "/staff/retention"},
 				NavItem{"Legal requests", "/staff/legal"}, NavItem{"Statistics", "/staff/stats"})

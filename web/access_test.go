@@ -58,6 +58,8 @@ var accessTable = map[string]string{
 	"POST /mailing-lists/:slug/unsubscribe":          "F    Y   F    F   F   Y",
 	"GET /unsubscribe/:token":                        "Y    Y   Y    Y   Y   Y",
 	"POST /unsubscribe/:token":                       "Y    Y   Y    Y   Y   Y",
+	"GET /unsubscribe/notices/:token":                "Y    Y   Y    Y   Y   Y",
+	"POST /unsubscribe/notices/:token":               "Y    Y   Y    Y   Y   Y",
 	"GET /staff/lists":                               "L    F   F    F   Y   F",
 	"GET /staff/lists/new":                           "L    F   F    F   Y   F",
 	"POST /staff/lists/new":                          "F    F   F    F   Y   F",
@@ -87,6 +89,9 @@ var accessTable = map[string]string{
 	"POST /assist/end":                               "F    F   S    S   S   Y",
 	"GET /staff/audit":                               "L    F   F    Y   Y   F",
 	"GET /staff/accounts":                            "L    F   F    F   Y   F",
+	"GET /staff/arrivals":                            "L    F   Y    Y   Y   F",
+	"POST /staff/arrivals":                           "F    F   Y    Y   Y   F",
+	"POST /api/arrivals":                             "Y    Y   Y    Y   Y   Y", // the handler checks the API key: 401
 }
 
 func TestEveryRouteHasAnAccessRule(t *testing.T) {
@@ -116,6 +121,7 @@ func TestEveryRouteHasAnAccessRule(t *testing.T) {
 			"/mailing-lists/:slug/subscribe":             "/mailing-lists/events/subscribe",
 			"/mailing-lists/:slug/unsubscribe":           "/mailing-lists/events/unsubscribe",
 			"/unsubscribe/:token":                        "/unsubscribe/" + a.store.UnsubscribeToken(p.ID, lst.ID),
+			"/unsubscribe/notices/:token":                "/unsubscribe/notices/" + a.store.NoticeToken(p.ID),
 			"/staff/lists/:slug":                         "/staff/lists/events",
 			"/staff/lists/:slug/retire":                  "/staff/lists/events",
 			"/staff/lists/:slug/export.csv":              "/staff/lists/events/export.csv",

@@ -105,6 +105,9 @@ func (s *Server) RouteTable() []Route {
 		{http.MethodPost, "/mailing-lists/:slug/unsubscribe", "lists.unsubscribe", PatronOnly, s.ListUnsubscribe, nil},
 		{http.MethodGet, "/unsubscribe/:token", "unsubscribe", Public, s.UnsubscribePage, nil},
 		{http.MethodPost, "/unsubscribe/:token", "unsubscribe.submit", Public, s.UnsubscribeSubmit, nil},
+		// The unsubscribe link of new-arrival emails (web/delivery.go).
+		{http.MethodGet, "/unsubscribe/notices/:token", "notices.unsubscribe", Public, s.NoticeUnsubscribePage, nil},
+		{http.MethodPost, "/unsubscribe/notices/:token", "notices.unsubscribe.submit", Public, s.NoticeUnsubscribeSubmit, nil},
 		{http.MethodGet, "/staff/lists", "staff.lists", StaffAdmin, s.StaffLists, nil},
 		{http.MethodGet, "/staff/lists/new", "staff.lists.new", StaffAdmin, s.StaffListNew, nil},
 		{http.MethodPost, "/staff/lists/new", "staff.lists.create", StaffAdmin, s.StaffListSave, nil},
@@ -134,6 +137,11 @@ func (s *Server) RouteTable() []Route {
 		{http.MethodGet, "/staff/stats.csv", "staff.stats.csv", StaffOfficer, s.StaffStatsCSV, nil},
 		{http.MethodGet, "/metrics", "metrics", Public, s.Metrics, nil},
 		{http.MethodGet, "/staff/accounts", "staff.accounts", StaffAdmin, s.StaffAccounts, nil},
+		{http.MethodGet, "/staff/arrivals", "staff.arrivals", StaffAssistant, s.StaffArrivals, nil},
+		{http.MethodPost, "/staff/arrivals", "staff.arrivals.upload", StaffAssistant, s.StaffArrivalsUpload, nil},
+		// The ILS posts new arrivals with an API key (Authorization:
+		// Bearer), checked by the handler; no session, no cookie.
+		{http.MethodPost, "/api/arrivals", "api.arrivals", Public, s.APIArrivals, nil},
 		{http.MethodGet, "/policy", "policy", Public, s.PolicyPage, nil},
 		{http.MethodGet, "/healthz", "healthz", Public, s.Healthz, nil},
 		{http.MethodGet, "/readyz", "readyz", Public, s.Readyz, nil},
@@ -148,11 +156,42 @@ var withoutSession = map[string]bool{
 	"/static/*": true, "/library-logo": true, "/healthz": true, "/readyz": true, "/metrics": true,
 	// One-click unsubscribe works signed out, for a mail provider too; it
 	// must never start a session or read one.
-	"/unsubscribe/:token": true,
+	"/unsubscribe/:token":         true,
+	"/unsubscribe/notices/:token": true,
+	// The ILS authenticates each request with its API key.
+	"/api/arrivals": true,
 }
 
 // csrfExempt are unsafe routes that check their own token (see Logout).
-var csrfExempt = map[string]bool{"/logout": true, "/staff/logout": true, "/unsubscribe/:token": true}
+var csrfExempt = map[string]bool{"/logout": true, "/staff/logout": true, "/unsubscribe/:token": true, "/api/arrivals": true,
+	"/unsubscribe/notices/:token": true}
+
+// bodyLimits are the routes whose requests may be larger than
+// Config.BodyLimit: a form with a CSV file of new arrivals, and the API,
+// which limits its own body so that it can answer in JSON ("" here).
+var bodyLimits = map[string]string{"/staff/arrivals": arrivalsFormLimit, "/api/arrivals": ""}
+
+// bodyLimit holds every request body to Config.BodyLimit, or to the
+// route's own limit in bodyLimits, before anything reads it.
+func (s *Server) bodyLimit() echo.MiddlewareFunc {
+	def := middleware.BodyLimit(s.Config.BodyLimit)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		limited := def(next)
+		own := map[string]echo.HandlerFunc{}
+		for path, limit := range bodyLimits {
+			own[path] = next
+			if limit != "" {
+				own[path] = middleware.BodyLimit(limit)(next)
+			}
+		}
+		return func(c echo.Context) error {
+			if h, ok := own[c.Path()]; ok {
+				return h(c)
+			}
+			return limited(c)
+		}
+	}
+}
 
 func (s *Server) router() *echo.Echo {
 	e := echo.New()
@@ -164,7 +203,7 @@ func (s *Server) router() *echo.Echo {
 		s.accessLog,
 		s.recoverPanic,
 		s.securityHeaders,
-		middleware.BodyLimit(s.Config.BodyLimit),
+		s.bodyLimit(),
 		s.crossOrigin,
 		s.loadSession,
 		s.checkCSRF,
