@@ -2,8 +2,8 @@ package models_test
 
 import (
 	"errors"
-	"slices"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
