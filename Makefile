@@ -51,9 +51,24 @@ $(AXE_JS):
 # 10s per measurement: a few thousand requests per page, about seventy
 # exports. Builds a 100,000-patron database first; needs PostgreSQL
 # (CARREL_TEST_DATABASE_URL) and skips without it.
-bench: ## run the benchmarks over PostgreSQL (figures go in docs/benchmarks.md)
+bench: ## run the Go benchmarks over PostgreSQL, then bench-load (figures go in docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench '^BenchmarkPortal$$' -benchtime 10s -count 1 -timeout 30m ./web/
 	$(GO) test -run '^$$' -bench '^BenchmarkPurgeUnderLoad$$' -benchtime 1x -count 1 -timeout 30m ./web/
+	$(GO) test -run '^$$' -bench '^BenchmarkImportLoans$$' -benchtime 1x -count 1 -timeout 30m ./models/
+	$(GO) test -run '^$$' -bench '^BenchmarkArrivalMatching$$' -benchtime 1x -count 1 -timeout 30m ./models/
+	@$(MAKE) --no-print-directory bench-load
+
+.PHONY: bench-load
+# Issue 3's load run at county scale (e2e/load): seeds the carrel_load
+# database once (minutes; later runs reuse it while the seed script and
+# schema are unchanged), starts bin/carrel on it, signs 256 patrons in and
+# drives it with wrk. Needs PostgreSQL on 127.0.0.1:5432 (or
+# CARREL_LOAD_DATABASE_URL) and Debian's wrk. Flags go in LOADFLAGS, e.g.
+# `make bench-load LOADFLAGS='-scale 0.1 -duration 10s'`.
+LOADFLAGS ?=
+bench-load: build ## seed 3M patrons in PostgreSQL, drive bin/carrel with wrk (needs wrk)
+	@command -v wrk >/dev/null 2>&1 || { echo "bench-load needs wrk: apt-get install -y wrk" >&2; exit 1; }
+	$(GO) run ./e2e/load -bin $(BIN) $(LOADFLAGS)
 
 .PHONY: fuzz
 # Every fuzz target, as package:Name. Their seed corpora run as ordinary
