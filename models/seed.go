@@ -418,10 +418,17 @@ func (sd *seeder) seedAlex() error {
 			return err
 		}
 	}
+	// The notice already sent went out in a weekly digest email.
+	sentAt := sd.daysAgo(6)
+	digest := &Digest{PatronID: id, IdempotencyKey: DigestKey(id, NoticeWeekly, sentAt.Format("2006-01-02")),
+		Status: DigestSent, Attempts: 1, NextAttemptAt: sentAt, CreatedAt: sentAt, SentAt: demoPtr(sentAt)}
+	if err := sd.create("digest", digest); err != nil {
+		return err
+	}
 	notices := []*Notification{
 		{PatronID: id, Title: "Parable of the Sower: A Graphic Novel Adaptation", Author: "Duffy, Damian",
 			CatalogURL: demoCatalogURL + "b2318840", Reason: "Butler, Octavia E.",
-			CreatedAt: sd.daysAgo(9), SentAt: demoPtr(sd.daysAgo(6))},
+			CreatedAt: sd.daysAgo(9), SentAt: demoPtr(sentAt), DigestID: &digest.ID},
 		{PatronID: id, Title: "The Coastal California Garden", Author: "Ferreira, Lucia",
 			CatalogURL: demoCatalogURL + "b2320117", Reason: "Gardening",
 			CreatedAt: sd.daysAgo(2)},
