@@ -418,8 +418,9 @@ func (sd *seeder) seedAlex() error {
 			return err
 		}
 	}
-	// The notice already sent went out in a weekly digest email.
-	sentAt := sd.daysAgo(6)
+	// The notice already sent went out in a weekly digest email, more than
+	// a week ago, so its key can never be the current week's.
+	sentAt := sd.daysAgo(8)
 	digest := &Digest{PatronID: id, IdempotencyKey: DigestKey(id, NoticeWeekly, sentAt.Format("2006-01-02")),
 		Status: DigestSent, Attempts: 1, NextAttemptAt: sentAt, CreatedAt: sentAt, SentAt: demoPtr(sentAt)}
 	if err := sd.create("digest", digest); err != nil {
