@@ -171,10 +171,7 @@ func (s *Server) DataDetail(c echo.Context) error {
 	}
 	switch cat.Slug {
 	case "reading-history":
-		n, err := s.Store.CountRecords(ctx, p.ID, cat.Slug, s.Config.Sessions)
-		if err != nil {
-			return err
-		}
+		n := p.HistoryCount // kept on the patron's row, read with the session
 		d.History = &views.HistoryControls{Enabled: p.ReadingHistoryEnabled, Count: n, Staff: assisted}
 		if assisted {
 			d.Table = nil // the count only
@@ -519,10 +516,7 @@ func (s *Server) HistoryOn(c echo.Context) error {
 // HistoryOffConfirm says how much will be erased before turning history off.
 func (s *Server) HistoryOffConfirm(c echo.Context) error {
 	p := currentPatron(c)
-	n, err := s.Store.CountRecords(c.Request().Context(), p.ID, "reading-history", s.Config.Sessions)
-	if err != nil {
-		return err
-	}
+	n := p.HistoryCount
 	return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, "Turn off reading history"), views.Confirm{
 		Title:     "Turn off reading history?",
 		Message:   "From now on, when you return an item the record of the loan will be deleted.",
@@ -557,10 +551,7 @@ func (s *Server) HistoryOff(c echo.Context) error {
 // HistoryClearConfirm asks before deleting every history entry.
 func (s *Server) HistoryClearConfirm(c echo.Context) error {
 	p := currentPatron(c)
-	n, err := s.Store.CountRecords(c.Request().Context(), p.ID, "reading-history", s.Config.Sessions)
-	if err != nil {
-		return err
-	}
+	n := p.HistoryCount
 	return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, "Delete your reading history"), views.Confirm{
 		Title:     "Delete your whole reading history?",
 		Message:   "Reading history stays on: items you return from now on will still be kept.",
