@@ -29,8 +29,8 @@ const (
 )
 
 // BenchmarkArrivalMatching times AddArrivals for 10,000 new items against
-// 1,000,000 linked favorites on PostgreSQL: upsert, terms, the one
-// INSERT ... SELECT that makes the notifications, all in one transaction.
+// 1,000,000 linked favorites on PostgreSQL: the upsert and terms in one
+// transaction, then the matching, shared between two connections.
 // Beside it, from the same run: the same work for 10,000 items nobody
 // follows (upsert and terms, and a match that finds nothing), and the
 // read half of the match alone (a COUNT over the same join).

@@ -108,6 +108,11 @@ func (d *Deliverer) RunOnce(ctx context.Context) (DeliveryReport, error) {
 	if !d.Config.Mail.Enabled() {
 		return rep, ErrMailOff
 	}
+	// Arrivals an upload stored but did not match (a failure, or a stop in
+	// the middle) are matched first, so their notices go in this pass.
+	if _, err := d.Store.MatchPending(ctx); err != nil {
+		return rep, err
+	}
 	n, err := d.Store.AssembleDigests(ctx, d.schedule())
 	rep.Assembled = n
 	if err != nil {
