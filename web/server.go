@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -210,6 +211,9 @@ func (s *Server) render(c echo.Context, status int, comp templ.Component) error 
 	if err := s.saveSession(c); err != nil {
 		return err
 	}
+	// With its length known the page goes out whole, not in chunks: one
+	// write fewer per page, and no end-of-chunks marker on the wire.
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
