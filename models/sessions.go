@@ -118,13 +118,14 @@ var sessionPatronQuery = sync.OnceValues(func() (joinedQuery, error) {
 			*part.fields = append(*part.fields, f)
 		}
 	}
-	q.sql = "SELECT " + strings.Join(cols, ", ") +
+	sql := "SELECT " + strings.Join(cols, ", ") +
 		" FROM sessions LEFT JOIN patrons ON patrons.id = sessions.patron_id WHERE sessions.token_hash = ?"
+	q.sql = map[Dialect]string{Postgres: numberPlaceholders(sql, "$"), SQLite: sql}
 	return q, nil
 })
 
 type joinedQuery struct {
-	sql             string
+	sql             map[Dialect]string // as each engine numbers its placeholders
 	session, patron []*schema.Field
 }
 
@@ -141,7 +142,9 @@ func (s *Store) SessionAndPatron(ctx context.Context, hash string) (Session, *Pa
 	if err != nil {
 		return sess, nil, fmt.Errorf("models: session query: %w", err)
 	}
-	rows, err := s.db(ctx).Raw(q.sql, hash).Rows()
+	// Every request runs this: straight to the pool, past gorm's
+	// statement building.
+	rows, err := s.DB.Statement.ConnPool.QueryContext(ctx, q.sql[DialectOfDB(s.DB)], hash)
 	if err != nil {
 		return sess, nil, fmt.Errorf("models: load session: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -200,12 +201,22 @@ func (s *Server) formPage(c echo.Context, title string) views.Page {
 	return p
 }
 
+// pageBuffers hold pages while they are rendered, reused from one request
+// to the next rather than grown afresh for each.
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // render writes a component: into a buffer first, so that a failing
 // render is a clean 500 and not half a page; then the session is saved
 // (it may set the cookie), then the page is sent.
 func (s *Server) render(c echo.Context, status int, comp templ.Component) error {
-	var buf bytes.Buffer
-	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 { // a rare huge page is not kept
+			buf.Reset()
+			pageBuffers.Put(buf)
+		}
+	}()
+	if err := comp.Render(c.Request().Context(), buf); err != nil {
 		return fmt.Errorf("web: render: %w", err)
 	}
 	if err := s.saveSession(c); err != nil {
