@@ -184,7 +184,7 @@ func TestBudgetVerdicts(t *testing.T) {
 	}
 	bad := &report{Machine: machine{CPUs: 2}, PeakRSSKB: 151 * 1024,
 		Phases: []phaseResult{phase("readyz", 4000, 5000, 0), phase("overview", 999, 25_000, 1)}}
-	bad.Phases[0].LoadBefore = "7.5 3 2"
+	bad.Phases[0].OtherCPU = 0.3
 	md = bad.markdown()
 	got := rows(md)
 	if len(got) != 4 {
@@ -198,7 +198,7 @@ func TestBudgetVerdicts(t *testing.T) {
 	if !strings.Contains(md, "25.0% (999 of 4,000 req/s)") { // rounded for show, not for the verdict
 		t.Errorf("the share is not stated: %s", md)
 	}
-	if !strings.Contains(md, "before 1 of the 2 phases") {
+	if !strings.Contains(md, "during 1 of the 2 phases") {
 		t.Error("a busy machine was not reported")
 	}
 }

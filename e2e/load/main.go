@@ -419,6 +419,10 @@ type phaseResult struct {
 	ServerCPU   time.Duration
 	DBCPU       time.Duration
 	MachineBusy float64 // share of the machine's CPU in use
+	// OtherCPU is the share of the machine's CPU used by anything but the
+	// portal, its PostgreSQL backends and wrk: other work on the machine
+	// (and the kernel's own network and PostgreSQL's background processes).
+	OtherCPU float64
 	PeakRSSKB   int64
 	LoadBefore  string
 	LoadAfter   string
@@ -508,6 +512,8 @@ func (r *runner) run(ctx context.Context, name string, conns int) error {
 	res.DBConnects = r.dbSessions() - connsBefore
 	if total1 > total0 {
 		res.MachineBusy = float64(busy1-busy0) / float64(total1-total0)
+		other := ticks(busy1-busy0) - res.ServerCPU - res.DBCPU - res.Wrk.ClientCPU
+		res.OtherCPU = max(0, float64(other)/float64(ticks(total1-total0)))
 	}
 	res.LoadAfter = loadAverage()
 	r.srv.log.settle()
