@@ -171,7 +171,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer closeDB(mon)
-	if err := resetTransient(mon); err != nil {
+	if err := resetTransient(mon, mk.SeededAt); err != nil {
 		return err
 	}
 	pick, err := pickPatrons(mon, o.Sessions)
@@ -257,13 +257,19 @@ func ensureBinary(ctx context.Context, bin, tmp string, logf func(string, ...any
 }
 
 // resetTransient deletes what earlier runs left that is not part of the
-// data set, sessions (each run signs its own patrons in) and sign-in
-// counters, then vacuums what the runs change.
-func resetTransient(db *gorm.DB) error {
+// data set: sessions (each run signs its own patrons in), sign-in
+// counters and consent-ledger entries; then it vacuums what the runs change.
+func resetTransient(db *gorm.DB, seededAt time.Time) error {
 	for _, t := range []string{"sessions", "signin_throttles", "signin_failure_buckets"} {
 		if err := db.Exec("DELETE FROM " + t).Error; err != nil {
 			return fmt.Errorf("clear %s: %w", t, err)
 		}
+	}
+	// The consent phase of every earlier run added tens of thousands of
+	// ledger entries to the same patrons' records: left there, each run
+	// would measure patrons with longer and longer ledgers than the last.
+	if err := db.Exec("DELETE FROM consent_entries WHERE created_at > ?", seededAt).Error; err != nil {
+		return fmt.Errorf("clear earlier runs' consent entries: %w", err)
 	}
 	return vacuumChurned(db)
 }
@@ -422,11 +428,11 @@ type phaseResult struct {
 	// OtherCPU is the share of the machine's CPU used by anything but the
 	// portal, its PostgreSQL backends and wrk: other work on the machine
 	// (and the kernel's own network and PostgreSQL's background processes).
-	OtherCPU float64
-	PeakRSSKB   int64
-	LoadBefore  string
-	LoadAfter   string
-	Note        string
+	OtherCPU   float64
+	PeakRSSKB  int64
+	LoadBefore string
+	LoadAfter  string
+	Note       string
 }
 
 // Errors are the requests that failed: no response, or a status other
