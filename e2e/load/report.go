@@ -26,9 +26,9 @@ const (
 
 // otherWorkLimit is the share of the machine's CPU that other work may
 // take during a phase before the report calls the machine busy. The
-// kernel's network work on loopback is charged to no process and is a few
-// per cent on its own.
-const otherWorkLimit = 0.10
+// kernel's network work on loopback is charged to no process: on an idle
+// machine it alone was 9 to 11% during the /readyz phases.
+const otherWorkLimit = 0.15
 
 // report is everything one run measured.
 type report struct {
