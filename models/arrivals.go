@@ -295,32 +295,37 @@ func (s *Store) MatchPending(ctx context.Context) (int64, error) {
 	per := min(MaxArrivalsPerBatch, (len(pending)+workers-1)/workers)
 	ranges := chunks(pending, per)
 	var (
-		total atomic.Int64
-		next  atomic.Int64
-		wg    sync.WaitGroup
-		errs  = make([]error, workers)
+		total, done atomic.Int64
+		next        atomic.Int64
+		wg          sync.WaitGroup
+		errs        = make([]error, workers)
 	)
 	for w := range workers {
 		wg.Go(func() {
-			for {
+			for ctx.Err() == nil {
 				i := int(next.Add(1)) - 1
-				if i >= len(ranges) || ctx.Err() != nil {
+				if i >= len(ranges) {
 					return
 				}
-				err := db.Transaction(func(tx *gorm.DB) error {
-					n, err := s.matchRange(tx, ranges[i])
-					total.Add(n)
+				var n int64
+				err := db.Transaction(func(tx *gorm.DB) (err error) {
+					n, err = s.matchRange(tx, ranges[i])
 					return err
 				})
 				if err != nil {
 					errs[w] = err
 					return
 				}
+				total.Add(n) // committed
+				done.Add(1)
 			}
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(append(errs, ctx.Err())...); err != nil {
+	if int(done.Load()) < len(ranges) && ctx.Err() != nil {
+		errs = append(errs, ctx.Err()) // the context ended before every range was matched
+	}
+	if err := errors.Join(errs...); err != nil {
 		return total.Load(), fmt.Errorf("models: match arrivals: %w", err)
 	}
 	return total.Load(), nil
