@@ -33,11 +33,6 @@ type Category struct {
 	// the count of the category's records (kept by triggers), read instead
 	// of counting rows that may number tens of thousands.
 	CountColumn string
-	// Grows marks a table where one patron's rows may run to hundreds or
-	// thousands over the years (a ledger, an audit trail, the notices of
-	// an avid follower): the overview counts them in the database rather
-	// than reading them (see buildOverviewSQL).
-	Grows bool
 	// Empty explains what would appear, and why, when there is nothing.
 	Empty string
 	// One and Many name a record: "item", "items".
@@ -128,19 +123,19 @@ func categories() []Category {
 			Retention:  "Until you remove them or unlink them from your record.",
 			SharedWith: noOne,
 			Empty:      "No favorites are linked to your record."},
-		{Slug: "notifications", Grows: true, One: "notification", Many: "notifications", Key: "notifications", Title: "Notifications we sent you", Table: "notifications", TimeColumn: "created_at", DueFrom: "sent_at", Label: "title",
+		{Slug: "notifications", One: "notification", Many: "notifications", Key: "notifications", Title: "Notifications we sent you", Table: "notifications", TimeColumn: "created_at", DueFrom: "sent_at", Label: "title",
 			Parts: []CategoryPart{{Table: "digests", Key: "emails", Title: "Emails that carried them",
 				Empty: "No email has been sent to you about new arrivals."}},
 			Purpose:    "To show you what we told you about new arrivals, and what is waiting to be sent.",
 			Retention:  "30 days after a notification is emailed, or after it was made when it is not emailed.",
 			SharedWith: "The library's mail service, only to deliver the emails you chose.",
 			Empty:      "We have not sent you any notifications."},
-		{Slug: "consents", Grows: true, One: "change", Many: "changes", Key: "consent_history", Title: "Consent history", Table: "consent_entries", TimeColumn: "created_at", Label: "subject",
+		{Slug: "consents", One: "change", Many: "changes", Key: "consent_history", Title: "Consent history", Table: "consent_entries", TimeColumn: "created_at", Label: "subject",
 			Purpose:    "To prove what you chose and when, and who made each change.",
 			Retention:  "As long as the choice it records, plus two years.",
 			SharedWith: noOne,
 			Empty:      "You have not made any privacy choices yet."},
-		{Slug: "staff-access", Grows: true, One: "entry", Many: "entries", Key: "staff_access", Title: "Staff access and assistance", Table: "audit_entries", TimeColumn: "created_at", Label: "action",
+		{Slug: "staff-access", One: "entry", Many: "entries", Key: "staff_access", Title: "Staff access and assistance", Table: "audit_entries", TimeColumn: "created_at", Label: "action",
 			Where:      "restricted = FALSE",
 			Purpose:    "To show you every time staff looked up or helped with your record.",
 			Retention:  "2 years.",

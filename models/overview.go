@@ -22,9 +22,8 @@ type CategorySummary struct {
 }
 
 // Overview summarises every category of data held about patron p, whose
-// row the caller has already read, in one database round trip (see
-// buildOverviewSQL): the patron's rows of every table, a few columns each,
-// summed up here.
+// row the caller has already read, in one database round trip: the
+// patron's kept summaries (see summaries.go) and their active sign-ins.
 func (s *Store) Overview(ctx context.Context, p Patron, limits SessionLimits) ([]CategorySummary, error) {
 	r := s.RetentionNow()
 	cats := CategoriesFor(r)
@@ -88,26 +87,15 @@ func (s *Store) Overview(ctx context.Context, p Patron, limits SessionLimits) ([
 			}
 		}
 		summary.Category = c
-		switch {
-		case c.CountColumn != "":
-			summary.Count = p.keptCount(c.CountColumn)
-		case c.Slug == "contact":
+		switch c.Slug {
+		case "contact":
 			summary.Count = int64(len(ContactFields(p)))
-		case c.Slug == "card":
+		case "card":
 			summary.Count = int64(len(CardFields(p)))
 		}
 		out = append(out, summary)
 	}
 	return out, nil
-}
-
-// keptCount is the count a trigger keeps in the patron's column.
-func (p Patron) keptCount(column string) int64 {
-	switch column {
-	case "history_count":
-		return p.HistoryCount
-	}
-	panic("models: no kept count in column " + column)
 }
 
 // overviewSQL is the overview's query for each engine, the same text for
@@ -119,47 +107,29 @@ var overviewSQL = map[Dialect]func() string{
 	SQLite:   sync.OnceValue(func() string { return buildOverviewSQL("?") }),
 }
 
-// buildOverviewSQL makes one branch per table, which lists the patron's
-// rows by an index on patron_id, six columns each: the slug, 1 (the
-// count), the row's ID (for ties), its time, the time its retention counts
-// from, and its label. Overview adds them up. Adding up in the database
-// cost more: PostgreSQL spent more time setting up a plan of fourteen
-// aggregates, each with a look-up of its newest row, than running it, and
-// a patron has a handful of rows in most tables. A table that grows
-// (Category.Grows) has one summary row instead: the count, the newest and
-// oldest times and the newest row's label. So has reading history, whose
-// count is kept on the patron's row: only its times and label are asked
-// for, which its index answers without reading the rows between.
+// buildOverviewSQL reads the patron's kept summaries, one row per category
+// that holds anything, and lists the rows of the categories that are not
+// kept (active sign-ins, which depend on the time of asking), in the same
+// six columns: the slug, the count, the newest row's ID (for ties), its
+// time, the time retention counts from, and its label. Overview adds them
+// up.
 func buildOverviewSQL(mark string) string {
-	var parts []string
+	parts := []string{"SELECT slug, n, newest_id, newest_at, oldest_at, newest_label FROM patron_summaries WHERE patron_id = " + mark + "1"}
 	for _, c := range categories() {
-		if c.Table == "" {
+		if c.Table == "" || isKept(c.Slug) {
 			continue
 		}
 		where, _ := c.scope(0, time.Time{}, SessionLimits{})
 		where = numberPlaceholders(where, mark)
-		// Every branch yields a time here (PostgreSQL will not UNION a
-		// NULL text with timestamps); only time-limited slugs use it.
 		oldest := c.TimeColumn
 		if c.DueFrom != "" {
 			oldest = c.DueFrom
 		}
-		id, order := "id", c.TimeColumn+" DESC, id DESC"
+		id := "id"
 		if c.Table == "sessions" {
-			id, order = "0", c.TimeColumn+" DESC"
+			id = "0"
 		}
-		if c.Grows || c.CountColumn != "" {
-			count := "COUNT(*)"
-			if c.CountColumn != "" {
-				count = "0" // from the patron's row
-			}
-			parts = append(parts, fmt.Sprintf(
-				"SELECT '%s' AS slug, %s AS n, 0 AS id, MAX(%s) AS newest, MIN(%s) AS oldest, "+
-					"(SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT 1) AS label FROM %s WHERE %s",
-				c.Slug, count, c.TimeColumn, oldest, c.Label, c.Table, where, order, c.Table, where))
-			continue
-		}
-		parts = append(parts, fmt.Sprintf("SELECT '%s' AS slug, 1 AS n, %s AS id, %s AS newest, %s AS oldest, %s AS label FROM %s WHERE %s",
+		parts = append(parts, fmt.Sprintf("SELECT '%s', 1, %s, %s, %s, %s FROM %s WHERE %s",
 			c.Slug, id, c.TimeColumn, oldest, c.Label, c.Table, where))
 	}
 	return strings.Join(parts, " UNION ALL ")

@@ -513,9 +513,30 @@ func PatronModels() []any {
 // producing their records, which is shown unless such an order applies.
 func LegalModels() []any { return []any{&LegalRequestPatron{}, &LegalHold{}} }
 
+// KeptSummary is what the overview shows of one category for a patron:
+// how many records, the newest, and the least date retention counts from.
+// Triggers keep it from the category's rows (see summaries.go); no Go code
+// writes it.
+type KeptSummary struct {
+	PatronID    int64  `gorm:"primaryKey;autoIncrement:false"`
+	Slug        string `gorm:"primaryKey"`
+	N           int64
+	NewestAt    time.Time
+	NewestID    int64
+	NewestLabel *string
+	OldestAt    *time.Time
+}
+
+// DerivedModels restate what other tables hold about a patron and hold
+// nothing of their own: the patron sees and downloads the rows they are
+// worked out from, and they change or go when those rows do.
+func DerivedModels() []any { return []any{&KeptSummary{}} }
+
 // AllModels lists every model with a table.
 func AllModels() []any {
 	return append([]any{&Patron{}, &MailingList{}, &Staff{}, &SigninThrottle{},
 		&SigninFailureBucket{}, &UsageCounter{}, &OPAC{}, &OPACKey{}, &HandoffToken{}, &Setting{}, &LegalRequest{},
-		&Arrival{}, &ArrivalTerm{}, &APIKey{}, &Digest{}}, append(PatronModels(), LegalModels()...)...)
+		&Arrival{}, &ArrivalTerm{}, &APIKey{}, &Digest{}}, append(PatronModels(), append(LegalModels(), DerivedModels()...)...)...)
 }
+
+func (KeptSummary) TableName() string { return "patron_summaries" }

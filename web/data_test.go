@@ -350,7 +350,9 @@ func TestEveryPatronTableIsInTheOverviewAndExport(t *testing.T) {
 		// patron cannot be told of a request under a nondisclosure order;
 		// what they may be told is the audit entry for producing their
 		// records, which staff access shows (see retention_test.go).
-		for _, m := range models.LegalModels() {
+		// Derived tables restate the rows of the categories above (the
+		// overview's kept summaries): nothing in them is not already shown.
+		for _, m := range append(models.LegalModels(), models.DerivedModels()...) {
 			stmt := &gorm.Statement{DB: a.store.DB}
 			if err := stmt.Parse(m); err != nil {
 				t.Fatal(err)
