@@ -89,6 +89,13 @@ const UnusablePINHash = "!no-pin"
 // erase what only the portal keeps (reading history goes with a patron).
 const DefaultImportMaxDelete = 0.10
 
+// DefaultImportBatch is how many rows go in one statement unless told
+// otherwise. Every statement also updates the kept summary of each patron
+// it names (summaries.go), at a cost per statement besides the cost per
+// patron: a loans file went in at 49,000 rows/s in batches of 2,000, at
+// 59,000 in batches of 10,000, and no faster in batches of 50,000.
+const DefaultImportBatch = 10000
+
 // ImportOptions says what to import and how.
 type ImportOptions struct {
 	Kind   ImportKind
@@ -107,7 +114,7 @@ type ImportOptions struct {
 	// writes nothing. What only the database can tell (a card number
 	// another patron holds) is not checked.
 	DryRun bool
-	// BatchSize is how many rows go in one statement; 0 means 2,000.
+	// BatchSize is how many rows go in one statement; 0 means 10,000.
 	BatchSize int
 	// Location is the library's time zone: a date or a time of day without
 	// an offset is read in it. nil means UTC.
@@ -1040,7 +1047,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (re
 		opts.Location = time.UTC
 	}
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 2000
+		opts.BatchSize = DefaultImportBatch
 	}
 	if opts.MaxDelete <= 0 {
 		opts.MaxDelete = DefaultImportMaxDelete

@@ -23,7 +23,7 @@ type CategorySummary struct {
 
 // Overview summarises every category of data held about patron p, whose
 // row the caller has already read, in one database round trip: the
-// patron's kept summaries (see summaries.go) and their active sign-ins.
+// patron's kept summaries (see summaries.go) and the categories read live.
 func (s *Store) Overview(ctx context.Context, p Patron, limits SessionLimits) ([]CategorySummary, error) {
 	r := s.RetentionNow()
 	cats := CategoriesFor(r)
@@ -108,11 +108,12 @@ var overviewSQL = map[Dialect]func() string{
 }
 
 // buildOverviewSQL reads the patron's kept summaries, one row per category
-// that holds anything, and lists the rows of the categories that are not
-// kept (active sign-ins, which depend on the time of asking), in the same
-// six columns: the slug, the count, the newest row's ID (for ties), its
-// time, the time retention counts from, and its label. Overview adds them
-// up.
+// that holds anything, and adds the categories read live (see readLive) in
+// the same six columns: the slug, the count, the newest row's ID (for
+// ties), its time, the time retention counts from, and its label.
+// Overview adds them up. A patron's few active sign-ins are listed; their
+// notifications, which may number thousands, are summed up here, with the
+// newest one's label read by the index on (patron_id, created_at, id).
 func buildOverviewSQL(mark string) string {
 	parts := []string{"SELECT slug, n, newest_id, newest_at, oldest_at, newest_label FROM patron_summaries WHERE patron_id = " + mark + "1"}
 	for _, c := range categories() {
@@ -125,12 +126,14 @@ func buildOverviewSQL(mark string) string {
 		if c.DueFrom != "" {
 			oldest = c.DueFrom
 		}
-		id := "id"
 		if c.Table == "sessions" {
-			id = "0"
+			parts = append(parts, fmt.Sprintf("SELECT '%s', 1, 0, %s, %s, %s FROM %s WHERE %s",
+				c.Slug, c.TimeColumn, oldest, c.Label, c.Table, where))
+			continue
 		}
-		parts = append(parts, fmt.Sprintf("SELECT '%s', 1, %s, %s, %s, %s FROM %s WHERE %s",
-			c.Slug, id, c.TimeColumn, oldest, c.Label, c.Table, where))
+		parts = append(parts, fmt.Sprintf("SELECT '%s', COUNT(*), 0, MAX(%s), MIN(%s), "+
+			"(SELECT %s FROM %s WHERE %s ORDER BY %s DESC, id DESC LIMIT 1) FROM %s WHERE %s",
+			c.Slug, c.TimeColumn, oldest, c.Label, c.Table, where, c.TimeColumn, c.Table, where))
 	}
 	return strings.Join(parts, " UNION ALL ")
 }

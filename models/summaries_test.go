@@ -53,9 +53,6 @@ func summaryTables(listIDs []int64) map[string]summaryTable {
 		"favorites": {table: "favorites", time: "created_at", label: "display", row: func(p int64, i int, at time.Time) map[string]any {
 			return map[string]any{"patron_id": p, "kind": "author", "display": text(i), "normalized": fmt.Sprintf("row %d", i), "created_at": at}
 		}},
-		"notifications": {table: "notifications", time: "created_at", label: "title", due: "sent_at", row: func(p int64, i int, at time.Time) map[string]any {
-			return map[string]any{"patron_id": p, "title": text(i), "created_at": at}
-		}},
 		"consents": {table: "consent_entries", time: "created_at", label: "subject", row: func(p int64, i int, at time.Time) map[string]any {
 			return map[string]any{"patron_id": p, "subject": text(i), "old_value": "off", "new_value": "on", "actor": "patron",
 				"channel": "web", "text_version": "1", "created_at": at}

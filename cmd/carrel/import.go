@@ -46,7 +46,7 @@ Flags (after KIND; settings such as --database-url go before import):
   --strict            one transaction: any bad line and nothing changes
   --dry-run           check every line, write nothing
   --report FILE       also write the bad lines and the summary to FILE
-  --batch N           rows per statement (default 2000)
+  --batch N           rows per statement (default 10000)
 
 Bad lines are reported on standard error with their line number and reason
 ("line 14: card 21000000000009: due_at: not a date ..."), never with a PIN;
@@ -67,7 +67,7 @@ func importCmd(ctx context.Context, c *config, args []string, out io.Writer) err
 	strict := fs.Bool("strict", false, "all or nothing")
 	dryRun := fs.Bool("dry-run", false, "check, write nothing")
 	reportPath := fs.String("report", "", "report file")
-	batch := fs.Int("batch", 2000, "rows per statement")
+	batch := fs.Int("batch", models.DefaultImportBatch, "rows per statement")
 	// Flags may come before or after FILE (the settings flags before
 	// "import" are parsed by run).
 	var pos []string
