@@ -130,22 +130,28 @@ func (k keptSummary) addRows(set string) string {
 }
 
 // removeRows takes the matching rows of set out of their patrons'
-// summaries: the count falls, a summary of nothing goes, and the newest
-// and oldest are read again from the table (which no longer holds them).
-func (k keptSummary) removeRows(set string) []string {
-	return []string{
-		fmt.Sprintf(`UPDATE patron_summaries SET n = patron_summaries.n - d.n
-			FROM (SELECT r.patron_id, COUNT(*) AS n FROM %s r WHERE %s GROUP BY r.patron_id) d
-			WHERE patron_summaries.patron_id = d.patron_id AND patron_summaries.slug = '%s'`,
-			set, k.match("r"), k.Slug),
-		fmt.Sprintf(`DELETE FROM patron_summaries WHERE slug = '%s' AND n <= 0
-			AND patron_id IN (SELECT r.patron_id FROM %s r WHERE %s)`, k.Slug, set, k.match("r")),
-		fmt.Sprintf(`UPDATE patron_summaries SET newest_at = %s, newest_id = %s, newest_label = %s, oldest_at = %s
-			WHERE slug = '%s' AND patron_id IN (SELECT r.patron_id FROM %s r WHERE %s)`,
-			k.newestOf("r."+k.Time, "patron_summaries.patron_id"), k.newestOf("r.id", "patron_summaries.patron_id"),
-			k.newestOf(k.Label, "patron_summaries.patron_id"), k.oldestOf("patron_summaries.patron_id"),
-			k.Slug, set, k.match("r")),
+// summaries, in one statement: a summary left with nothing goes; the
+// others lose the count, and read again from the table (which no longer
+// holds the rows) the newest if it was among them, and the oldest if one
+// of them could have been it. A purge of old rows reads only the oldest.
+func (k keptSummary) removeRows(set string) string {
+	newestGone := "patron_summaries.newest_id = ANY (d.ids)"
+	again := func(col, expr string) string {
+		return fmt.Sprintf("%s = CASE WHEN %s THEN %s ELSE patron_summaries.%s END", col, newestGone, expr, col)
 	}
+	return fmt.Sprintf(`WITH d AS (
+			SELECT r.patron_id, COUNT(*) AS n, MIN(r.%s) AS least, array_agg(r.id) AS ids
+			FROM %s r WHERE %s GROUP BY r.patron_id),
+		emptied AS (DELETE FROM patron_summaries USING d WHERE patron_summaries.patron_id = d.patron_id
+			AND patron_summaries.slug = '%s' AND patron_summaries.n <= d.n)
+		UPDATE patron_summaries SET n = patron_summaries.n - d.n, %s, %s, %s,
+			oldest_at = CASE WHEN d.least <= patron_summaries.oldest_at THEN %s ELSE patron_summaries.oldest_at END
+		FROM d WHERE patron_summaries.patron_id = d.patron_id AND patron_summaries.slug = '%s' AND patron_summaries.n > d.n`,
+		k.due(), set, k.match("r"), k.Slug,
+		again("newest_at", k.newestOf("r."+k.Time, "patron_summaries.patron_id")),
+		again("newest_id", k.newestOf("r.id", "patron_summaries.patron_id")),
+		again("newest_label", k.newestOf(k.Label, "patron_summaries.patron_id")),
+		k.oldestOf("patron_summaries.patron_id"), k.Slug)
 }
 
 // addRow and removeRow are addRows and removeRows for one row, r being
@@ -218,9 +224,9 @@ func summaryDDL(d Dialect) []string {
 			fmt.Sprintf("CREATE FUNCTION %s_added() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN %s; RETURN NULL; END $$",
 				fn, k.addRows("added")),
 			fmt.Sprintf("CREATE FUNCTION %s_removed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN %s; RETURN NULL; END $$",
-				fn, strings.Join(k.removeRows("removed"), "; ")),
+				fn, k.removeRows("removed")),
 			fmt.Sprintf("CREATE FUNCTION %s_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN %s; %s; RETURN NULL; END $$",
-				fn, strings.Join(k.removeRows("before_change"), "; "), k.addRows("after_change")),
+				fn, k.removeRows("before_change"), k.addRows("after_change")),
 			fmt.Sprintf(`CREATE TRIGGER %s_summary_added AFTER INSERT ON %s
 				REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION %s_added()`, k.Table, k.Table, fn),
 			fmt.Sprintf(`CREATE TRIGGER %s_summary_removed AFTER DELETE ON %s
