@@ -100,7 +100,7 @@ func (k keptSummary) oldestOf(patron string) string {
 
 // merge is the ON CONFLICT clause that adds new rows to a summary: the
 // count grows, the newest is whichever is later, the oldest whichever is
-// earlier. "s" is the kept row, "excluded" the new rows' summary.
+// earlier: patron_summaries is the kept row, excluded the new rows' summary.
 const mergeSummary = `ON CONFLICT (patron_id, slug) DO UPDATE SET
 	n = patron_summaries.n + excluded.n,
 	newest_label = CASE WHEN (excluded.newest_at, excluded.newest_id) > (patron_summaries.newest_at, patron_summaries.newest_id)
