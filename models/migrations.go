@@ -471,7 +471,7 @@ var migrations = []*gormigrate.Migration{
 		// The overview ran a scan of every category's table, and
 		// PostgreSQL spent more time setting up that plan than running it:
 		// about a third of a millisecond of CPU per overview, the budget's
-		// largest part. What it shows of each category is now kept per
+		// largest part. What it shows of most categories is now kept per
 		// patron by triggers (see summaries.go), and it reads that.
 		ID: "202611270008_patron_summaries",
 		Migrate: func(tx *gorm.DB) error {
