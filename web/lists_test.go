@@ -237,7 +237,7 @@ func TestListAdministrationAndAuditedExport(t *testing.T) {
 			t.Fatalf("consent version %d", l.ConsentVersion)
 		}
 
-		exp := c.get("/staff/lists/teens/export.csv")
+		exp := c.post("/staff/lists/teens/export.csv", url.Values{"csrf_token": {tok}})
 		wantStatus(t, exp, http.StatusOK)
 		rows, err := csv.NewReader(strings.NewReader(exp.body)).ReadAll()
 		if err != nil || len(rows) != 2 || rows[1][1] != in.Email || !strings.Contains(rows[1][2], "/unsubscribe/") {
@@ -253,8 +253,8 @@ func TestListAdministrationAndAuditedExport(t *testing.T) {
 		}
 		// Retired lists cannot be exported.
 		wantRedirect(t, c.post("/staff/lists/teens/retire", url.Values{"csrf_token": {tok}}), "/staff/lists")
-		wantRedirect(t, c.get("/staff/lists/teens/export.csv"), "/staff/lists")
-		wantStatus(t, c.get("/staff/lists/nope/export.csv"), http.StatusNotFound)
+		wantRedirect(t, c.post("/staff/lists/teens/export.csv", url.Values{"csrf_token": {tok}}), "/staff/lists")
+		wantStatus(t, c.post("/staff/lists/nope/export.csv", url.Values{"csrf_token": {tok}}), http.StatusNotFound)
 		// Only administrators.
 		s := a.client()
 		s.staffSignIn("sam", staffPassword)

@@ -93,6 +93,26 @@ func (s *Server) crossOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// ownPagesOnly refuses a request that a browser says was started by
+// another site, or by another subdomain of ours (Sec-Fetch-Site
+// cross-site or same-site), before the handler runs: it guards audited
+// look-ups that stay GETs, so that a link elsewhere cannot make a
+// signed-in staff member's browser look a patron up, which the patron
+// would then read as the staff member's doing. A typed address or a
+// bookmark (none) and the portal's own pages (same-origin) pass; so does a
+// browser that sends no fetch metadata (all current browsers send it).
+func (s *Server) ownPagesOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		switch c.Request().Header.Get("Sec-Fetch-Site") {
+		case "cross-site", "same-site":
+			return echo.NewHTTPError(http.StatusForbidden, fromAnotherSite)
+		}
+		return next(c)
+	}
+}
+
+const fromAnotherSite = "opened from another site"
+
 // loadSession finds the visitor's session (without creating one) and
 // loads who it belongs to: a patron, or a staff member, and the patron
 // they are assisting.
@@ -305,6 +325,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		heading = "Not while assisting a patron"
 		message = "While you assist a patron you may view their pages and change their privacy choices at their request, " +
 			"but not this. End assistance first."
+	}
+	if he != nil && he.Message == fromAnotherSite {
+		heading = "Open this from the staff console"
+		message = "This page was opened by a link on another site, so nothing was looked up and nothing was recorded. " +
+			"To find a patron, go to the staff console and search there."
 	}
 	var buf bytes.Buffer
 	p := s.page(c, heading)

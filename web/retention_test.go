@@ -202,17 +202,18 @@ func TestProducingRecordsIsHiddenOnlyUnderNondisclosure(t *testing.T) {
 		openReq := a.legalRequest(t, false, openP)
 		c := a.client()
 		c.staffSignIn("legalofficer", staffPassword)
+		tok := c.csrf("/staff/legal")
 		for _, x := range []struct {
 			req models.LegalRequest
 			p   models.Patron
 		}{{secretReq, secretP}, {openReq, openP}} {
-			r := c.get("/staff/legal/" + itoa(x.req.ID) + "/patrons/" + itoa(x.p.ID) + "/records.json")
+			r := c.post("/staff/legal/"+itoa(x.req.ID)+"/patrons/"+itoa(x.p.ID)+"/records.json", url.Values{"csrf_token": {tok}})
 			wantStatus(t, r, http.StatusOK)
 			if !strings.Contains(r.body, x.p.CardNumber) {
 				t.Fatal("produced records hold the patron's data")
 			}
 		}
-		wantStatus(t, c.get("/staff/legal/"+itoa(secretReq.ID)+"/patrons/"+itoa(openP.ID)+"/records.json"), http.StatusNotFound)
+		wantStatus(t, c.post("/staff/legal/"+itoa(secretReq.ID)+"/patrons/"+itoa(openP.ID)+"/records.json", url.Values{"csrf_token": {tok}}), http.StatusNotFound)
 
 		see := func(cardNo, pinNo string) (string, string) {
 			pc := a.client()

@@ -74,6 +74,9 @@ type Route struct {
 // RouteTable is every route of the portal, in one readable place.
 func (s *Server) RouteTable() []Route {
 	signinLimit := s.perClientLimit(s.Config.SigninRate, s.Config.SigninBurst)
+	// Look-ups that are audited stay GETs (bookmarkable, back-button safe)
+	// but open only from the portal's own pages or a typed address.
+	ownPagesOnly := []echo.MiddlewareFunc{s.ownPagesOnly}
 	return []Route{
 		{http.MethodGet, "/", "home", Public, s.Home, nil},
 		{http.MethodGet, "/login", "login", Public, s.LoginPage, nil},
@@ -114,14 +117,16 @@ func (s *Server) RouteTable() []Route {
 		{http.MethodGet, "/staff/lists/:slug", "staff.lists.edit", StaffAdmin, s.StaffListEdit, nil},
 		{http.MethodPost, "/staff/lists/:slug", "staff.lists.save", StaffAdmin, s.StaffListSave, nil},
 		{http.MethodPost, "/staff/lists/:slug/retire", "staff.lists.retire", StaffAdmin, s.StaffListRetire, nil},
-		{http.MethodGet, "/staff/lists/:slug/export.csv", "staff.lists.export", StaffAdmin, s.StaffListExport, nil},
+		// Downloads that produce patrons' records are POSTs with the form
+		// token: no link, on any site, can make one happen.
+		{http.MethodPost, "/staff/lists/:slug/export.csv", "staff.lists.export", StaffAdmin, s.StaffListExport, nil},
 		{http.MethodPost, "/data/assist-notice/dismiss", "assist_notice.dismiss", PatronOnly, s.DismissAssistNotice, nil},
 		{http.MethodGet, "/staff/login", "staff.login", Public, s.StaffLoginPage, nil},
 		{http.MethodPost, "/staff/login", "staff.login.submit", Public, s.StaffLoginSubmit, []echo.MiddlewareFunc{signinLimit}},
 		{http.MethodPost, "/staff/logout", "staff.logout", Public, s.StaffLogout, nil},
 		{http.MethodGet, "/staff", "staff.console", StaffAssistant, s.StaffConsole, nil},
-		{http.MethodGet, "/staff/patrons", "staff.patrons", StaffAssistant, s.StaffPatrons, nil},
-		{http.MethodGet, "/staff/patrons/:id", "staff.patron", StaffAssistant, s.StaffPatron, nil},
+		{http.MethodGet, "/staff/patrons", "staff.patrons", StaffAssistant, s.StaffPatrons, ownPagesOnly},
+		{http.MethodGet, "/staff/patrons/:id", "staff.patron", StaffAssistant, s.StaffPatron, ownPagesOnly},
 		{http.MethodPost, "/staff/patrons/:id/assist", "staff.assist", StaffAssistant, s.StaffAssist, nil},
 		{http.MethodPost, "/assist/end", "assist.end", Assisting, s.AssistEnd, nil},
 		{http.MethodGet, "/staff/audit", "staff.audit", StaffOfficer, s.StaffAudit, nil},
@@ -132,7 +137,7 @@ func (s *Server) RouteTable() []Route {
 		{http.MethodPost, "/staff/legal/new", "staff.legal.create", StaffOfficer, s.StaffLegalCreate, nil},
 		{http.MethodGet, "/staff/legal/:id", "staff.legal.request", StaffOfficer, s.StaffLegalRequest, nil},
 		{http.MethodPost, "/staff/legal/:id/patrons/:pid/:action", "staff.legal.hold", StaffOfficer, s.StaffLegalHold, nil},
-		{http.MethodGet, "/staff/legal/:id/patrons/:pid/records.json", "staff.legal.produce", StaffOfficer, s.StaffLegalProduce, nil},
+		{http.MethodPost, "/staff/legal/:id/patrons/:pid/records.json", "staff.legal.produce", StaffOfficer, s.StaffLegalProduce, nil},
 		{http.MethodGet, "/staff/stats", "staff.stats", StaffOfficer, s.StaffStats, nil},
 		{http.MethodGet, "/staff/stats.csv", "staff.stats.csv", StaffOfficer, s.StaffStatsCSV, nil},
 		{http.MethodGet, "/metrics", "metrics", Public, s.Metrics, nil},

@@ -1,0 +1,199 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/carrel-library/carrel/models"
+)
+
+// auditCount counts audit entries with the action.
+func auditCount(t *testing.T, a *app, action string) int64 {
+	t.Helper()
+	var n int64
+	if err := a.store.DB.Model(&models.AuditEntry{}).Where("action = ?", action).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// getFrom sends a GET as a browser would when the request comes from a
+// page of the given Sec-Fetch-Site ("" sends no such header).
+func (c *client) getFrom(site, path string) response {
+	c.a.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.a.server.URL+path, nil)
+	if site != "" {
+		req.Header.Set("Sec-Fetch-Site", site)
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+	}
+	return c.do(req)
+}
+
+// A link on another site must not make a signed-in staff member's browser
+// look patrons up: the look-up would be recorded against the staff member
+// and shown to the patron.
+func TestStaffLookupsRefuseCrossSiteRequests(t *testing.T) {
+	forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		a.staff("sam", models.RoleAssistant)
+		c := a.client()
+		wantRedirect(t, c.staffSignIn("sam", staffPassword), "/staff")
+		for _, path := range []string{"/staff/patrons?q=rosa", "/staff/patrons?q=" + card, "/staff/patrons/" + itoa(p.ID)} {
+			for _, site := range []string{"cross-site", "same-site"} {
+				r := c.getFrom(site, path)
+				wantStatus(t, r, http.StatusForbidden)
+				if !strings.Contains(r.doc(t).Find(`[data-testid="error-page"]`).Text(), "another site") {
+					t.Fatalf("%s from %s: the refusal should say why: %q", path, site, excerpt(r.body))
+				}
+				if strings.Contains(r.body, "Parks") {
+					t.Fatalf("%s from %s: the refusal shows the patron", path, site)
+				}
+			}
+		}
+		if got := auditActions(t, a, p.ID); len(got) != 0 {
+			t.Fatalf("refused look-ups wrote audit entries: %v", got)
+		}
+		// A typed address or a bookmark (none), our own pages
+		// (same-origin) and browsers that send no fetch metadata still work.
+		for i, site := range []string{"none", "same-origin", ""} {
+			r := c.getFrom(site, "/staff/patrons/"+itoa(p.ID))
+			wantStatus(t, r, http.StatusOK)
+			if got := auditActions(t, a, p.ID); len(got) != i+1 {
+				t.Fatalf("from %q: audit %v", site, got)
+			}
+		}
+		wantStatus(t, c.getFrom("same-origin", "/staff/patrons?q=rosa"), http.StatusOK)
+	})
+}
+
+// Downloads that produce patrons' records are POSTs carrying the form
+// token: a GET, from a link anywhere, produces nothing and records nothing.
+func TestStaffDownloadsNeedAPostWithTheFormToken(t *testing.T) {
+	forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		req := a.legalRequest(t, false, p)
+		a.list("events", "Library events")
+		if _, err := a.store.Subscribe(context.Background(), p.ID, "events", models.Actor{Channel: models.ChannelWeb}); err != nil {
+			t.Fatal(err)
+		}
+		a.staff("admin", models.RoleAdmin)
+		c := a.client()
+		wantRedirect(t, c.staffSignIn("admin", staffPassword), "/staff")
+		for _, d := range []struct {
+			name, page, path, action, want string
+		}{
+			{"list export", "/staff/lists", "/staff/lists/events/export.csv", models.AuditListExport, "rosa@example.org"},
+			{"legal production", "/staff/legal/" + itoa(req.ID), "/staff/legal/" + itoa(req.ID) + "/patrons/" + itoa(p.ID) + "/records.json",
+				models.AuditLegalProduce, card},
+		} {
+			t.Run(d.name, func(t *testing.T) {
+				for _, site := range []string{"", "cross-site", "same-origin"} {
+					r := c.getFrom(site, d.path)
+					if r.StatusCode != http.StatusNotFound && r.StatusCode != http.StatusMethodNotAllowed {
+						t.Fatalf("GET %s from %q: status %d, want 404 or 405", d.path, site, r.StatusCode)
+					}
+					if r.Header.Get("Content-Disposition") != "" || strings.Contains(r.body, d.want) {
+						t.Fatalf("GET %s from %q downloaded records", d.path, site)
+					}
+				}
+				wantStatus(t, c.post(d.path, url.Values{}), http.StatusForbidden)
+				wantStatus(t, c.post(d.path, url.Values{"csrf_token": {"not-the-token"}}), http.StatusForbidden)
+				if n := auditCount(t, a, d.action); n != 0 {
+					t.Fatalf("%d %s entries before any proper download", n, d.action)
+				}
+				// The page offers a button in a form carrying the token.
+				page := c.get(d.page)
+				wantStatus(t, page, http.StatusOK)
+				form := page.doc(t).Find(`form[method="post"][action="` + d.path + `"]`)
+				tok, _ := form.Find(`input[name="csrf_token"]`).Attr("value")
+				if form.Length() != 1 || tok == "" || form.Find(`button[type="submit"]`).Length() != 1 {
+					t.Fatalf("%s offers no download form for %s", d.page, d.path)
+				}
+				r := c.post(d.path, url.Values{"csrf_token": {tok}})
+				wantStatus(t, r, http.StatusOK)
+				if !strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment") || !strings.Contains(r.body, d.want) {
+					t.Fatalf("POST %s: %q %q", d.path, r.Header.Get("Content-Disposition"), excerpt(r.body))
+				}
+				if n := auditCount(t, a, d.action); n != 1 {
+					t.Fatalf("%d %s entries after one download", n, d.action)
+				}
+			})
+		}
+	})
+}
+
+// Search results show contact details masked; the record page, whose
+// opening is audited, shows them whole.
+func TestStaffSearchMasksContactDetails(t *testing.T) {
+	forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		a.store.DB.Model(&models.Patron{}).Where("id = ?", p.ID).Update("phone", "510-555-1234")
+		a.staff("sam", models.RoleAssistant)
+		c := a.client()
+		wantRedirect(t, c.staffSignIn("sam", staffPassword), "/staff")
+		r := c.get("/staff/patrons?q=rosa")
+		wantStatus(t, r, http.StatusOK)
+		row := r.doc(t).Find(`table[data-testid="results"] tbody tr`).Text()
+		if strings.Contains(row, "rosa@example.org") || strings.Contains(row, "555") {
+			t.Fatalf("search results show whole contact details: %q", row)
+		}
+		if !strings.Contains(row, "r•••@example.org") || !strings.Contains(row, "•••-•••-1234") {
+			t.Fatalf("search results should show masked contact details: %q", row)
+		}
+		page := c.get("/staff/patrons/" + itoa(p.ID))
+		wantStatus(t, page, http.StatusOK)
+		if !strings.Contains(page.body, "rosa@example.org") || !strings.Contains(page.body, "510-555-1234") {
+			t.Fatal("the audited record page shows contact details whole")
+		}
+	})
+}
+
+// An assistant cannot page through the directory: after the allowed
+// searches in a short while, searching pauses, says so, and records
+// nothing.
+func TestStaffSearchIsRateLimited(t *testing.T) {
+	forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		a.staff("sam", models.RoleAssistant)
+		a.staff("ada", models.RoleAssistant)
+		c := a.client()
+		wantRedirect(t, c.staffSignIn("sam", staffPassword), "/staff")
+		const allowed = 30 // the default: 30 searches, then one every 20 seconds
+		for i := 0; i < allowed; i++ {
+			wantStatus(t, c.get("/staff/patrons?q=ro"), http.StatusOK)
+		}
+		before := auditCount(t, a, models.AuditPatronLookup)
+		if before != allowed {
+			t.Fatalf("%d look-ups audited, want %d", before, allowed)
+		}
+		for _, q := range []string{"ro", "pa", card} {
+			r := c.get("/staff/patrons?q=" + q)
+			wantStatus(t, r, http.StatusTooManyRequests)
+			if ra := r.Header.Get("Retry-After"); ra == "" || ra == "0" {
+				t.Fatalf("Retry-After %q", ra)
+			}
+			msg := r.doc(t).Find(`[data-testid="search-paused"]`).Text()
+			if !strings.Contains(msg, "searches") || r.doc(t).Find(`input[name="q"]`).Length() != 1 {
+				t.Fatalf("the search page should explain the pause: %q", excerpt(r.body))
+			}
+			if strings.Contains(r.body, "Parks") {
+				t.Fatal("a refused search shows results")
+			}
+		}
+		if n := auditCount(t, a, models.AuditPatronLookup); n != before {
+			t.Fatalf("refused searches wrote %d audit entries", n-before)
+		}
+		// Opening a record is not a search; another staff member has their own allowance.
+		wantStatus(t, c.get("/staff/patrons/"+itoa(p.ID)), http.StatusOK)
+		o := a.client()
+		wantRedirect(t, o.staffSignIn("ada", staffPassword), "/staff")
+		wantStatus(t, o.get("/staff/patrons?q=ro"), http.StatusOK)
+		// Time restores the allowance, one search per 20 seconds.
+		a.clock.Advance(21e9)
+		wantStatus(t, c.get("/staff/patrons?q=ro"), http.StatusOK)
+		wantStatus(t, c.get("/staff/patrons?q=ro"), http.StatusTooManyRequests)
+	})
+}
