@@ -36,6 +36,9 @@ type PatronSearch struct {
 	Searched bool
 	Results  []PatronRow
 	More     bool
+	// PausedFor, when set, says how long until this staff member may
+	// search again ("20 seconds").
+	PausedFor string
 }
 
 // Option is one choice of a radio group or select.

@@ -47,6 +47,11 @@ type Config struct {
 	// address: on average SigninRate a second, SigninBurst at once.
 	SigninRate  float64
 	SigninBurst int
+	// StaffSearchBurst and StaffSearchEvery pace each staff member's
+	// patron searches: StaffSearchBurst at once, then one more every
+	// StaffSearchEvery. The counts live in memory, per instance.
+	StaffSearchBurst int
+	StaffSearchEvery time.Duration
 	// Mail is how digest emails are sent; without a host, none are
 	// (see delivery.go).
 	Mail MailConfig

@@ -35,6 +35,8 @@ type Server struct {
 	logo    []byte
 	stats   *stats
 	metrics http.Handler
+	// searches paces each staff member's patron searches.
+	searches *searchLimiter
 }
 
 // New builds the server and its router.
@@ -50,6 +52,12 @@ func New(store *models.Store, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.Policy == "" {
 		cfg.Policy = static.DefaultPolicy
+	}
+	if cfg.StaffSearchBurst <= 0 || cfg.StaffSearchEvery <= 0 {
+		// A desk may search 30 times in a rush, then once every 20
+		// seconds (180 an hour); a script paging through the directory
+		// with two-letter searches gets no further.
+		cfg.StaffSearchBurst, cfg.StaffSearchEvery = 30, 20*time.Second
 	}
 	if cfg.SigninRate <= 0 || cfg.SigninBurst <= 0 {
 		// Generous enough for a library's public computers behind one
@@ -78,6 +86,7 @@ func New(store *models.Store, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.Sessions = NewSessionStore(store, cfg.Sessions, s.secureCookie)
 	s.stats = newStats(store, cfg.Location)
+	s.searches = newSearchLimiter(cfg.StaffSearchBurst, cfg.StaffSearchEvery)
 	store.Count = s.stats.Inc
 	s.metrics = s.metricsHandler()
 	s.echo = s.router()

@@ -2,17 +2,21 @@ package web
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
 )
 
 // Context keys for staff.
@@ -180,17 +184,61 @@ func (s *Server) StaffConsole(c echo.Context) error {
 // front of them, they do not browse.
 const lookupLimit = 10
 
+// searchLimiter paces each staff member's patron searches, so that nobody
+// can list the whole directory a few letters at a time. The buckets live
+// in memory: each instance keeps its own, and a restart refills them. Time
+// comes from the store's clock.
+type searchLimiter struct {
+	mu    sync.Mutex
+	burst int
+	every time.Duration
+	by    map[int64]*rate.Limiter
+}
+
+func newSearchLimiter(burst int, every time.Duration) *searchLimiter {
+	return &searchLimiter{burst: burst, every: every, by: map[int64]*rate.Limiter{}}
+}
+
+// allow takes one search from the staff member's allowance, or says how
+// long until the next one.
+func (l *searchLimiter) allow(staffID int64, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lim, ok := l.by[staffID]
+	if !ok {
+		lim = rate.NewLimiter(rate.Every(l.every), l.burst)
+		l.by[staffID] = lim
+	}
+	r := lim.ReserveN(now, 1)
+	if wait := r.DelayFrom(now); wait > 0 {
+		r.CancelAt(now)
+		return false, wait
+	}
+	return true, 0
+}
+
 // StaffPatrons finds patrons by card number or name. Every patron shown is
-// audited.
+// audited; contact details are shown masked here, whole on the patron's
+// own (audited) record page. Searches are paced per staff member.
 func (s *Server) StaffPatrons(c echo.Context) error {
 	q := strings.TrimSpace(c.QueryParam("q"))
 	v := views.PatronSearch{Query: q}
+	status := http.StatusOK
 	switch {
 	case q == "":
 	case len([]rune(q)) < 2 || len(q) > 100 || strings.IndexFunc(q, unicode.IsControl) >= 0:
 		v.Error = "Type a whole card number, or at least two letters of a name."
+		status = http.StatusUnprocessableEntity
 	default:
-		found, err := s.Store.LookupPatrons(c.Request().Context(), currentStaff(c).ID, q, lookupLimit+1)
+		st := currentStaff(c)
+		if ok, wait := s.searches.allow(st.ID, s.Store.Now()); !ok {
+			secs := int(math.Ceil(wait.Seconds()))
+			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+			v.PausedFor = plural(int64(secs), "second", "seconds")
+			status = http.StatusTooManyRequests
+			break
+		}
+		found, err := s.Store.LookupPatrons(c.Request().Context(), st.ID, q, lookupLimit+1)
 		if err != nil {
 			return err
 		}
@@ -200,14 +248,41 @@ func (s *Server) StaffPatrons(c echo.Context) error {
 		}
 		for _, p := range found {
 			v.Results = append(v.Results, views.PatronRow{ID: p.ID, Name: p.FullName(), Card: p.CardNumber,
-				Email: p.Email, Phone: p.Phone, Branch: p.HomeBranch})
+				Email: maskEmail(p.Email), Phone: maskPhone(p.Phone), Branch: p.HomeBranch})
 		}
 	}
-	status := http.StatusOK
-	if v.Error != "" {
-		status = http.StatusUnprocessableEntity
-	}
 	return s.render(c, status, views.StaffPatrons(s.page(c, "Find a patron"), v))
+}
+
+// maskEmail keeps an address's first letter and its domain:
+// r•••@example.org, enough to tell two Rosa Parkses apart.
+func maskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		if email == "" {
+			return ""
+		}
+		return "•••"
+	}
+	first, _ := utf8.DecodeRuneInString(local)
+	return string(first) + "•••@" + domain
+}
+
+// maskPhone keeps a number's last four digits: •••-•••-1234.
+func maskPhone(phone string) string {
+	var digits []rune
+	for _, r := range phone {
+		if unicode.IsDigit(r) {
+			digits = append(digits, r)
+		}
+	}
+	switch {
+	case phone == "":
+		return ""
+	case len(digits) < 7:
+		return "•••"
+	}
+	return "•••-•••-" + string(digits[len(digits)-4:])
 }
 
 // StaffPatron shows one patron's contact details and counts, never a PIN
