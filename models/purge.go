@@ -80,6 +80,8 @@ func (s *Store) purgeRules(r Retention, limits SessionLimits) []purgeRule {
 		{"consent_history", "consent_entries", "id", "EXISTS (SELECT 1 FROM consent_entries later WHERE later.patron_id = consent_entries.patron_id " +
 			"AND later.subject = consent_entries.subject AND later.id > consent_entries.id AND later.created_at < ?)",
 			[]any{n.AddDate(-r.AuditYears, 0, 0)}, true},
+		// Expired sessions go through endSessions, which records the end of
+		// an assistance one carried ("timed out").
 		{"sessions", "sessions", "token_hash", "(last_seen_at <= ? OR created_at <= ?)", []any{n.Add(-limits.Idle), n.Add(-limits.Absolute)}, false},
 		{"handoff_tokens", "handoff_tokens", "jti", "expires_at < ?", []any{n}, false},
 		// New arrivals are not personal data; once no notification names
@@ -173,13 +175,29 @@ func (s *Store) purgeRule(ctx context.Context, db *gorm.DB, rule purgeRule, dryR
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		sub := db.Table(rule.table).Select(rule.key).Where(where, rule.args...).Limit(batch)
-		res := db.Exec("DELETE FROM "+rule.table+" WHERE "+rule.key+" IN (?)", sub)
-		if res.Error != nil {
-			return total, res.Error
+		var n int64
+		if rule.table == "sessions" {
+			// A session may carry an assistance, whose end the patron
+			// must be shown: never a bare DELETE.
+			err := db.Transaction(func(tx *gorm.DB) error {
+				sub := tx.Table(rule.table).Select(rule.key).Where(where, rule.args...).Limit(batch)
+				var err error
+				n, err = endSessions(tx, AssistEndedTimeout, rule.key+" IN (?)", sub)
+				return err
+			})
+			if err != nil {
+				return total, err
+			}
+		} else {
+			sub := db.Table(rule.table).Select(rule.key).Where(where, rule.args...).Limit(batch)
+			res := db.Exec("DELETE FROM "+rule.table+" WHERE "+rule.key+" IN (?)", sub)
+			if res.Error != nil {
+				return total, res.Error
+			}
+			n = res.RowsAffected
 		}
-		total += res.RowsAffected
-		if res.RowsAffected < int64(batch) {
+		total += n
+		if n < int64(batch) {
 			return total, nil
 		}
 	}

@@ -2,12 +2,15 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
 	"sync"
 	"time"
 
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
 )
 
@@ -77,23 +80,98 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash string) erro
 	return nil
 }
 
-// DeleteSession ends a session.
+// Why an assistance ended along with the staff session that carried it,
+// as the patron reads it under "Staff access".
+const (
+	AssistEndedSignOut  = "ended by signing out"
+	AssistEndedDisabled = "ended because the staff account was disabled"
+	AssistEndedTimeout  = "ended because the staff session timed out"
+	AssistEndedPassword = "ended because the staff password was reset"
+	AssistEndedSession  = "ended when the staff session ended"
+)
+
+// Session data keys of an assistance in progress, beside AssistPatronID:
+// the web side writes them, and ending a session reads the reason back.
+const (
+	SessionAssistReason  = "assist_reason"
+	SessionAssistNote    = "assist_note"
+	SessionAssistStarted = "assist_started"
+)
+
+// assistReason is the stated reason of the assistance a session carries.
+func (s Session) assistReason() string {
+	var v map[string]any
+	if err := json.Unmarshal([]byte(s.Data), &v); err != nil {
+		return ""
+	}
+	reason, _ := v[SessionAssistReason].(string)
+	note, _ := v[SessionAssistNote].(string)
+	return AssistReasonLabel(reason, note)
+}
+
+// endSessions deletes the sessions matching where and records, in tx, the
+// end of any assistance they carried, with its cause. The rows come back
+// from the DELETE itself (RETURNING, on both engines), so only the
+// transaction that deleted a session records its end: a sweep and a
+// request that notice the same expiry record it once.
+func endSessions(tx *gorm.DB, cause, where string, args ...any) (int64, error) {
+	var gone []Session
+	res := tx.Clauses(clause.Returning{Columns: []clause.Column{{Name: "token_hash"}, {Name: "staff_id"}, {Name: "assist_patron_id"}, {Name: "data"}}}).
+		Where(where, args...).Delete(&gone)
+	if res.Error != nil {
+		return 0, res.Error
+	}
+	for _, g := range gone {
+		if g.StaffID == nil || g.AssistPatronID == nil {
+			continue
+		}
+		err := AppendAudit(tx, &AuditEntry{StaffID: g.StaffID, PatronID: g.AssistPatronID, Action: AuditAssistEnd,
+			Reason: g.assistReason(), Detail: cause})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return res.RowsAffected, nil
+}
+
+// DeleteSession ends a session; an assistance it carried is recorded as
+// ended with the session.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
-	if err := s.db(ctx).Where("token_hash = ?", hash).Delete(&Session{}).Error; err != nil {
+	return s.EndSession(ctx, hash, AssistEndedSession)
+}
+
+// EndSession ends a session and, in the same transaction, records the
+// end of any assistance it carried, with cause.
+func (s *Store) EndSession(ctx context.Context, hash, cause string) error {
+	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		_, err := endSessions(tx, cause, "token_hash = ?", hash)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("models: delete session: %w", err)
 	}
 	return nil
 }
 
 // DeleteExpiredSessions removes every session past its idle or absolute
-// limit, and reports how many went.
+// limit, and every session of a disabled staff account, recording the end
+// of any assistance they carried; it reports how many went.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, l SessionLimits) (int64, error) {
 	n := s.Now()
-	res := s.db(ctx).Where("last_seen_at <= ? OR created_at <= ?", n.Add(-l.Idle), n.Add(-l.Absolute)).Delete(&Session{})
-	if res.Error != nil {
-		return 0, fmt.Errorf("models: sweep sessions: %w", res.Error)
+	var total int64
+	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		d, err := endSessions(tx, AssistEndedDisabled, "staff_id IN (SELECT id FROM staff WHERE disabled_at IS NOT NULL)")
+		if err != nil {
+			return err
+		}
+		e, err := endSessions(tx, AssistEndedTimeout, "last_seen_at <= ? OR created_at <= ?", n.Add(-l.Idle), n.Add(-l.Absolute))
+		total = d + e
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("models: sweep sessions: %w", err)
 	}
-	return res.RowsAffected, nil
+	return total, nil
 }
 
 // sessionPatronQuery is the SELECT of SessionAndPatron, with the struct

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -248,6 +249,67 @@ func TestSessionAndPatronReadsBothInOneQuery(t *testing.T) {
 			}
 			if _, _, err := s.SessionAndPatron(ctx, models.HashToken("never issued")); !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("an unknown token: %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+// TestAnAssistanceEndsOnceHoweverItsSessionEnds: a staff session that was
+// assisting a patron, ended at the same moment by a request that finds it
+// expired, by the session sweep and by the purge, leaves exactly one
+// assist.end entry, with the assistance's reason and the cause.
+func TestAnAssistanceEndsOnceHoweverItsSessionEnds(t *testing.T) {
+	t.Parallel()
+	clock := modeltest.NewFakeClock(testTime)
+	for _, db := range modeltest.Databases(t, clock) {
+		t.Run(db.Name, func(t *testing.T) {
+			clock.Set(testTime)
+			ctx := t.Context()
+			s := modeltest.NewStore(t, db.Gorm, clock)
+			p := createPatron(t, s, "21000000001111", "1234")
+			st, err := s.AddStaff(ctx, "sam", "Sam", models.RoleAssistant, "correct horse battery staple")
+			if err != nil {
+				t.Fatal(err)
+			}
+			const rounds = 10
+			for i := range rounds {
+				hash := models.HashToken("assisting-" + strconv.Itoa(i))
+				sess := models.Session{TokenHash: hash, StaffID: &st.ID, AssistPatronID: &p.ID, CSRFToken: "c",
+					Data: `{"assist_reason":"desk"}`, CreatedAt: s.Now().Add(-time.Hour), LastSeenAt: s.Now().Add(-time.Hour)}
+				if err := s.CreateSession(ctx, &sess); err != nil {
+					t.Fatal(err)
+				}
+				start := make(chan struct{})
+				errs := make(chan error, 3)
+				for _, end := range []func() error{
+					func() error { return s.EndSession(ctx, hash, models.AssistEndedTimeout) },
+					func() error { _, err := s.DeleteExpiredSessions(ctx, testSessionLimits); return err },
+					func() error {
+						_, err := s.Purge(ctx, false, 0, testSessionLimits)
+						if errors.Is(err, models.ErrPurgeBusy) {
+							return nil
+						}
+						return err
+					},
+				} {
+					go func() { <-start; errs <- end() }()
+				}
+				close(start)
+				for range 3 {
+					if err := <-errs; err != nil {
+						t.Fatal(err)
+					}
+				}
+				var ends []models.AuditEntry
+				if err := db.Gorm.Where("patron_id = ? AND action = ?", p.ID, models.AuditAssistEnd).Find(&ends).Error; err != nil {
+					t.Fatal(err)
+				}
+				if len(ends) != i+1 {
+					t.Fatalf("round %d: %d assist.end entries, want %d", i, len(ends), i+1)
+				}
+				if e := ends[i]; e.Detail != models.AssistEndedTimeout || e.Reason != "At the desk" || e.StaffID == nil || *e.StaffID != st.ID {
+					t.Fatalf("round %d: entry %+v", i, e)
+				}
 			}
 		})
 	}

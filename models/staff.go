@@ -125,7 +125,8 @@ func (s *Store) AddStaff(ctx context.Context, username, displayName, role, passw
 }
 
 // DisableStaff disables an account and ends its sessions at once, with
-// any assistance they were giving.
+// any assistance they were giving (each recorded as ended, for its patron
+// to see).
 func (s *Store) DisableStaff(ctx context.Context, username string) error {
 	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		var st Staff
@@ -135,7 +136,7 @@ func (s *Store) DisableStaff(ctx context.Context, username string) error {
 		if err := tx.Model(&Staff{}).Where("id = ?", st.ID).UpdateColumn("disabled_at", s.Now()).Error; err != nil {
 			return err
 		}
-		if err := tx.Where("staff_id = ?", st.ID).Delete(&Session{}).Error; err != nil {
+		if _, err := endSessions(tx, AssistEndedDisabled, "staff_id = ?", st.ID); err != nil {
 			return err
 		}
 		return AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "staff account disabled: " + st.Username})
@@ -159,7 +160,7 @@ func (s *Store) ResetStaffPassword(ctx context.Context, username, password strin
 		if err := tx.Model(&Staff{}).Where("id = ?", st.ID).UpdateColumn("password_hash", hash).Error; err != nil {
 			return err
 		}
-		if err := tx.Where("staff_id = ?", st.ID).Delete(&Session{}).Error; err != nil {
+		if _, err := endSessions(tx, AssistEndedPassword, "staff_id = ?", st.ID); err != nil {
 			return err
 		}
 		return AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "staff password reset: " + st.Username})

@@ -132,7 +132,7 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			p, err := s.sessionPatron(ctx, sess, id)
 			if errors.Is(err, models.ErrNotFound) {
 				// The patron was deleted: the session goes with them.
-				return s.destroyThen(c, sess, next)
+				return s.destroyThen(c, sess, next, models.AssistEndedSession)
 			} else if err != nil {
 				return fmt.Errorf("web: load patron: %w", err)
 			}
@@ -141,7 +141,8 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if id, ok := sess.Values[keyStaff].(int64); ok {
 			st, err := s.Store.StaffMember(ctx, id)
 			if errors.Is(err, models.ErrNotFound) {
-				return s.destroyThen(c, sess, next)
+				// Disabled (a removed account takes its sessions with it).
+				return s.destroyThen(c, sess, next, models.AssistEndedDisabled)
 			} else if err != nil {
 				return fmt.Errorf("web: load staff: %w", err)
 			}
@@ -167,10 +168,10 @@ func (s *Server) sessionPatron(ctx context.Context, sess *sessions.Session, id i
 	return &p, nil
 }
 
-// destroyThen ends a session whose principal no longer exists and goes on
-// as an anonymous visitor.
-func (s *Server) destroyThen(c echo.Context, sess *sessions.Session, next echo.HandlerFunc) error {
-	if err := s.Sessions.Destroy(c.Request().Context(), sess); err != nil {
+// destroyThen ends a session whose principal no longer exists, recording
+// why an assistance it carried ended, and goes on as an anonymous visitor.
+func (s *Server) destroyThen(c echo.Context, sess *sessions.Session, next echo.HandlerFunc, cause string) error {
+	if err := s.Sessions.End(c.Request().Context(), sess, cause); err != nil {
 		return err
 	}
 	return next(c)

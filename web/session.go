@@ -102,7 +102,7 @@ func (st *SessionStore) New(r *http.Request, name string) (*sessions.Session, er
 	}
 	now := st.Store.Now()
 	if st.Limits.Expired(row, now) {
-		if err := st.Store.DeleteSession(ctx, hash); err != nil {
+		if err := st.Store.EndSession(ctx, hash, models.AssistEndedTimeout); err != nil {
 			return s, err
 		}
 		return s, nil
@@ -200,8 +200,14 @@ func (st *SessionStore) Rotate(ctx context.Context, s *sessions.Session) error {
 // Destroy ends the session on the server: its token is worthless from now
 // on, whatever the browser does with the cookie.
 func (st *SessionStore) Destroy(ctx context.Context, s *sessions.Session) error {
+	return st.End(ctx, s, models.AssistEndedSession)
+}
+
+// End is Destroy saying why: an assistance the session carried is
+// recorded as ended with cause, in the same transaction as the deletion.
+func (st *SessionStore) End(ctx context.Context, s *sessions.Session, cause string) error {
 	if s.ID != "" {
-		if err := st.Store.DeleteSession(ctx, models.HashToken(s.ID)); err != nil {
+		if err := st.Store.EndSession(ctx, models.HashToken(s.ID), cause); err != nil {
 			return err
 		}
 	}

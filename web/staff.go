@@ -27,9 +27,9 @@ const (
 
 // Session keys of an assistance, beside keyAssist (the patron's ID).
 const (
-	keyAssistReason  = "assist_reason"
-	keyAssistNote    = "assist_note"
-	keyAssistStarted = "assist_started"
+	keyAssistReason  = models.SessionAssistReason
+	keyAssistNote    = models.SessionAssistNote
+	keyAssistStarted = models.SessionAssistStarted
 )
 
 // assistance is a staff member acting for a patron, at their request.
@@ -152,17 +152,13 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 // StaffLogout ends the staff session, and any assistance with it.
 func (s *Server) StaffLogout(c echo.Context) error {
 	sess := session(c)
-	st := currentStaff(c)
 	if signedIn(sess) && !validCSRF(sess, c.FormValue("csrf_token")) {
 		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 	}
-	if a := currentAssist(c); a != nil {
-		if err := s.Store.RecordAssist(c.Request().Context(), st.ID, a.Patron.ID, models.AuditAssistEnd, a.reasonLabel(), "ended by signing out"); err != nil {
-			return err
-		}
-	}
 	if sess != nil {
-		if err := s.Sessions.Destroy(c.Request().Context(), sess); err != nil {
+		// An assistance in progress is recorded as ended in the same
+		// transaction.
+		if err := s.Sessions.End(c.Request().Context(), sess, models.AssistEndedSignOut); err != nil {
 			return err
 		}
 	}

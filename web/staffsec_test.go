@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carrel-library/carrel/models"
 )
@@ -196,4 +197,130 @@ func TestStaffSearchIsRateLimited(t *testing.T) {
 		wantStatus(t, c.get("/staff/patrons?q=ro"), http.StatusOK)
 		wantStatus(t, c.get("/staff/patrons?q=ro"), http.StatusTooManyRequests)
 	})
+}
+
+// assistEnds lists the details of the patron's assist.end entries.
+func assistEnds(t *testing.T, a *app, patronID int64) []string {
+	t.Helper()
+	var out []string
+	if err := a.store.DB.Model(&models.AuditEntry{}).Where("patron_id = ? AND action = ?", patronID, models.AuditAssistEnd).
+		Order("id").Pluck("detail", &out).Error; err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// wantAssistEndSeen checks that the assistance's end was recorded once,
+// with its cause, and that the patron reads it on their staff-access page.
+func wantAssistEndSeen(t *testing.T, a *app, p models.Patron, pinNo, cause string) {
+	t.Helper()
+	if got := assistEnds(t, a, p.ID); len(got) != 1 || got[0] != cause {
+		t.Fatalf("assist.end entries %q, want exactly one %q", got, cause)
+	}
+	pc := a.client()
+	pc.signIn(p.CardNumber, pinNo)
+	r := pc.get("/data/staff-access")
+	wantStatus(t, r, http.StatusOK)
+	if text := r.doc(t).Find(`table[data-testid="records"]`).Text(); !strings.Contains(text, "Finished helping you: "+cause) {
+		t.Fatalf("the patron's staff-access page lacks the end and its cause: %q", text)
+	}
+}
+
+var testLimits = models.SessionLimits{Idle: 15 * time.Minute, Absolute: 8 * time.Hour}
+
+// Disabling a staff account ends its sessions, and with them any
+// assistance: the patron is told when and why it stopped, however the
+// session goes.
+func TestAssistanceEndedByDisablingTheAccountIsRecorded(t *testing.T) {
+	const cause = "ended because the staff account was disabled"
+	ctx := context.Background()
+	disable := func(a *app, username string) {
+		// As an account disabled by an instance that did not end its
+		// sessions (or while one of its requests was under way).
+		if err := a.store.DB.Model(&models.Staff{}).Where("username = ?", username).Update("disabled_at", a.clock.Now()).Error; err != nil {
+			a.t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		end  func(t *testing.T, a *app, c *client)
+	}{
+		{"carrel staff disable", func(t *testing.T, a *app, c *client) {
+			if err := a.store.DisableStaff(ctx, "sam"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"the next request", func(t *testing.T, a *app, c *client) {
+			disable(a, "sam")
+			wantRedirect(t, c.get("/data"), "/login?next=%2Fdata")
+		}},
+		{"the sweep, without a request", func(t *testing.T, a *app, c *client) {
+			disable(a, "sam")
+			if _, err := a.store.DeleteExpiredSessions(ctx, testLimits); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
+				p := a.patron(card, pin, "Rosa", "Parks")
+				a.staff("sam", models.RoleAssistant)
+				c := a.assisting(t, "sam", p)
+				tc.end(t, a, c)
+				// Whatever comes after records nothing more.
+				c.get("/data")
+				if _, err := a.store.DeleteExpiredSessions(ctx, testLimits); err != nil {
+					t.Fatal(err)
+				}
+				wantAssistEndSeen(t, a, p, pin, cause)
+			})
+		})
+	}
+}
+
+// A staff session that times out while assisting ends the assistance:
+// seen on the next request, or swept without one, it is recorded once.
+func TestAssistanceEndedByTheStaffSessionTimingOutIsRecorded(t *testing.T) {
+	const cause = "ended because the staff session timed out"
+	ctx := context.Background()
+	cfg := demoConfig()
+	cfg.AssistLimit = 30 * time.Minute // longer than the idle limit: the session times out first
+	cfg.Sessions = testLimits
+	for _, tc := range []struct {
+		name string
+		end  func(t *testing.T, a *app, c *client)
+	}{
+		{"seen on the next request", func(t *testing.T, a *app, c *client) {
+			wantRedirect(t, c.get("/data"), "/login?next=%2Fdata")
+		}},
+		{"swept by the purge", func(t *testing.T, a *app, c *client) {
+			if _, err := a.store.Purge(ctx, false, 0, testLimits); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"swept by the session sweep", func(t *testing.T, a *app, c *client) {
+			if _, err := a.store.DeleteExpiredSessions(ctx, testLimits); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachDB(t, cfg, func(t *testing.T, a *app) {
+				p := a.patron(card, pin, "Rosa", "Parks")
+				a.staff("sam", models.RoleAssistant)
+				c := a.assisting(t, "sam", p)
+				a.clock.Advance(testLimits.Idle + time.Second)
+				tc.end(t, a, c)
+				// The other ways of noticing find nothing left to record.
+				c.get("/data")
+				if _, err := a.store.Purge(ctx, false, 0, testLimits); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := a.store.DeleteExpiredSessions(ctx, testLimits); err != nil {
+					t.Fatal(err)
+				}
+				wantAssistEndSeen(t, a, p, pin, cause)
+			})
+		})
+	}
 }
