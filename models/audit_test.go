@@ -78,7 +78,7 @@ func TestAuditChainVerifies(t *testing.T) {
 	clock := modeltest.NewFakeClock(testTime)
 	for _, db := range modeltest.Databases(t, clock) {
 		t.Run(db.Name, func(t *testing.T) {
-			clock.Set(testTime)           // the engines run one after the other
+			clock.Set(testTime) // the engines run one after the other
 			s := modeltest.NewStore(t, db.Gorm, clock)
 			verifyAudit(t, s, 0, 0) // an empty log is intact
 			entries := appendAudits(t, s, clock, 3)
