@@ -343,8 +343,8 @@ func (cp AuditCheckpoint) signedText() string {
 }
 
 // ParseAuditCheckpoint reads a checkpoint from text, such as a file
-// holding one line that String wrote (the last such line counts, so a
-// file may keep a history). It does not check the signature; VerifyAudit
+// holding one line that String wrote, or a line of the portal's logs (the
+// last such line counts, so a file may keep a history). It does not check the signature; VerifyAudit
 // does.
 func ParseAuditCheckpoint(text string) (AuditCheckpoint, error) {
 	var line string
@@ -358,7 +358,8 @@ func ParseAuditCheckpoint(text string) (AuditCheckpoint, error) {
 	}
 	var cp AuditCheckpoint
 	fields := map[string]string{}
-	for f := range strings.FieldsSeq(line) {
+	// A line copied from the logs keeps its quotes.
+	for f := range strings.FieldsSeq(strings.NewReplacer(`"`, " ", "'", " ").Replace(line)) {
 		k, v, _ := strings.Cut(f, "=")
 		fields[k] = v
 	}
