@@ -164,7 +164,7 @@ func (c AuditCheck) Summary() string {
 	if c.BrokenID != 0 {
 		return fmt.Sprintf("Audit log broken at entry %d: %s.", c.BrokenID, c.Problem)
 	}
-	return "Audit log broken: " + c.Problem + "."
+	return "Audit verification failed: " + c.Problem + "."
 }
 
 // ErrCheckpointForged says a checkpoint's signature does not verify under
@@ -190,10 +190,15 @@ var ErrCheckpointForged = errors.New("the checkpoint's signature does not verify
 func (s *Store) VerifyAudit(ctx context.Context, cp *AuditCheckpoint, by string) (AuditCheck, error) {
 	res := AuditCheck{At: s.Now().UTC(), By: by}
 	if cp != nil {
+		res.CheckpointID = cp.EntryID
 		if !s.checkpointValid(*cp) {
+			// Kept like any other result: the officer's page shows it.
+			res.Problem = ErrCheckpointForged.Error()
+			if err := s.saveAuditCheck(ctx, res); err != nil {
+				return res, err
+			}
 			return res, ErrCheckpointForged
 		}
-		res.CheckpointID = cp.EntryID
 	}
 	db := s.db(ctx)
 	prev := auditGenesis
@@ -304,9 +309,9 @@ func (s *Store) LastAuditCheck(ctx context.Context) (AuditCheck, bool, error) {
 	return c, true, nil
 }
 
-// VerifyAuditAudited runs a verification a privacy officer asked for, and
+// VerifyAuditAsStaff runs a verification a privacy officer asked for, and
 // records in the audit log that they did and what it found.
-func (s *Store) VerifyAuditAudited(ctx context.Context, staffID int64, username string) (AuditCheck, error) {
+func (s *Store) VerifyAuditAsStaff(ctx context.Context, staffID int64, username string) (AuditCheck, error) {
 	res, err := s.VerifyAudit(ctx, nil, username)
 	if err != nil {
 		return res, err

@@ -255,6 +255,9 @@ func TestAuditCheckpointForgeryRefused(t *testing.T) {
 					t.Errorf("%s checkpoint: err = %v, want ErrCheckpointForged", name, err)
 				}
 			}
+			if last, ok, err := s.LastAuditCheck(t.Context()); err != nil || !ok || last.Intact() || last.Problem != models.ErrCheckpointForged.Error() {
+				t.Errorf("LastAuditCheck = %+v, %v, %v; want the refusal kept", last, ok, err)
+			}
 			for _, bad := range []string{"", "carrel-audit-checkpoint v1 entry=x", "carrel-audit-checkpoint v1 entry=3 chain=ab at=2026-01-01T00:00:00Z key=k"} {
 				if _, err := models.ParseAuditCheckpoint(bad); err == nil {
 					t.Errorf("ParseAuditCheckpoint(%q) accepted it", bad)
@@ -335,6 +338,54 @@ func TestAuditLegacyEntriesBeforeTheKeyedChain(t *testing.T) {
 				t.Fatal(err)
 			}
 			verifyAudit(t, s, e.ID, 5)
+		})
+	}
+}
+
+// TestAuditUpgradeToTheKeyedChain takes a database back to before the
+// keyed chain, with a log chained as it was then, and upgrades it: the
+// old entries still verify, and new ones are keyed and refused updates.
+func TestAuditUpgradeToTheKeyedChain(t *testing.T) {
+	t.Parallel()
+	clock := modeltest.NewFakeClock(testTime)
+	for _, db := range modeltest.Databases(t, clock) {
+		t.Run(db.Name, func(t *testing.T) {
+			clock.Set(testTime)
+			g := db.Gorm.WithContext(t.Context())
+			undo := []string{"DROP TRIGGER audit_entries_no_update", "ALTER TABLE audit_entries DROP COLUMN key_id",
+				"DELETE FROM migrations WHERE id = '202612020001_audit_keyed_chain'"}
+			if db.Name == string(models.Postgres) {
+				undo[0] = "DROP FUNCTION carrel_audit_entries_no_update() CASCADE"
+			}
+			for _, sql := range undo {
+				if err := g.Exec(sql).Error; err != nil {
+					t.Fatalf("%s: %v", sql, err)
+				}
+			}
+			prev := strings.Repeat("0", 64)
+			staffID := int64(3)
+			for i := range 3 {
+				e := models.AuditEntry{CreatedAt: testTime.Add(time.Duration(i) * time.Second), StaffID: &staffID,
+					Action: models.AuditStaffSignIn, PrevHash: prev}
+				e.Hash = models.AuditHashForTest(e)
+				prev = e.Hash
+				if err := g.Exec("INSERT INTO audit_entries (created_at, staff_id, action, reason, detail, restricted, prev_hash, hash) VALUES (?, ?, ?, '', '', FALSE, ?, ?)",
+					e.CreatedAt, e.StaffID, e.Action, e.PrevHash, e.Hash).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := models.Migrate(t.Context(), db.Gorm); err != nil {
+				t.Fatalf("upgrade: %v", err)
+			}
+			clock.Advance(time.Minute)
+			s := modeltest.NewStore(t, db.Gorm, clock)
+			appendAudits(t, s, clock, 2)
+			if res := verifyAudit(t, s, 0, 5); res.Legacy != 3 {
+				t.Errorf("legacy entries = %d, want the 3 from before the upgrade", res.Legacy)
+			}
+			if err := g.Exec("UPDATE audit_entries SET detail = 'x'").Error; err == nil {
+				t.Error("after the upgrade the database let audit entries be changed")
+			}
 		})
 	}
 }

@@ -370,7 +370,7 @@ func (s *Server) StaffAudit(c echo.Context) error {
 // audit page.
 func (s *Server) StaffAuditVerify(c echo.Context) error {
 	st := currentStaff(c)
-	check, err := s.Store.VerifyAuditAudited(c.Request().Context(), st.ID, st.Username)
+	check, err := s.Store.VerifyAuditAsStaff(c.Request().Context(), st.ID, st.Username)
 	if err != nil {
 		return err
 	}
