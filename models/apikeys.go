@@ -56,7 +56,7 @@ func (s *Store) AddAPIKey(ctx context.Context, name string) (APIKey, string, err
 		if err := tx.Create(&k).Error; err != nil {
 			return err
 		}
-		return AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "API key added: " + name + " (prefix " + prefix + ")"})
+		return s.AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "API key added: " + name + " (prefix " + prefix + ")"})
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return APIKey{}, "", &InputError{"name", "A key named " + name + " exists already (revoked keys keep their names)."}
@@ -87,7 +87,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, name string) error {
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		return AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "API key revoked: " + strings.TrimSpace(name)})
+		return s.AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "API key revoked: " + strings.TrimSpace(name)})
 	})
 }
 

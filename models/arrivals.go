@@ -154,7 +154,7 @@ func (s *Store) AddArrivals(ctx context.Context, src ArrivalSource, items []Arri
 		if src.File != "" {
 			detail += " (file " + src.File + ")"
 		}
-		return AppendAudit(tx, &AuditEntry{StaffID: src.StaffID, Action: AuditArrivals, Detail: detail})
+		return s.AppendAudit(tx, &AuditEntry{StaffID: src.StaffID, Action: AuditArrivals, Detail: detail})
 	})
 	if err != nil {
 		return ArrivalResult{}, fmt.Errorf("models: add arrivals: %w", err)

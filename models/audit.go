@@ -1,14 +1,19 @@
 package models
 
 import (
+	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Audit actions. An entry names who did what to whom, never the data.
@@ -21,17 +26,31 @@ const (
 	AuditListExport    = "list.export"
 	AuditPurgeRun      = "purge.run"
 	AuditConfigChanged = "config.change"
+	AuditVerify        = "audit.verify"
 )
 
 // auditGenesis is the previous hash of the first entry.
 const auditGenesis = "0000000000000000000000000000000000000000000000000000000000000000"
 
+// The purposes of the subkeys the audit log uses. They are derived from
+// the server's secret keys, which never enter the database, so whoever can
+// only write to the database can neither re-chain an edited entry nor sign
+// a checkpoint.
+const (
+	auditChainPurpose      = "audit-chain"
+	auditCheckpointPurpose = "audit-checkpoint"
+)
+
 // AppendAudit adds an entry to the audit log inside tx, so that it commits
-// or rolls back with the change it records. Entries are hash-chained: each
-// stores the hash of the one before, so an edited or deleted row breaks
-// the chain. Appends are serialised (an advisory lock on PostgreSQL; SQLite
-// has a single writer) so the chain never forks.
-func AppendAudit(tx *gorm.DB, e *AuditEntry) error {
+// or rolls back with the change it records. Entries are chained: each
+// stores the chain value of the one before, and its own chain value is an
+// HMAC of all its fields under a subkey of the current server key, whose id
+// the entry keeps (so entries made before a key rotation still verify while
+// the old key stays configured). An edited, inserted or deleted row breaks
+// the chain, and without the server key nobody can mend it. Appends are
+// serialised (an advisory lock on PostgreSQL; SQLite has a single writer)
+// so the chain never forks.
+func (s *Store) AppendAudit(tx *gorm.DB, e *AuditEntry) error {
 	if _, inTx := tx.Statement.ConnPool.(gorm.TxCommitter); !inTx {
 		return errors.New("models: AppendAudit needs a transaction, so its lock lasts until the commit")
 	}
@@ -52,15 +71,19 @@ func AppendAudit(tx *gorm.DB, e *AuditEntry) error {
 		e.CreatedAt = tx.NowFunc()
 	}
 	e.CreatedAt = e.CreatedAt.UTC().Truncate(time.Microsecond)
-	e.Hash = auditHash(*e)
+	e.KeyID = s.Keys.currentID()
+	sum, _ := s.Keys.macWith(e.KeyID, auditChainPurpose, auditText(*e))
+	e.Hash = hex.EncodeToString(sum)
 	if err := tx.Create(e).Error; err != nil {
 		return fmt.Errorf("models: append audit: %w", err)
 	}
 	return nil
 }
 
-// auditHash covers every field of an entry except its ID and its own hash.
-func auditHash(e AuditEntry) string {
+// auditText is what an entry's chain value covers: every field except its
+// ID and its own chain value, each length-prefixed so no two different
+// entries give the same text.
+func auditText(e AuditEntry) string {
 	opt := func(p *int64) string {
 		if p == nil {
 			return ""
@@ -73,46 +96,313 @@ func auditHash(e AuditEntry) string {
 		opt(e.StaffID), opt(e.PatronID),
 		e.Action, e.Reason, e.Detail, strconv.FormatBool(e.Restricted),
 	}
-	h := sha256.New()
-	for _, f := range fields {
-		// Length-prefixed, so no two different entries hash the same text.
-		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	if e.KeyID != "" {
+		fields = append(fields, e.KeyID)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	var b strings.Builder
+	for _, f := range fields {
+		fmt.Fprintf(&b, "%d:%s;", len(f), f)
+	}
+	return b.String()
 }
 
-// VerifyAudit walks the audit log in order and returns the ID of the first
-// entry whose chain is broken, or 0 when the whole log is intact.
+// auditHash is the unkeyed chain value of an entry written before the
+// chain was keyed (one with no key id): plain SHA-256.
+func auditHash(e AuditEntry) string {
+	sum := sha256.Sum256([]byte(auditText(e)))
+	return hex.EncodeToString(sum[:])
+}
+
+// chainValid says whether e's chain value is right for its fields. An
+// entry with a key id needs that key configured.
+func (s *Store) chainValid(e AuditEntry) (ok bool, problem string) {
+	if e.KeyID == "" {
+		return auditHash(e) == e.Hash, "it was changed"
+	}
+	sum, known := s.Keys.macWith(e.KeyID, auditChainPurpose, auditText(e))
+	if !known {
+		return false, "it is signed with key " + e.KeyID + ", which is not configured (CARREL_SECRET_KEYS)"
+	}
+	got, err := hex.DecodeString(e.Hash)
+	return err == nil && hmac.Equal(sum, got), "it was changed"
+}
+
+// AuditCheck is the result of one verification of the audit log.
+type AuditCheck struct {
+	At time.Time `json:"at"`
+	// By says what ran it: the command line, the daily purge, or the
+	// username of the privacy officer who pressed the button.
+	By      string `json:"by"`
+	Checked int    `json:"checked"`
+	// Legacy counts the entries written before the chain was keyed.
+	Legacy int `json:"legacy,omitempty"`
+	// CheckpointID is the entry of the checkpoint checked against, if any.
+	CheckpointID int64 `json:"checkpoint_id,omitempty"`
+	// BrokenID is the first entry that fails (0 when the fault is not one
+	// entry, such as deleted newest entries), and Problem says why.
+	BrokenID int64  `json:"broken_id,omitempty"`
+	Problem  string `json:"problem,omitempty"`
+}
+
+// Intact says whether the verification found nothing wrong.
+func (c AuditCheck) Intact() bool { return c.Problem == "" }
+
+// Summary is the result in one sentence, for the command line, the logs
+// and the privacy officer's page. It names entries by ID, never by content.
+func (c AuditCheck) Summary() string {
+	cp := ""
+	if c.CheckpointID != 0 {
+		cp = fmt.Sprintf(", and matches the checkpoint at entry %d", c.CheckpointID)
+	}
+	if c.Intact() {
+		s := fmt.Sprintf("Audit log intact: %d entries checked%s.", c.Checked, cp)
+		if c.Legacy > 0 {
+			s += fmt.Sprintf(" %d of them were written before the chain was keyed, and are chained with SHA-256 only.", c.Legacy)
+		}
+		return s
+	}
+	if c.BrokenID != 0 {
+		return fmt.Sprintf("Audit log broken at entry %d: %s.", c.BrokenID, c.Problem)
+	}
+	return "Audit verification failed: " + c.Problem + "."
+}
+
+// ErrCheckpointForged says a checkpoint's signature does not verify under
+// any configured key.
+var ErrCheckpointForged = errors.New("the checkpoint's signature does not verify: it was changed, or made with a key that is not configured")
+
+// VerifyAudit walks the audit log in order and reports the first entry
+// whose chain is broken. With a checkpoint (whose signature must verify),
+// it also fails when the entry the checkpoint names is gone or differs,
+// which is how deleting the newest entries shows. by names who asked; the
+// result is kept (see LastAuditCheck).
 //
 // After retention has deleted the oldest entries, the chain starts from
-// the anchor the purge recorded: the hash the first remaining entry must
-// follow.
-func VerifyAudit(db *gorm.DB) (brokenID int64, checked int, err error) {
+// the anchor the purge recorded: the chain value the first remaining entry
+// must follow.
+//
+// Entries written before the chain was keyed have no key id and keep
+// their SHA-256 chain values, so an upgrade needs no rewrite of the log,
+// which no one can prove was intact at that moment. Once a keyed entry
+// exists, an unkeyed entry after it breaks the chain. An attacker could
+// still rewrite a whole log as unkeyed entries; a checkpoint kept outside
+// the database catches that, because its chain value is keyed.
+func (s *Store) VerifyAudit(ctx context.Context, cp *AuditCheckpoint, by string) (AuditCheck, error) {
+	res := AuditCheck{At: s.Now().UTC(), By: by}
+	if cp != nil {
+		res.CheckpointID = cp.EntryID
+		if !s.checkpointValid(*cp) {
+			// Kept like any other result: the officer's page shows it.
+			res.Problem = ErrCheckpointForged.Error()
+			if err := s.saveAuditCheck(ctx, res); err != nil {
+				return res, err
+			}
+			return res, ErrCheckpointForged
+		}
+	}
+	db := s.db(ctx)
 	prev := auditGenesis
 	var anchor Setting
 	if err := db.Where("name = ?", auditAnchorSetting).Limit(1).Find(&anchor).Error; err != nil {
-		return 0, 0, fmt.Errorf("models: verify audit: %w", err)
+		return res, fmt.Errorf("models: verify audit: %w", err)
 	}
 	if anchor.Value != "" {
 		prev = anchor.Value
 	}
+	var first int64
+	keyed, cpFound := false, false
+	broken := func(id int64, problem string) {
+		if res.Problem == "" {
+			res.BrokenID, res.Problem = id, problem
+		}
+	}
 	var batch []AuditEntry
-	res := db.Order("id").FindInBatches(&batch, 1000, func(tx *gorm.DB, _ int) error {
+	err := db.Order("id").FindInBatches(&batch, 1000, func(tx *gorm.DB, _ int) error {
 		for _, e := range batch {
-			if brokenID != 0 {
+			if res.Problem != "" {
 				return nil
 			}
-			checked++
-			if e.PrevHash != prev || auditHash(e) != e.Hash {
-				brokenID = e.ID
+			if first == 0 {
+				first = e.ID
+			}
+			res.Checked++
+			if cp != nil && !cpFound && e.ID > cp.EntryID && cp.EntryID >= first {
+				broken(e.ID, fmt.Sprintf("entry %d, which the checkpoint names, was deleted", cp.EntryID))
 				return nil
+			}
+			if e.PrevHash != prev {
+				broken(e.ID, "it does not follow the entry before it: that entry was changed or entries were deleted")
+				return nil
+			}
+			if e.KeyID == "" {
+				if keyed {
+					broken(e.ID, "it is not keyed, yet follows a keyed entry")
+					return nil
+				}
+				res.Legacy++
+			} else {
+				keyed = true
+			}
+			if ok, problem := s.chainValid(e); !ok {
+				broken(e.ID, problem)
+				return nil
+			}
+			if cp != nil && e.ID == cp.EntryID {
+				cpFound = true
+				if e.Hash != cp.Hash {
+					broken(e.ID, "it differs from the checkpoint")
+					return nil
+				}
 			}
 			prev = e.Hash
 		}
 		return nil
-	})
-	if res.Error != nil {
-		return 0, checked, fmt.Errorf("models: verify audit: %w", res.Error)
+	}).Error
+	if err != nil {
+		return res, fmt.Errorf("models: verify audit: %w", err)
 	}
-	return brokenID, checked, nil
+	if cp != nil && res.Problem == "" && !cpFound {
+		if first != 0 && cp.EntryID < first {
+			broken(0, fmt.Sprintf("entry %d, which the checkpoint names, is gone: retention deletes the oldest entries, "+
+				"so the checkpoint can prove nothing now; keep a newer one", cp.EntryID))
+		} else {
+			broken(0, fmt.Sprintf("entry %d, which the checkpoint names, is missing: the newest entries were deleted", cp.EntryID))
+		}
+	}
+	if err := s.saveAuditCheck(ctx, res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+const auditCheckSetting = "audit.last_check"
+
+// saveAuditCheck keeps a verification's result, so the privacy officer's
+// page shows when the log was last checked and what was found.
+func (s *Store) saveAuditCheck(ctx context.Context, c AuditCheck) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("models: save audit check: %w", err)
+	}
+	err = s.db(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}}, DoUpdates: clause.AssignmentColumns([]string{"value", "updated_at"})}).
+		Create(&Setting{Name: auditCheckSetting, Value: string(b), UpdatedAt: s.Now()}).Error
+	if err != nil {
+		return fmt.Errorf("models: save audit check: %w", err)
+	}
+	return nil
+}
+
+// LastAuditCheck is the result of the latest verification of the audit
+// log, and false when none has run.
+func (s *Store) LastAuditCheck(ctx context.Context) (AuditCheck, bool, error) {
+	var st Setting
+	if err := s.db(ctx).Where("name = ?", auditCheckSetting).Limit(1).Find(&st).Error; err != nil {
+		return AuditCheck{}, false, fmt.Errorf("models: last audit check: %w", err)
+	}
+	if st.Value == "" {
+		return AuditCheck{}, false, nil
+	}
+	var c AuditCheck
+	if err := json.Unmarshal([]byte(st.Value), &c); err != nil {
+		return AuditCheck{}, false, fmt.Errorf("models: last audit check: %w", err)
+	}
+	return c, true, nil
+}
+
+// VerifyAuditAsStaff runs a verification a privacy officer asked for, and
+// records in the audit log that they did and what it found.
+func (s *Store) VerifyAuditAsStaff(ctx context.Context, staffID int64, username string) (AuditCheck, error) {
+	res, err := s.VerifyAudit(ctx, nil, username)
+	if err != nil {
+		return res, err
+	}
+	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditVerify, Detail: res.Summary()})
+	})
+	return res, err
+}
+
+// AuditCheckpoint is a signed statement of the audit log's newest entry:
+// its ID and chain value, and when the statement was made. Kept outside
+// the database, it lets a later verification notice entries deleted from
+// the end of the log, which the chain alone cannot show.
+type AuditCheckpoint struct {
+	EntryID int64
+	Hash    string
+	At      time.Time
+	KeyID   string
+	Sig     string
+}
+
+const checkpointPrefix = "carrel-audit-checkpoint v1"
+
+// String is the checkpoint as one line of text, to print, log and keep.
+// It holds no personal data.
+func (cp AuditCheckpoint) String() string {
+	return fmt.Sprintf("%s entry=%d chain=%s at=%s key=%s sig=%s",
+		checkpointPrefix, cp.EntryID, cp.Hash, cp.At.UTC().Format(time.RFC3339), cp.KeyID, cp.Sig)
+}
+
+func (cp AuditCheckpoint) signedText() string {
+	return fmt.Sprintf("%s|%d|%s|%s|%s", checkpointPrefix, cp.EntryID, cp.Hash, cp.At.UTC().Format(time.RFC3339), cp.KeyID)
+}
+
+// ParseAuditCheckpoint reads a checkpoint from text, such as a file
+// holding one line that String wrote, or a line of the portal's logs (the
+// last such line counts, so a file may keep a history). It does not check the signature; VerifyAudit
+// does.
+func ParseAuditCheckpoint(text string) (AuditCheckpoint, error) {
+	var line string
+	for l := range strings.Lines(text) {
+		if i := strings.Index(l, checkpointPrefix+" "); i >= 0 {
+			line = strings.TrimSpace(l[i+len(checkpointPrefix):])
+		}
+	}
+	if line == "" {
+		return AuditCheckpoint{}, errors.New("no checkpoint found (a line starting " + checkpointPrefix + ")")
+	}
+	var cp AuditCheckpoint
+	fields := map[string]string{}
+	// A line copied from the logs keeps its quotes.
+	for f := range strings.FieldsSeq(strings.NewReplacer(`"`, " ", "'", " ").Replace(line)) {
+		k, v, _ := strings.Cut(f, "=")
+		fields[k] = v
+	}
+	id, err := strconv.ParseInt(fields["entry"], 10, 64)
+	if err != nil || id <= 0 {
+		return cp, errors.New("the checkpoint's entry is not a number")
+	}
+	at, err := time.Parse(time.RFC3339, fields["at"])
+	if err != nil {
+		return cp, errors.New("the checkpoint's time is not a time")
+	}
+	cp = AuditCheckpoint{EntryID: id, Hash: fields["chain"], At: at, KeyID: fields["key"], Sig: fields["sig"]}
+	if cp.Hash == "" || cp.KeyID == "" || cp.Sig == "" {
+		return cp, errors.New("the checkpoint lacks its chain value, key or signature")
+	}
+	return cp, nil
+}
+
+// Checkpoint signs a statement of the audit log's newest entry under the
+// current server key.
+func (s *Store) Checkpoint(ctx context.Context) (AuditCheckpoint, error) {
+	var last AuditEntry
+	if err := s.db(ctx).Order("id DESC").Limit(1).Find(&last).Error; err != nil {
+		return AuditCheckpoint{}, fmt.Errorf("models: audit checkpoint: %w", err)
+	}
+	if last.ID == 0 {
+		return AuditCheckpoint{}, errors.New("models: audit checkpoint: the audit log is empty")
+	}
+	cp := AuditCheckpoint{EntryID: last.ID, Hash: last.Hash, At: s.Now().UTC().Truncate(time.Second), KeyID: s.Keys.currentID()}
+	sig, _ := s.Keys.macWith(cp.KeyID, auditCheckpointPurpose, cp.signedText())
+	cp.Sig = hex.EncodeToString(sig)
+	return cp, nil
+}
+
+// checkpointValid says whether a checkpoint's signature verifies under the
+// key it names.
+func (s *Store) checkpointValid(cp AuditCheckpoint) bool {
+	want, ok := s.Keys.macWith(cp.KeyID, auditCheckpointPurpose, cp.signedText())
+	got, err := hex.DecodeString(cp.Sig)
+	return ok && err == nil && hmac.Equal(want, got)
 }

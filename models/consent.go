@@ -29,7 +29,7 @@ func (a Actor) kind() string {
 
 // recordConsent appends one entry to the consent ledger inside tx, so the
 // entry and the change it records commit or roll back together.
-func recordConsent(tx *gorm.DB, patronID int64, subject, oldValue, newValue string, a Actor) error {
+func (s *Store) recordConsent(tx *gorm.DB, patronID int64, subject, oldValue, newValue string, a Actor) error {
 
 	e := ConsentEntry{
 		PatronID: patronID, Subject: subject, OldValue: oldValue, NewValue: newValue,
@@ -38,7 +38,7 @@ func recordConsent(tx *gorm.DB, patronID int64, subject, oldValue, newValue stri
 	if err := tx.Create(&e).Error; err != nil {
 		return fmt.Errorf("models: consent ledger: %w", err)
 	}
-	return auditAssisted(tx, patronID, a, DescribeConsent(subject, newValue))
+	return s.auditAssisted(tx, patronID, a, DescribeConsent(subject, newValue))
 }
 
 // DescribeConsent says a consent change in the patron's words:
@@ -101,7 +101,7 @@ func (s *Store) SetReadingHistory(ctx context.Context, patronID int64, on bool, 
 			}
 			erased = del.RowsAffected
 		}
-		return recordConsent(tx, patronID, ConsentReadingHistory, onOff(!on), onOff(on), a)
+		return s.recordConsent(tx, patronID, ConsentReadingHistory, onOff(!on), onOff(on), a)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = fmt.Errorf("models: set reading history: %w", err)

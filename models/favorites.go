@@ -175,7 +175,7 @@ func (s *Store) LinkFavorites(ctx context.Context, patronID int64, a Actor) (cha
 			return err
 		}
 		changed = true
-		return recordConsent(tx, patronID, ConsentFavoritesLink, "off", "on", a)
+		return s.recordConsent(tx, patronID, ConsentFavoritesLink, "off", "on", a)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = fmt.Errorf("models: link favorites: %w", err)
@@ -207,7 +207,7 @@ func (s *Store) UnlinkFavorites(ctx context.Context, patronID int64, a Actor) (e
 			return err
 		}
 		changed = true
-		return recordConsent(tx, patronID, ConsentFavoritesLink, "on", "off", a)
+		return s.recordConsent(tx, patronID, ConsentFavoritesLink, "on", "off", a)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = fmt.Errorf("models: unlink favorites: %w", err)
@@ -249,7 +249,7 @@ func (s *Store) AddFavorite(ctx context.Context, patronID int64, kind, display s
 			return err
 		}
 		created = true
-		return auditAssisted(tx, patronID, a, "added a favorite "+kind+": "+display)
+		return s.auditAssisted(tx, patronID, a, "added a favorite "+kind+": "+display)
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		// The same favorite arrived from another tab in the meantime.
@@ -270,7 +270,7 @@ func (s *Store) RemoveFavorite(ctx context.Context, patronID, favoriteID int64, 
 		if err := tx.Where("patron_id = ? AND id = ?", patronID, favoriteID).Delete(&Favorite{}).Error; err != nil {
 			return err
 		}
-		return auditAssisted(tx, patronID, a, "removed a favorite "+fav.Kind+": "+fav.Display)
+		return s.auditAssisted(tx, patronID, a, "removed a favorite "+fav.Kind+": "+fav.Display)
 	})
 	return fav, err
 }
@@ -310,7 +310,7 @@ func (s *Store) SetFavoritesNotice(ctx context.Context, patronID int64, notice s
 			return err
 		}
 		changed = true
-		return recordConsent(tx, patronID, ConsentFavoritesNotice, old, notice, a)
+		return s.recordConsent(tx, patronID, ConsentFavoritesNotice, old, notice, a)
 	})
 	s.countConsent(err, changed, ConsentFavoritesNotice, notice)
 	return changed, err

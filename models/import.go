@@ -1998,7 +1998,7 @@ func (imp *importer) deleteMissing() error {
 		if imp.res.Held > 0 {
 			detail += fmt.Sprintf("; %d kept by a legal hold", imp.res.Held)
 		}
-		return AppendAudit(tx, &AuditEntry{Action: AuditILSImportDelete, Detail: detail})
+		return imp.s.AppendAudit(tx, &AuditEntry{Action: AuditILSImportDelete, Detail: detail})
 	}
 	if imp.strict != nil {
 		_, err := imp.inSavepoint(imp.strict.Statement.ConnPool, func() (batchCounts, error) {

@@ -128,3 +128,15 @@ func (k *Keys) byID(id string) ([]byte, bool) {
 
 // currentID identifies the current key.
 func (k *Keys) currentID() string { return k.ids[0] }
+
+// macWith returns a keyed hash of msg under the subkey for purpose of the
+// key whose identifier is id, or false when that key is not configured.
+// What a key signed carries its id, so it still verifies after rotation
+// for as long as the old key stays configured.
+func (k *Keys) macWith(id, purpose, msg string) ([]byte, bool) {
+	key, ok := k.byID(id)
+	if !ok {
+		return nil, false
+	}
+	return mac(derive(key, purpose), msg), true
+}

@@ -97,7 +97,7 @@ func (s *Store) CreateLegalRequest(ctx context.Context, staffID int64, f LegalFo
 		if err := tx.Create(&req).Error; err != nil {
 			return err
 		}
-		if err := AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditLegalRequest, Restricted: true,
+		if err := s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditLegalRequest, Restricted: true,
 			Detail: fmt.Sprintf("legal request %d recorded: %s, %d patron(s)", req.ID, LegalKindLabel(req.Kind), len(patrons))}); err != nil {
 			return err
 		}
@@ -106,7 +106,7 @@ func (s *Store) CreateLegalRequest(ctx context.Context, staffID int64, f LegalFo
 				return err
 			}
 			if f.PlaceHolds {
-				if err := placeHold(tx, staffID, p.ID, &req); err != nil {
+				if err := s.placeHold(tx, staffID, p.ID, &req); err != nil {
 					return err
 				}
 			}
@@ -116,7 +116,7 @@ func (s *Store) CreateLegalRequest(ctx context.Context, staffID int64, f LegalFo
 	return req, unknown, err
 }
 
-func placeHold(tx *gorm.DB, staffID, patronID int64, req *LegalRequest) error {
+func (s *Store) placeHold(tx *gorm.DB, staffID, patronID int64, req *LegalRequest) error {
 	var n int64
 	if err := tx.Model(&LegalHold{}).Where("patron_id = ? AND released_at IS NULL", patronID).Count(&n).Error; err != nil || n > 0 {
 		return err
@@ -125,7 +125,7 @@ func placeHold(tx *gorm.DB, staffID, patronID int64, req *LegalRequest) error {
 	if err := tx.Create(&h).Error; err != nil {
 		return err
 	}
-	return AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditLegalHold, Restricted: req.Nondisclosure,
+	return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditLegalHold, Restricted: req.Nondisclosure,
 		Detail: fmt.Sprintf("legal hold placed for request %d", req.ID)})
 }
 
@@ -136,7 +136,7 @@ func (s *Store) PlaceLegalHold(ctx context.Context, staffID, requestID, patronID
 		if err != nil {
 			return err
 		}
-		return placeHold(tx, staffID, patronID, &req)
+		return s.placeHold(tx, staffID, patronID, &req)
 	})
 }
 
@@ -151,7 +151,7 @@ func (s *Store) ReleaseLegalHold(ctx context.Context, staffID, requestID, patron
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
-		return AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditLegalRelease, Restricted: req.Nondisclosure,
+		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditLegalRelease, Restricted: req.Nondisclosure,
 			Detail: fmt.Sprintf("legal hold released (request %d)", req.ID)})
 	})
 }
@@ -185,7 +185,7 @@ func (s *Store) ProduceRecords(ctx context.Context, staffID, requestID, patronID
 			UpdateColumn("produced_at", s.Now()).Error; err != nil {
 			return err
 		}
-		return AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditLegalProduce, Restricted: req.Nondisclosure,
+		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditLegalProduce, Restricted: req.Nondisclosure,
 			Reason: LegalKindLabel(req.Kind), Detail: "records produced for " + req.Issuer + ", reference " + req.Reference})
 	})
 	if err != nil {

@@ -99,7 +99,7 @@ func (s *Store) Subscribe(ctx context.Context, patronID int64, slug string, a Ac
 		}
 		changed = true
 		a.TextVersion = strconv.Itoa(l.ConsentVersion)
-		return recordConsent(tx, patronID, ConsentListPrefix+l.Slug, "off", "on", a)
+		return s.recordConsent(tx, patronID, ConsentListPrefix+l.Slug, "off", "on", a)
 	})
 	s.countConsent(err, changed, ConsentListPrefix, "on")
 	return changed, err
@@ -117,20 +117,20 @@ func (s *Store) Unsubscribe(ctx context.Context, patronID int64, slug string, a 
 			return notFound(err)
 		}
 		var err error
-		changed, err = unsubscribe(tx, patronID, l, a)
+		changed, err = s.unsubscribe(tx, patronID, l, a)
 		return err
 	})
 	s.countConsent(err, changed, ConsentListPrefix, "off")
 	return changed, err
 }
 
-func unsubscribe(tx *gorm.DB, patronID int64, l MailingList, a Actor) (bool, error) {
+func (s *Store) unsubscribe(tx *gorm.DB, patronID int64, l MailingList, a Actor) (bool, error) {
 	res := tx.Where("patron_id = ? AND list_id = ?", patronID, l.ID).Delete(&Subscription{})
 	if res.Error != nil || res.RowsAffected == 0 {
 		return false, res.Error
 	}
 	a.TextVersion = strconv.Itoa(l.ConsentVersion)
-	return true, recordConsent(tx, patronID, ConsentListPrefix+l.Slug, "on", "off", a)
+	return true, s.recordConsent(tx, patronID, ConsentListPrefix+l.Slug, "on", "off", a)
 }
 
 // UnsubscribeAll withdraws every list consent at once.
@@ -145,7 +145,7 @@ func (s *Store) UnsubscribeAll(ctx context.Context, patronID int64, a Actor) (n 
 			return err
 		}
 		for _, l := range lists {
-			changed, err := unsubscribe(tx, patronID, l, a)
+			changed, err := s.unsubscribe(tx, patronID, l, a)
 			if err != nil {
 				return err
 			}
@@ -224,7 +224,7 @@ func (s *Store) SaveList(ctx context.Context, staffID int64, existing string, f 
 		if err := tx.Save(&l).Error; err != nil {
 			return err
 		}
-		return AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditConfigChanged, Detail: detail})
+		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditConfigChanged, Detail: detail})
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return l, &InputError{"slug", "Another list already has that slug."}
@@ -243,7 +243,7 @@ func (s *Store) RetireList(ctx context.Context, staffID int64, slug string) erro
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		return AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditConfigChanged, Detail: "list retired: " + slug})
+		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditConfigChanged, Detail: "list retired: " + slug})
 	})
 }
 
@@ -291,7 +291,7 @@ func (s *Store) ExportSubscribers(ctx context.Context, staffID *int64, slug stri
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		return AppendAudit(tx, &AuditEntry{StaffID: staffID, Action: AuditListExport,
+		return s.AppendAudit(tx, &AuditEntry{StaffID: staffID, Action: AuditListExport,
 			Detail: fmt.Sprintf("list %s exported: %d subscribers", l.Slug, n)})
 	})
 	return n, err
@@ -391,7 +391,7 @@ func (s *Store) UnsubscribeByToken(ctx context.Context, token string) (MailingLi
 		} else if err != nil {
 			return err
 		}
-		changed, err := unsubscribe(tx, patronID, l, Actor{Channel: ChannelEmailOneClick})
+		changed, err := s.unsubscribe(tx, patronID, l, Actor{Channel: ChannelEmailOneClick})
 		s.countConsent(err, changed, ConsentListPrefix, "off")
 		return err
 	})

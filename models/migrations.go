@@ -478,6 +478,30 @@ var migrations = []*gormigrate.Migration{
 			return ddl(summaryDDL(DialectOfDB(tx))...)(tx)
 		},
 	},
+	{
+		// The audit chain is keyed: each entry names the server key whose
+		// subkey made its chain value (empty for the entries before this
+		// step, which keep their SHA-256 values; see VerifyAudit). And the
+		// database refuses to change an entry: none is ever updated (the
+		// restricted flag is set when an entry is written, and entries name
+		// patrons and staff by plain identifiers, so deleting those rows
+		// touches no entry); only the retention purge deletes them.
+		ID: "202612020001_audit_keyed_chain",
+		Migrate: func(tx *gorm.DB) error {
+			steps := []string{`ALTER TABLE audit_entries ADD COLUMN key_id TEXT NOT NULL DEFAULT ''`}
+			if DialectOfDB(tx) == Postgres {
+				steps = append(steps,
+					`CREATE FUNCTION carrel_audit_entries_no_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+						RAISE EXCEPTION 'audit entries cannot be changed'; END $$`,
+					`CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries
+						FOR EACH ROW EXECUTE FUNCTION carrel_audit_entries_no_update()`)
+			} else {
+				steps = append(steps, `CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries
+					BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END`)
+			}
+			return ddl(steps...)(tx)
+		},
+	},
 }
 
 // Migrate brings the schema up to date. It is safe to run on every start

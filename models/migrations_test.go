@@ -328,7 +328,7 @@ func TestDeletingAPatronCascades(t *testing.T) {
 					}
 				}
 				err := g.Transaction(func(tx *gorm.DB) error {
-					return models.AppendAudit(tx, &models.AuditEntry{StaffID: &staff.ID, PatronID: &p.ID,
+					return s.AppendAudit(tx, &models.AuditEntry{StaffID: &staff.ID, PatronID: &p.ID,
 						Action: models.AuditPatronLookup, Reason: "patron at the desk"})
 				})
 				if err != nil {
@@ -381,8 +381,8 @@ func TestDeletingAPatronCascades(t *testing.T) {
 			if n := rowsWhere(t, g, "mailing_lists", "id = ?", list.ID); n != 1 {
 				t.Errorf("mailing list rows: %d, want the list kept", n)
 			}
-			if broken, checked, err := models.VerifyAudit(g); broken != 0 || checked != 2 || err != nil {
-				t.Errorf("VerifyAudit = %d, %d, %v; want 0, 2, nil", broken, checked, err)
+			if res, err := s.VerifyAudit(t.Context(), nil, "test"); !res.Intact() || res.Checked != 2 || err != nil {
+				t.Errorf("VerifyAudit = %+v, %v; want intact, 2 checked", res, err)
 			}
 
 			// The foreign keys are enforced, not just declared.

@@ -83,7 +83,7 @@ func (s *Store) AddOPAC(ctx context.Context, id, origin string) (kid, secret str
 		if err != nil {
 			return err
 		}
-		return AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "catalog added: " + id + " at " + origin})
+		return s.AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "catalog added: " + id + " at " + origin})
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return "", "", &InputError{"id", "An OPAC with that id exists; use carrel opac rotate to add a key."}
@@ -102,7 +102,7 @@ func (s *Store) RotateOPAC(ctx context.Context, id string) (kid, secret string, 
 		if kid, secret, err = s.addKey(tx, id); err != nil {
 			return err
 		}
-		return AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "catalog key added: " + id + " " + kid})
+		return s.AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "catalog key added: " + id + " " + kid})
 	})
 	return kid, secret, err
 }
@@ -117,7 +117,7 @@ func (s *Store) RetireOPACKey(ctx context.Context, kid string) error {
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		return AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "catalog key retired: " + kid})
+		return s.AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "catalog key retired: " + kid})
 	})
 }
 

@@ -26,6 +26,9 @@ type PurgeReport struct {
 	DryRun bool
 	Counts []PurgeCount
 	Held   int64 // patrons whose records a legal hold kept
+	// Checkpoint is signed after a real run: the daily purge logs it, so
+	// the logs keep a trail of the audit log's end outside the database.
+	Checkpoint AuditCheckpoint
 }
 
 // Total is the number of rows the run deleted.
@@ -127,14 +130,14 @@ func (s *Store) Purge(ctx context.Context, dryRun bool, batch int, limits Sessio
 			return nil
 		}
 		return db.Transaction(func(tx *gorm.DB) error {
-			return AppendAudit(tx, &AuditEntry{Action: AuditPurgeRun, Detail: rep.String()})
+			return s.AppendAudit(tx, &AuditEntry{Action: AuditPurgeRun, Detail: rep.String()})
 		})
 	}
 	db := s.db(ctx)
 	if DialectOfDB(db) != Postgres {
 		// SQLite runs one portal instance; its single writer serialises.
 		err := run(db)
-		return rep, wrapPurge(err)
+		return s.purgeCheckpoint(ctx, rep, wrapPurge(err))
 	}
 	err := db.Connection(func(conn *gorm.DB) error {
 		var got bool
@@ -148,7 +151,17 @@ func (s *Store) Purge(ctx context.Context, dryRun bool, batch int, limits Sessio
 		// A fresh statement for every query on the locked connection.
 		return run(conn.Session(&gorm.Session{NewDB: true}))
 	})
-	return rep, wrapPurge(err)
+	return s.purgeCheckpoint(ctx, rep, wrapPurge(err))
+}
+
+// purgeCheckpoint signs a checkpoint of the audit log after a real run,
+// which has just appended its own entry.
+func (s *Store) purgeCheckpoint(ctx context.Context, rep PurgeReport, err error) (PurgeReport, error) {
+	if err != nil || rep.DryRun {
+		return rep, err
+	}
+	rep.Checkpoint, err = s.Checkpoint(ctx)
+	return rep, err
 }
 
 func wrapPurge(err error) error {
@@ -182,7 +195,7 @@ func (s *Store) purgeRule(ctx context.Context, db *gorm.DB, rule purgeRule, dryR
 			err := db.Transaction(func(tx *gorm.DB) error {
 				sub := tx.Table(rule.table).Select(rule.key).Where(where, rule.args...).Limit(batch)
 				var err error
-				n, err = endSessions(tx, AssistEndedTimeout, rule.key+" IN (?)", sub)
+				n, err = s.endSessions(tx, AssistEndedTimeout, rule.key+" IN (?)", sub)
 				return err
 			})
 			if err != nil {
@@ -206,8 +219,9 @@ func (s *Store) purgeRule(ctx context.Context, db *gorm.DB, rule purgeRule, dryR
 const auditAnchorSetting = "audit.anchor"
 
 // purgeAudit deletes audit entries older than the audit period from the
-// start of the chain, and records the hash the remaining chain now starts
-// from, so `carrel audit verify` still proves the rest. It stops at the
+// start of the chain, and records the chain value the remaining chain now
+// starts from, so `carrel audit verify` still proves the rest. It is the
+// only code that deletes audit entries. It stops at the
 // first entry a legal hold keeps.
 func (s *Store) purgeAudit(ctx context.Context, db *gorm.DB, r Retention, dryRun bool, batch int) (int64, error) {
 	cutoff := s.Now().AddDate(-r.AuditYears, 0, 0)

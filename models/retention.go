@@ -203,7 +203,7 @@ func (s *Store) SaveRetention(ctx context.Context, staffID int64, next Retention
 		if len(changes) == 0 {
 			return nil
 		}
-		return AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditConfigChanged, Detail: "retention: " + strings.Join(changes, ", ")})
+		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditConfigChanged, Detail: "retention: " + strings.Join(changes, ", ")})
 	})
 	if err == nil {
 		s.SetRetention(next)

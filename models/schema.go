@@ -354,6 +354,9 @@ type AuditEntry struct {
 	Restricted bool
 	PrevHash   string
 	Hash       string
+	// KeyID names the server key whose subkey made Hash; empty on entries
+	// written before the chain was keyed (see VerifyAudit).
+	KeyID string
 }
 
 // Staff roles, each including the powers of the one before.

@@ -136,7 +136,7 @@ func (s *Store) SeedDemo(ctx context.Context) (SeedResult, error) {
 				return fmt.Errorf("seed lock: %w", err)
 			}
 		}
-		sd := &seeder{tx: tx, now: s.Now(), hash: hash, res: &res}
+		sd := &seeder{tx: tx, now: s.Now(), hash: hash, audit: s.AppendAudit, res: &res}
 		return sd.run()
 	})
 	if err != nil {
@@ -150,7 +150,9 @@ type seeder struct {
 	tx   *gorm.DB
 	now  time.Time
 	hash func(secret string) (string, error)
-	res  *SeedResult
+	// audit appends to the keyed audit chain (Store.AppendAudit).
+	audit func(tx *gorm.DB, e *AuditEntry) error
+	res   *SeedResult
 
 	lists map[string]*MailingList // by slug
 	staff map[string]*Staff       // by username
@@ -476,7 +478,7 @@ func (sd *seeder) seedAlex() error {
 	}
 	for _, e := range audit {
 		e.StaffID, e.PatronID = demoPtr(staffID), demoPtr(id)
-		if err := AppendAudit(sd.tx, e); err != nil {
+		if err := sd.audit(sd.tx, e); err != nil {
 			return err
 		}
 	}

@@ -367,9 +367,9 @@ func TestSeedDemoAlex(t *testing.T) {
 					t.Errorf("lookup by %q, want staff", st.Username)
 				}
 			}
-			brokenID, checked, err := models.VerifyAudit(db)
-			if err != nil || brokenID != 0 || checked != 3 {
-				t.Errorf("VerifyAudit = %d, %d, %v; want 0, 3, nil", brokenID, checked, err)
+			res, err := modeltest.NewStore(t, db, nil).VerifyAudit(t.Context(), nil, "test")
+			if err != nil || !res.Intact() || res.Checked != 3 {
+				t.Errorf("VerifyAudit = %+v, %v; want intact, 3 checked", res, err)
 			}
 		})
 	}

@@ -114,7 +114,7 @@ func (s Session) assistReason() string {
 // from the DELETE itself (RETURNING, on both engines), so only the
 // transaction that deleted a session records its end: a sweep and a
 // request that notice the same expiry record it once.
-func endSessions(tx *gorm.DB, cause, where string, args ...any) (int64, error) {
+func (s *Store) endSessions(tx *gorm.DB, cause, where string, args ...any) (int64, error) {
 	var gone []Session
 	res := tx.Clauses(clause.Returning{Columns: []clause.Column{{Name: "token_hash"}, {Name: "staff_id"}, {Name: "assist_patron_id"}, {Name: "data"}}}).
 		Where(where, args...).Delete(&gone)
@@ -125,7 +125,7 @@ func endSessions(tx *gorm.DB, cause, where string, args ...any) (int64, error) {
 		if g.StaffID == nil || g.AssistPatronID == nil {
 			continue
 		}
-		err := AppendAudit(tx, &AuditEntry{StaffID: g.StaffID, PatronID: g.AssistPatronID, Action: AuditAssistEnd,
+		err := s.AppendAudit(tx, &AuditEntry{StaffID: g.StaffID, PatronID: g.AssistPatronID, Action: AuditAssistEnd,
 			Reason: g.assistReason(), Detail: cause})
 		if err != nil {
 			return 0, err
@@ -144,7 +144,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 // end of any assistance it carried, with cause.
 func (s *Store) EndSession(ctx context.Context, hash, cause string) error {
 	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
-		_, err := endSessions(tx, cause, "token_hash = ?", hash)
+		_, err := s.endSessions(tx, cause, "token_hash = ?", hash)
 		return err
 	})
 	if err != nil {
@@ -160,11 +160,11 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, l SessionLimits) (int
 	n := s.Now()
 	var total int64
 	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
-		d, err := endSessions(tx, AssistEndedDisabled, "staff_id IN (SELECT id FROM staff WHERE disabled_at IS NOT NULL)")
+		d, err := s.endSessions(tx, AssistEndedDisabled, "staff_id IN (SELECT id FROM staff WHERE disabled_at IS NOT NULL)")
 		if err != nil {
 			return err
 		}
-		e, err := endSessions(tx, AssistEndedTimeout, "last_seen_at <= ? OR created_at <= ?", n.Add(-l.Idle), n.Add(-l.Absolute))
+		e, err := s.endSessions(tx, AssistEndedTimeout, "last_seen_at <= ? OR created_at <= ?", n.Add(-l.Idle), n.Add(-l.Absolute))
 		total = d + e
 		return err
 	})

@@ -61,7 +61,7 @@ func (s *Store) AuthenticateStaff(ctx context.Context, username, password string
 					return err
 				}
 			}
-			return AppendAudit(tx, &AuditEntry{StaffID: &found.ID, Action: AuditStaffSignIn})
+			return s.AppendAudit(tx, &AuditEntry{StaffID: &found.ID, Action: AuditStaffSignIn})
 		})
 	})
 	if err != nil {
@@ -116,7 +116,7 @@ func (s *Store) AddStaff(ctx context.Context, username, displayName, role, passw
 		if err := tx.Create(&st).Error; err != nil {
 			return err
 		}
-		return AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "staff account added: " + username + " (" + role + ")"})
+		return s.AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "staff account added: " + username + " (" + role + ")"})
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return Staff{}, &InputError{"username", "A staff account with that username already exists."}
@@ -136,10 +136,10 @@ func (s *Store) DisableStaff(ctx context.Context, username string) error {
 		if err := tx.Model(&Staff{}).Where("id = ?", st.ID).UpdateColumn("disabled_at", s.Now()).Error; err != nil {
 			return err
 		}
-		if _, err := endSessions(tx, AssistEndedDisabled, "staff_id = ?", st.ID); err != nil {
+		if _, err := s.endSessions(tx, AssistEndedDisabled, "staff_id = ?", st.ID); err != nil {
 			return err
 		}
-		return AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "staff account disabled: " + st.Username})
+		return s.AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "staff account disabled: " + st.Username})
 	})
 }
 
@@ -160,10 +160,10 @@ func (s *Store) ResetStaffPassword(ctx context.Context, username, password strin
 		if err := tx.Model(&Staff{}).Where("id = ?", st.ID).UpdateColumn("password_hash", hash).Error; err != nil {
 			return err
 		}
-		if _, err := endSessions(tx, AssistEndedPassword, "staff_id = ?", st.ID); err != nil {
+		if _, err := s.endSessions(tx, AssistEndedPassword, "staff_id = ?", st.ID); err != nil {
 			return err
 		}
-		return AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "staff password reset: " + st.Username})
+		return s.AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "staff password reset: " + st.Username})
 	})
 }
 
@@ -195,7 +195,7 @@ func (s *Store) LookupPatrons(ctx context.Context, staffID int64, query string, 
 			return err
 		}
 		for i := range out {
-			if err := AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &out[i].ID, Action: AuditPatronLookup, Detail: "found by search"}); err != nil {
+			if err := s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &out[i].ID, Action: AuditPatronLookup, Detail: "found by search"}); err != nil {
 				return err
 			}
 		}
@@ -218,7 +218,7 @@ func (s *Store) ViewPatron(ctx context.Context, staffID, patronID int64, limits 
 		if err := tx.Where("id = ?", patronID).Take(&sum.Patron).Error; err != nil {
 			return notFound(err)
 		}
-		return AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditPatronLookup, Detail: "record opened"})
+		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditPatronLookup, Detail: "record opened"})
 	})
 	if err != nil {
 		return sum, err
@@ -252,17 +252,17 @@ func AssistReasonLabel(reason, note string) string {
 // the staff member and the patron.
 func (s *Store) RecordAssist(ctx context.Context, staffID, patronID int64, action, reason, detail string) error {
 	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
-		return AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: action, Reason: reason, Detail: detail})
+		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: action, Reason: reason, Detail: detail})
 	})
 }
 
 // auditAssisted records, inside the transaction of a change, that a staff
 // member made it while assisting the patron.
-func auditAssisted(tx *gorm.DB, patronID int64, a Actor, what string) error {
+func (s *Store) auditAssisted(tx *gorm.DB, patronID int64, a Actor, what string) error {
 	if a.StaffID == nil {
 		return nil
 	}
-	return AppendAudit(tx, &AuditEntry{StaffID: a.StaffID, PatronID: &patronID, Action: AuditAssistAction, Reason: a.Reason, Detail: what})
+	return s.AppendAudit(tx, &AuditEntry{StaffID: a.StaffID, PatronID: &patronID, Action: AuditAssistAction, Reason: a.Reason, Detail: what})
 }
 
 // AssistNotices lists what staff did while assisting the patron since the
@@ -339,7 +339,7 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter, req PageRequest) (P
 // AuditActions lists the actions an audit entry can record.
 func AuditActions() []string {
 	return []string{AuditStaffSignIn, AuditPatronLookup, AuditAssistStart, AuditAssistAction, AuditAssistEnd,
-		AuditListExport, AuditPurgeRun, AuditConfigChanged, AuditArrivals, AuditILSImportDelete}
+		AuditListExport, AuditPurgeRun, AuditConfigChanged, AuditArrivals, AuditILSImportDelete, AuditVerify}
 }
 
 // AllStaff lists every staff account, enabled first.

@@ -146,6 +146,15 @@ func TestKeptSummariesMatchTheRows(t *testing.T) {
 			}
 			check("empty")
 
+			// The database refuses to change an audit entry; the summaries'
+			// update triggers still cover audit_entries like every other
+			// table, so the test lifts that refusal to check them.
+			lift := "DROP TRIGGER audit_entries_no_update"
+			if d.Name == string(models.Postgres) {
+				lift += " ON audit_entries"
+			}
+			exec(lift)
+
 			// Three rows each for both patrons, in one statement per table;
 			// rows 1 and 2 share their time, so the higher ID is the newest.
 			at := func(i int) time.Time { return testTime.Add(time.Duration(min(i, 2)) * time.Hour) }

@@ -77,6 +77,14 @@ type AuditView struct {
 	Error                         string
 	Rows                          []AuditRow
 	OlderURL, NewerURL            string
+	// Check is the last verification of the audit log; nil when none ran.
+	Check *AuditCheckView
+}
+
+// AuditCheckView is the result of the last verification of the audit log.
+type AuditCheckView struct {
+	When, By, Summary string
+	Intact            bool
 }
 
 // StaffRow is one staff account.

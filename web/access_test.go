@@ -86,6 +86,7 @@ var accessTable = map[string]string{
 	"POST /staff/patrons/:id/assist":             "F  F   Y    Y   Y   F",
 	"POST /assist/end":                           "F    F   S    S   S   Y",
 	"GET /staff/audit":                           "L    F   F    Y   Y   F",
+	"POST /staff/audit/verify":                   "F    F   F    Y   Y   F",
 	"GET /staff/accounts":                        "L    F   F    F   Y   F",
 	"GET /staff/arrivals":                        "L    F   Y    Y   Y   F",
 	"POST /staff/arrivals":                       "F    F   Y    Y   Y   F",

@@ -118,8 +118,8 @@ func TestPurgeDeletesWhatIsDueSkipsHeldPatronsAndResumes(t *testing.T) {
 		if after := purgeCounts(t, a); after["reference_questions"] != 1 || countRows(t, a.store.DB, "reference_questions", held.ID) != 1 {
 			t.Fatalf("after release the held patron's due records go: %v", after)
 		}
-		if broken, _, err := models.VerifyAudit(a.store.DB); err != nil || broken != 0 {
-			t.Fatalf("audit chain after purges: broken at %d (%v)", broken, err)
+		if res, err := a.store.VerifyAudit(t.Context(), nil, "test"); err != nil || !res.Intact() {
+			t.Fatalf("audit chain after purges: %s (%v)", res.Summary(), err)
 		}
 	})
 }
@@ -143,8 +143,8 @@ func TestAuditRetentionKeepsTheChainVerifiable(t *testing.T) {
 		if countRows(t, a.store.DB, "audit_entries", p.ID) != 0 {
 			t.Fatal("the old look-up should be gone")
 		}
-		if broken, checked, err := models.VerifyAudit(a.store.DB); err != nil || broken != 0 || checked != 2 {
-			t.Fatalf("verify after audit purge: broken %d, checked %d, %v", broken, checked, err)
+		if res, err := a.store.VerifyAudit(t.Context(), nil, "test"); err != nil || !res.Intact() || res.Checked != 2 {
+			t.Fatalf("verify after audit purge: %s, %v", res.Summary(), err)
 		}
 	})
 }

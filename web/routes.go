@@ -130,6 +130,7 @@ func (s *Server) RouteTable() []Route {
 		{http.MethodPost, "/staff/patrons/:id/assist", "staff.assist", StaffAssistant, s.StaffAssist, nil},
 		{http.MethodPost, "/assist/end", "assist.end", Assisting, s.AssistEnd, nil},
 		{http.MethodGet, "/staff/audit", "staff.audit", StaffOfficer, s.StaffAudit, nil},
+		{http.MethodPost, "/staff/audit/verify", "staff.audit.verify", StaffOfficer, s.StaffAuditVerify, nil},
 		{http.MethodGet, "/staff/retention", "staff.retention", StaffOfficer, s.StaffRetention, nil},
 		{http.MethodPost, "/staff/retention", "staff.retention.save", StaffOfficer, s.StaffRetentionSave, nil},
 		{http.MethodGet, "/staff/legal", "staff.legal", StaffOfficer, s.StaffLegal, nil},

@@ -44,7 +44,7 @@ func commands() []command {
 		{"migrate", "apply database migrations and list them", migrateCmd},
 		{"seed", "load demo data: carrel seed --demo", seed},
 		{"staff", "manage staff accounts: staff add --username U --role R [--name N] | disable U | reset-password U", staffCmd},
-		{"audit", "audit verify: check the audit log's hash chain", auditCmd},
+		{"audit", "audit verify [--checkpoint FILE]: check the audit log's keyed chain | audit checkpoint: print a signed checkpoint", auditCmd},
 		{"lists", "lists unsubscribe-url --card N --list SLUG | lists export SLUG (CSV, audited)", listsCmd},
 		{"opac", "opac add --id ID --origin URL | rotate ID | retire-key KID | mint --id ID --card N [--to P] | list", opacCmd},
 		{"apikey", "keys for POST /api/arrivals: apikey add --name N (printed once) | list | revoke N", apikeyCmd},
@@ -59,7 +59,7 @@ func commands() []command {
 
 // commandHelp holds the longer help of the commands that have one,
 // printed by `carrel COMMAND --help`.
-var commandHelp = map[string]string{"import": importHelp}
+var commandHelp = map[string]string{"import": importHelp, "audit": auditHelp}
 
 // run executes one subcommand and returns the process exit code: 0 on
 // success, 1 when the work failed, 2 for a usage or configuration error.

@@ -247,7 +247,15 @@ func TestStaffCommandsAndAuditVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Exec("UPDATE audit_entries SET detail = 'nothing happened' WHERE id = 2")
+	if err := db.Exec("UPDATE audit_entries SET detail = 'nothing happened' WHERE id = 2").Error; err == nil {
+		t.Fatal("the database let an audit entry be changed")
+	}
+	// Someone who can write to the database drops the trigger and edits
+	// the entry: verify names it and fails.
+	db.Exec("DROP TRIGGER audit_entries_no_update")
+	if err := db.Exec("UPDATE audit_entries SET detail = 'nothing happened' WHERE id = 2").Error; err != nil {
+		t.Fatal(err)
+	}
 	sqlDB, _ := db.DB()
 	sqlDB.Close()
 	code, _, errs = carrel(t, "audit", "verify")

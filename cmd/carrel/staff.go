@@ -114,22 +114,89 @@ func readPassword(out io.Writer, prompt string) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// auditCmd checks the audit log's hash chain.
+// auditHelp is printed by `carrel audit --help` and each subcommand's --help.
+const auditHelp = `Usage: carrel [settings] audit verify [--checkpoint FILE]
+       carrel [settings] audit checkpoint
+
+verify      checks the audit log's keyed chain from its first kept entry to
+            its newest. With --checkpoint FILE it also checks the log against
+            a checkpoint kept outside the database, and fails when any entry
+            up to the checkpoint's was deleted or changed, including the
+            newest entries. The result shows on the privacy officer's audit
+            page.
+checkpoint  prints a signed checkpoint of the newest entry (its id, chain
+            value and the time), one line to keep outside the database: paste
+            it into a file or a printed record. A file may hold several; the
+            last one counts. The daily purge logs one too.
+
+The server's secret keys (CARREL_SECRET_KEYS) must be the ones the portal
+uses: entries and checkpoints are signed under them. See docs/retention.md.
+
+Exit codes: 0 intact, 1 broken or forged, 2 a usage error.
+`
+
+// auditCmd checks the audit log's keyed chain and signs checkpoints.
 func auditCmd(ctx context.Context, c *config, args []string, out io.Writer) error {
-	if len(args) != 1 || args[0] != "verify" {
-		return &configError{"audit needs a subcommand: verify"}
+	usage := &configError{"audit needs a subcommand: verify [--checkpoint FILE] or checkpoint (see carrel audit --help)"}
+	if len(args) == 0 {
+		return usage
 	}
-	db, err := models.Open(ctx, c.DatabaseURL, models.SystemClock{})
+	sub, args := args[0], args[1:]
+	if sub == "help" || sub == "-h" || sub == "--help" {
+		fmt.Fprint(out, auditHelp)
+		return nil
+	}
+	fs := flag.NewFlagSet("carrel audit "+sub, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var cpFile *string
+	switch sub {
+	case "verify":
+		cpFile = fs.String("checkpoint", "", "a file holding a checkpoint to check the log against")
+	case "checkpoint":
+	default:
+		return usage
+	}
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(out, auditHelp)
+		return nil
+	} else if err != nil {
+		return &configError{"audit " + sub + ": " + err.Error()}
+	} else if fs.NArg() > 0 {
+		return usage
+	}
+	var cp *models.AuditCheckpoint
+	if cpFile != nil && *cpFile != "" {
+		b, err := os.ReadFile(*cpFile)
+		if err != nil {
+			return &configError{"audit verify: --checkpoint: cannot read " + *cpFile}
+		}
+		parsed, err := models.ParseAuditCheckpoint(string(b))
+		if err != nil {
+			return &configError{"audit verify: --checkpoint " + *cpFile + ": " + err.Error()}
+		}
+		cp = &parsed
+	}
+	store, err := openStore(ctx, c)
 	if err != nil {
 		return err
 	}
-	broken, checked, err := models.VerifyAudit(db)
-	if err != nil {
+	if sub == "checkpoint" {
+		cp, err := store.Checkpoint(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, cp.String())
+		return nil
+	}
+	res, err := store.VerifyAudit(ctx, cp, "carrel audit verify")
+	if errors.Is(err, models.ErrCheckpointForged) {
+		return fmt.Errorf("checkpoint refused: %w", err)
+	} else if err != nil {
 		return err
 	}
-	if broken != 0 {
-		return fmt.Errorf("audit log broken at entry %d (after %d entries checked): it was changed or entries before it were deleted", broken, checked-1)
+	if !res.Intact() {
+		return errors.New(res.Summary())
 	}
-	fmt.Fprintf(out, "Audit log intact: %d entries checked.\n", checked)
+	fmt.Fprintln(out, res.Summary())
 	return nil
 }
