@@ -212,7 +212,7 @@ func TestStaffCommandsAndAuditVerify(t *testing.T) {
 	t.Cleanup(func() { stdin = os.Stdin })
 
 	withStdin("short\n")
-	if code, _, errs := carrel(t, "staff", "add", "--username", "rita", "--role", "assistant"); code != 2 || !strings.Contains(errs, "at least 12") {
+	if code, _, errs := carrel(t, "staff", "add", "--username", "rita", "--role", "assistant"); code != 2 || !strings.Contains(errs, "at least 15") {
 		t.Fatalf("a short password: %d %q", code, errs)
 	}
 	withStdin("a long enough password\n")
