@@ -13,8 +13,9 @@ import (
 // minimum for a password that is the only factor.
 const MinStaffPassword = 15
 
-// MaxStaffPassword bounds a staff password in bytes: bcrypt reads no more
-// than 72 of them, and a longer one only costs hashing time.
+// MaxStaffPassword bounds a staff password in bytes. Nothing is cut below
+// it (the whole password is keyed with HMAC before bcrypt, see
+// hashSecret), and 256 bytes leave room for any passphrase.
 const MaxStaffPassword = 256
 
 // commonPasswordList holds common passwords of 15 characters or more,

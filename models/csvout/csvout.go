@@ -36,13 +36,14 @@ func (w *Writer) Flush() { w.w.Flush() }
 func (w *Writer) Error() error { return w.w.Error() }
 
 // formulaStarts are the first characters that make a spreadsheet read a
-// cell as a formula. Tab and carriage return are there because some
-// spreadsheets skip them before looking for "=".
-const formulaStarts = "=+-@\t\r"
+// cell as a formula. Tab, carriage return and NUL are there because some
+// spreadsheets skip them before looking for "=" (OWASP; ASVS 5.0 names
+// NUL too).
+const formulaStarts = "=+-@\t\r\x00"
 
 // Cell returns v as a spreadsheet shows it as text: with a single quote in
-// front when it starts with =, +, -, @, a tab or a carriage return, and
-// unchanged otherwise. A negative number such as -3 gains the quote too;
+// front when it starts with =, +, -, @, a tab, a carriage return or NUL,
+// and unchanged otherwise. A negative number such as -3 gains the quote too;
 // the files we write hold counts, which are never negative.
 func Cell(v string) string {
 	if v != "" && strings.ContainsRune(formulaStarts, rune(v[0])) {

@@ -16,6 +16,7 @@ func TestCellsThatWouldRunAsFormulasAreWrittenAsText(t *testing.T) {
 		{"at", "@SUM(1+1)", "'@SUM(1+1)"},
 		{"tab", "\t=1+1", "'\t=1+1"},
 		{"carriage return", "\r=1+1", "'\r=1+1"},
+		{"nul", "\x00=1+1", "'\x00=1+1"},
 		{"plain name", "Rosa Parks", "Rosa Parks"},
 		{"email", "rosa@example.org", "rosa@example.org"},
 		{"formula later in the cell", "Rosa =1+1", "Rosa =1+1"},
