@@ -18,6 +18,8 @@ func TestNewArrivalsJourney(t *testing.T) {
 	b := newBrowser(t)
 	eachDatabase(t, func(t *testing.T, db string) {
 		p := startPortal(t, db)
+		// Arrival links are accepted only on a registered catalog.
+		p.carrel(t, "opac", "add", "--id", "koha", "--origin", catalogOrigin)
 		dir := t.TempDir()
 		write := func(name, body string) string {
 			path := filepath.Join(dir, name)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,11 +126,15 @@ type ArrivalResult struct {
 // matches them, and nobody is told twice.
 func (s *Store) AddArrivals(ctx context.Context, src ArrivalSource, items []ArrivalInput) (ArrivalResult, error) {
 	var res ArrivalResult
-	rows, errs := validateArrivals(items, s.Now())
+	origins, err := s.arrivalLinkOrigins(ctx)
+	if err != nil {
+		return res, err
+	}
+	rows, errs := validateArrivals(items, s.Now(), origins)
 	if len(errs) > 0 {
 		return res, &ArrivalsError{Items: errs}
 	}
-	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		if DialectOfDB(tx) == Postgres {
 			// One batch at a time (SQLite has one writer anyway): two
 			// instances posting the same new item would otherwise both
@@ -487,14 +492,19 @@ func MatchTerms(kind, display string) []string {
 
 // CheckArrivals lists every problem of a batch, as AddArrivals would
 // refuse it, without storing anything.
-func (s *Store) CheckArrivals(items []ArrivalInput) []ItemError {
-	_, errs := validateArrivals(items, s.Now())
-	return errs
+func (s *Store) CheckArrivals(ctx context.Context, items []ArrivalInput) ([]ItemError, error) {
+	origins, err := s.arrivalLinkOrigins(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, errs := validateArrivals(items, s.Now(), origins)
+	return errs, nil
 }
 
 // validateArrivals checks every item and turns the good ones into rows.
-// Dates are refused before 1900 and more than a year ahead of now.
-func validateArrivals(items []ArrivalInput, now time.Time) ([]Arrival, []ItemError) {
+// Dates are refused before 1900 and more than a year ahead of now; catalog
+// links anywhere but on origins.
+func validateArrivals(items []ArrivalInput, now time.Time, origins map[string]bool) ([]Arrival, []ItemError) {
 	var errs []ItemError
 	if len(items) == 0 {
 		return nil, []ItemError{{Index: 0, Field: "items", Message: "There are no arrivals in it."}}
@@ -563,7 +573,7 @@ func validateArrivals(items []ArrivalInput, now time.Time) ([]Arrival, []ItemErr
 		}
 		r.ArrivedOn = d
 		r.CatalogURL = strings.TrimSpace(it.CatalogURL)
-		if msg := checkCatalogURL(r.CatalogURL); msg != "" {
+		if msg := checkCatalogURL(r.CatalogURL, origins); msg != "" {
 			bad("catalog_url", msg)
 		} else if j, dup := firstAt[r.CatalogURL]; dup {
 			bad("catalog_url", fmt.Sprintf("The same catalog link is already %s; each item once per batch.", itemName(items[j], j)))
@@ -582,8 +592,16 @@ func itemName(it ArrivalInput, i int) string {
 	return "item " + strconv.Itoa(i+1)
 }
 
-// checkCatalogURL says what is wrong with a catalog link, or "".
-func checkCatalogURL(s string) string {
+// checkCatalogURL says what is wrong with a catalog link, or "". The link
+// goes into patrons' emails under the library's name, so it must be an
+// https address on one of origins (the registered catalogs' and those of
+// CARREL_ARRIVAL_LINK_ORIGINS): anything else would let whoever holds an
+// API key send patrons to a site of their choosing. The origin is compared
+// whole, after parsing, so neither a lookalike host
+// (catalog.example.org.evil.example) nor a user name before an "@"
+// (https://catalog.example.org@evil.example/) passes. The message never
+// repeats the link: it names what is accepted.
+func checkCatalogURL(s string, origins map[string]bool) string {
 	if s == "" {
 		return "Give the item's address in the catalog (https://…)."
 	}
@@ -591,12 +609,33 @@ func checkCatalogURL(s string) string {
 	switch {
 	case len(s) > MaxCatalogURL:
 		return fmt.Sprintf("The catalog link is longer than %d characters.", MaxCatalogURL)
-	case err != nil || !printable(s) || strings.ContainsAny(s, " \t"):
+	case err != nil || !printable(s) || strings.ContainsAny(s, " \t\\"):
 		return "The catalog link is not a valid address."
-	case u.Scheme != "https" && u.Scheme != "http", u.Host == "", u.User != nil:
-		return "The catalog link must be a whole web address starting with https:// (or http://)."
+	case u.User != nil:
+		return "The catalog link must not hold a user name or password (an @ before the host)."
+	case u.Scheme != "https" || u.Host == "" || u.Opaque != "":
+		return "The catalog link must be a whole web address starting with https://, on " + originsText(origins) + "."
+	case !origins[linkOrigin(u)]:
+		return "The catalog link must be on " + originsText(origins) + "."
 	}
 	return ""
+}
+
+// originsText names the accepted origins for a message.
+func originsText(origins map[string]bool) string {
+	if len(origins) == 0 {
+		return "the library's catalog, and no catalog is set up for links yet: register it (carrel opac add) or " +
+			"list its address in CARREL_ARRIVAL_LINK_ORIGINS"
+	}
+	list := make([]string, 0, len(origins))
+	for o := range origins {
+		list = append(list, o+"/")
+	}
+	sort.Strings(list)
+	if len(list) == 1 {
+		return "the library's catalog, " + list[0]
+	}
+	return "one of the library's catalogs: " + strings.Join(list, ", ")
 }
 
 func printable(s string) bool {

@@ -271,8 +271,8 @@ func TestParseArrivalsCSV(t *testing.T) {
 		!slices.Equal(items[0].Subjects, []string{"Science fiction", "Dystopias"}) || items[0].Line != 2 || items[1].Line != 4 {
 		t.Fatalf("items %+v", items)
 	}
-	if errs := s.CheckArrivals(items); len(errs) != 0 {
-		t.Fatalf("good items: %+v", errs)
+	if errs, err := s.CheckArrivals(t.Context(), items); err != nil || len(errs) != 0 {
+		t.Fatalf("good items: %+v (%v)", errs, err)
 	}
 
 	// Only the required columns, in another order.
@@ -308,12 +308,16 @@ func TestParseArrivalsCSV(t *testing.T) {
 	}
 
 	// Problems of the items themselves come with their lines.
-	items, errs = models.ParseArrivalsCSV(strings.NewReader("title,date,catalog_url\nA,2026-13-01,https://c.example/1\n,2026-01-01,ftp://c.example/2\n"))
+	items, errs = models.ParseArrivalsCSV(strings.NewReader("title,date,catalog_url\nA,2026-13-01,https://catalog.example.org/1\n,2026-01-01,ftp://c.example/2\n"))
 	if len(errs) != 0 {
 		t.Fatal(errs)
 	}
+	errs, err := s.CheckArrivals(t.Context(), items)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got []string
-	for _, e := range s.CheckArrivals(items) {
+	for _, e := range errs {
 		got = append(got, e.String())
 	}
 	if len(got) != 3 || !strings.HasPrefix(got[0], "Line 2, date: ") || !strings.HasPrefix(got[1], "Line 3, title: ") || !strings.HasPrefix(got[2], "Line 3, catalog_url: ") {

@@ -44,6 +44,23 @@ func NormalizeOrigin(raw string) (string, error) {
 	return strings.ToLower(u.Scheme + "://" + u.Host), nil
 }
 
+// ParseHTTPSOrigin reads an https origin (https://host or
+// https://host:port, nothing after it) and returns it as links are
+// compared with it: lowercase, without the default port 443.
+func ParseHTTPSOrigin(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Opaque != "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return "", errors.New("an https origin is https://host or https://host:port, with nothing after it")
+	}
+	return linkOrigin(u), nil
+}
+
+// linkOrigin is an https address's origin as ParseHTTPSOrigin writes it.
+func linkOrigin(u *url.URL) string {
+	return "https://" + strings.TrimSuffix(strings.ToLower(u.Host), ":443")
+}
+
 func (s *Store) secretAEAD() cipher.AEAD {
 	block, _ := aes.NewCipher(derive(s.Keys.keys[0], "opac-secret"))
 	aead, _ := cipher.NewGCM(block)
@@ -147,6 +164,27 @@ func (s *Store) OPACOrigins(ctx context.Context) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, o := range origins {
 		out[o] = true
+	}
+	return out, nil
+}
+
+// arrivalLinkOrigins are the origins new arrivals' catalog links may be
+// on: the registered catalogs' https origins and ArrivalLinkOrigins.
+func (s *Store) arrivalLinkOrigins(ctx context.Context) (map[string]bool, error) {
+	registered, err := s.OPACOrigins(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("models: catalog origins: %w", err)
+	}
+	out := map[string]bool{}
+	for o := range registered {
+		if o, err := ParseHTTPSOrigin(o); err == nil {
+			out[o] = true
+		}
+	}
+	for _, o := range s.ArrivalLinkOrigins {
+		if o, err := ParseHTTPSOrigin(o); err == nil {
+			out[o] = true
+		}
 	}
 	return out, nil
 }

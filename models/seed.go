@@ -33,9 +33,15 @@ const (
 	demoLibrary     = "Santa Monica Public Library"
 	demoMainBranch  = "Main Library"
 	demoSender      = "Santa Monica Public Library <news@library.example.org>"
-	demoCatalogURL  = "https://catalog.library.example.org/record/"
+	demoCatalogURL  = DemoCatalogOrigin + "/record/"
 	demoTextVersion = "2026-01"
 )
+
+// DemoCatalogOrigin is the made-up catalog the demo data links to. In demo
+// mode it is where new arrivals' catalog links may point unless
+// CARREL_ARRIVAL_LINK_ORIGINS says otherwise, so that the demo's arrival
+// upload works before any catalog is registered.
+const DemoCatalogOrigin = "https://catalog.library.example.org"
 
 type demoStaffAccount struct {
 	username, password, role, displayName string

@@ -6,14 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
-
-// MinStaffPassword is the shortest password a staff account may have
-// (demo accounts excepted).
-const MinStaffPassword = 12
 
 // RoleRank orders the roles: each includes the powers of those below it.
 func RoleRank(role string) int {
@@ -85,17 +80,7 @@ func validateStaff(username, role, password string) error {
 	case RoleRank(role) == 0:
 		return &InputError{"role", "The role is assistant, privacy_officer or admin."}
 	}
-	return validatePassword(password)
-}
-
-func validatePassword(password string) error {
-	if utf8.RuneCountInString(password) < MinStaffPassword {
-		return &InputError{"password", fmt.Sprintf("A staff password needs at least %d characters.", MinStaffPassword)}
-	}
-	if len(password) > 256 {
-		return &InputError{"password", "A staff password is at most 256 bytes."}
-	}
-	return nil
+	return CheckStaffPassword(username, password)
 }
 
 // AddStaff creates a staff account, audited.
@@ -145,7 +130,8 @@ func (s *Store) DisableStaff(ctx context.Context, username string) error {
 
 // ResetStaffPassword sets a new password and ends the account's sessions.
 func (s *Store) ResetStaffPassword(ctx context.Context, username, password string) error {
-	if err := validatePassword(password); err != nil {
+	username = strings.ToLower(strings.TrimSpace(username))
+	if err := CheckStaffPassword(username, password); err != nil {
 		return err
 	}
 	hash, err := s.hashSecret(ctx, password)

@@ -22,6 +22,11 @@ type Store struct {
 	Limits SigninLimits
 	// Count, when set, counts an anonymous event (see web's statistics).
 	Count func(name string)
+	// ArrivalLinkOrigins are https origins, besides the registered
+	// catalogs' (OPACOrigins), that new arrivals' catalog links may point
+	// at (CARREL_ARRIVAL_LINK_ORIGINS). Links go into patrons' emails, so
+	// no other site is accepted.
+	ArrivalLinkOrigins []string
 
 	retention   Retention // the schedule in force; see RetentionNow
 	retentionMu sync.RWMutex

@@ -73,7 +73,11 @@ func (s *Server) APIArrivals(c echo.Context) error {
 		}
 	}
 	if len(items) > 0 {
-		problems = mergeProblems(problems, s.Store.CheckArrivals(items))
+		more, err := s.Store.CheckArrivals(ctx, items)
+		if err != nil {
+			return s.apiFailed(c, err)
+		}
+		problems = mergeProblems(problems, more)
 	}
 	if len(problems) > 0 {
 		return c.JSON(http.StatusUnprocessableEntity, apiError{Error: problemsText(len(problems)), Errors: problems})
@@ -220,7 +224,11 @@ func (s *Server) StaffArrivalsUpload(c echo.Context) error {
 	defer f.Close()
 	items, problems := models.ParseArrivalsCSV(io.LimitReader(f, arrivalsMaxBytes))
 	if len(items) > 0 {
-		problems = mergeProblems(problems, s.Store.CheckArrivals(items))
+		more, err := s.Store.CheckArrivals(c.Request().Context(), items)
+		if err != nil {
+			return err
+		}
+		problems = mergeProblems(problems, more)
 	}
 	if len(problems) == 0 {
 		st := currentStaff(c)

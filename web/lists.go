@@ -1,12 +1,12 @@
 package web
 
 import (
-	"encoding/csv"
 	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/csvout"
 	"github.com/carrel-library/carrel/views"
 	"github.com/labstack/echo/v4"
 )
@@ -211,10 +211,10 @@ func (s *Server) StaffListExport(c echo.Context) error {
 	slug := c.Param("slug")
 	st := currentStaff(c)
 	var buf strings.Builder
-	w := csv.NewWriter(&buf)
+	w := csvout.NewWriter(&buf)
 	_ = w.Write([]string{"name", "email", "unsubscribe_url"})
 	_, err := s.Store.ExportSubscribers(c.Request().Context(), &st.ID, slug, func(sub models.Subscriber) error {
-		return w.Write([]string{csvSafe(strings.TrimSpace(sub.GivenName + " " + sub.FamilyName)), csvSafe(sub.Email), s.UnsubscribeURL(sub.PatronID, sub.ListID)})
+		return w.Write([]string{strings.TrimSpace(sub.GivenName + " " + sub.FamilyName), sub.Email, s.UnsubscribeURL(sub.PatronID, sub.ListID)})
 	})
 	switch {
 	case errors.Is(err, models.ErrNotFound):
@@ -231,12 +231,4 @@ func (s *Server) StaffListExport(c echo.Context) error {
 		return err
 	}
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", []byte(buf.String()))
-}
-
-// csvSafe keeps a cell from being read as a formula by a spreadsheet.
-func csvSafe(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
 }

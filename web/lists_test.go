@@ -209,6 +209,8 @@ func TestListAdministrationAndAuditedExport(t *testing.T) {
 		a.staff("sam", models.RoleAssistant)
 		in := a.patron(card, pin, "Rosa", "Parks")
 		out := a.patron("21000000007777", "1111", "Ida", "Wells")
+		// A name from the ILS that a spreadsheet would run as a formula.
+		formula := a.patron("21000000008888", "2222", `=HYPERLINK("http://x","y")`, "Smith")
 		c := a.client()
 		c.staffSignIn("ada", staffPassword)
 		tok := c.csrf("/staff/lists")
@@ -228,6 +230,7 @@ func TestListAdministrationAndAuditedExport(t *testing.T) {
 		a.store.Subscribe(context.Background(), in.ID, "teens", models.Actor{Channel: models.ChannelWeb})
 		a.store.Subscribe(context.Background(), out.ID, "teens", models.Actor{Channel: models.ChannelWeb})
 		a.store.Unsubscribe(context.Background(), out.ID, "teens", models.Actor{Channel: models.ChannelWeb})
+		a.store.Subscribe(context.Background(), formula.ID, "teens", models.Actor{Channel: models.ChannelWeb})
 
 		// A change of consent text bumps the version.
 		form.Set("consent_text", "Send me news about teen programs and volunteering.")
@@ -240,15 +243,28 @@ func TestListAdministrationAndAuditedExport(t *testing.T) {
 		exp := c.post("/staff/lists/teens/export.csv", url.Values{"csrf_token": {tok}})
 		wantStatus(t, exp, http.StatusOK)
 		rows, err := csv.NewReader(strings.NewReader(exp.body)).ReadAll()
-		if err != nil || len(rows) != 2 || rows[1][1] != in.Email || !strings.Contains(rows[1][2], "/unsubscribe/") {
+		if err != nil || len(rows) != 3 {
 			t.Fatalf("export rows %q (%v)", rows, err)
+		}
+		byEmail := map[string][]string{}
+		for _, r := range rows[1:] {
+			byEmail[r[1]] = r
+			if !strings.Contains(r[2], "/unsubscribe/") {
+				t.Errorf("export row %q has no unsubscribe link", r)
+			}
+		}
+		if r := byEmail[in.Email]; r == nil || r[0] != "Rosa Parks" {
+			t.Errorf("export rows %q: want Rosa Parks as she is", rows)
+		}
+		if r := byEmail["'"+formula.Email]; r == nil || r[0] != `'=HYPERLINK("http://x","y") Smith` {
+			t.Errorf("export rows %q: want the formula written as text", rows)
 		}
 		if strings.Contains(exp.body, out.Email) {
 			t.Fatal("unsubscribed patrons never appear")
 		}
 		var entry models.AuditEntry
 		a.store.DB.Where("action = ?", models.AuditListExport).Take(&entry)
-		if entry.StaffID == nil || *entry.StaffID != admin.ID || !strings.Contains(entry.Detail, "teens") || !strings.Contains(entry.Detail, "1 subscriber") {
+		if entry.StaffID == nil || *entry.StaffID != admin.ID || !strings.Contains(entry.Detail, "teens") || !strings.Contains(entry.Detail, "2 subscribers") {
 			t.Fatalf("export audit %+v", entry)
 		}
 		// Retired lists cannot be exported.

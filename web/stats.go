@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"math"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/csvout"
 	"github.com/carrel-library/carrel/views"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -149,7 +149,7 @@ func (s *Server) StaffStatsCSV(c echo.Context) error {
 		return err
 	}
 	var b strings.Builder
-	w := csv.NewWriter(&b)
+	w := csvout.NewWriter(&b)
 	_ = w.Write([]string{"day", "counter", "count"})
 	for _, r := range rows {
 		_ = w.Write([]string{r.Day, r.Name, fmt.Sprint(r.Count)})

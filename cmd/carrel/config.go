@@ -52,6 +52,7 @@ var settings = []setting{
 	{"CARREL_SECRET_KEYS_FILE", "secret-keys-file", "", "file holding the secret keys (else CARREL_SECRET_KEYS; see README)"},
 	{"CARREL_PURGE_EVERY", "purge-every", "24h", "how often serve purges what retention lets go (0 turns it off; carrel purge runs it by hand)"},
 	{"CARREL_METRICS_TOKEN_FILE", "metrics-token-file", "", "file holding the bearer token for /metrics (else CARREL_METRICS_TOKEN; unset: no /metrics)"},
+	{"CARREL_ARRIVAL_LINK_ORIGINS", "arrival-link-origins", "", "comma-separated https origins (https://host[:port]) that new arrivals' catalog links may point at, besides the catalogs registered with carrel opac add; see docs/arrivals.md"},
 	{"CARREL_SMTP_HOST", "smtp-host", "", "the library's SMTP server for new-arrival emails (unset: none are sent; see docs/email.md)"},
 	{"CARREL_SMTP_PORT", "smtp-port", "", "its port (default 587, or 465 with --smtp-tls tls)"},
 	{"CARREL_SMTP_USERNAME", "smtp-username", "", "user name for SMTP AUTH (unset: no authentication)"},
@@ -72,6 +73,9 @@ type config struct {
 	LogLevel    string
 	Web         web.Config
 	keysFile    string
+	// arrivalOrigins are CARREL_ARRIVAL_LINK_ORIGINS, normalised, for
+	// models.Store.ArrivalLinkOrigins.
+	arrivalOrigins []string
 }
 
 // registerSettings adds every setting to fs as a flag whose default is the
@@ -228,6 +232,18 @@ func parseConfig(vals map[string]*string) (*config, error) {
 		return nil, &configError{"CARREL_METRICS_TOKEN: a bearer token needs at least 16 characters"}
 	}
 	c.keysFile = get("CARREL_SECRET_KEYS_FILE")
+	if v := get("CARREL_ARRIVAL_LINK_ORIGINS"); v != "" {
+		for _, part := range strings.Split(v, ",") {
+			o, err := models.ParseHTTPSOrigin(part)
+			if err != nil {
+				return nil, bad("CARREL_ARRIVAL_LINK_ORIGINS", "a comma-separated list of https origins such as https://catalog.library.example")
+			}
+			c.arrivalOrigins = append(c.arrivalOrigins, o)
+		}
+	}
+	if c.Demo && len(c.arrivalOrigins) == 0 {
+		c.arrivalOrigins = []string{models.DemoCatalogOrigin}
+	}
 	if w.Mail, err = parseMail(get, bad); err != nil {
 		return nil, err
 	}

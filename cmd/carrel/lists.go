@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/csvout"
 	"github.com/carrel-library/carrel/web"
 )
 
@@ -60,7 +60,7 @@ func listsCmd(ctx context.Context, c *config, args []string, out io.Writer) erro
 		if *slug == "" {
 			return &configError{"lists export needs the list's slug"}
 		}
-		w := csv.NewWriter(out)
+		w := csvout.NewWriter(out)
 		_ = w.Write([]string{"name", "email", "unsubscribe_url"})
 		_, err := store.ExportSubscribers(ctx, nil, *slug, func(s models.Subscriber) error {
 			return w.Write([]string{strings.TrimSpace(s.GivenName + " " + s.FamilyName), s.Email, web.UnsubscribeURL(base, store, s.PatronID, s.ListID)})

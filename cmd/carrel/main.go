@@ -149,7 +149,12 @@ func openStore(ctx context.Context, c *config) (*models.Store, error) {
 	if err := models.Migrate(ctx, db); err != nil {
 		return nil, err
 	}
-	return models.NewStore(db, models.SystemClock{}, keys, 0)
+	store, err := models.NewStore(db, models.SystemClock{}, keys, 0)
+	if err != nil {
+		return nil, err
+	}
+	store.ArrivalLinkOrigins = c.arrivalOrigins
+	return store, nil
 }
 
 // tuneGC trades a little memory for CPU. A page request allocates about

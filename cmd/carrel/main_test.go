@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -79,6 +80,10 @@ func TestBadConfigurationIsOneLineNamingTheSetting(t *testing.T) {
 		{"demo flag", "CARREL_DEMO", "maybe", []string{}},
 		{"database url", "CARREL_DATABASE_URL", "mysql://x", nil},
 		{"policy file", "CARREL_POLICY_FILE", "/no/such/policy.txt", nil},
+		{"arrival link origin over http", "CARREL_ARRIVAL_LINK_ORIGINS", "http://catalog.library.example", nil},
+		{"arrival link origin with a path", "CARREL_ARRIVAL_LINK_ORIGINS", "https://catalog.library.example/record/", nil},
+		{"arrival link origin with userinfo", "CARREL_ARRIVAL_LINK_ORIGINS", "https://catalog.library.example@evil.example", nil},
+		{"arrival link origins, one bad", "CARREL_ARRIVAL_LINK_ORIGINS", "https://catalog.library.example, shelf.example.net", nil},
 		{"flag too", "CARREL_SESSION_IDLE", "", []string{"--demo", "--session-idle", "forever"}},
 	}
 	for _, tc := range cases {
@@ -212,7 +217,7 @@ func TestStaffCommandsAndAuditVerify(t *testing.T) {
 	t.Cleanup(func() { stdin = os.Stdin })
 
 	withStdin("short\n")
-	if code, _, errs := carrel(t, "staff", "add", "--username", "rita", "--role", "assistant"); code != 2 || !strings.Contains(errs, "at least 12") {
+	if code, _, errs := carrel(t, "staff", "add", "--username", "rita", "--role", "assistant"); code != 2 || !strings.Contains(errs, "at least 15") {
 		t.Fatalf("a short password: %d %q", code, errs)
 	}
 	withStdin("a long enough password\n")
@@ -261,5 +266,31 @@ func TestStaffCommandsAndAuditVerify(t *testing.T) {
 	code, _, errs = carrel(t, "audit", "verify")
 	if code != 1 || !strings.Contains(errs, "broken at entry 2") {
 		t.Fatalf("tampered audit verify: %d %q", code, errs)
+	}
+}
+
+func TestArrivalLinkOriginsSettingIsNormalised(t *testing.T) {
+	isolate(t)
+	vals := map[string]*string{}
+	for _, s := range settings {
+		v := s.def
+		vals[s.env] = &v
+	}
+	*vals["CARREL_ARRIVAL_LINK_ORIGINS"] = " https://Catalog.Library.example:443/ , https://shelf.example.net:8443"
+	c, err := parseConfig(vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"https://catalog.library.example", "https://shelf.example.net:8443"}; !slices.Equal(c.arrivalOrigins, want) {
+		t.Fatalf("origins %q, want %q", c.arrivalOrigins, want)
+	}
+	// Demo mode links to the demo data's catalog unless told otherwise.
+	*vals["CARREL_ARRIVAL_LINK_ORIGINS"] = ""
+	*vals["CARREL_DEMO"] = "true"
+	if c, err = parseConfig(vals); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{models.DemoCatalogOrigin}; !slices.Equal(c.arrivalOrigins, want) {
+		t.Fatalf("demo origins %q, want %q", c.arrivalOrigins, want)
 	}
 }

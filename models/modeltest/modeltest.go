@@ -187,8 +187,13 @@ func NewStore(t testing.TB, db *gorm.DB, clock models.Clock) *models.Store {
 	if err != nil {
 		t.Fatalf("modeltest: store: %v", err)
 	}
+	s.ArrivalLinkOrigins = []string{CatalogOrigin}
 	return s
 }
+
+// CatalogOrigin is the catalog the tests' new arrivals link to; NewStore
+// accepts arrival links on it, as CARREL_ARRIVAL_LINK_ORIGINS would.
+const CatalogOrigin = "https://catalog.example.org"
 
 // FakeClock is a clock that moves only when told.
 type FakeClock struct {
