@@ -106,7 +106,12 @@ func postgres(t testing.TB, clock models.Clock) *gorm.DB {
 		return unreachable(err)
 	}
 	name := "carrel_test_" + hex.EncodeToString(models.RandomBytes(8))
-	if err := admin.WithContext(ctx).Exec("CREATE DATABASE " + name).Error; err != nil {
+	// Reaching the server is bounded by connect_timeout; creating a
+	// database copies the template and waits for checkpoints, which takes
+	// seconds on a machine busy with other tests: give it longer.
+	createCtx, cancelCreate := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancelCreate()
+	if err := admin.WithContext(createCtx).Exec("CREATE DATABASE " + name).Error; err != nil {
 		closeDB(admin)
 		t.Fatalf("modeltest: create database: %v", err)
 	}
@@ -121,7 +126,7 @@ func postgres(t testing.TB, clock models.Clock) *gorm.DB {
 
 	u, _ := url.Parse(adminURL)
 	u.Path = "/" + name
-	db, err := models.Open(ctx, u.String(), clock)
+	db, err := models.Open(createCtx, u.String(), clock)
 	if err != nil {
 		t.Fatalf("modeltest: open %s: %v", name, err)
 	}
