@@ -303,3 +303,32 @@ func TestSlowLaneLetsAQuietAddressGoFirst(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// A client over its per-client limit is refused by the limiter before it
+// can take a place in the slow lane, and its secret is never checked.
+func TestOverTheClientLimitNeverJoinsTheLane(t *testing.T) {
+	cfg := proxiedConfig()
+	cfg.SigninRate, cfg.SigninBurst = 0.001, 1 // one sign-in, then none for a quarter of an hour
+	forEachDB(t, cfg, func(t *testing.T, a *app) {
+		a.patron(card, pin, "Rosa", "Parks")
+		a.spiking(time.Hour, time.Minute)
+		checked := a.countChecks()
+
+		c := a.from("198.51.100.9")
+		tok := c.csrf("/login")
+		// The lane is free: this one starts at once, and the next start is
+		// an hour away.
+		wantStatus(t, c.post("/login", url.Values{"card": {card}, "pin": {"0000"}, "csrf_token": {tok}}), http.StatusUnauthorized)
+		r := c.post("/login", url.Values{"card": {card}, "pin": {pin}, "csrf_token": {tok}})
+		wantStatus(t, r, http.StatusTooManyRequests)
+		if !strings.Contains(r.body, "too many requests") {
+			t.Errorf("the second sign-in should be refused by the per-client limit: %s", excerpt(r.body))
+		}
+		if n := a.store.SigninLaneWaiting(); n != 0 {
+			t.Errorf("%d sign-ins wait in the lane; the limited one should never have joined", n)
+		}
+		if n := checked.Load(); n != 1 {
+			t.Errorf("%d secrets checked, want only the first", n)
+		}
+	})
+}
