@@ -56,6 +56,7 @@ bench: ## run the Go benchmarks over PostgreSQL, then bench-load (figures go in 
 	$(GO) test -run '^$$' -bench '^BenchmarkPurgeUnderLoad$$' -benchtime 1x -count 1 -timeout 30m ./web/
 	$(GO) test -run '^$$' -bench '^BenchmarkImportLoans$$' -benchtime 1x -count 1 -timeout 30m ./models/
 	$(GO) test -run '^$$' -bench '^BenchmarkArrivalMatching$$' -benchtime 1x -count 1 -timeout 30m ./models/
+	$(GO) test -run '^$$' -bench '^BenchmarkSigninUnderSpray$$' -benchtime 1x -count 1 -timeout 30m ./web/
 	@$(MAKE) --no-print-directory bench-load
 
 .PHONY: bench-load

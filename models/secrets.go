@@ -59,6 +59,9 @@ func (s *Store) verifySecret(ctx context.Context, stored, secret string) (ok, re
 		return false, false, err
 	}
 	defer s.releaseHasher()
+	if s.OnSecretCheck != nil {
+		s.OnSecretCheck()
+	}
 	if stored == "" {
 		stored = s.dummyHash
 	}

@@ -20,10 +20,14 @@ type SigninLimits struct {
 	Window      time.Duration // how far back failures count
 	Lockout     time.Duration // how long a card stays locked
 	// SpikeFailures is how many failures across all cards within the last
-	// minute switch sign-in to the slow lane: one check at a time per
-	// instance, each after SpikeDelay.
+	// minute switch sign-in to the slow lane, which lets one sign-in start
+	// per SpikeDelay on each instance. A sign-in waits there at most
+	// SpikeWait, and at most SpikeQueue wait at once; past either, it is
+	// turned away unchecked with a *BusyError.
 	SpikeFailures int
 	SpikeDelay    time.Duration
+	SpikeWait     time.Duration
+	SpikeQueue    int
 }
 
 // DefaultSigninLimits are the limits the issue and NIST guidance ask for.
@@ -34,6 +38,8 @@ func DefaultSigninLimits() SigninLimits {
 		Lockout:       15 * time.Minute,
 		SpikeFailures: 100,
 		SpikeDelay:    time.Second,
+		SpikeWait:     5 * time.Second,
+		SpikeQueue:    16,
 	}
 }
 
@@ -83,24 +89,39 @@ func (s *Store) AuthenticatePatron(ctx context.Context, card, pin string) (Patro
 }
 
 // authenticate runs the shared sign-in procedure for one account key:
-// refuse while locked, pace while failures spike, check the secret with the
-// same work whether or not the account exists, count failures, and clear
-// them on success. load returns the stored hash ("" and ErrNotFound for an
-// unknown account); succeed records a success, with a new hash to store
-// when the old one was made under an old key.
+// wait in the slow lane while failures spike, count the attempt, refuse it
+// unchecked when the account is locked or the attempt is over the limit,
+// check the secret with the same work whether or not the account exists,
+// and clear the count on success. load returns the stored hash ("" and
+// ErrNotFound for an unknown account); succeed records a success, with a
+// new hash to store when the old one was made under an old key.
+//
+// The attempt is counted before the secret is checked, in one atomic
+// statement, so that however many guesses arrive at once, on however many
+// instances, at most MaxFailures of them are ever checked per window.
 func (s *Store) authenticate(ctx context.Context, account, secret string,
 	load func() (string, error), succeed func(newHash string) error) error {
 	key := s.Keys.MAC("signin-throttle", account)
+	client := clientOf(ctx)
+	// A cheap look first, so that guesses at a locked account do not take
+	// places in the slow lane; countAttempt below is what enforces the lock.
 	if until, locked, err := s.lockedUntil(ctx, key); err != nil {
 		return err
 	} else if locked {
+		s.lane.noteFailure(client, s.Limits.Window)
 		return &LockedError{Until: until}
 	}
-	release, err := s.paceDuringSpike(ctx)
+	if err := s.paceDuringSpike(ctx, client); err != nil {
+		return err
+	}
+	attempt, until, err := s.countAttempt(ctx, key)
 	if err != nil {
 		return err
 	}
-	defer release()
+	if !until.IsZero() {
+		s.lane.noteFailure(client, s.Limits.Window)
+		return &LockedError{Until: until}
+	}
 	stored, err := load()
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("models: sign-in: %w", err)
@@ -110,7 +131,8 @@ func (s *Store) authenticate(ctx context.Context, account, secret string,
 		return err
 	}
 	if !ok || stored == "" {
-		if until, locked, err := s.recordFailure(ctx, key); err != nil {
+		s.lane.noteFailure(client, s.Limits.Window)
+		if until, locked, err := s.recordFailure(ctx, key, attempt); err != nil {
 			return err
 		} else if locked {
 			return &LockedError{Until: until}
@@ -123,7 +145,10 @@ func (s *Store) authenticate(ctx context.Context, account, secret string,
 			return err
 		}
 	}
-	if err := s.db(ctx).Where("key_hash = ?", key).Delete(&SigninThrottle{}).Error; err != nil {
+	// A lock set while this attempt was being checked stays: the other
+	// guesses that set it were not this patron's.
+	if err := s.db(ctx).Where("key_hash = ? AND (locked_until IS NULL OR locked_until <= ?)", key, s.Now()).
+		Delete(&SigninThrottle{}).Error; err != nil {
 		return fmt.Errorf("models: clear throttle: %w", err)
 	}
 	if err := succeed(newHash); err != nil {
@@ -144,60 +169,75 @@ func (s *Store) lockedUntil(ctx context.Context, key string) (time.Time, bool, e
 	return time.Time{}, false, nil
 }
 
-// recordFailure counts one failure for key and for the whole portal, and
-// locks key when it reaches the limit. The counting is one atomic upsert,
-// so concurrent failures on several instances are all counted.
-func (s *Store) recordFailure(ctx context.Context, key string) (time.Time, bool, error) {
+// countAttempt counts one sign-in attempt for key, before its secret is
+// checked, and returns its number within the window. One statement does
+// it, so concurrent attempts on any number of instances each get a number
+// of their own. A lock in force is left exactly as it is, and the attempt
+// is refused (a non-zero until); an attempt past MaxFailures sets the lock
+// and is refused the same way; a lock that has run out, or a window that
+// has passed, starts a fresh count.
+func (s *Store) countAttempt(ctx context.Context, key string) (attempt int, until time.Time, err error) {
 	n := s.Now()
-	windowStart := n.Add(-s.Limits.Window)
-	var locked time.Time
+	var row struct {
+		Failures    int
+		LockedUntil *time.Time
+	}
+	err = s.db(ctx).Raw(`INSERT INTO signin_throttles (key_hash, failures, window_started_at)
+		VALUES (?, 1, ?)
+		ON CONFLICT (key_hash) DO UPDATE SET
+			failures = CASE
+				WHEN signin_throttles.locked_until > ? THEN signin_throttles.failures
+				WHEN signin_throttles.window_started_at < ? OR signin_throttles.locked_until IS NOT NULL THEN 1
+				ELSE signin_throttles.failures + 1 END,
+			window_started_at = CASE
+				WHEN signin_throttles.locked_until > ? THEN signin_throttles.window_started_at
+				WHEN signin_throttles.window_started_at < ? OR signin_throttles.locked_until IS NOT NULL THEN excluded.window_started_at
+				ELSE signin_throttles.window_started_at END,
+			locked_until = CASE
+				WHEN signin_throttles.locked_until > ? THEN signin_throttles.locked_until
+				WHEN signin_throttles.window_started_at < ? OR signin_throttles.locked_until IS NOT NULL THEN NULL
+				WHEN signin_throttles.failures >= ? THEN ?
+				ELSE NULL END
+		RETURNING failures, locked_until`,
+		key, n, n, n.Add(-s.Limits.Window), n, n.Add(-s.Limits.Window),
+		n, n.Add(-s.Limits.Window), s.Limits.MaxFailures, n.Add(s.Limits.Lockout)).Scan(&row).Error
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("models: count sign-in attempt: %w", err)
+	}
+	if row.LockedUntil != nil && row.LockedUntil.After(n) {
+		return row.Failures, *row.LockedUntil, nil
+	}
+	return row.Failures, time.Time{}, nil
+}
+
+// recordFailure counts a failed check in the portal-wide per-minute
+// buckets, and locks key when attempt was the last one allowed. The lock is
+// set only when no lock is in force (so a lock never moves) and only when
+// the count still stands (a success in between cleared it).
+func (s *Store) recordFailure(ctx context.Context, key string, attempt int) (time.Time, bool, error) {
+	n := s.Now()
+	last := attempt >= s.Limits.MaxFailures
 	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
-		// A lock in force is left exactly as it is: a guess that passed the
-		// lock check before the lock was set must not lift it. A lock that
-		// has run out, or a window that has passed, starts a fresh count.
-		err := tx.Exec(`INSERT INTO signin_throttles (key_hash, failures, window_started_at)
-			VALUES (?, 1, ?)
-			ON CONFLICT (key_hash) DO UPDATE SET
-				failures = CASE
-					WHEN signin_throttles.locked_until > ? THEN signin_throttles.failures
-					WHEN signin_throttles.window_started_at < ? OR signin_throttles.locked_until IS NOT NULL THEN 1
-					ELSE signin_throttles.failures + 1 END,
-				window_started_at = CASE
-					WHEN signin_throttles.locked_until > ? THEN signin_throttles.window_started_at
-					WHEN signin_throttles.window_started_at < ? OR signin_throttles.locked_until IS NOT NULL THEN excluded.window_started_at
-					ELSE signin_throttles.window_started_at END,
-				locked_until = CASE
-					WHEN signin_throttles.locked_until > ? THEN signin_throttles.locked_until
-					ELSE NULL END`,
-			key, n, n, windowStart, n, windowStart, n).Error
-		if err != nil {
-			return err
-		}
 		minute := n.Truncate(time.Minute)
-		err = tx.Exec(`INSERT INTO signin_failure_buckets (minute, failures) VALUES (?, 1)
+		err := tx.Exec(`INSERT INTO signin_failure_buckets (minute, failures) VALUES (?, 1)
 			ON CONFLICT (minute) DO UPDATE SET failures = signin_failure_buckets.failures + 1`, minute).Error
 		if err != nil {
 			return err
 		}
-		var t SigninThrottle
-		if err := tx.Where("key_hash = ?", key).Take(&t).Error; err != nil {
-			return err
-		}
-		if t.LockedUntil != nil && t.LockedUntil.After(n) {
-			locked = *t.LockedUntil
+		if !last {
 			return nil
 		}
-		if t.Failures >= s.Limits.MaxFailures {
-			locked = n.Add(s.Limits.Lockout)
-			return tx.Model(&SigninThrottle{}).Where("key_hash = ?", key).
-				UpdateColumn("locked_until", locked).Error
-		}
-		return nil
+		return tx.Model(&SigninThrottle{}).
+			Where("key_hash = ? AND failures >= ? AND (locked_until IS NULL OR locked_until <= ?)", key, s.Limits.MaxFailures, n).
+			UpdateColumn("locked_until", n.Add(s.Limits.Lockout)).Error
 	})
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("models: record sign-in failure: %w", err)
 	}
-	return locked, !locked.IsZero(), nil
+	if !last {
+		return time.Time{}, false, nil
+	}
+	return s.lockedUntil(ctx, key)
 }
 
 // RecentFailures counts failed sign-ins across all accounts in the current
@@ -210,32 +250,23 @@ func (s *Store) RecentFailures(ctx context.Context) (int, error) {
 	return total, err
 }
 
-// paceDuringSpike takes the slow lane when failures spike: one sign-in at a
-// time on this instance, each after a delay, so that a PIN sprayed across
-// many cards proceeds at a crawl while real patrons wait a second or two.
-// The returned function leaves the lane.
-func (s *Store) paceDuringSpike(ctx context.Context) (release func(), err error) {
+// paceDuringSpike takes the slow lane (see signinlane.go) when failures
+// across all accounts spike, so that a PIN sprayed across many cards
+// proceeds at a crawl, while a patron who has not been failing waits about
+// a second at most and nobody waits longer than SpikeWait.
+func (s *Store) paceDuringSpike(ctx context.Context, client string) error {
 	n, err := s.RecentFailures(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("models: read failure rate: %w", err)
+		return fmt.Errorf("models: read failure rate: %w", err)
 	}
 	if n < s.Limits.SpikeFailures {
-		return func() {}, nil
+		return nil
 	}
-	select {
-	case s.slowLane <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	release = func() { <-s.slowLane }
-	select {
-	case <-time.After(s.Limits.SpikeDelay):
-		return release, nil
-	case <-ctx.Done():
-		release()
-		return nil, ctx.Err()
-	}
+	return s.lane.enter(ctx, client, s.Limits)
 }
+
+// SigninLaneWaiting is how many sign-ins wait in this instance's slow lane.
+func (s *Store) SigninLaneWaiting() int { return s.lane.waitingNow() }
 
 // SweepSigninCounters deletes failure counts that no longer matter: locks
 // and windows that have passed, and per-minute buckets older than an hour.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -389,7 +390,8 @@ func TestSignInSlowLaneNeverRefuses(t *testing.T) {
 			if _, err := s.AuthenticatePatron(ctx, cards[0], knownPIN); err != nil {
 				t.Fatalf("right PIN during a spike: %v", err)
 			}
-			// Several at once queue in the lane; none is turned away.
+			// Several at once queue in the lane, and all get through within
+			// its bounded wait: none is turned away.
 			errs := make([]error, len(cards))
 			var wg sync.WaitGroup
 			for i, card := range cards {
@@ -479,6 +481,60 @@ func TestLockSurvivesFailuresInFlight(t *testing.T) {
 				t.Fatalf("right PIN after %d failures signed in: the lock was undone", s.Limits.MaxFailures+1)
 			} else if got, _ := outcome(t, err); got != locked {
 				t.Errorf("right PIN after %d failures: %s, want locked", s.Limits.MaxFailures+1, got)
+			}
+		})
+	}
+}
+
+// Every attempt is counted before its secret is checked, atomically, so a
+// burst of guesses at once gets no more checks than the lock allows, and
+// a success while a lock is in force leaves the lock in place.
+func TestAttemptsAreCountedBeforeTheCheck(t *testing.T) {
+	t.Parallel()
+	clock := modeltest.NewFakeClock(testTime)
+	for _, db := range modeltest.Databases(t, clock) {
+		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			s := modeltest.NewStore(t, db.Gorm, clock)
+			createPatron(t, s, knownCard, knownPIN)
+			var checked atomic.Int64
+			s.OnSecretCheck = func() { checked.Add(1) }
+			maxF := s.Limits.MaxFailures
+
+			// The right PIN among the first allowed attempts signs in, and
+			// clears the count: the lock is not yet in force.
+			for range maxF - 1 {
+				if _, err := s.AuthenticatePatron(ctx, knownCard, wrongPIN); !errors.Is(err, models.ErrBadCredentials) {
+					t.Fatalf("wrong PIN: err = %v, want ErrBadCredentials", err)
+				}
+			}
+			if _, err := s.AuthenticatePatron(ctx, knownCard, knownPIN); err != nil {
+				t.Fatalf("right PIN at attempt %d: %v", maxF, err)
+			}
+			if n := rowsWhere(t, db.Gorm, "signin_throttles", "1 = 1"); n != 0 {
+				t.Fatalf("a success with no lock in force left %d throttle rows", n)
+			}
+
+			checked.Store(0)
+			var wg sync.WaitGroup
+			for range 40 {
+				wg.Go(func() { _, _ = s.AuthenticatePatron(ctx, knownCard, wrongPIN) })
+			}
+			wg.Wait()
+			if n := checked.Load(); n != int64(maxF) {
+				t.Errorf("40 concurrent wrong PINs: %d checked, want exactly %d", n, maxF)
+			}
+			if _, err := s.AuthenticatePatron(ctx, knownCard, knownPIN); err == nil {
+				t.Fatal("the right PIN signed in while the card was locked")
+			} else if got, _ := outcome(t, err); got != locked {
+				t.Errorf("right PIN while locked: %s, want locked", got)
+			}
+			if n := checked.Load(); n != int64(maxF) {
+				t.Errorf("the right PIN while locked was checked: %d checks, want %d", n, maxF)
+			}
+			if n := rowsWhere(t, db.Gorm, "signin_throttles", "locked_until IS NOT NULL"); n != 1 {
+				t.Errorf("locked throttle rows = %d, want 1", n)
 			}
 		})
 	}

@@ -27,12 +27,16 @@ type Store struct {
 	// at (CARREL_ARRIVAL_LINK_ORIGINS). Links go into patrons' emails, so
 	// no other site is accepted.
 	ArrivalLinkOrigins []string
+	// OnSecretCheck, when set, is called each time a PIN or password is
+	// compared with a stored hash, so a test can count how many guesses a
+	// policy really let through. It must be safe for concurrent use.
+	OnSecretCheck func()
 
 	retention   Retention // the schedule in force; see RetentionNow
 	retentionMu sync.RWMutex
 
 	hashers   chan struct{} // bounds concurrent bcrypt work to the CPUs
-	slowLane  chan struct{} // serialises sign-ins while failures spike
+	lane      *signinLane   // paces sign-ins while failures spike
 	dummyHash string
 }
 
@@ -52,7 +56,7 @@ func NewStore(db *gorm.DB, clock Clock, keys *Keys, hashCost int) (*Store, error
 		Limits:    DefaultSigninLimits(),
 		retention: DefaultRetention(),
 		hashers:   make(chan struct{}, runtime.GOMAXPROCS(0)),
-		slowLane:  make(chan struct{}, 1),
+		lane:      newSigninLane(),
 	}
 	dummy, err := s.hashSecret(context.Background(), "dummy-"+RandomToken())
 	if err != nil {

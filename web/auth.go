@@ -1,10 +1,13 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"github.com/gorilla/sessions"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -84,10 +87,13 @@ func (s *Server) LoginSubmit(c echo.Context) error {
 		view.Errors = errs
 		return s.render(c, http.StatusUnprocessableEntity, views.Login(s.formPage(c, "Error: Sign in"), view))
 	}
-	ctx := c.Request().Context()
-	patron, err := s.Store.AuthenticatePatron(ctx, f.Card, f.PIN)
+	patron, err := s.Store.AuthenticatePatron(signinContext(c), f.Card, f.PIN)
 	var locked *models.LockedError
+	var busy *models.BusyError
 	switch {
+	case errors.As(err, &busy):
+		view.Message = busyMessage(busy, "card number")
+		return s.render(c, busyStatus(c, busy), views.Login(s.formPage(c, "Error: Sign in"), view))
 	case errors.As(err, &locked):
 		view.Message = "For your security, sign-in with this card is paused until " +
 			views.FormatTime(locked.Until, s.Config.Location) +
@@ -105,6 +111,33 @@ func (s *Server) LoginSubmit(c echo.Context) error {
 	}
 	s.stats.Inc("signin.patron")
 	return s.redirect(c, orDefault(f.Next, "/data"))
+}
+
+// signinContext is the request's context carrying the client's address,
+// which the slow lane keeps in memory (never stored or logged) so that one
+// address spraying guesses slows only itself.
+func signinContext(c echo.Context) context.Context {
+	return models.WithClient(c.Request().Context(), c.RealIP())
+}
+
+// busyStatus sets Retry-After for a sign-in the slow lane turned away, and
+// returns its status: 429 when this client already had a sign-in waiting,
+// 503 when everyone is being slowed.
+func busyStatus(c echo.Context, busy *models.BusyError) int {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(busy.RetryAfter.Seconds())))))
+	if busy.PerClient {
+		return http.StatusTooManyRequests
+	}
+	return http.StatusServiceUnavailable
+}
+
+// busyMessage says why a sign-in was not checked; what names the account
+// field, so the visitor knows nothing was decided about it.
+func busyMessage(busy *models.BusyError, what string) string {
+	if busy.PerClient {
+		return "A sign-in from your connection is already waiting to be checked. Please wait for it, or try again in a few seconds."
+	}
+	return "Sign-in is very busy at the moment, so we could not check your " + what + " yet. Please try again in a few seconds."
 }
 
 // startSession signs a patron in on a brand-new session: whatever session

@@ -124,9 +124,13 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 	if len(f.Errors) > 0 {
 		return s.render(c, http.StatusUnprocessableEntity, views.StaffLogin(s.formPage(c, "Error: Staff sign-in"), f))
 	}
-	st, err := s.Store.AuthenticateStaff(c.Request().Context(), username, password)
+	st, err := s.Store.AuthenticateStaff(signinContext(c), username, password)
 	var locked *models.LockedError
+	var busy *models.BusyError
 	switch {
+	case errors.As(err, &busy):
+		f.Message = busyMessage(busy, "username")
+		return s.render(c, busyStatus(c, busy), views.StaffLogin(s.formPage(c, "Error: Staff sign-in"), f))
 	case errors.As(err, &locked):
 		f.Message = "Sign-in for this username is paused until " + views.FormatTime(locked.Until, s.Config.Location) +
 			" after several unsuccessful tries."
