@@ -40,10 +40,13 @@ func TestPatronJourney(t *testing.T) {
 
 		login := tb.follow("login", chromedp.Click(chromedp.CSS(selSignInLink)))
 		wantPage(t, login, http.StatusOK, "/login", "Sign in")
-		anonymous := tb.sessionCookie()
-		if anonymous == "" {
-			t.Errorf("the sign-in form set no session cookie to hold its form token")
+		if jar := tb.cookies(); len(jar) != 0 {
+			t.Errorf("the sign-in form set %d cookie(s); nothing is set before sign-in", len(jar))
 		}
+		// A cookie planted before sign-in (session fixation) must not be
+		// the one used after it.
+		const anonymous = "planted-before-sign-in-0123456789abcdef"
+		tb.replayCookie(anonymous)
 
 		data := tb.follow("data",
 			chromedp.SendKeys(chromedp.CSS(selCard), alex.Card),

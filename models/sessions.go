@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 )
 
@@ -24,9 +25,30 @@ func (l SessionLimits) Expired(s Session, t time.Time) bool {
 	return !t.Before(s.LastSeenAt.Add(l.Idle)) || !t.Before(s.CreatedAt.Add(l.Absolute))
 }
 
-// CreateSession stores a new session row.
+// MaxPatronSessions is how many sessions a patron may hold at once. A
+// patron signs in on a few devices; a script signing in over and over
+// with a known card could otherwise fill the table.
+const MaxPatronSessions = 20
+
+// CreateSession stores a new session row. A patron's session beyond
+// MaxPatronSessions ends their oldest ones, in the same transaction.
 func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
-	if err := s.db(ctx).Create(sess).Error; err != nil {
+	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(sess).Error; err != nil {
+			return err
+		}
+		if sess.PatronID == nil {
+			return nil
+		}
+		// The new row is kept whatever the clock says; of the others, the
+		// newest MaxPatronSessions-1 stay.
+		keep := tx.Model(&Session{}).Select("token_hash").
+			Where("patron_id = ? AND token_hash <> ?", *sess.PatronID, sess.TokenHash).
+			Order("created_at DESC, token_hash").Limit(MaxPatronSessions - 1)
+		return tx.Where("patron_id = ? AND token_hash <> ? AND token_hash NOT IN (?)", *sess.PatronID, sess.TokenHash, keep).
+			Delete(&Session{}).Error
+	})
+	if err != nil {
 		return fmt.Errorf("models: create session: %w", err)
 	}
 	return nil

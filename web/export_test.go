@@ -5,3 +5,6 @@ var (
 	HandoffTargetForTest = handoffTarget
 	LocalPathForTest     = localPath
 )
+
+// SigninFormPurpose is the purpose the sign-in forms' stamps are made for.
+const SigninFormPurpose = signinFormPurpose

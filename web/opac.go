@@ -74,7 +74,7 @@ func (s *Server) Handoff(c echo.Context) error {
 		}
 		f := views.LoginForm{Message: "That sign-in link from the catalog did not work: it may have expired or been used already. " +
 			"Sign in here instead.", CatalogReturn: back}
-		return s.render(c, http.StatusUnauthorized, views.Login(s.formPage(c, "Sign in"), f))
+		return s.renderLogin(c, http.StatusUnauthorized, "Sign in", f)
 	} else if err != nil {
 		return err
 	}

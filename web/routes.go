@@ -166,6 +166,11 @@ var withoutSession = map[string]bool{
 var csrfExempt = map[string]bool{"/logout": true, "/staff/logout": true, "/unsubscribe/:token": true, "/api/arrivals": true,
 	"/unsubscribe/notices/:token": true}
 
+// signinForms are the forms an anonymous visitor posts: they carry a
+// stateless form token (signinFormToken) in place of a session's, since a
+// visitor has no session until they sign in.
+var signinForms = map[string]bool{"/login": true, "/staff/login": true}
+
 // bodyLimits are the routes whose requests may be larger than
 // Config.BodyLimit: a form with a CSV file of new arrivals, and the API,
 // which limits its own body so that it can answer in JSON ("" here).

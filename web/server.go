@@ -191,16 +191,6 @@ func (s *Server) actor(c echo.Context) models.Actor {
 	return a
 }
 
-// formPage is page for a page that shows a form: it always has a CSRF
-// token, which starts a session for an anonymous visitor.
-func (s *Server) formPage(c echo.Context, title string) views.Page {
-	p := s.page(c, title)
-	if sess := session(c); sess != nil {
-		p.CSRF = CSRFToken(sess)
-	}
-	return p
-}
-
 // pageBuffers hold pages while they are rendered, reused from one request
 // to the next rather than grown afresh for each.
 var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}

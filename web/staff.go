@@ -104,7 +104,13 @@ func (s *Server) StaffLoginPage(c echo.Context) error {
 		return s.redirect(c, orDefault(next, "/staff"))
 	}
 	f := views.StaffLoginForm{Next: next, SignedOut: c.QueryParam("signed_out") == "1"}
-	return s.render(c, http.StatusOK, views.StaffLogin(s.formPage(c, "Staff sign-in"), f))
+	return s.renderStaffLogin(c, http.StatusOK, "Staff sign-in", f)
+}
+
+// renderStaffLogin shows the staff sign-in form with a fresh form token.
+func (s *Server) renderStaffLogin(c echo.Context, status int, title string, f views.StaffLoginForm) error {
+	f.FormToken = s.signinFormToken()
+	return s.render(c, status, views.StaffLogin(s.page(c, title), f))
 }
 
 // StaffLoginSubmit signs a staff member in on a fresh session.
@@ -118,7 +124,7 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 		f.Errors["password"] = "Enter your password."
 	}
 	if len(f.Errors) > 0 {
-		return s.render(c, http.StatusUnprocessableEntity, views.StaffLogin(s.formPage(c, "Error: Staff sign-in"), f))
+		return s.renderStaffLogin(c, http.StatusUnprocessableEntity, "Error: Staff sign-in", f)
 	}
 	st, err := s.Store.AuthenticateStaff(c.Request().Context(), username, password)
 	var locked *models.LockedError
@@ -126,10 +132,10 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 	case errors.As(err, &locked):
 		f.Message = "Sign-in for this username is paused until " + views.FormatTime(locked.Until, s.Config.Location) +
 			" after several unsuccessful tries."
-		return s.render(c, http.StatusTooManyRequests, views.StaffLogin(s.formPage(c, "Error: Staff sign-in"), f))
+		return s.renderStaffLogin(c, http.StatusTooManyRequests, "Error: Staff sign-in", f)
 	case errors.Is(err, models.ErrBadCredentials):
 		f.Message = "That username and password do not match an active staff account."
-		return s.render(c, http.StatusUnauthorized, views.StaffLogin(s.formPage(c, "Error: Staff sign-in"), f))
+		return s.renderStaffLogin(c, http.StatusUnauthorized, "Error: Staff sign-in", f)
 	case err != nil:
 		return err
 	}
@@ -149,7 +155,7 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 func (s *Server) StaffLogout(c echo.Context) error {
 	sess := session(c)
 	st := currentStaff(c)
-	if signedIn(sess) && !validCSRF(sess, c.FormValue("csrf_token")) {
+	if signedIn(sess) && !validCSRF(sess, formToken(c)) {
 		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 	}
 	if a := currentAssist(c); a != nil {

@@ -634,9 +634,9 @@ func (r *runner) requests(ctx context.Context, name string, d time.Duration, war
 			}
 		}
 	case "signin":
-		// Each sign-in uses up the anonymous session that holds its form
-		// token, so every request needs one of its own: enough for half as
-		// many again as the warm-up's rate, each from its own address.
+		// Each sign-in gets a form token of its own, as a browser opening
+		// the form would: enough for half as many again as the warm-up's
+		// rate, each from its own address.
 		n := 100 + int(60*d.Seconds())
 		if warm != nil && r.o.Warmup > 0 {
 			rate := float64(warm.Count["POST /login 303"]) / r.o.Warmup.Seconds()
