@@ -68,6 +68,7 @@ var accessTable = map[string]string{
 	"POST /staff/lists/:slug/retire":                 "F    F   F    F   Y   F",
 	"GET /staff/lists/:slug/export.csv":              "L    F   F    F   Y   F",
 	"GET /opac/handoff":                              "Y    Y   Y    Y   Y   Y",
+	"POST /opac/handoff":                             "F    Y   Y    Y   Y   Y",
 	"GET /staff/retention":                           "L    F   F    Y   Y   F",
 	"POST /staff/retention":                          "F    F   F    Y   Y   F",
 	"GET /staff/legal":                               "L    F   F    Y   Y   F",

@@ -99,6 +99,7 @@ func (s *Server) RouteTable() []Route {
 		{http.MethodPost, "/favorites/notice", "favorites.notice", PatronOnly, s.FavoritesNotice, nil},
 		{http.MethodGet, "/opac/follow", "opac.follow", PatronOnly, s.Follow, nil},
 		{http.MethodGet, "/opac/handoff", "opac.handoff", Public, s.Handoff, []echo.MiddlewareFunc{signinLimit}},
+		{http.MethodPost, "/opac/handoff", "opac.handoff.continue", Public, s.HandoffContinue, []echo.MiddlewareFunc{signinLimit}},
 		{http.MethodGet, "/mailing-lists", "lists", PatronOnly, s.MailingListsPage, nil},
 		{http.MethodPost, "/mailing-lists/unsubscribe-all", "lists.unsubscribe_all", PatronOnly, s.ListUnsubscribeAll, nil},
 		{http.MethodPost, "/mailing-lists/:slug/subscribe", "lists.subscribe", PatronOnly, s.ListSubscribe, nil},
