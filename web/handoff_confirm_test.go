@@ -104,4 +104,3 @@ func TestAHandoffForTheSamePatronGoesStraightOn(t *testing.T) {
 		wantStatus(t, fresh.get("/favorites"), http.StatusOK)
 	})
 }
-
