@@ -31,6 +31,8 @@ const (
 	keyChan   = "channel"
 	keyCSRF   = "csrf_token"
 	keyFlash  = "flash"
+	// keyFlashRecord is a message about a record, kept as "kind:id".
+	keyFlashRecord = "flash_record"
 )
 
 // flag keys are never stored: they tell Save what this request changed.

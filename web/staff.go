@@ -304,7 +304,7 @@ func (s *Server) AssistEnd(c echo.Context) error {
 	if err := s.endAssistance(c, session(c)); err != nil {
 		return err
 	}
-	s.flash(c, "You are no longer assisting "+a.Patron.FullName()+".")
+	s.flashRecord(c, "assist.ended", a.Patron.ID)
 	return s.redirect(c, "/staff")
 }
 
