@@ -34,6 +34,14 @@ const MaxPatronSessions = 20
 // MaxPatronSessions ends their oldest ones, in the same transaction.
 func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
 	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		if sess.PatronID != nil && DialectOfDB(tx) == Postgres {
+			// One patron's sign-ins take turns here, on every instance, so
+			// that two at once cannot both keep twenty others. SQLite
+			// writes one transaction at a time already.
+			if err := tx.Exec("SELECT 1 FROM patrons WHERE id = ? FOR NO KEY UPDATE", *sess.PatronID).Error; err != nil {
+				return err
+			}
+		}
 		if err := tx.Create(sess).Error; err != nil {
 			return err
 		}

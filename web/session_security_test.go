@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -232,5 +233,32 @@ func TestSignInFormTokens(t *testing.T) {
 				wantRedirect(t, c.post("/login", url.Values{"card": {card}, "pin": {pin}, "csrf_token": {nearlyExpired}}), "/data")
 			}
 		})
+	})
+}
+
+func TestConcurrentSignInsKeepTheCap(t *testing.T) {
+	forEachDB(t, unlimited(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		tok := a.client().csrf("/login")
+		var wg sync.WaitGroup
+		codes := make([]int, 40)
+		for i := range codes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i] = a.client().post("/login", url.Values{"card": {card}, "pin": {pin}, "csrf_token": {tok}}).StatusCode
+			}()
+		}
+		wg.Wait()
+		for _, code := range codes {
+			if code != http.StatusSeeOther {
+				t.Fatalf("a sign-in answered %d", code)
+			}
+		}
+		var n int64
+		a.store.DB.Model(&models.Session{}).Where("patron_id = ?", p.ID).Count(&n)
+		if n != models.MaxPatronSessions {
+			t.Fatalf("%d sessions for one patron after 40 concurrent sign-ins, want %d", n, models.MaxPatronSessions)
+		}
 	})
 }
