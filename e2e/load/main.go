@@ -657,7 +657,6 @@ func (r *runner) requests(ctx context.Context, name string, d time.Duration, war
 			r.signins++
 			id := 1 + (int64(r.signins)*104_729)%r.patrons
 			h := merge(proxyHeaders(a.Addr), r.pc.formHeaders())
-			h["Cookie"] = a.Cookie
 			reqs = append(reqs, request{Method: "POST", Path: "/login", Headers: h,
 				Body: loginBody(fmt.Sprintf("29%012d", id), a.CSRF)})
 		}

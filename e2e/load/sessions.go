@@ -122,7 +122,7 @@ func (c *portalClient) signIn(ctx context.Context, patronID int64, card string) 
 		return session{}, err
 	}
 	h := merge(proxyHeaders(anon.Addr), c.formHeaders())
-	code, loc, cookie, err := c.do(ctx, http.MethodPost, "/login", anon.Cookie, h, loginBody(card, anon.CSRF))
+	code, loc, cookie, err := c.do(ctx, http.MethodPost, "/login", "", h, loginBody(card, anon.CSRF))
 	if err != nil {
 		return session{}, err
 	}
