@@ -50,9 +50,13 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
 		}
 		// The new row is kept whatever the clock says; of the others, the
 		// newest MaxPatronSessions-1 stay.
+		limit := MaxPatronSessions
+		if s.SessionCap > 0 {
+			limit = s.SessionCap
+		}
 		keep := tx.Model(&Session{}).Select("token_hash").
 			Where("patron_id = ? AND token_hash <> ?", *sess.PatronID, sess.TokenHash).
-			Order("created_at DESC, token_hash").Limit(MaxPatronSessions - 1)
+			Order("created_at DESC, token_hash").Limit(limit - 1)
 		return tx.Where("patron_id = ? AND token_hash <> ? AND token_hash NOT IN (?)", *sess.PatronID, sess.TokenHash, keep).
 			Delete(&Session{}).Error
 	})

@@ -22,6 +22,9 @@ type Store struct {
 	Limits SigninLimits
 	// Count, when set, counts an anonymous event (see web's statistics).
 	Count func(name string)
+	// SessionCap, when set, replaces MaxPatronSessions (the benchmarks
+	// open more sessions of one patron than a patron may).
+	SessionCap int
 
 	retention   Retention // the schedule in force; see RetentionNow
 	retentionMu sync.RWMutex
