@@ -146,6 +146,16 @@ func TestFormTokenIsReadOnlyFromTheBody(t *testing.T) {
 		wantStatus(t, laptop.get("/data"), http.StatusOK)
 		// The same token in the body is accepted.
 		wantRedirect(t, laptop.post("/data/sessions/end-others", url.Values{"csrf_token": {tok}}), "/data/sessions")
+
+		// A multipart form (the arrivals upload) likewise.
+		a.staff("sam", models.RoleAssistant)
+		st := a.client()
+		wantRedirect(t, st.staffSignIn("sam", staffPassword), "/staff")
+		stTok := st.csrf("/staff/arrivals")
+		wantStatus(t, st.upload("/staff/arrivals?"+url.Values{"csrf_token": {stTok}}.Encode(), "", "a.csv", "x"), http.StatusForbidden)
+		if r := st.upload("/staff/arrivals", stTok, "a.csv", "x"); r.StatusCode == http.StatusForbidden || r.StatusCode >= 500 {
+			t.Fatalf("the token in a multipart body: status %d", r.StatusCode)
+		}
 	})
 }
 
