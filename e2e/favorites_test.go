@@ -49,7 +49,7 @@ func TestFavoritesJourney(t *testing.T) {
 
 		removed := tb.click(`button[aria-label="Remove Butler, Octavia E."]`, "favorite-removed")
 		wantPage(t, removed, http.StatusOK, "/favorites", "Favorite authors and subjects")
-		tb.wantNotice(removed, "You no longer follow Butler, Octavia E.")
+		tb.wantNotice(removed, "You no longer follow that author.")
 		tb.wantElement(removed, `[data-testid="empty"]`)
 
 		// Unlinking asks first, then erases.

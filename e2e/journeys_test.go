@@ -40,10 +40,13 @@ func TestPatronJourney(t *testing.T) {
 
 		login := tb.follow("login", chromedp.Click(chromedp.CSS(selSignInLink)))
 		wantPage(t, login, http.StatusOK, "/login", "Sign in")
-		anonymous := tb.sessionCookie()
-		if anonymous == "" {
-			t.Errorf("the sign-in form set no session cookie to hold its form token")
+		if jar := tb.cookies(); len(jar) != 0 {
+			t.Errorf("the sign-in form set %d cookie(s); nothing is set before sign-in", len(jar))
 		}
+		// A cookie planted before sign-in (session fixation) must not be
+		// the one used after it.
+		const anonymous = "planted-before-sign-in-0123456789abcdef"
+		tb.replayCookie(anonymous)
 
 		data := tb.follow("data",
 			chromedp.SendKeys(chromedp.CSS(selCard), alex.Card),
@@ -129,8 +132,8 @@ func TestSignInErrorsAreAccessible(t *testing.T) {
 		if v := eval[string](tb, `document.querySelector("#pin").value`); v != "" {
 			t.Errorf("after a wrong PIN the PIN field still holds %q; it must be empty", v)
 		}
-		if tb.sessionCookie() == "" {
-			t.Errorf("after a wrong PIN the sign-in form lost its session")
+		if jar := tb.cookies(); len(jar) != 0 {
+			t.Errorf("a wrong PIN set %d cookie(s); nothing is set before a successful sign-in", len(jar))
 		}
 
 		// The right PIN now works, for the other demo patron.

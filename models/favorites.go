@@ -275,6 +275,14 @@ func (s *Store) RemoveFavorite(ctx context.Context, patronID, favoriteID int64, 
 	return fav, err
 }
 
+// Favorite is one of the patron's favorites; someone else's, or one that
+// does not exist, is ErrNotFound.
+func (s *Store) Favorite(ctx context.Context, patronID, favoriteID int64) (Favorite, error) {
+	var fav Favorite
+	err := s.db(ctx).Where("patron_id = ? AND id = ?", patronID, favoriteID).Take(&fav).Error
+	return fav, notFound(err)
+}
+
 // AllFavorites lists the patron's favorites, authors first, then by name.
 func (s *Store) AllFavorites(ctx context.Context, patronID int64) ([]Favorite, error) {
 	var out []Favorite

@@ -8,7 +8,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // MinKeyBytes is the least amount of secret a server key must hold.
@@ -139,4 +141,55 @@ func (k *Keys) macWith(id, purpose, msg string) ([]byte, bool) {
 		return nil, false
 	}
 	return mac(derive(key, purpose), msg), true
+}
+
+// Errors of CheckStamp.
+var (
+	ErrStampInvalid = errors.New("models: stamp not issued here")
+	ErrStampExpired = errors.New("models: stamp too old")
+)
+
+// stampSkew is how far in the future a stamp's time may be: instances of
+// the portal behind one load balancer may disagree by a few seconds.
+const stampSkew = time.Minute
+
+// Stamp returns a token that proves this server issued it at time t for
+// one purpose: a random nonce and the time, with a MAC under the current
+// key's subkey for that purpose. It holds nothing about anyone and is
+// stored nowhere, so a page can carry it without a session; the price is
+// that whoever holds one may present it again until it is too old.
+func (k *Keys) Stamp(purpose string, t time.Time) string {
+	msg := base64.RawURLEncoding.EncodeToString(RandomBytes(16)) + "." + strconv.FormatInt(t.Unix(), 10)
+	return msg + "." + k.MAC("stamp/"+purpose, msg)
+}
+
+// CheckStamp verifies a stamp made by Stamp for purpose under the current
+// key, comparing its MAC in constant time, and refuses it once it is life
+// old at now. A stamp made under a key since rotated away is refused as
+// invalid: the visitor loads the form again.
+func (k *Keys) CheckStamp(purpose, stamp string, now time.Time, life time.Duration) error {
+	if len(stamp) > 200 {
+		return ErrStampInvalid
+	}
+	i := strings.LastIndexByte(stamp, '.')
+	if i < 0 {
+		return ErrStampInvalid
+	}
+	msg, sum := stamp[:i], stamp[i+1:]
+	if !hmac.Equal([]byte(sum), []byte(k.MAC("stamp/"+purpose, msg))) {
+		return ErrStampInvalid
+	}
+	j := strings.LastIndexByte(msg, '.')
+	if j < 0 {
+		return ErrStampInvalid
+	}
+	secs, err := strconv.ParseInt(msg[j+1:], 10, 64)
+	if err != nil {
+		return ErrStampInvalid
+	}
+	issued := time.Unix(secs, 0)
+	if issued.After(now.Add(stampSkew)) || !now.Before(issued.Add(life)) {
+		return ErrStampExpired
+	}
+	return nil
 }

@@ -46,6 +46,13 @@ func (s *Store) ListBySlug(ctx context.Context, slug string) (MailingList, error
 	return l, notFound(err)
 }
 
+// ListByID finds a mailing list by its ID.
+func (s *Store) ListByID(ctx context.Context, id int64) (MailingList, error) {
+	var l MailingList
+	err := s.db(ctx).Where("id = ?", id).Take(&l).Error
+	return l, notFound(err)
+}
+
 // SubscribedListIDs is the set of lists a patron is subscribed to.
 func (s *Store) SubscribedListIDs(ctx context.Context, patronID int64) (map[int64]bool, error) {
 	var ids []int64

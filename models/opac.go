@@ -229,61 +229,42 @@ func (s *Store) MintHandoff(ctx context.Context, opacID, card, ret string) (stri
 	return t.SignedString(secret)
 }
 
+// CheckHandoff verifies a hand-off token as AcceptHandoff does, including
+// that it was not used yet, but does not consume it: for a hand-off that
+// must first ask the visitor (someone else is signed in), whose answer
+// then consumes it with AcceptHandoff. It returns the patron and the
+// signed return address, if any.
+func (s *Store) CheckHandoff(ctx context.Context, token string) (Patron, string, error) {
+	claims, opacID, err := s.verifyHandoff(ctx, token)
+	if err != nil {
+		return Patron{}, "", err
+	}
+	var used int64
+	if err := s.db(ctx).Model(&HandoffToken{}).Where("jti = ?", opacID+":"+claims.ID).Count(&used).Error; err != nil {
+		return Patron{}, "", fmt.Errorf("models: hand-off check: %w", err)
+	}
+	if used > 0 {
+		return Patron{}, "", &HandoffError{"replayed"}
+	}
+	var p Patron
+	if err := s.db(ctx).Where("card_number = ?", NormalizeCard(claims.Subject)).Take(&p).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return Patron{}, "", &HandoffError{"unknown_patron"}
+		}
+		return Patron{}, "", fmt.Errorf("models: hand-off patron: %w", err)
+	}
+	return p, claims.Return, nil
+}
+
 // AcceptHandoff verifies a hand-off token and consumes it: signature
 // (HMAC, compared in constant time by the library), algorithm (HS256
 // only), key, issuer (the key's own catalog), audience, expiry with a
 // small leeway, a lifetime of at most two minutes, and single use. It
 // returns the patron and the signed return address, if any.
 func (s *Store) AcceptHandoff(ctx context.Context, token string) (Patron, string, string, error) {
-	if token == "" || len(token) > 4096 {
-		return Patron{}, "", "", &HandoffError{"malformed"}
-	}
-	var opacID string
-	var keyErr error
-	claims := &HandoffClaims{}
-	parsed, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		id, secret, err := s.secretFor(ctx, kid)
-		if err != nil {
-			keyErr = err
-			return nil, err
-		}
-		opacID = id
-		return secret, nil
-	},
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithAudience(HandoffAudience),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(HandoffLeeway),
-		jwt.WithTimeFunc(s.Now),
-		jwt.WithStrictDecoding(),
-	)
-	switch {
-	case keyErr != nil && !errors.Is(keyErr, ErrNotFound):
-		return Patron{}, "", "", fmt.Errorf("models: hand-off key: %w", keyErr)
-	case keyErr != nil:
-		return Patron{}, "", "", &HandoffError{"unknown_key"}
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return Patron{}, "", "", &HandoffError{"expired"}
-	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued), errors.Is(err, jwt.ErrTokenNotValidYet):
-		return Patron{}, "", "", &HandoffError{"not_yet_valid"}
-	case errors.Is(err, jwt.ErrTokenInvalidAudience):
-		return Patron{}, "", "", &HandoffError{"wrong_audience"}
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return Patron{}, "", "", &HandoffError{"bad_signature"}
-	case errors.Is(err, jwt.ErrTokenUnverifiable) || errors.Is(err, jwt.ErrSignatureInvalid):
-		return Patron{}, "", "", &HandoffError{"bad_algorithm"}
-	case err != nil || parsed == nil || !parsed.Valid:
-		return Patron{}, "", "", &HandoffError{"invalid"}
-	}
-	switch {
-	case claims.Issuer != opacID:
-		return Patron{}, "", "", &HandoffError{"wrong_issuer"}
-	case claims.Subject == "" || claims.ID == "" || claims.IssuedAt == nil || len(claims.ID) > 200:
-		return Patron{}, "", "", &HandoffError{"missing_claims"}
-	case claims.ExpiresAt.Sub(claims.IssuedAt.Time) > HandoffMaxLife:
-		return Patron{}, "", "", &HandoffError{"too_long_lived"}
+	claims, opacID, err := s.verifyHandoff(ctx, token)
+	if err != nil {
+		return Patron{}, "", "", err
 	}
 	var p Patron
 	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
@@ -313,6 +294,62 @@ func (s *Store) AcceptHandoff(ctx context.Context, token string) (Patron, string
 		return Patron{}, "", "", err
 	}
 	return p, claims.Return, opacID, nil
+}
+
+// verifyHandoff checks everything about a hand-off token but its single
+// use, and returns its claims and the catalog whose key signed it.
+func (s *Store) verifyHandoff(ctx context.Context, token string) (*HandoffClaims, string, error) {
+	if token == "" || len(token) > 4096 {
+		return nil, "", &HandoffError{"malformed"}
+	}
+	var opacID string
+	var keyErr error
+	claims := &HandoffClaims{}
+	parsed, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		id, secret, err := s.secretFor(ctx, kid)
+		if err != nil {
+			keyErr = err
+			return nil, err
+		}
+		opacID = id
+		return secret, nil
+	},
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithAudience(HandoffAudience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(HandoffLeeway),
+		jwt.WithTimeFunc(s.Now),
+		jwt.WithStrictDecoding(),
+	)
+	switch {
+	case keyErr != nil && !errors.Is(keyErr, ErrNotFound):
+		return nil, "", fmt.Errorf("models: hand-off key: %w", keyErr)
+	case keyErr != nil:
+		return nil, "", &HandoffError{"unknown_key"}
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, "", &HandoffError{"expired"}
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued), errors.Is(err, jwt.ErrTokenNotValidYet):
+		return nil, "", &HandoffError{"not_yet_valid"}
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return nil, "", &HandoffError{"wrong_audience"}
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return nil, "", &HandoffError{"bad_signature"}
+	case errors.Is(err, jwt.ErrTokenUnverifiable) || errors.Is(err, jwt.ErrSignatureInvalid):
+		return nil, "", &HandoffError{"bad_algorithm"}
+	case err != nil || parsed == nil || !parsed.Valid:
+		return nil, "", &HandoffError{"invalid"}
+	}
+	switch {
+	case claims.Issuer != opacID:
+		return nil, "", &HandoffError{"wrong_issuer"}
+	case claims.Subject == "" || claims.ID == "" || claims.IssuedAt == nil || len(claims.ID) > 200:
+		return nil, "", &HandoffError{"missing_claims"}
+	case claims.ExpiresAt.Sub(claims.IssuedAt.Time) > HandoffMaxLife:
+		return nil, "", &HandoffError{"too_long_lived"}
+	}
+	return claims, opacID, nil
 }
 
 // SweepHandoffTokens forgets used token IDs once they have expired.

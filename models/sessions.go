@@ -27,9 +27,42 @@ func (l SessionLimits) Expired(s Session, t time.Time) bool {
 	return !t.Before(s.LastSeenAt.Add(l.Idle)) || !t.Before(s.CreatedAt.Add(l.Absolute))
 }
 
-// CreateSession stores a new session row.
+// MaxPatronSessions is how many sessions a patron may hold at once. A
+// patron signs in on a few devices; a script signing in over and over
+// with a known card could otherwise fill the table.
+const MaxPatronSessions = 20
+
+// CreateSession stores a new session row. A patron's session beyond
+// MaxPatronSessions ends their oldest ones, in the same transaction.
 func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
-	if err := s.db(ctx).Create(sess).Error; err != nil {
+	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		if sess.PatronID != nil && DialectOfDB(tx) == Postgres {
+			// One patron's sign-ins take turns here, on every instance, so
+			// that two at once cannot both keep twenty others. SQLite
+			// writes one transaction at a time already.
+			if err := tx.Exec("SELECT 1 FROM patrons WHERE id = ? FOR NO KEY UPDATE", *sess.PatronID).Error; err != nil {
+				return err
+			}
+		}
+		if err := tx.Create(sess).Error; err != nil {
+			return err
+		}
+		if sess.PatronID == nil {
+			return nil
+		}
+		// The new row is kept whatever the clock says; of the others, the
+		// newest MaxPatronSessions-1 stay.
+		limit := MaxPatronSessions
+		if s.SessionCap > 0 {
+			limit = s.SessionCap
+		}
+		keep := tx.Model(&Session{}).Select("token_hash").
+			Where("patron_id = ? AND token_hash <> ?", *sess.PatronID, sess.TokenHash).
+			Order("created_at DESC, token_hash").Limit(limit - 1)
+		return tx.Where("patron_id = ? AND token_hash <> ? AND token_hash NOT IN (?)", *sess.PatronID, sess.TokenHash, keep).
+			Delete(&Session{}).Error
+	})
+	if err != nil {
 		return fmt.Errorf("models: create session: %w", err)
 	}
 	return nil

@@ -31,6 +31,9 @@ type Store struct {
 	// compared with a stored hash, so a test can count how many guesses a
 	// policy really let through. It must be safe for concurrent use.
 	OnSecretCheck func()
+	// SessionCap, when set, replaces MaxPatronSessions (the benchmarks
+	// open more sessions of one patron than a patron may).
+	SessionCap int
 
 	retention   Retention // the schedule in force; see RetentionNow
 	retentionMu sync.RWMutex

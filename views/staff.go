@@ -15,6 +15,9 @@ type StaffLoginForm struct {
 	Errors    FieldErrors
 	Message   string
 	SignedOut bool
+	// FormToken is the form's stateless token: a visitor who has not
+	// signed in has no session to hold one.
+	FormToken string
 }
 
 // StaffHome is the staff console's start page.

@@ -75,7 +75,7 @@ func (s *Server) LoginPage(c echo.Context) error {
 		return s.redirect(c, orDefault(next, "/data"))
 	}
 	f := views.LoginForm{Next: next, SignedOut: c.QueryParam("signed_out") == "1"}
-	return s.render(c, http.StatusOK, views.Login(s.formPage(c, "Sign in"), f))
+	return s.renderLogin(c, http.StatusOK, "Sign in", f)
 }
 
 // LoginSubmit checks a card number and PIN and, if they match, starts a
@@ -85,7 +85,7 @@ func (s *Server) LoginSubmit(c echo.Context) error {
 	view := views.LoginForm{Card: f.Card, Next: f.Next}
 	if errs := f.Validate(); len(errs) > 0 {
 		view.Errors = errs
-		return s.render(c, http.StatusUnprocessableEntity, views.Login(s.formPage(c, "Error: Sign in"), view))
+		return s.renderLogin(c, http.StatusUnprocessableEntity, "Error: Sign in", view)
 	}
 	patron, err := s.Store.AuthenticatePatron(signinContext(c), f.Card, f.PIN)
 	var locked *models.LockedError
@@ -93,16 +93,16 @@ func (s *Server) LoginSubmit(c echo.Context) error {
 	switch {
 	case errors.As(err, &busy):
 		view.Message = busyMessage(busy, "card number")
-		return s.render(c, busyStatus(c, busy), views.Login(s.formPage(c, "Error: Sign in"), view))
+		return s.renderLogin(c, busyStatus(c, busy), "Error: Sign in", view)
 	case errors.As(err, &locked):
 		view.Message = "For your security, sign-in with this card is paused until " +
 			views.FormatTime(locked.Until, s.Config.Location) +
 			" after several unsuccessful tries. Try again then, or ask at any library desk."
 		c.Response().Header().Set("Retry-After", "900")
-		return s.render(c, http.StatusTooManyRequests, views.Login(s.formPage(c, "Error: Sign in"), view))
+		return s.renderLogin(c, http.StatusTooManyRequests, "Error: Sign in", view)
 	case errors.Is(err, models.ErrBadCredentials):
 		view.Message = "That card number and PIN do not match our records. Check both and try again."
-		return s.render(c, http.StatusUnauthorized, views.Login(s.formPage(c, "Error: Sign in"), view))
+		return s.renderLogin(c, http.StatusUnauthorized, "Error: Sign in", view)
 	case err != nil:
 		return err
 	}
@@ -140,9 +140,31 @@ func busyMessage(busy *models.BusyError, what string) string {
 	return "Sign-in is very busy at the moment, so we could not check your " + what + " yet. Please try again in a few seconds."
 }
 
+// renderLogin shows the patron sign-in form with a fresh form token.
+func (s *Server) renderLogin(c echo.Context, status int, title string, f views.LoginForm) error {
+	f.FormToken = s.signinFormToken()
+	return s.render(c, status, views.Login(s.page(c, title), f))
+}
+
+// signinFormExpired answers a sign-in whose form token is missing, too
+// old or not ours: the form again, with what was typed (never the secret)
+// and a sentence saying why, rather than a bare refusal.
+func (s *Server) signinFormExpired(c echo.Context) error {
+	const msg = "This sign-in form was open too long, or it was incomplete. Please sign in again."
+	title := "Error: Sign in"
+	if c.Path() == "/staff/login" {
+		f := views.StaffLoginForm{Username: strings.TrimSpace(c.Request().PostFormValue("username")),
+			Next: localPath(c.Request().PostFormValue("next")), Message: msg, FormToken: s.signinFormToken()}
+		return s.render(c, http.StatusForbidden, views.StaffLogin(s.page(c, "Error: Staff sign-in"), f))
+	}
+	f := views.LoginForm{Card: c.Request().PostFormValue("card"), Next: localPath(c.Request().PostFormValue("next")), Message: msg}
+	return s.renderLogin(c, http.StatusForbidden, title, f)
+}
+
 // startSession signs a patron in on a brand-new session: whatever session
-// the browser had (an anonymous one, or someone else's on a shared
-// computer) is deleted, so no token known before sign-in works after it.
+// the browser had (someone else's on a shared computer, or a cookie
+// planted before sign-in) is deleted, so no token known before sign-in
+// works after it.
 func (s *Server) startSession(c echo.Context, p models.Patron, channel string) error {
 	sess := session(c)
 	if err := s.Sessions.Destroy(c.Request().Context(), sess); err != nil {
@@ -162,7 +184,7 @@ func (s *Server) startSession(c echo.Context, p models.Patron, channel string) e
 // must present its token here like everywhere else.
 func (s *Server) Logout(c echo.Context) error {
 	sess := session(c)
-	if signedIn(sess) && !validCSRF(sess, c.FormValue("csrf_token")) {
+	if signedIn(sess) && !validCSRF(sess, formToken(c)) {
 		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 	}
 	if sess != nil {

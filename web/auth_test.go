@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/web"
 )
 
@@ -20,10 +21,14 @@ func TestSignInLandsOnDataWithAFreshToken(t *testing.T) {
 		a.patron(card, pin, "Rosa", "Parks")
 		c := a.client()
 		c.csrf("/login")
-		anonymous := c.sessionCookie()
-		if anonymous == "" {
-			t.Fatal("the sign-in form should start a session for its form token")
+		if c.sessionCookie() != "" {
+			t.Fatal("the sign-in form must not start a session")
 		}
+		// A cookie planted before sign-in (session fixation) is not the
+		// one used after it.
+		anonymous := models.RandomToken()
+		u, _ := url.Parse(a.server.URL)
+		c.http.Jar.SetCookies(u, []*http.Cookie{{Name: "carrel_session", Value: anonymous, Path: "/"}})
 		wantRedirect(t, c.signIn(card, pin), "/data")
 		signedIn := c.sessionCookie()
 		if signedIn == "" || signedIn == anonymous {

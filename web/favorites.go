@@ -133,9 +133,9 @@ func (s *Server) FavoritesAdd(c echo.Context) error {
 	case err != nil:
 		return err
 	case created:
-		s.flash(c, "You now follow "+fav.Display+".")
+		s.flashRecord(c, "favorite.followed", fav.ID)
 	default:
-		s.flash(c, "You already follow "+fav.Display+".")
+		s.flashRecord(c, "favorite.already", fav.ID)
 	}
 	return s.redirect(c, "/favorites")
 }
@@ -152,7 +152,8 @@ func (s *Server) FavoritesRemove(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	s.flash(c, "You no longer follow "+fav.Display+".")
+	// The favorite is gone, and its name is not kept to say so.
+	s.flash(c, "You no longer follow that "+fav.Kind+".")
 	return s.redirect(c, "/favorites")
 }
 

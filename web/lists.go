@@ -51,7 +51,7 @@ func (s *Server) ListSubscribe(c echo.Context) error {
 		return err
 	case changed:
 		l, _ := s.Store.ListBySlug(c.Request().Context(), slug)
-		s.flash(c, "You are subscribed to "+l.Name+".")
+		s.flashRecord(c, "list.subscribed", l.ID)
 	default:
 		s.flash(c, "You were already subscribed.")
 	}
@@ -69,7 +69,7 @@ func (s *Server) ListUnsubscribe(c echo.Context) error {
 		return err
 	case changed:
 		l, _ := s.Store.ListBySlug(c.Request().Context(), slug)
-		s.flash(c, "You are unsubscribed from "+l.Name+".")
+		s.flashRecord(c, "list.unsubscribed", l.ID)
 	default:
 		s.flash(c, "You were not subscribed to that list.")
 	}
@@ -189,7 +189,7 @@ func (s *Server) StaffListSave(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	s.flash(c, "Saved "+l.Name+".")
+	s.flashRecord(c, "list.saved", l.ID)
 	return s.redirect(c, "/staff/lists")
 }
 

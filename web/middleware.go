@@ -178,7 +178,9 @@ func (s *Server) destroyThen(c echo.Context, sess *sessions.Session, next echo.H
 }
 
 // checkCSRF requires the session's synchronizer token on every unsafe
-// request, in addition to the cross-origin check.
+// request, in addition to the cross-origin check; the sign-in forms, which
+// an anonymous visitor posts, carry a stateless token instead. Either is
+// read from the body only.
 func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		switch c.Request().Method {
@@ -188,8 +190,14 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		if csrfExempt[c.Path()] {
 			return next(c)
 		}
+		if signinForms[c.Path()] {
+			if !s.validSigninForm(c) {
+				return s.signinFormExpired(c)
+			}
+			return next(c)
+		}
 		sess := session(c)
-		if sess == nil || !validCSRF(sess, c.FormValue("csrf_token")) {
+		if sess == nil || !validCSRF(sess, formToken(c)) {
 			return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 		}
 		return next(c)

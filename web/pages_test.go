@@ -164,9 +164,11 @@ func TestPolicyPageShowsTheConfiguredPolicy(t *testing.T) {
 func TestForwardedHeadersAreBelievedOnlyFromTrustedProxies(t *testing.T) {
 	t.Run("untrusted peer", func(t *testing.T) {
 		forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
+			a.patron(card, pin, "Rosa", "Parks")
 			c := a.client()
 			c.header.Set("X-Forwarded-Proto", "https")
 			tok := c.csrf("/login")
+			wantRedirect(t, c.post("/login", url.Values{"card": {card}, "pin": {pin}, "csrf_token": {tok}}), "/data")
 			if h := a.cookies.all(); len(h) != 1 || strings.Contains(h[0], "Secure") {
 				t.Fatalf("an untrusted X-Forwarded-Proto must not change the cookie: %v", h)
 			}
@@ -188,9 +190,11 @@ func TestForwardedHeadersAreBelievedOnlyFromTrustedProxies(t *testing.T) {
 		_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
 		cfg.TrustedProxies = []*net.IPNet{loopback}
 		forEachDB(t, cfg, func(t *testing.T, a *app) {
+			a.patron(card, pin, "Rosa", "Parks")
 			c := a.client()
 			c.header.Set("X-Forwarded-Proto", "https")
 			r := c.get("/login")
+			wantRedirect(t, c.signIn(card, pin), "/data")
 			h := a.cookies.all()
 			if len(h) != 1 || !strings.HasPrefix(h[0], "__Host-carrel_session=") || !strings.Contains(h[0], "Secure") {
 				t.Fatalf("behind a trusted TLS proxy the cookie must be Secure: %v", h)

@@ -102,6 +102,7 @@ func (s *Server) RouteTable() []Route {
 		{http.MethodPost, "/favorites/notice", "favorites.notice", PatronOnly, s.FavoritesNotice, nil},
 		{http.MethodGet, "/opac/follow", "opac.follow", PatronOnly, s.Follow, nil},
 		{http.MethodGet, "/opac/handoff", "opac.handoff", Public, s.Handoff, []echo.MiddlewareFunc{signinLimit}},
+		{http.MethodPost, "/opac/handoff", "opac.handoff.continue", Public, s.HandoffContinue, []echo.MiddlewareFunc{signinLimit}},
 		{http.MethodGet, "/mailing-lists", "lists", PatronOnly, s.MailingListsPage, nil},
 		{http.MethodPost, "/mailing-lists/unsubscribe-all", "lists.unsubscribe_all", PatronOnly, s.ListUnsubscribeAll, nil},
 		{http.MethodPost, "/mailing-lists/:slug/subscribe", "lists.subscribe", PatronOnly, s.ListSubscribe, nil},
@@ -171,6 +172,11 @@ var withoutSession = map[string]bool{
 // csrfExempt are unsafe routes that check their own token (see Logout).
 var csrfExempt = map[string]bool{"/logout": true, "/staff/logout": true, "/unsubscribe/:token": true, "/api/arrivals": true,
 	"/unsubscribe/notices/:token": true}
+
+// signinForms are the forms an anonymous visitor posts: they carry a
+// stateless form token (signinFormToken) in place of a session's, since a
+// visitor has no session until they sign in.
+var signinForms = map[string]bool{"/login": true, "/staff/login": true}
 
 // bodyLimits are the routes whose requests may be larger than
 // Config.BodyLimit: a form with a CSV file of new arrivals, and the API,

@@ -172,16 +172,98 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 			delete(sess.Values, keyFlash)
 			sess.Values[flagDirty] = true
 		}
+		if rec, ok := sess.Values[keyFlashRecord].(string); ok {
+			p.Notice = s.recordNotice(c, rec)
+			delete(sess.Values, keyFlashRecord)
+			sess.Values[flagDirty] = true
+		}
 	}
 	return p
 }
 
-// flash keeps a one-line message for the next page the visitor sees.
+// flash keeps a one-line message for the next page the visitor sees. It
+// waits in the session row, so it must name nobody and nothing of the
+// patron's (a favorite author, a list, a patron's name): such a message
+// is flashRecord's.
 func (s *Server) flash(c echo.Context, msg string) {
 	if sess := session(c); sess != nil {
 		sess.Values[keyFlash] = msg
 		sess.Values[flagDirty] = true
 	}
+}
+
+// flashRecord keeps a message about one record for the next page: the
+// session row holds only the message's kind and the record's ID, and the
+// record's name is looked up when the page is shown.
+func (s *Server) flashRecord(c echo.Context, kind string, id int64) {
+	if sess := session(c); sess != nil {
+		sess.Values[keyFlashRecord] = kind + ":" + strconv.FormatInt(id, 10)
+		sess.Values[flagDirty] = true
+	}
+}
+
+// A recordNotice is a message that names a record: say puts its name into
+// the sentence; general is said when the record is gone by the time the
+// page is shown (or cannot be read).
+type recordNotice struct {
+	name    func(s *Server, c echo.Context, id int64) (string, error)
+	say     func(name string) string
+	general string
+}
+
+// patronFavorite is the display name of one of the current patron's
+// favorites.
+func patronFavorite(s *Server, c echo.Context, id int64) (string, error) {
+	p := currentPatron(c)
+	if p == nil {
+		return "", models.ErrNotFound
+	}
+	fav, err := s.Store.Favorite(c.Request().Context(), p.ID, id)
+	return fav.Display, err
+}
+
+func listName(s *Server, c echo.Context, id int64) (string, error) {
+	l, err := s.Store.ListByID(c.Request().Context(), id)
+	return l.Name, err
+}
+
+// recordNotices are the messages flashRecord can keep, by kind.
+var recordNotices = map[string]recordNotice{
+	"favorite.followed": {patronFavorite, func(n string) string { return "You now follow " + n + "." },
+		"Your favorites are listed below."},
+	"favorite.already": {patronFavorite, func(n string) string { return "You already follow " + n + "." },
+		"Your favorites are listed below."},
+	"list.subscribed": {listName, func(n string) string { return "You are subscribed to " + n + "." },
+		"Your subscription is recorded."},
+	"list.unsubscribed": {listName, func(n string) string { return "You are unsubscribed from " + n + "." },
+		"You are unsubscribed."},
+	"list.saved": {listName, func(n string) string { return "Saved " + n + "." }, "The list is saved."},
+	"assist.ended": {func(s *Server, c echo.Context, id int64) (string, error) {
+		p, err := s.Store.Patron(c.Request().Context(), id)
+		return p.FullName(), err
+	}, func(n string) string { return "You are no longer assisting " + n + "." },
+		"You are no longer assisting the patron."},
+}
+
+// recordNotice turns a kept "kind:id" into its sentence.
+func (s *Server) recordNotice(c echo.Context, rec string) string {
+	kind, idText, _ := strings.Cut(rec, ":")
+	n, ok := recordNotices[kind]
+	if !ok {
+		return ""
+	}
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil {
+		return n.general
+	}
+	name, err := n.name(s, c, id)
+	if err != nil || name == "" {
+		if !errors.Is(err, models.ErrNotFound) && err != nil {
+			s.Log.Warn("notice record unreadable", "kind", kind, "err", err)
+		}
+		return n.general
+	}
+	return n.say(name)
 }
 
 // actor is who is making a change, for the consent ledger: the patron,
@@ -198,16 +280,6 @@ func (s *Server) actor(c echo.Context) models.Actor {
 		}
 	}
 	return a
-}
-
-// formPage is page for a page that shows a form: it always has a CSRF
-// token, which starts a session for an anonymous visitor.
-func (s *Server) formPage(c echo.Context, title string) views.Page {
-	p := s.page(c, title)
-	if sess := session(c); sess != nil {
-		p.CSRF = CSRFToken(sess)
-	}
-	return p
 }
 
 // pageBuffers hold pages while they are rendered, reused from one request

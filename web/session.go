@@ -11,6 +11,7 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
 )
 
 // The one cookie. On HTTPS it carries the __Host- prefix, which makes the
@@ -30,6 +31,8 @@ const (
 	keyChan   = "channel"
 	keyCSRF   = "csrf_token"
 	keyFlash  = "flash"
+	// keyFlashRecord is a message about a record, kept as "kind:id".
+	keyFlashRecord = "flash_record"
 )
 
 // flag keys are never stored: they tell Save what this request changed.
@@ -65,7 +68,20 @@ type SessionStore struct {
 
 // NewSessionStore builds the store.
 func NewSessionStore(store *models.Store, limits models.SessionLimits, secure func(*http.Request) bool) *SessionStore {
-	return &SessionStore{Store: store, Limits: limits, Secure: secure, touchEvery: time.Minute}
+	return &SessionStore{Store: store, Limits: limits, Secure: secure, touchEvery: touchInterval(limits.Idle)}
+}
+
+// touchInterval is how often a busy session's activity is written: at
+// most every quarter of the idle limit, so that a patron active more often
+// than the limit is never signed out because the last write was skipped
+// (with a one-minute limit, a request every 40 seconds keeps the session),
+// and at least once a minute, so that a long idle limit still shows when
+// the session was last used in the patron's list of sessions.
+func touchInterval(idle time.Duration) time.Duration {
+	if q := idle / 4; q > 0 && q < time.Minute {
+		return q
+	}
+	return time.Minute
 }
 
 // CookieName is the cookie's name for a request.
@@ -139,6 +155,12 @@ func (st *SessionStore) Save(r *http.Request, w http.ResponseWriter, s *sessions
 		return err
 	}
 	row.LastSeenAt = st.Store.Now()
+	if s.ID == "" && !signedIn(s) {
+		// Nobody signed in: nothing is stored and no cookie is sent. A
+		// row and a cookie come only with a successful sign-in.
+		delete(s.Values, flagDirty)
+		return nil
+	}
 	if s.ID == "" {
 		s.ID = models.RandomToken()
 		row.TokenHash = models.HashToken(s.ID)
@@ -221,8 +243,9 @@ func (st *SessionStore) End(ctx context.Context, s *sessions.Session, cause stri
 	return nil
 }
 
-// CSRFToken returns the session's synchronizer token, creating the session
-// (so that it will be stored and its cookie sent) if need be.
+// CSRFToken returns a signed-in session's synchronizer token, creating
+// it if need be. An anonymous visitor has no session: the sign-in forms
+// carry a stateless token instead (signinFormToken).
 func CSRFToken(s *sessions.Session) string {
 	if tok, ok := s.Values[keyCSRF].(string); ok && tok != "" {
 		return tok
@@ -238,6 +261,41 @@ func validCSRF(s *sessions.Session, submitted string) bool {
 	tok, ok := s.Values[keyCSRF].(string)
 	return ok && tok != "" && s.ID != "" &&
 		subtle.ConstantTimeCompare([]byte(tok), []byte(submitted)) == 1
+}
+
+// formToken is the form token a request submitted, read from its body
+// only (urlencoded or multipart). A token in the address would end up in
+// logs, in the history and in a Referer; and a form of ours never puts it
+// there, so one found there came from somewhere else.
+func formToken(c echo.Context) string {
+	return c.Request().PostFormValue("csrf_token")
+}
+
+// The sign-in forms' token. An anonymous visitor has no session to keep a
+// synchronizer token in (and gets none, so that nothing is stored about a
+// visit that did not sign in), so the forms carry a stamp: a random nonce
+// and the time, MAC'd under the server key (models.Keys.Stamp). What stops
+// a cross-site sign-in is http.CrossOriginProtection (crossOrigin); the
+// stamp adds that the form was served by this portal lately. It is not
+// bound to a browser, so it may be presented more than once within its
+// life: the sign-in itself still needs the card and PIN, and each attempt
+// is counted against the card's limit.
+const (
+	signinFormPurpose = "signin-form"
+	// signinFormLife lets a patron find their card, be helped at a desk
+	// or answer the phone before pressing "Sign in", while a token copied
+	// from a page is worthless well within a library opening session.
+	signinFormLife = 30 * time.Minute
+)
+
+// signinFormToken is a fresh stamp for a sign-in form.
+func (s *Server) signinFormToken() string {
+	return s.Store.Keys.Stamp(signinFormPurpose, s.Store.Now())
+}
+
+// validSigninForm checks a sign-in form's stamp.
+func (s *Server) validSigninForm(c echo.Context) bool {
+	return s.Store.Keys.CheckStamp(signinFormPurpose, formToken(c), s.Store.Now(), signinFormLife) == nil
 }
 
 func decodeRow(row models.Session, v map[any]any) error {

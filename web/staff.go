@@ -108,7 +108,13 @@ func (s *Server) StaffLoginPage(c echo.Context) error {
 		return s.redirect(c, orDefault(next, "/staff"))
 	}
 	f := views.StaffLoginForm{Next: next, SignedOut: c.QueryParam("signed_out") == "1"}
-	return s.render(c, http.StatusOK, views.StaffLogin(s.formPage(c, "Staff sign-in"), f))
+	return s.renderStaffLogin(c, http.StatusOK, "Staff sign-in", f)
+}
+
+// renderStaffLogin shows the staff sign-in form with a fresh form token.
+func (s *Server) renderStaffLogin(c echo.Context, status int, title string, f views.StaffLoginForm) error {
+	f.FormToken = s.signinFormToken()
+	return s.render(c, status, views.StaffLogin(s.page(c, title), f))
 }
 
 // StaffLoginSubmit signs a staff member in on a fresh session.
@@ -122,7 +128,7 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 		f.Errors["password"] = "Enter your password."
 	}
 	if len(f.Errors) > 0 {
-		return s.render(c, http.StatusUnprocessableEntity, views.StaffLogin(s.formPage(c, "Error: Staff sign-in"), f))
+		return s.renderStaffLogin(c, http.StatusUnprocessableEntity, "Error: Staff sign-in", f)
 	}
 	st, err := s.Store.AuthenticateStaff(signinContext(c), username, password)
 	var locked *models.LockedError
@@ -130,14 +136,15 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 	switch {
 	case errors.As(err, &busy):
 		f.Message = busyMessage(busy, "username")
-		return s.render(c, busyStatus(c, busy), views.StaffLogin(s.formPage(c, "Error: Staff sign-in"), f))
+		return s.renderStaffLogin(c, busyStatus(c, busy), "Error: Staff sign-in", f)
 	case errors.As(err, &locked):
 		f.Message = "Sign-in for this username is paused until " + views.FormatTime(locked.Until, s.Config.Location) +
 			" after several unsuccessful tries."
-		return s.render(c, http.StatusTooManyRequests, views.StaffLogin(s.formPage(c, "Error: Staff sign-in"), f))
+		c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(locked.Until.Sub(s.Store.Now()).Seconds())))))
+		return s.renderStaffLogin(c, http.StatusTooManyRequests, "Error: Staff sign-in", f)
 	case errors.Is(err, models.ErrBadCredentials):
 		f.Message = "That username and password do not match an active staff account."
-		return s.render(c, http.StatusUnauthorized, views.StaffLogin(s.formPage(c, "Error: Staff sign-in"), f))
+		return s.renderStaffLogin(c, http.StatusUnauthorized, "Error: Staff sign-in", f)
 	case err != nil:
 		return err
 	}
@@ -156,7 +163,7 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 // StaffLogout ends the staff session, and any assistance with it.
 func (s *Server) StaffLogout(c echo.Context) error {
 	sess := session(c)
-	if signedIn(sess) && !validCSRF(sess, c.FormValue("csrf_token")) {
+	if signedIn(sess) && !validCSRF(sess, formToken(c)) {
 		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 	}
 	if sess != nil {
@@ -373,7 +380,7 @@ func (s *Server) AssistEnd(c echo.Context) error {
 	if err := s.endAssistance(c, session(c)); err != nil {
 		return err
 	}
-	s.flash(c, "You are no longer assisting "+a.Patron.FullName()+".")
+	s.flashRecord(c, "assist.ended", a.Patron.ID)
 	return s.redirect(c, "/staff")
 }
 

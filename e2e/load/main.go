@@ -634,9 +634,9 @@ func (r *runner) requests(ctx context.Context, name string, d time.Duration, war
 			}
 		}
 	case "signin":
-		// Each sign-in uses up the anonymous session that holds its form
-		// token, so every request needs one of its own: enough for half as
-		// many again as the warm-up's rate, each from its own address.
+		// Each sign-in gets a form token of its own, as a browser opening
+		// the form would: enough for half as many again as the warm-up's
+		// rate, each from its own address.
 		n := 100 + int(60*d.Seconds())
 		if warm != nil && r.o.Warmup > 0 {
 			rate := float64(warm.Count["POST /login 303"]) / r.o.Warmup.Seconds()
@@ -657,7 +657,6 @@ func (r *runner) requests(ctx context.Context, name string, d time.Duration, war
 			r.signins++
 			id := 1 + (int64(r.signins)*104_729)%r.patrons
 			h := merge(proxyHeaders(a.Addr), r.pc.formHeaders())
-			h["Cookie"] = a.Cookie
 			reqs = append(reqs, request{Method: "POST", Path: "/login", Headers: h,
 				Body: loginBody(fmt.Sprintf("29%012d", id), a.CSRF)})
 		}

@@ -93,18 +93,19 @@ func (c *portalClient) do(ctx context.Context, method, path, cookie string, head
 	return resp.StatusCode, string(b), set, err
 }
 
-// anonymous opens the sign-in form as a new visitor: the anonymous
-// session that holds the form's token, ready for one POST /login.
+// anonymous opens the sign-in form as a new visitor: its stateless form
+// token, ready for a POST /login. The form sets no cookie: a visitor has
+// none until they sign in.
 func (c *portalClient) anonymous(ctx context.Context, addr string) (session, error) {
 	code, body, cookie, err := c.do(ctx, http.MethodGet, "/login", "", proxyHeaders(addr), "")
 	if err != nil {
 		return session{}, err
 	}
 	m := csrfField.FindStringSubmatch(body)
-	if code != http.StatusOK || m == nil || cookie == "" {
+	if code != http.StatusOK || m == nil || cookie != "" {
 		return session{}, fmt.Errorf("GET /login: status %d, form token found %v, cookie set %v", code, m != nil, cookie != "")
 	}
-	return session{Cookie: cookie, CSRF: m[1], Addr: addr}, nil
+	return session{CSRF: m[1], Addr: addr}, nil
 }
 
 // loginBody is the sign-in form as a browser posts it.
@@ -121,7 +122,7 @@ func (c *portalClient) signIn(ctx context.Context, patronID int64, card string) 
 		return session{}, err
 	}
 	h := merge(proxyHeaders(anon.Addr), c.formHeaders())
-	code, loc, cookie, err := c.do(ctx, http.MethodPost, "/login", anon.Cookie, h, loginBody(card, anon.CSRF))
+	code, loc, cookie, err := c.do(ctx, http.MethodPost, "/login", "", h, loginBody(card, anon.CSRF))
 	if err != nil {
 		return session{}, err
 	}
