@@ -108,7 +108,7 @@ func (s *Store) authenticate(ctx context.Context, account, secret string,
 	if until, locked, err := s.lockedUntil(ctx, key); err != nil {
 		return err
 	} else if locked {
-		s.lane.noteFailure(client, s.Limits.Window)
+		s.lane.noteFailure(client, s.Now(), s.Limits.Window)
 		return &LockedError{Until: until}
 	}
 	if err := s.paceDuringSpike(ctx, client); err != nil {
@@ -119,7 +119,7 @@ func (s *Store) authenticate(ctx context.Context, account, secret string,
 		return err
 	}
 	if !until.IsZero() {
-		s.lane.noteFailure(client, s.Limits.Window)
+		s.lane.noteFailure(client, s.Now(), s.Limits.Window)
 		return &LockedError{Until: until}
 	}
 	stored, err := load()
@@ -131,7 +131,7 @@ func (s *Store) authenticate(ctx context.Context, account, secret string,
 		return err
 	}
 	if !ok || stored == "" {
-		s.lane.noteFailure(client, s.Limits.Window)
+		s.lane.noteFailure(client, s.Now(), s.Limits.Window)
 		if until, locked, err := s.recordFailure(ctx, key, attempt); err != nil {
 			return err
 		} else if locked {
@@ -262,7 +262,7 @@ func (s *Store) paceDuringSpike(ctx context.Context, client string) error {
 	if n < s.Limits.SpikeFailures {
 		return nil
 	}
-	return s.lane.enter(ctx, client, s.Limits)
+	return s.lane.enter(ctx, client, s.Now(), s.Limits)
 }
 
 // SigninLaneWaiting is how many sign-ins wait in this instance's slow lane.

@@ -126,14 +126,15 @@ func (l *signinLane) recentFailures(addr string, now time.Time, window time.Dura
 	return f.n
 }
 
-// noteFailure remembers that a sign-in from addr failed or hit a lock.
-func (l *signinLane) noteFailure(addr string, window time.Duration) {
+// noteFailure remembers that a sign-in from addr failed or hit a lock at
+// now (the store's clock: failures are counted in its time, while the lane
+// itself paces in real time).
+func (l *signinLane) noteFailure(addr string, now time.Time, window time.Duration) {
 	if addr == "" {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
 	l.failures[addr] = clientFailures{n: l.recentFailures(addr, now, window) + 1, last: now}
 	if len(l.failures) > maxRememberedClients {
 		for a, f := range l.failures {
@@ -157,9 +158,10 @@ func (l *signinLane) waitingNow() int {
 // enter waits for the lane to let one sign-in from addr start, or turns it
 // away with a *BusyError (or ctx's error when the client gave up). An empty
 // addr (a caller with no client, such as a test) is a client of its own.
-func (l *signinLane) enter(ctx context.Context, addr string, lim SigninLimits) error {
+// now is the store's clock, for addr's recent failures; the waiting itself
+// is in real time.
+func (l *signinLane) enter(ctx context.Context, addr string, now time.Time, lim SigninLimits) error {
 	l.mu.Lock()
-	now := time.Now()
 	if addr != "" {
 		for _, x := range l.waiting {
 			if x.addr == addr {
@@ -206,7 +208,7 @@ func (l *signinLane) enter(ctx context.Context, addr string, lim SigninLimits) e
 		}
 		var turn <-chan time.Time
 		if l.waiting[0] == w {
-			now := time.Now()
+			now := time.Now() // real time: this is the wait itself
 			at := l.last.Add(lim.SpikeDelay)
 			if !now.Before(at) {
 				l.waiting = l.waiting[1:]
