@@ -98,7 +98,7 @@ func (s *Server) LoginSubmit(c echo.Context) error {
 		view.Message = "For your security, sign-in with this card is paused until " +
 			views.FormatTime(locked.Until, s.Config.Location) +
 			" after several unsuccessful tries. Try again then, or ask at any library desk."
-		c.Response().Header().Set("Retry-After", "900")
+		s.retryAfterLock(c, locked)
 		return s.renderLogin(c, http.StatusTooManyRequests, "Error: Sign in", view)
 	case errors.Is(err, models.ErrBadCredentials):
 		view.Message = "That card number and PIN do not match our records. Check both and try again."
@@ -117,7 +117,7 @@ func (s *Server) LoginSubmit(c echo.Context) error {
 // which the slow lane keeps in memory (never stored or logged) so that one
 // address spraying guesses slows only itself.
 func signinContext(c echo.Context) context.Context {
-	return models.WithClient(c.Request().Context(), c.RealIP())
+	return models.WithClient(c.Request().Context(), clientKey(c))
 }
 
 // busyStatus sets Retry-After for a sign-in the slow lane turned away, and
@@ -129,6 +129,13 @@ func busyStatus(c echo.Context, busy *models.BusyError) int {
 		return http.StatusTooManyRequests
 	}
 	return http.StatusServiceUnavailable
+}
+
+// retryAfterLock tells a client refused by a sign-in lock, patron or
+// staff, when to come back: when the lock ends, in whole seconds.
+func (s *Server) retryAfterLock(c echo.Context, locked *models.LockedError) {
+	secs := int(math.Ceil(locked.Until.Sub(s.Store.Now()).Seconds()))
+	c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, secs)))
 }
 
 // busyMessage says why a sign-in was not checked; what names the account

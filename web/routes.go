@@ -2,6 +2,7 @@ package web
 
 import (
 	"github.com/carrel-library/carrel/models"
+	"net"
 	"net/http"
 	"time"
 
@@ -252,7 +253,7 @@ func (s *Server) perClientLimit(perSecond float64, burst int) echo.MiddlewareFun
 	})
 	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store:               store,
-		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		IdentifierExtractor: func(c echo.Context) (string, error) { return clientKey(c), nil },
 		ErrorHandler: func(echo.Context, error) error {
 			return echo.NewHTTPError(http.StatusForbidden)
 		},
@@ -260,4 +261,19 @@ func (s *Server) perClientLimit(perSecond float64, burst int) echo.MiddlewareFun
 			return echo.NewHTTPError(http.StatusTooManyRequests)
 		},
 	})
+}
+
+// clientKey names the client a request comes from, for the limits that are
+// counted per client: its IPv4 address, or the /64 network of its IPv6
+// address, because one IPv6 host is normally given a whole /64 and could
+// otherwise take a fresh address for every guess. It lives in memory only.
+func clientKey(c echo.Context) string {
+	ip := net.ParseIP(c.RealIP())
+	if ip == nil {
+		return c.RealIP()
+	}
+	if ip.To4() != nil {
+		return ip.To4().String()
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }

@@ -332,3 +332,56 @@ func TestOverTheClientLimitNeverJoinsTheLane(t *testing.T) {
 		}
 	})
 }
+
+// A lock says when to come back: Retry-After is the time left on the lock,
+// on the patron and the staff form alike (the patron form said 900 s
+// whatever was left, the staff form said nothing).
+func TestALockSaysWhenToComeBack(t *testing.T) {
+	for _, f := range signInForms() {
+		t.Run(f.name, func(t *testing.T) {
+			forEachDB(t, proxiedConfig(), func(t *testing.T, a *app) {
+				a.patron(card, pin, "Rosa", "Parks")
+				a.staff("rosa", models.RoleAssistant)
+				c := a.from("198.51.100.9")
+				tok := c.csrf(f.path)
+				for i := range a.store.Limits.MaxFailures {
+					f.post(c, tok, "wrong-"+strconv.Itoa(i))
+				}
+				a.clock.Advance(10 * time.Minute)
+				r := f.post(c, tok, f.secret)
+				wantStatus(t, r, http.StatusTooManyRequests)
+				want := int((a.store.Limits.Lockout - 10*time.Minute).Seconds())
+				if got, _ := strconv.Atoi(r.Header.Get("Retry-After")); got < want-1 || got > want+1 {
+					t.Fatalf("Retry-After %q with %v of the lock left, want about %d", r.Header.Get("Retry-After"), a.store.Limits.Lockout-10*time.Minute, want)
+				}
+			})
+		})
+	}
+}
+
+// The per-client limit counts an IPv6 client by its /64: one host is
+// normally given a whole /64, and could otherwise take a new address for
+// every guess. Two addresses of one IPv4 network stay apart.
+func TestThePerClientLimitCountsAnIPv6HostByItsNetwork(t *testing.T) {
+	forEachDB(t, proxiedConfig(), func(t *testing.T, a *app) {
+		a.patron(card, pin, "Rosa", "Parks")
+		// The sign-in form's token is not tied to a browser.
+		tok := a.client().csrf("/login")
+		limited := func(addr func(i int) string) bool {
+			for i := range 200 {
+				c := a.from(addr(i))
+				r := c.post("/login", url.Values{"card": {"21000000005555"}, "pin": {"0000"}, "csrf_token": {tok}})
+				if r.StatusCode == http.StatusTooManyRequests && strings.Contains(r.body, "too many requests") {
+					return true
+				}
+			}
+			return false
+		}
+		if !limited(func(i int) string { return fmt.Sprintf("2001:db8:1:2::%x", i+1) }) {
+			t.Fatal("new addresses in one IPv6 /64 each got a fresh allowance")
+		}
+		if limited(func(i int) string { return fmt.Sprintf("198.51.%d.%d", i/250, i%250+1) }) {
+			t.Fatal("different IPv4 addresses shared one allowance")
+		}
+	})
+}

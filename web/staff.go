@@ -140,7 +140,7 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 	case errors.As(err, &locked):
 		f.Message = "Sign-in for this username is paused until " + views.FormatTime(locked.Until, s.Config.Location) +
 			" after several unsuccessful tries."
-		c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(locked.Until.Sub(s.Store.Now()).Seconds())))))
+		s.retryAfterLock(c, locked)
 		return s.renderStaffLogin(c, http.StatusTooManyRequests, "Error: Staff sign-in", f)
 	case errors.Is(err, models.ErrBadCredentials):
 		f.Message = "That username and password do not match an active staff account."
