@@ -39,6 +39,8 @@ const auditGenesis = "0000000000000000000000000000000000000000000000000000000000
 const (
 	auditChainPurpose      = "audit-chain"
 	auditCheckpointPurpose = "audit-checkpoint"
+	auditAnchorPurpose     = "audit-anchor"
+	auditCheckPurpose      = "audit-last-check"
 )
 
 // AppendAudit adds an entry to the audit log inside tx, so that it commits
@@ -178,8 +180,11 @@ var ErrCheckpointForged = errors.New("the checkpoint's signature does not verify
 // result is kept (see LastAuditCheck).
 //
 // After retention has deleted the oldest entries, the chain starts from
-// the anchor the purge recorded: the chain value the first remaining entry
-// must follow.
+// the anchor the purge recorded and signed: the first remaining entry must
+// be the one it names, and follow the chain value it names. An anchor that
+// is not signed, or whose signature fails, fails the verification, so
+// whoever can write to the database cannot trim the log's start and move
+// the anchor to fit.
 //
 // Entries written before the chain was keyed have no key id and keep
 // their SHA-256 chain values, so an upgrade needs no rewrite of the log,
@@ -202,12 +207,21 @@ func (s *Store) VerifyAudit(ctx context.Context, cp *AuditCheckpoint, by string)
 	}
 	db := s.db(ctx)
 	prev := auditGenesis
-	var anchor Setting
-	if err := db.Where("name = ?", auditAnchorSetting).Limit(1).Find(&anchor).Error; err != nil {
+	var stored Setting
+	if err := db.Where("name = ?", auditAnchorSetting).Limit(1).Find(&stored).Error; err != nil {
 		return res, fmt.Errorf("models: verify audit: %w", err)
 	}
-	if anchor.Value != "" {
-		prev = anchor.Value
+	var anchor *AuditAnchor
+	if stored.Value != "" {
+		a, problem := s.anchorValid(stored.Value, res.At)
+		if problem != "" {
+			res.Problem = problem
+			if err := s.saveAuditCheck(ctx, res); err != nil {
+				return res, err
+			}
+			return res, nil
+		}
+		anchor, prev = &a, a.Chain
 	}
 	var first int64
 	keyed, cpFound := false, false
@@ -224,6 +238,10 @@ func (s *Store) VerifyAudit(ctx context.Context, cp *AuditCheckpoint, by string)
 			}
 			if first == 0 {
 				first = e.ID
+				if anchor != nil && e.ID != anchor.EntryID {
+					broken(e.ID, fmt.Sprintf("the log should start at entry %d, where the last purge left it: entries were deleted from its start", anchor.EntryID))
+					return nil
+				}
 			}
 			res.Checked++
 			if cp != nil && !cpFound && e.ID > cp.EntryID && cp.EntryID >= first {
@@ -261,6 +279,9 @@ func (s *Store) VerifyAudit(ctx context.Context, cp *AuditCheckpoint, by string)
 	if err != nil {
 		return res, fmt.Errorf("models: verify audit: %w", err)
 	}
+	if anchor != nil && first == 0 {
+		broken(0, fmt.Sprintf("the log is empty, yet the last purge left it starting at entry %d: entries were deleted", anchor.EntryID))
+	}
 	if cp != nil && res.Problem == "" && !cpFound {
 		if first != 0 && cp.EntryID < first {
 			broken(0, fmt.Sprintf("entry %d, which the checkpoint names, is gone: retention deletes the oldest entries, "+
@@ -277,11 +298,30 @@ func (s *Store) VerifyAudit(ctx context.Context, cp *AuditCheckpoint, by string)
 
 const auditCheckSetting = "audit.last_check"
 
-// saveAuditCheck keeps a verification's result, so the privacy officer's
-// page shows when the log was last checked and what was found.
+// ErrAuditCheckUntrusted says the stored result of the last verification
+// is not signed under a configured key: someone may have planted it.
+var ErrAuditCheckUntrusted = errors.New("models: the stored result of the last audit verification could not be trusted")
+
+// signedAuditCheck is how a verification's result is stored: the result
+// as JSON, with a MAC under a subkey of the server keys, so that whoever
+// can write to the database cannot plant an "intact".
+type signedAuditCheck struct {
+	Check string `json:"check"`
+	KeyID string `json:"key"`
+	Sig   string `json:"sig"`
+}
+
+// saveAuditCheck keeps a verification's result, signed, so the privacy
+// officer's page shows when the log was last checked and what was found.
 func (s *Store) saveAuditCheck(ctx context.Context, c AuditCheck) error {
 	b, err := json.Marshal(c)
 	if err != nil {
+		return fmt.Errorf("models: save audit check: %w", err)
+	}
+	sc := signedAuditCheck{Check: string(b), KeyID: s.Keys.currentID()}
+	sig, _ := s.Keys.macWith(sc.KeyID, auditCheckPurpose, sc.Check)
+	sc.Sig = hex.EncodeToString(sig)
+	if b, err = json.Marshal(sc); err != nil {
 		return fmt.Errorf("models: save audit check: %w", err)
 	}
 	err = s.db(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}}, DoUpdates: clause.AssignmentColumns([]string{"value", "updated_at"})}).
@@ -293,7 +333,8 @@ func (s *Store) saveAuditCheck(ctx context.Context, c AuditCheck) error {
 }
 
 // LastAuditCheck is the result of the latest verification of the audit
-// log, and false when none has run.
+// log, and false when none has run. A stored result whose signature does
+// not verify gives ErrAuditCheckUntrusted (and true: something is stored).
 func (s *Store) LastAuditCheck(ctx context.Context) (AuditCheck, bool, error) {
 	var st Setting
 	if err := s.db(ctx).Where("name = ?", auditCheckSetting).Limit(1).Find(&st).Error; err != nil {
@@ -302,9 +343,18 @@ func (s *Store) LastAuditCheck(ctx context.Context) (AuditCheck, bool, error) {
 	if st.Value == "" {
 		return AuditCheck{}, false, nil
 	}
+	var sc signedAuditCheck
+	if err := json.Unmarshal([]byte(st.Value), &sc); err != nil {
+		return AuditCheck{}, true, ErrAuditCheckUntrusted
+	}
+	want, known := s.Keys.macWith(sc.KeyID, auditCheckPurpose, sc.Check)
+	got, err := hex.DecodeString(sc.Sig)
+	if !known || err != nil || !hmac.Equal(want, got) {
+		return AuditCheck{}, true, ErrAuditCheckUntrusted
+	}
 	var c AuditCheck
-	if err := json.Unmarshal([]byte(st.Value), &c); err != nil {
-		return AuditCheck{}, false, fmt.Errorf("models: last audit check: %w", err)
+	if err := json.Unmarshal([]byte(sc.Check), &c); err != nil {
+		return AuditCheck{}, true, ErrAuditCheckUntrusted
 	}
 	return c, true, nil
 }
@@ -405,4 +455,71 @@ func (s *Store) checkpointValid(cp AuditCheckpoint) bool {
 	want, ok := s.Keys.macWith(cp.KeyID, auditCheckpointPurpose, cp.signedText())
 	got, err := hex.DecodeString(cp.Sig)
 	return ok && err == nil && hmac.Equal(want, got)
+}
+
+// AuditAnchor is where the retention purge left the audit log starting:
+// the first entry it kept, the chain value that entry follows, the cutoff
+// the purge deleted entries before, and when it ran, signed under a subkey
+// of the server keys. It is stored in the settings table (audit.anchor)
+// and repeated in the purge's own audit entry.
+type AuditAnchor struct {
+	EntryID int64
+	Chain   string
+	Cutoff  time.Time
+	At      time.Time
+	KeyID   string
+	Sig     string
+}
+
+const anchorPrefix = "carrel-audit-anchor v1"
+
+// String is the anchor as one line of text, as stored.
+func (a AuditAnchor) String() string {
+	return fmt.Sprintf("%s entry=%d chain=%s cutoff=%s at=%s key=%s sig=%s", anchorPrefix, a.EntryID, a.Chain,
+		a.Cutoff.UTC().Format(time.RFC3339), a.At.UTC().Format(time.RFC3339), a.KeyID, a.Sig)
+}
+
+func (a AuditAnchor) signedText() string {
+	return fmt.Sprintf("%s|%d|%s|%s|%s|%s", anchorPrefix, a.EntryID, a.Chain,
+		a.Cutoff.UTC().Format(time.RFC3339), a.At.UTC().Format(time.RFC3339), a.KeyID)
+}
+
+// signAnchor signs an anchor under the current server key.
+func (s *Store) signAnchor(entryID int64, chain string, cutoff time.Time) AuditAnchor {
+	a := AuditAnchor{EntryID: entryID, Chain: chain, Cutoff: cutoff.UTC().Truncate(time.Second),
+		At: s.Now().UTC().Truncate(time.Second), KeyID: s.Keys.currentID()}
+	sig, _ := s.Keys.macWith(a.KeyID, auditAnchorPurpose, a.signedText())
+	a.Sig = hex.EncodeToString(sig)
+	return a
+}
+
+// anchorValid reads a stored anchor and says what is wrong with it, if
+// anything: not signed (planted, or written before anchors were signed),
+// a signature that fails, or a cutoff younger than the shortest audit
+// period before the purge ran, or a purge in the future. now is the time
+// of the verification.
+func (s *Store) anchorValid(text string, now time.Time) (AuditAnchor, string) {
+	const where = "the audit log's anchor (the audit.anchor setting, where the last purge left the log starting) "
+	if !strings.HasPrefix(text, anchorPrefix+" ") {
+		return AuditAnchor{}, where + "is not signed: it was planted, or written before anchors were signed, " +
+			"so nothing proves that only entries past their retention were deleted"
+	}
+	f := map[string]string{}
+	for kv := range strings.FieldsSeq(text[len(anchorPrefix):]) {
+		k, v, _ := strings.Cut(kv, "=")
+		f[k] = v
+	}
+	id, errID := strconv.ParseInt(f["entry"], 10, 64)
+	cutoff, errCut := time.Parse(time.RFC3339, f["cutoff"])
+	at, errAt := time.Parse(time.RFC3339, f["at"])
+	a := AuditAnchor{EntryID: id, Chain: f["chain"], Cutoff: cutoff, At: at, KeyID: f["key"], Sig: f["sig"]}
+	want, known := s.Keys.macWith(a.KeyID, auditAnchorPurpose, a.signedText())
+	got, errSig := hex.DecodeString(a.Sig)
+	if errID != nil || errCut != nil || errAt != nil || !known || errSig != nil || !hmac.Equal(want, got) {
+		return a, where + "has a signature that does not verify: it was changed, or signed with a key that is not configured"
+	}
+	if a.Cutoff.After(a.At.AddDate(-AuditYearsMin, 0, 0)) || a.At.After(now) {
+		return a, where + fmt.Sprintf("says the purge deleted entries younger than %d year, the shortest audit period", AuditYearsMin)
+	}
+	return a, ""
 }

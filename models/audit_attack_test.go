@@ -3,6 +3,7 @@ package models_test
 import (
 	"bytes"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,53 +43,6 @@ func rechain(t *testing.T, db *gorm.DB, entries []models.AuditEntry, from int, s
 		e = sum(e)
 		prev = e.Hash
 		rewriteEntry(t, db, e)
-	}
-}
-
-func TestAuditAttackEditAndRechain(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name string
-		sum  func(t *testing.T, db *gorm.DB, clock models.Clock) func(e models.AuditEntry) models.AuditEntry
-	}{
-		{"with plain SHA-256, as before the chain was keyed", func(*testing.T, *gorm.DB, models.Clock) func(models.AuditEntry) models.AuditEntry {
-			return func(e models.AuditEntry) models.AuditEntry {
-				e.Hash = models.AuditHashForTest(e)
-				return e
-			}
-		}},
-		{"with plain SHA-256 and the key id dropped", func(*testing.T, *gorm.DB, models.Clock) func(models.AuditEntry) models.AuditEntry {
-			return func(e models.AuditEntry) models.AuditEntry {
-				e.KeyID = ""
-				e.Hash = models.AuditHashForTest(e)
-				return e
-			}
-		}},
-		{"with an HMAC under another key, naming the real key", func(t *testing.T, db *gorm.DB, clock models.Clock) func(models.AuditEntry) models.AuditEntry {
-			wrong := storeWithKeys(t, db, clock, otherKey)
-			return func(e models.AuditEntry) models.AuditEntry {
-				kid := e.KeyID
-				e.Hash = models.AuditChainForTest(wrong, e, wrong.Keys)
-				e.KeyID = kid
-				return e
-			}
-		}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			clock := modeltest.NewFakeClock(testTime)
-			for _, db := range modeltest.Databases(t, clock) {
-				t.Run(db.Name, func(t *testing.T) {
-					clock.Set(testTime)
-					s := modeltest.NewStore(t, db.Gorm, clock)
-					entries := appendAudits(t, s, clock, 4)
-					entries[1].Detail = "nothing to see"
-					rechain(t, db.Gorm, entries, 1, tc.sum(t, db.Gorm, clock))
-					verifyAudit(t, s, entries[1].ID, 2)
-				})
-			}
-		})
 	}
 }
 
@@ -385,6 +339,119 @@ func TestAuditUpgradeToTheKeyedChain(t *testing.T) {
 			}
 			if err := g.Exec("UPDATE audit_entries SET detail = 'x'").Error; err == nil {
 				t.Error("after the upgrade the database let audit entries be changed")
+			}
+		})
+	}
+}
+
+// The purge trims the log from its start and records where the rest
+// begins. Someone who can write to the database deletes the oldest
+// remaining entries, far younger than the audit period, and moves that
+// anchor to fit: verification must still fail, with and without a
+// checkpoint taken before the deletion.
+func TestAuditAttackDeleteTheStartAndMoveTheAnchor(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		// purged says a real purge ran first and wrote a signed anchor.
+		purged bool
+		// anchor is the value the attacker stores, from the stored one
+		// (empty when none), the deleted first entry and the new first.
+		anchor func(stored string, gone, first models.AuditEntry) string
+		// wantProblem is part of what the verification must say. An
+		// unsigned anchor, such as one written before anchors were
+		// signed, is reported as such.
+		wantProblem string
+	}{
+		{"no purge ever ran, a plain anchor planted", false, func(_ string, _, first models.AuditEntry) string { return first.PrevHash }, "is not signed"},
+		{"after a purge, a plain anchor planted", true, func(_ string, _, first models.AuditEntry) string { return first.PrevHash }, "is not signed"},
+		{"after a purge, the signed anchor moved", true, func(stored string, gone, first models.AuditEntry) string {
+			moved := strings.ReplaceAll(stored, gone.PrevHash, first.PrevHash)
+			return strings.ReplaceAll(moved, "entry="+strconv.FormatInt(gone.ID, 10)+" ", "entry="+strconv.FormatInt(first.ID, 10)+" ")
+		}, "signature that does not verify"},
+		{"after a purge, the signed anchor kept", true, func(stored string, _, _ models.AuditEntry) string { return stored },
+			"the log should start at entry"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := modeltest.NewFakeClock(testTime)
+			for _, db := range modeltest.Databases(t, clock) {
+				t.Run(db.Name, func(t *testing.T) {
+					clock.Set(testTime)
+					s := modeltest.NewStore(t, db.Gorm, clock)
+					g := db.Gorm.WithContext(t.Context())
+					appendAudits(t, s, clock, 3)
+					if tc.purged {
+						clock.Advance(3 * 365 * 24 * time.Hour)
+					}
+					young, cp := checkpointAfter(t, s, clock, 4)
+					if tc.purged {
+						if _, err := s.Purge(t.Context(), false, 10, models.SessionLimits{Idle: time.Hour, Absolute: time.Hour}); err != nil {
+							t.Fatal(err)
+						}
+						var left []models.AuditEntry
+						g.Order("id").Find(&left)
+						if len(left) != 5 || left[0].ID != young[0].ID {
+							t.Fatalf("after the purge %d entries remain, the first %d; want the 4 young ones and the purge's", len(left), left[0].ID)
+						}
+						if res, err := s.VerifyAudit(t.Context(), &cp, "test"); err != nil || !res.Intact() {
+							t.Fatalf("after a real purge: %s, %v", res.Summary(), err)
+						}
+						// The anchor is also inside the keyed chain.
+						if run := left[4]; run.Action != models.AuditPurgeRun ||
+							!strings.Contains(run.Detail, "audit anchor: carrel-audit-anchor v1 entry="+strconv.FormatInt(young[0].ID, 10)+" ") {
+							t.Errorf("purge entry %q, want it to record the anchor", run.Detail)
+						}
+					}
+					var stored models.Setting
+					g.Where("name = ?", "audit.anchor").Limit(1).Find(&stored)
+					// The two oldest young entries go, and the anchor moves.
+					g.Exec("DELETE FROM audit_entries WHERE id <= ?", young[1].ID)
+					value := tc.anchor(stored.Value, young[0], young[2])
+					if err := g.Exec("DELETE FROM settings WHERE name = 'audit.anchor'").Error; err != nil {
+						t.Fatal(err)
+					}
+					if err := g.Create(&models.Setting{Name: "audit.anchor", Value: value, UpdatedAt: clock.Now()}).Error; err != nil {
+						t.Fatal(err)
+					}
+					for name, c := range map[string]*models.AuditCheckpoint{"without a checkpoint": nil, "with a checkpoint": &cp} {
+						res, err := s.VerifyAudit(t.Context(), c, "test")
+						if err != nil || res.Intact() || !strings.Contains(res.Problem, tc.wantProblem) {
+							t.Errorf("%s: %s, %v; want the deletion found (%q)", name, res.Summary(), err, tc.wantProblem)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// A signed anchor whose cutoff is younger than the shortest audit period
+// before its purge ran says entries went before their time: refused.
+func TestAuditAnchorWithAYoungCutoffRefused(t *testing.T) {
+	t.Parallel()
+	clock := modeltest.NewFakeClock(testTime)
+	for _, db := range modeltest.Databases(t, clock) {
+		t.Run(db.Name, func(t *testing.T) {
+			clock.Set(testTime)
+			s := modeltest.NewStore(t, db.Gorm, clock)
+			g := db.Gorm.WithContext(t.Context())
+			e := appendAudits(t, s, clock, 3)
+			g.Exec("DELETE FROM audit_entries WHERE id = ?", e[0].ID)
+			for cutoff, want := range map[time.Time]bool{
+				clock.Now().AddDate(-models.AuditYearsMin, 0, 0):                  true,
+				clock.Now().AddDate(-models.AuditYearsMin, 0, 0).Add(time.Second): false,
+			} {
+				value := models.SignAnchorForTest(s, e[1].ID, e[1].PrevHash, cutoff)
+				g.Exec("DELETE FROM settings WHERE name = 'audit.anchor'")
+				if err := g.Create(&models.Setting{Name: "audit.anchor", Value: value, UpdatedAt: clock.Now()}).Error; err != nil {
+					t.Fatal(err)
+				}
+				res, err := s.VerifyAudit(t.Context(), nil, "test")
+				if err != nil || res.Intact() != want || (!want && !strings.Contains(res.Problem, "younger than 1 year")) {
+					t.Errorf("cutoff %v: %s, %v; want intact %v", cutoff, res.Summary(), err, want)
+				}
 			}
 		})
 	}

@@ -105,13 +105,13 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 	// that VerifyAudit must report and how many it checks to get there.
 	cases := []struct {
 		name        string
-		tamper      func(t *testing.T, db *gorm.DB, e []models.AuditEntry)
+		tamper      func(t *testing.T, db *gorm.DB, clock models.Clock, e []models.AuditEntry)
 		wantBroken  func(e []models.AuditEntry) int64
 		wantChecked int
 	}{
 		{
 			name: "a row's detail edited",
-			tamper: func(t *testing.T, db *gorm.DB, e []models.AuditEntry) {
+			tamper: func(t *testing.T, db *gorm.DB, _ models.Clock, e []models.AuditEntry) {
 				e[1].Detail = "nothing to see"
 				rewriteEntry(t, db, e[1])
 			},
@@ -120,7 +120,7 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 		},
 		{
 			name: "a row pinned on another patron",
-			tamper: func(t *testing.T, db *gorm.DB, e []models.AuditEntry) {
+			tamper: func(t *testing.T, db *gorm.DB, _ models.Clock, e []models.AuditEntry) {
 				other := int64(999)
 				e[2].PatronID = &other
 				rewriteEntry(t, db, e[2])
@@ -130,7 +130,7 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 		},
 		{
 			name: "a restricted row made visible",
-			tamper: func(t *testing.T, db *gorm.DB, e []models.AuditEntry) {
+			tamper: func(t *testing.T, db *gorm.DB, _ models.Clock, e []models.AuditEntry) {
 				e[1].Restricted = false
 				rewriteEntry(t, db, e[1])
 			},
@@ -139,7 +139,7 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 		},
 		{
 			name: "a middle row deleted",
-			tamper: func(t *testing.T, db *gorm.DB, e []models.AuditEntry) {
+			tamper: func(t *testing.T, db *gorm.DB, _ models.Clock, e []models.AuditEntry) {
 				exec(t, db, "DELETE FROM audit_entries WHERE id = ?", e[1].ID)
 			},
 			wantBroken:  func(e []models.AuditEntry) int64 { return e[2].ID },
@@ -147,7 +147,7 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 		},
 		{
 			name: "the first row deleted",
-			tamper: func(t *testing.T, db *gorm.DB, e []models.AuditEntry) {
+			tamper: func(t *testing.T, db *gorm.DB, _ models.Clock, e []models.AuditEntry) {
 				exec(t, db, "DELETE FROM audit_entries WHERE id = ?", e[0].ID)
 			},
 			wantBroken:  func(e []models.AuditEntry) int64 { return e[1].ID },
@@ -155,7 +155,7 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 		},
 		{
 			name: "a row's detail forged with a matching hash",
-			tamper: func(t *testing.T, db *gorm.DB, e []models.AuditEntry) {
+			tamper: func(t *testing.T, db *gorm.DB, _ models.Clock, e []models.AuditEntry) {
 				forged := e[1]
 				forged.Detail = "nothing to see"
 				forged.Hash = models.AuditHashForTest(forged)
@@ -165,6 +165,49 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 				rewriteEntry(t, db, forged)
 			},
 			// Without the server key, no chain value fits the forgery.
+			wantBroken:  func(e []models.AuditEntry) int64 { return e[1].ID },
+			wantChecked: 2,
+		},
+		// The same edit, with every later entry re-chained to fit, the way
+		// someone who can write to the database but lacks the server key
+		// would mend the chain.
+		{
+			name: "a row edited and the rest re-chained with plain SHA-256, as before the chain was keyed",
+			tamper: func(t *testing.T, db *gorm.DB, _ models.Clock, e []models.AuditEntry) {
+				e[1].Detail = "nothing to see"
+				rechain(t, db, e, 1, func(e models.AuditEntry) models.AuditEntry {
+					e.Hash = models.AuditHashForTest(e)
+					return e
+				})
+			},
+			wantBroken:  func(e []models.AuditEntry) int64 { return e[1].ID },
+			wantChecked: 2,
+		},
+		{
+			name: "a row edited and the rest re-chained with plain SHA-256 and the key id dropped",
+			tamper: func(t *testing.T, db *gorm.DB, _ models.Clock, e []models.AuditEntry) {
+				e[1].Detail = "nothing to see"
+				rechain(t, db, e, 1, func(e models.AuditEntry) models.AuditEntry {
+					e.KeyID = ""
+					e.Hash = models.AuditHashForTest(e)
+					return e
+				})
+			},
+			wantBroken:  func(e []models.AuditEntry) int64 { return e[1].ID },
+			wantChecked: 2,
+		},
+		{
+			name: "a row edited and the rest re-chained with an HMAC under another key, naming the real key",
+			tamper: func(t *testing.T, db *gorm.DB, clock models.Clock, e []models.AuditEntry) {
+				wrong := storeWithKeys(t, db, clock, otherKey)
+				e[1].Detail = "nothing to see"
+				rechain(t, db, e, 1, func(e models.AuditEntry) models.AuditEntry {
+					kid := e.KeyID
+					e.Hash = models.AuditChainForTest(wrong, e, wrong.Keys)
+					e.KeyID = kid
+					return e
+				})
+			},
 			wantBroken:  func(e []models.AuditEntry) int64 { return e[1].ID },
 			wantChecked: 2,
 		},
@@ -179,7 +222,7 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 					s := modeltest.NewStore(t, db.Gorm, clock)
 					entries := appendAudits(t, s, clock, 4)
 					verifyAudit(t, s, 0, 4)
-					tc.tamper(t, db.Gorm, entries)
+					tc.tamper(t, db.Gorm, clock, entries)
 					verifyAudit(t, s, tc.wantBroken(entries), tc.wantChecked)
 				})
 			}

@@ -120,7 +120,7 @@ func (s *Store) Purge(ctx context.Context, dryRun bool, batch int, limits Sessio
 			}
 			rep.Counts = append(rep.Counts, PurgeCount{rule.category, n})
 		}
-		n, err := s.purgeAudit(ctx, db, r, dryRun, batch)
+		n, anchor, err := s.purgeAudit(ctx, db, r, dryRun, batch)
 		if err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
@@ -130,7 +130,13 @@ func (s *Store) Purge(ctx context.Context, dryRun bool, batch int, limits Sessio
 			return nil
 		}
 		return db.Transaction(func(tx *gorm.DB) error {
-			return s.AppendAudit(tx, &AuditEntry{Action: AuditPurgeRun, Detail: rep.String()})
+			detail := rep.String()
+			if anchor != "" {
+				// Inside the keyed chain, the anchor is kept where no one
+				// without the server key can change it.
+				detail += "; audit anchor: " + anchor
+			}
+			return s.AppendAudit(tx, &AuditEntry{Action: AuditPurgeRun, Detail: detail})
 		})
 	}
 	db := s.db(ctx)
@@ -219,61 +225,55 @@ func (s *Store) purgeRule(ctx context.Context, db *gorm.DB, rule purgeRule, dryR
 const auditAnchorSetting = "audit.anchor"
 
 // purgeAudit deletes audit entries older than the audit period from the
-// start of the chain, and records the chain value the remaining chain now
-// starts from, so `carrel audit verify` still proves the rest. It is the
-// only code that deletes audit entries. It stops at the
-// first entry a legal hold keeps.
-func (s *Store) purgeAudit(ctx context.Context, db *gorm.DB, r Retention, dryRun bool, batch int) (int64, error) {
+// start of the chain, and records a signed anchor (see AuditAnchor): the
+// first entry kept and the chain value it follows, so `carrel audit
+// verify` still proves the rest, and proves that nothing younger than the
+// cutoff went. It is the only code that deletes audit entries. It stops at
+// the first entry a legal hold keeps, and always keeps the newest entry,
+// so the anchor names one that exists. It returns the last anchor it
+// wrote, as text, or "" when it deleted nothing.
+func (s *Store) purgeAudit(ctx context.Context, db *gorm.DB, r Retention, dryRun bool, batch int) (int64, string, error) {
 	cutoff := s.Now().AddDate(-r.AuditYears, 0, 0)
-	// The first entry that must stay: young enough, or naming a held patron.
+	// The first entry that must stay: young enough, or naming a held
+	// patron, or else the newest.
 	var keep AuditEntry
 	err := db.Where("created_at >= ? OR patron_id IN (SELECT patron_id FROM legal_holds WHERE released_at IS NULL)", cutoff).
 		Order("id").Limit(1).Find(&keep).Error
-	if err != nil {
-		return 0, err
+	if err == nil && keep.ID == 0 {
+		err = db.Order("id DESC").Limit(1).Find(&keep).Error
 	}
-	q := db.Model(&AuditEntry{})
-	if keep.ID != 0 {
-		q = q.Where("id < ?", keep.ID)
+	if err != nil || keep.ID == 0 {
+		return 0, "", err
 	}
 	var n int64
-	if err := q.Count(&n).Error; err != nil || dryRun || n == 0 {
-		return n, err
+	if err := db.Model(&AuditEntry{}).Where("id < ?", keep.ID).Count(&n).Error; err != nil || dryRun || n == 0 {
+		return n, "", err
 	}
 	var total int64
+	var anchor AuditAnchor
 	for total < n {
 		err := db.Transaction(func(tx *gorm.DB) error {
 			var ids []int64
-			q := tx.Model(&AuditEntry{}).Order("id").Limit(batch)
-			if keep.ID != 0 {
-				q = q.Where("id < ?", keep.ID)
-			}
+			q := tx.Model(&AuditEntry{}).Where("id < ?", keep.ID).Order("id").Limit(batch)
 			if err := q.Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
 				return err
 			}
 			var next AuditEntry
-			if err := tx.Where("id > ?", ids[len(ids)-1]).Order("id").Limit(1).Find(&next).Error; err != nil {
+			if err := tx.Where("id > ?", ids[len(ids)-1]).Order("id").Limit(1).Take(&next).Error; err != nil {
 				return err
-			}
-			anchor := next.PrevHash
-			if next.ID == 0 {
-				var last AuditEntry
-				if err := tx.Where("id = ?", ids[len(ids)-1]).Take(&last).Error; err != nil {
-					return err
-				}
-				anchor = last.Hash
 			}
 			res := tx.Where("id IN ?", ids).Delete(&AuditEntry{})
 			if res.Error != nil {
 				return res.Error
 			}
 			total += res.RowsAffected
+			anchor = s.signAnchor(next.ID, next.PrevHash, cutoff)
 			return tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}}, DoUpdates: clause.AssignmentColumns([]string{"value", "updated_at"})}).
-				Create(&Setting{Name: auditAnchorSetting, Value: anchor, UpdatedAt: s.Now()}).Error
+				Create(&Setting{Name: auditAnchorSetting, Value: anchor.String(), UpdatedAt: s.Now()}).Error
 		})
 		if err != nil {
-			return total, err
+			return total, "", err
 		}
 	}
-	return total, nil
+	return total, anchor.String(), nil
 }

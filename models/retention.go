@@ -95,7 +95,7 @@ func (r Retention) Rules() []RetentionRule {
 			"Public-computer bookings matter only on the day; library guidance asks for 24 hours."},
 		{"notification_days", "Notifications, after they were emailed (or made, if never emailed)", "days", r.NotificationDays, 1, 90,
 			"Long enough to show a patron what we told them."},
-		{"audit_years", "Staff access and audit entries", "years", r.AuditYears, 1, 7,
+		{"audit_years", "Staff access and audit entries", "years", r.AuditYears, AuditYearsMin, 7,
 			"Long enough for a patron or an auditor to question a staff access."},
 	}
 }
@@ -156,6 +156,11 @@ const retentionPrefix = "retention."
 
 // LoadRetention reads the schedule in force: the defaults, overridden by
 // what privacy officers saved.
+// AuditYearsMin is the shortest audit period the portal allows. A purge
+// anchor whose cutoff is younger than that before its purge ran did not
+// come from a purge that kept the rules.
+const AuditYearsMin = 1
+
 func (s *Store) LoadRetention(ctx context.Context) (Retention, error) {
 	r := DefaultRetention()
 	var rows []Setting

@@ -82,6 +82,8 @@ type AuditView struct {
 	OlderURL, NewerURL            string
 	// Check is the last verification of the audit log; nil when none ran.
 	Check *AuditCheckView
+	// CheckUntrusted says a result is stored but its signature fails.
+	CheckUntrusted bool
 }
 
 // AuditCheckView is the result of the last verification of the audit log.

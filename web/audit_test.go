@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/web"
@@ -115,6 +116,43 @@ func TestDailyPurgeLogsACheckpointAndVerifies(t *testing.T) {
 		}
 		if res, err := a.store.VerifyAudit(t.Context(), &cp, "test"); err != nil || !res.Intact() {
 			t.Errorf("the logged checkpoint: %s, %v", res.Summary(), err)
+		}
+	})
+}
+
+// Someone who can write to the database plants an "intact" last
+// verification for the officer to read: the page must not show it.
+func TestOfficerIsNotShownAPlantedAuditVerification(t *testing.T) {
+	forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
+		a.staff("officer", models.RolePrivacyOfficer)
+		c := a.client()
+		wantRedirect(t, c.staffSignIn("officer", staffPassword), "/staff")
+		// A real verification finds a deleted entry.
+		var first models.AuditEntry
+		a.store.DB.Order("id").Limit(1).Take(&first)
+		a.store.DB.Exec("DELETE FROM audit_entries WHERE id = ?", first.ID)
+		wantRedirect(t, c.post("/staff/audit/verify", url.Values{"csrf_token": {c.csrf("/staff/audit")}}), "/staff/audit")
+		if got := auditCheckText(t, c); !strings.Contains(got, "broken") {
+			t.Fatalf("after a deletion the page says %q", got)
+		}
+		var stored models.Setting
+		a.store.DB.Where("name = ?", "audit.last_check").Take(&stored)
+		planted := `{"at":"` + a.clock.Now().UTC().Format(time.RFC3339) + `","by":"officer","checked":9}`
+		for name, value := range map[string]string{
+			"a plain result":                     planted,
+			"the signed result's verdict edited": strings.NewReplacer(`\"problem\"`, `\"was\"`, `\"broken_id\"`, `\"x\"`).Replace(stored.Value),
+		} {
+			if value == stored.Value {
+				t.Fatalf("%s: the stored value %q did not change", name, value)
+			}
+			a.store.DB.Exec("DELETE FROM settings WHERE name = 'audit.last_check'")
+			if err := a.store.DB.Create(&models.Setting{Name: "audit.last_check", Value: value, UpdatedAt: a.clock.Now()}).Error; err != nil {
+				t.Fatal(err)
+			}
+			got := auditCheckText(t, c)
+			if strings.Contains(got, "intact") || !strings.Contains(got, "The stored result could not be trusted; verify now.") {
+				t.Errorf("%s: the page says %q", name, got)
+			}
 		}
 	})
 }

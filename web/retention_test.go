@@ -146,6 +146,16 @@ func TestAuditRetentionKeepsTheChainVerifiable(t *testing.T) {
 		if res, err := a.store.VerifyAudit(t.Context(), nil, "test"); err != nil || !res.Intact() || res.Checked != 2 {
 			t.Fatalf("verify after audit purge: %s, %v", res.Summary(), err)
 		}
+		// The anchor is signed, and one changed in the database is refused.
+		var anchor models.Setting
+		a.store.DB.Where("name = ?", "audit.anchor").Take(&anchor)
+		if !strings.HasPrefix(anchor.Value, "carrel-audit-anchor v1 ") || !strings.Contains(anchor.Value, " sig=") {
+			t.Fatalf("anchor %q, want a signed one", anchor.Value)
+		}
+		a.store.DB.Model(&models.Setting{}).Where("name = ?", "audit.anchor").Update("value", strings.Replace(anchor.Value, "cutoff=", "cutoff=1", 1))
+		if res, err := a.store.VerifyAudit(t.Context(), nil, "test"); err != nil || res.Intact() {
+			t.Fatalf("verify with a changed anchor: %s, %v", res.Summary(), err)
+		}
 	})
 }
 
