@@ -102,7 +102,11 @@ func (s *Server) RouteTable() []Route {
 		{http.MethodPost, "/favorites/notice", "favorites.notice", PatronOnly, s.FavoritesNotice, nil},
 		{http.MethodGet, "/opac/follow", "opac.follow", PatronOnly, s.Follow, nil},
 		{http.MethodGet, "/opac/handoff", "opac.handoff", Public, s.Handoff, []echo.MiddlewareFunc{signinLimit}},
-		{http.MethodPost, "/opac/handoff", "opac.handoff.continue", Public, s.HandoffContinue, []echo.MiddlewareFunc{signinLimit}},
+		// With someone else signed in, a hand-off asks first; the token
+		// waits in that session, out of the address bar (web/opac.go).
+		{http.MethodGet, "/opac/handoff/confirm", "opac.handoff.confirm", Public, s.HandoffConfirm, nil},
+		{http.MethodPost, "/opac/handoff/confirm", "opac.handoff.continue", Public, s.HandoffContinue, []echo.MiddlewareFunc{signinLimit}},
+		{http.MethodPost, "/opac/handoff/stay", "opac.handoff.stay", Public, s.HandoffStay, nil},
 		{http.MethodGet, "/mailing-lists", "lists", PatronOnly, s.MailingListsPage, nil},
 		{http.MethodPost, "/mailing-lists/unsubscribe-all", "lists.unsubscribe_all", PatronOnly, s.ListUnsubscribeAll, nil},
 		{http.MethodPost, "/mailing-lists/:slug/subscribe", "lists.subscribe", PatronOnly, s.ListSubscribe, nil},
