@@ -179,8 +179,17 @@ var csrfExempt = map[string]bool{"/logout": true, "/staff/logout": true, "/unsub
 
 // signinForms are the forms an anonymous visitor posts: they carry a
 // stateless form token (signinFormToken) in place of a session's, since a
-// visitor has no session until they sign in.
-var signinForms = map[string]bool{"/login": true, "/staff/login": true}
+// visitor has no session until they sign in. Each comes with the one
+// function that shows it again, which checkCSRF uses when a token is
+// refused.
+var signinForms = map[string]signinFormAgain{
+	"/login":       (*Server).loginFormAgain,
+	"/staff/login": (*Server).staffLoginFormAgain,
+}
+
+// signinFormAgain shows a sign-in form again, with what was posted (never
+// the secret), a status and a message saying why.
+type signinFormAgain func(s *Server, c echo.Context, status int, msg string) error
 
 // bodyLimits are the routes whose requests may be larger than
 // Config.BodyLimit: a form with a CSV file of new arrivals, and the API,
