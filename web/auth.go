@@ -190,6 +190,9 @@ func (s *Server) Logout(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 	}
 	if sess != nil {
+		if err := s.declineHandoff(c); err != nil {
+			return err
+		}
 		if err := s.Sessions.Destroy(c.Request().Context(), sess); err != nil {
 			return err
 		}

@@ -155,3 +155,42 @@ func TestAHandoffForTheSamePatronGoesStraightOn(t *testing.T) {
 		wantStatus(t, fresh.get("/favorites"), http.StatusOK)
 	})
 }
+
+// A visitor who signs out without answering the question declines the
+// hand-off too: the next person on the computer cannot use it.
+func TestSigningOutThrowsAPendingHandoffAway(t *testing.T) {
+	forEachDB(t, unlimited(), func(t *testing.T, a *app) {
+		a.patron(card, pin, "Rosa", "Parks")
+		k := a.opac("koha")
+		a.staff("sam", models.RoleAssistant)
+		for _, who := range []string{"patron", "staff"} {
+			t.Run(who, func(t *testing.T) {
+				var v *client
+				if who == "patron" {
+					v = a.client()
+					v.signIn(card, pin) // Rosa's own session; the hand-off names B. Sample
+					a.patron("21000000002222", "2222", "Betty", "Sample")
+				} else {
+					v = a.client()
+					wantRedirect(t, v.staffSignIn("sam", staffPassword), "/staff")
+				}
+				claims := handoffClaims(a, "koha", card)
+				if who == "patron" {
+					claims = handoffClaims(a, "koha", "21000000002222")
+				}
+				tok := sign(t, k, claims)
+				wantRedirect(t, handoff(v, tok), "/opac/handoff/confirm")
+				if who == "patron" {
+					wantRedirect(t, v.post("/logout", url.Values{"csrf_token": {v.csrf("/data")}}), "/login?signed_out=1")
+				} else {
+					wantRedirect(t, v.post("/staff/logout", url.Values{"csrf_token": {v.csrf("/staff")}}), "/staff/login?signed_out=1")
+				}
+				next := a.client()
+				wantStatus(t, handoff(next, tok), http.StatusUnauthorized)
+				if next.sessionCookie() != "" {
+					t.Fatal("nobody was to be signed in")
+				}
+			})
+		}
+	})
+}

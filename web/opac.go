@@ -173,16 +173,23 @@ func (s *Server) HandoffContinue(c echo.Context) error {
 	return s.acceptHandoff(c, token, to, ret)
 }
 
-// HandoffStay is the answer "stay signed in": the hand-off is spent
-// without signing anyone in, so that the address it came with, if the
-// browser kept it, signs in nobody once this visitor has gone.
+// HandoffStay is the answer "stay signed in": the hand-off is declined.
 func (s *Server) HandoffStay(c echo.Context) error {
-	if token, _, _ := pendingHandoff(c); token != "" {
-		if err := s.Store.SpendHandoff(c.Request().Context(), token); err != nil {
-			return err
-		}
+	if err := s.declineHandoff(c); err != nil {
+		return err
 	}
 	return s.redirect(c, handoffStay(c))
+}
+
+// declineHandoff spends a hand-off waiting in the session without signing
+// anyone in, so that the address it came with, if the browser kept it,
+// signs in nobody once this visitor has gone. Staying signed in and
+// signing out both decline it.
+func (s *Server) declineHandoff(c echo.Context) error {
+	if token, _, _ := pendingHandoff(c); token != "" {
+		return s.Store.SpendHandoff(c.Request().Context(), token)
+	}
+	return nil
 }
 
 // acceptHandoff spends a hand-off token and signs its patron in on a new

@@ -175,6 +175,9 @@ func (s *Server) StaffLogout(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 	}
 	if sess != nil {
+		if err := s.declineHandoff(c); err != nil {
+			return err
+		}
 		// An assistance in progress is recorded as ended in the same
 		// transaction.
 		if err := s.Sessions.End(c.Request().Context(), sess, models.AssistEndedSignOut); err != nil {
