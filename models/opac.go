@@ -296,6 +296,26 @@ func (s *Store) AcceptHandoff(ctx context.Context, token string) (Patron, string
 	return p, claims.Return, opacID, nil
 }
 
+// SpendHandoff consumes a hand-off token without signing anyone in: the
+// visitor declined it, and a declined token must not work later, from
+// the browser's history or anywhere else. A token that does not verify,
+// or was spent already, is left as it is.
+func (s *Store) SpendHandoff(ctx context.Context, token string) error {
+	claims, opacID, err := s.verifyHandoff(ctx, token)
+	var he *HandoffError
+	if errors.As(err, &he) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	err = s.db(ctx).Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&HandoffToken{JTI: opacID + ":" + claims.ID, OPACID: opacID, ExpiresAt: claims.ExpiresAt.Time.Add(HandoffLeeway)}).Error
+	if err != nil {
+		return fmt.Errorf("models: spend hand-off: %w", err)
+	}
+	return nil
+}
+
 // verifyHandoff checks everything about a hand-off token but its single
 // use, and returns its claims and the catalog whose key signed it.
 func (s *Store) verifyHandoff(ctx context.Context, token string) (*HandoffClaims, string, error) {

@@ -67,7 +67,9 @@ var accessTable = map[string]string{
 	"POST /staff/lists/:slug":                    "F    F   F    F   Y   F",
 	"POST /staff/lists/:slug/retire":             "F    F   F    F   Y   F",
 	"GET /opac/handoff":                          "Y    Y   Y    Y   Y   Y",
-	"POST /opac/handoff":                         "F    Y   Y    Y   Y   Y",
+	"GET /opac/handoff/confirm":                  "Y    Y   S    S   S   S", // with nothing to ask: back to /data or /staff
+	"POST /opac/handoff/confirm":                 "F    Y   Y    Y   Y   Y",
+	"POST /opac/handoff/stay":                    "F    Y   Y    Y   Y   Y",
 	"GET /staff/retention":                       "L    F   F    Y   Y   F",
 	"POST /staff/retention":                      "F    F   F    Y   Y   F",
 	"GET /staff/legal":                           "L    F   F    Y   Y   F",

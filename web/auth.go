@@ -154,18 +154,20 @@ func (s *Server) renderLogin(c echo.Context, status int, title string, f views.L
 }
 
 // signinFormExpired answers a sign-in whose form token is missing, too
-// old or not ours: the form again, with what was typed (never the secret)
-// and a sentence saying why, rather than a bare refusal.
-func (s *Server) signinFormExpired(c echo.Context) error {
+// old or not ours: the form again (again, from signinForms), with what was
+// typed (never the secret) and a sentence saying why, rather than a bare
+// refusal.
+func (s *Server) signinFormExpired(c echo.Context, again signinFormAgain) error {
 	const msg = "This sign-in form was open too long, or it was incomplete. Please sign in again."
-	title := "Error: Sign in"
-	if c.Path() == "/staff/login" {
-		f := views.StaffLoginForm{Username: strings.TrimSpace(c.Request().PostFormValue("username")),
-			Next: localPath(c.Request().PostFormValue("next")), Message: msg, FormToken: s.signinFormToken()}
-		return s.render(c, http.StatusForbidden, views.StaffLogin(s.page(c, "Error: Staff sign-in"), f))
-	}
-	f := views.LoginForm{Card: c.Request().PostFormValue("card"), Next: localPath(c.Request().PostFormValue("next")), Message: msg}
-	return s.renderLogin(c, http.StatusForbidden, title, f)
+	return again(s, c, http.StatusForbidden, msg)
+}
+
+// loginFormAgain shows the patron sign-in form again after a refused
+// post, with the card number and the page asked for, never the PIN.
+func (s *Server) loginFormAgain(c echo.Context, status int, msg string) error {
+	r := c.Request()
+	f := views.LoginForm{Card: r.PostFormValue("card"), Next: localPath(r.PostFormValue("next")), Message: msg}
+	return s.renderLogin(c, status, "Error: Sign in", f)
 }
 
 // startSession signs a patron in on a brand-new session: whatever session
@@ -195,6 +197,9 @@ func (s *Server) Logout(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 	}
 	if sess != nil {
+		if err := s.declineHandoff(c); err != nil {
+			return err
+		}
 		if err := s.Sessions.Destroy(c.Request().Context(), sess); err != nil {
 			return err
 		}

@@ -190,9 +190,9 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		if csrfExempt[c.Path()] {
 			return next(c)
 		}
-		if signinForms[c.Path()] {
+		if again, ok := signinForms[c.Path()]; ok {
 			if !s.validSigninForm(c) {
-				return s.signinFormExpired(c)
+				return s.signinFormExpired(c, again)
 			}
 			return next(c)
 		}

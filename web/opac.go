@@ -63,22 +63,16 @@ func (s *Server) catalogReturn(c echo.Context, candidates ...string) (string, er
 // address bar at once. When someone else is signed in on this browser (a
 // different patron, or staff) it only asks: a link, which anyone can send
 // from anywhere, must never end a session and sign the browser into
-// another account (login CSRF). The token is then checked but not spent,
-// and the answer, a POST with the session's form token, spends it.
+// another account (login CSRF). The token, checked but not spent, is then
+// kept in that session, never in a page or an address, and the 303 leads
+// to the question (HandoffConfirm).
 func (s *Server) Handoff(c echo.Context) error {
 	c.Response().Header().Set("Referrer-Policy", "no-referrer")
 	token := c.QueryParam("token")
-	ctx := c.Request().Context()
-	var current string
-	if st := currentStaff(c); st != nil {
-		current = st.DisplayName
-	} else if p := currentPatron(c); p != nil {
-		current = p.DisplayName()
-	}
-	if current == "" {
+	if handoffAsker(c) == "" {
 		return s.acceptHandoff(c, token, c.QueryParam("to"), c.QueryParam("return"))
 	}
-	p, _, err := s.Store.CheckHandoff(ctx, token)
+	p, _, err := s.Store.CheckHandoff(c.Request().Context(), token)
 	var refused *models.HandoffError
 	if errors.As(err, &refused) {
 		return s.handoffRefused(c, refused, c.QueryParam("return"))
@@ -89,24 +83,113 @@ func (s *Server) Handoff(c echo.Context) error {
 		// Already this patron: no sign-in, on to the page asked for.
 		return s.acceptHandoff(c, token, c.QueryParam("to"), c.QueryParam("return"))
 	}
-	stay := "/data"
+	ret := c.QueryParam("return")
+	if len(ret) > 2048 {
+		ret = ""
+	}
+	sess := session(c)
+	sess.Values[keyHandoffToken] = token
+	sess.Values[keyHandoffTo] = localPath(c.QueryParam("to"))
+	sess.Values[keyHandoffReturn] = ret
+	sess.Values[flagDirty] = true
+	return s.redirect(c, "/opac/handoff/confirm")
+}
+
+// Session keys of a hand-off waiting for the signed-in visitor's answer.
+const (
+	keyHandoffToken  = "handoff_token"
+	keyHandoffTo     = "handoff_to"
+	keyHandoffReturn = "handoff_return"
+)
+
+// handoffAsker is who a hand-off must ask before it switches accounts:
+// the staff member or patron signed in on this browser, else "".
+func handoffAsker(c echo.Context) string {
+	if st := currentStaff(c); st != nil {
+		return st.DisplayName
+	} else if p := currentPatron(c); p != nil {
+		return p.DisplayName()
+	}
+	return ""
+}
+
+// handoffStay is where a visitor who keeps their own session goes back to.
+func handoffStay(c echo.Context) string {
 	if currentStaff(c) != nil {
-		stay = "/staff"
+		return "/staff"
 	}
-	v := views.HandoffConfirm{SignedInAs: current, Token: token, StayURL: stay,
-		To: localPath(c.QueryParam("to")), Return: c.QueryParam("return")}
-	if len(v.Return) > 2048 {
-		v.Return = ""
+	return "/data"
+}
+
+// pendingHandoff takes the hand-off kept in the session out of it; the
+// caller decides whether the session is saved without it.
+func pendingHandoff(c echo.Context) (token, to, ret string) {
+	sess := session(c)
+	if sess == nil {
+		return "", "", ""
 	}
+	token, _ = sess.Values[keyHandoffToken].(string)
+	to, _ = sess.Values[keyHandoffTo].(string)
+	ret, _ = sess.Values[keyHandoffReturn].(string)
+	if token != "" {
+		delete(sess.Values, keyHandoffToken)
+		delete(sess.Values, keyHandoffTo)
+		delete(sess.Values, keyHandoffReturn)
+		sess.Values[flagDirty] = true
+	}
+	return token, to, ret
+}
+
+// HandoffConfirm asks whether to continue as the patron the catalog sent,
+// while the hand-off kept in the session is still good.
+func (s *Server) HandoffConfirm(c echo.Context) error {
+	current := handoffAsker(c)
+	sess := session(c)
+	var token string
+	if sess != nil {
+		token, _ = sess.Values[keyHandoffToken].(string)
+	}
+	if current == "" || token == "" {
+		return s.redirect(c, handoffStay(c))
+	}
+	_, _, err := s.Store.CheckHandoff(c.Request().Context(), token)
+	var refused *models.HandoffError
+	if errors.As(err, &refused) {
+		_, _, ret := pendingHandoff(c)
+		return s.handoffRefused(c, refused, ret)
+	} else if err != nil {
+		return err
+	}
+	v := views.HandoffConfirm{SignedInAs: current}
 	return s.render(c, http.StatusOK, views.HandoffAsk(s.page(c, "Continue as another patron?"), v))
 }
 
-// HandoffContinue is the answer to Handoff's question: sign in as the
-// patron the catalog sent, ending the session this browser had.
+// HandoffContinue is the answer "continue" to HandoffConfirm's question:
+// sign in as the patron the catalog sent, ending the session this
+// browser had.
 func (s *Server) HandoffContinue(c echo.Context) error {
 	c.Response().Header().Set("Referrer-Policy", "no-referrer")
-	r := c.Request()
-	return s.acceptHandoff(c, r.PostFormValue("token"), r.PostFormValue("to"), r.PostFormValue("return"))
+	token, to, ret := pendingHandoff(c)
+	return s.acceptHandoff(c, token, to, ret)
+}
+
+// HandoffStay is the answer "stay signed in": the hand-off is declined.
+func (s *Server) HandoffStay(c echo.Context) error {
+	if err := s.declineHandoff(c); err != nil {
+		return err
+	}
+	return s.redirect(c, handoffStay(c))
+}
+
+// declineHandoff spends a hand-off waiting in the session without signing
+// anyone in, so that the address it came with, if the browser kept it,
+// signs in nobody once this visitor has gone. Staying signed in and
+// signing out both decline it.
+func (s *Server) declineHandoff(c echo.Context) error {
+	if token, _, _ := pendingHandoff(c); token != "" {
+		return s.Store.SpendHandoff(c.Request().Context(), token)
+	}
+	return nil
 }
 
 // acceptHandoff spends a hand-off token and signs its patron in on a new

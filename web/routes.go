@@ -103,7 +103,11 @@ func (s *Server) RouteTable() []Route {
 		{http.MethodPost, "/favorites/notice", "favorites.notice", PatronOnly, s.FavoritesNotice, nil},
 		{http.MethodGet, "/opac/follow", "opac.follow", PatronOnly, s.Follow, nil},
 		{http.MethodGet, "/opac/handoff", "opac.handoff", Public, s.Handoff, []echo.MiddlewareFunc{signinLimit}},
-		{http.MethodPost, "/opac/handoff", "opac.handoff.continue", Public, s.HandoffContinue, []echo.MiddlewareFunc{signinLimit}},
+		// With someone else signed in, a hand-off asks first; the token
+		// waits in that session, out of the address bar (web/opac.go).
+		{http.MethodGet, "/opac/handoff/confirm", "opac.handoff.confirm", Public, s.HandoffConfirm, nil},
+		{http.MethodPost, "/opac/handoff/confirm", "opac.handoff.continue", Public, s.HandoffContinue, []echo.MiddlewareFunc{signinLimit}},
+		{http.MethodPost, "/opac/handoff/stay", "opac.handoff.stay", Public, s.HandoffStay, nil},
 		{http.MethodGet, "/mailing-lists", "lists", PatronOnly, s.MailingListsPage, nil},
 		{http.MethodPost, "/mailing-lists/unsubscribe-all", "lists.unsubscribe_all", PatronOnly, s.ListUnsubscribeAll, nil},
 		{http.MethodPost, "/mailing-lists/:slug/subscribe", "lists.subscribe", PatronOnly, s.ListSubscribe, nil},
@@ -176,8 +180,17 @@ var csrfExempt = map[string]bool{"/logout": true, "/staff/logout": true, "/unsub
 
 // signinForms are the forms an anonymous visitor posts: they carry a
 // stateless form token (signinFormToken) in place of a session's, since a
-// visitor has no session until they sign in.
-var signinForms = map[string]bool{"/login": true, "/staff/login": true}
+// visitor has no session until they sign in. Each comes with the one
+// function that shows it again, which checkCSRF uses when a token is
+// refused.
+var signinForms = map[string]signinFormAgain{
+	"/login":       (*Server).loginFormAgain,
+	"/staff/login": (*Server).staffLoginFormAgain,
+}
+
+// signinFormAgain shows a sign-in form again, with what was posted (never
+// the secret), a status and a message saying why.
+type signinFormAgain func(s *Server, c echo.Context, status int, msg string) error
 
 // bodyLimits are the routes whose requests may be larger than
 // Config.BodyLimit: a form with a CSV file of new arrivals, and the API,

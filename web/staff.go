@@ -117,6 +117,14 @@ func (s *Server) renderStaffLogin(c echo.Context, status int, title string, f vi
 	return s.render(c, status, views.StaffLogin(s.page(c, title), f))
 }
 
+// staffLoginFormAgain shows the staff sign-in form again after a refused
+// post, with the username and the page asked for, never the password.
+func (s *Server) staffLoginFormAgain(c echo.Context, status int, msg string) error {
+	r := c.Request()
+	f := views.StaffLoginForm{Username: strings.TrimSpace(r.PostFormValue("username")), Next: localPath(r.PostFormValue("next")), Message: msg}
+	return s.renderStaffLogin(c, status, "Error: Staff sign-in", f)
+}
+
 // StaffLoginSubmit signs a staff member in on a fresh session.
 func (s *Server) StaffLoginSubmit(c echo.Context) error {
 	username, password := strings.TrimSpace(c.FormValue("username")), c.FormValue("password")
@@ -167,6 +175,9 @@ func (s *Server) StaffLogout(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 	}
 	if sess != nil {
+		if err := s.declineHandoff(c); err != nil {
+			return err
+		}
 		// An assistance in progress is recorded as ended in the same
 		// transaction.
 		if err := s.Sessions.End(c.Request().Context(), sess, models.AssistEndedSignOut); err != nil {
