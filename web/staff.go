@@ -66,7 +66,7 @@ func (s *Server) loadAssistance(c echo.Context, sess *sessions.Session, st *mode
 	elapsed := s.Store.Now().Sub(started)
 	if elapsed >= s.Config.AssistLimit || started.IsZero() {
 		detail := "ended automatically after " + strconv.Itoa(int(s.Config.AssistLimit.Minutes())) + " minutes"
-		if err := s.Store.RecordAssist(ctx, st.ID, pid, models.AuditAssistEnd, a.reasonLabel(), detail); err != nil {
+		if _, err := s.Store.EndAssist(ctx, models.HashToken(sess.ID), detail); err != nil {
 			return err
 		}
 		if err := s.endAssistance(c, sess); err != nil {
@@ -91,6 +91,9 @@ func (s *Server) loadAssistance(c echo.Context, sess *sessions.Session, st *mode
 func str(v any) string { s, _ := v.(string); return s }
 
 // endAssistance returns a staff session to the console, on a new token.
+// The end of the assistance is recorded first, by models.Store.EndAssist.
+// A session that went meanwhile (swept, or its token rotated by another
+// request) is not brought back: the visitor goes on signed out.
 func (s *Server) endAssistance(c echo.Context, sess *sessions.Session) error {
 	for _, k := range []string{keyAssist, keyAssistReason, keyAssistNote, keyAssistStarted} {
 		delete(sess.Values, k)
@@ -98,7 +101,12 @@ func (s *Server) endAssistance(c echo.Context, sess *sessions.Session) error {
 	sess.Values[keyChan] = ""
 	c.Set(ctxPatron, nil)
 	c.Set(ctxAssist, nil)
-	return s.Sessions.Rotate(c.Request().Context(), sess)
+	err := s.Sessions.Rotate(c.Request().Context(), sess)
+	if errors.Is(err, models.ErrNotFound) {
+		c.Set(ctxStaff, nil)
+		return s.Sessions.End(c.Request().Context(), sess, models.AssistEndedSession)
+	}
+	return err
 }
 
 // StaffLoginPage shows the staff sign-in form.
@@ -392,11 +400,11 @@ func (s *Server) StaffAssist(c echo.Context) error {
 
 // AssistEnd ends the assistance and returns to the staff console.
 func (s *Server) AssistEnd(c echo.Context) error {
-	a, st := currentAssist(c), currentStaff(c)
-	if err := s.Store.RecordAssist(c.Request().Context(), st.ID, a.Patron.ID, models.AuditAssistEnd, a.reasonLabel(), ""); err != nil {
+	a, sess := currentAssist(c), session(c)
+	if _, err := s.Store.EndAssist(c.Request().Context(), models.HashToken(sess.ID), ""); err != nil {
 		return err
 	}
-	if err := s.endAssistance(c, session(c)); err != nil {
+	if err := s.endAssistance(c, sess); err != nil {
 		return err
 	}
 	s.flashRecord(c, "assist.ended", a.Patron.ID)
