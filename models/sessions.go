@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -167,10 +168,40 @@ func (s *Store) endSessions(tx *gorm.DB, cause, where string, args ...any) (int6
 	return res.RowsAffected, nil
 }
 
-// DeleteSession ends a session; an assistance it carried is recorded as
-// ended with the session.
-func (s *Store) DeleteSession(ctx context.Context, hash string) error {
-	return s.EndSession(ctx, hash, AssistEndedSession)
+// EndAssist ends the assistance a staff session carries, the session
+// going on as the staff member's own, and records its end with cause, in
+// one transaction. It reports whether there was an assistance to end.
+// Only the UPDATE that clears the assistance records its end (it names
+// the patron it read, so it changes nothing if anything ended it first):
+// "End assistance", the time limit and a sweep taking the expired session
+// at the same moment record it once. The caller then gives the session a
+// new token.
+func (s *Store) EndAssist(ctx context.Context, hash, cause string) (bool, error) {
+	ended := false
+	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		var sess Session
+		err := tx.Select("staff_id", "assist_patron_id", "data").
+			Where("token_hash = ? AND assist_patron_id IS NOT NULL", hash).Take(&sess).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		// RETURNING would give the row as updated, without the patron:
+		// the patron read above is the condition instead.
+		res := tx.Model(&Session{}).Where("token_hash = ? AND assist_patron_id = ?", hash, *sess.AssistPatronID).
+			UpdateColumns(map[string]any{"assist_patron_id": nil, "channel": ""})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		ended = true
+		return s.AppendAudit(tx, &AuditEntry{StaffID: sess.StaffID, PatronID: sess.AssistPatronID, Action: AuditAssistEnd,
+			Reason: sess.assistReason(), Detail: cause})
+	})
+	if err != nil {
+		return false, fmt.Errorf("models: end assistance: %w", err)
+	}
+	return ended, nil
 }
 
 // EndSession ends a session and, in the same transaction, records the
@@ -187,18 +218,16 @@ func (s *Store) EndSession(ctx context.Context, hash, cause string) error {
 }
 
 // DeleteExpiredSessions removes every session past its idle or absolute
-// limit, and every session of a disabled staff account, recording the end
-// of any assistance they carried; it reports how many went.
+// limit, recording the end of any assistance they carried; it reports how
+// many went. A disabled staff account's sessions are not its business:
+// DisableStaff ends them in its own transaction, and the request
+// middleware ends one left by an account disabled behind the portal's back.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, l SessionLimits) (int64, error) {
 	n := s.Now()
 	var total int64
 	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
-		d, err := s.endSessions(tx, AssistEndedDisabled, "staff_id IN (SELECT id FROM staff WHERE disabled_at IS NOT NULL)")
-		if err != nil {
-			return err
-		}
-		e, err := s.endSessions(tx, AssistEndedTimeout, "last_seen_at <= ? OR created_at <= ?", n.Add(-l.Idle), n.Add(-l.Absolute))
-		total = d + e
+		var err error
+		total, err = s.endSessions(tx, AssistEndedTimeout, "last_seen_at <= ? OR created_at <= ?", n.Add(-l.Idle), n.Add(-l.Absolute))
 		return err
 	})
 	if err != nil {

@@ -130,14 +130,14 @@ func TestSessionLifecycle(t *testing.T) {
 				sameSession(t, got, want)
 			}
 
-			if err := s.DeleteSession(ctx, newHash); err != nil {
-				t.Fatalf("DeleteSession: %v", err)
+			if err := s.EndSession(ctx, newHash, models.AssistEndedSession); err != nil {
+				t.Fatalf("EndSession: %v", err)
 			}
 			if _, err := s.SessionByTokenHash(ctx, newHash); !errors.Is(err, models.ErrNotFound) {
 				t.Errorf("deleted session: err = %v, want ErrNotFound", err)
 			}
 			if _, err := s.SessionByTokenHash(ctx, otherHash); err != nil {
-				t.Errorf("DeleteSession took another session with it: %v", err)
+				t.Errorf("EndSession took another session with it: %v", err)
 			}
 		})
 	}
@@ -309,6 +309,98 @@ func TestAnAssistanceEndsOnceHoweverItsSessionEnds(t *testing.T) {
 				}
 				if e := ends[i]; e.Detail != models.AssistEndedTimeout || e.Reason != "At the desk" || e.StaffID == nil || *e.StaffID != st.ID {
 					t.Fatalf("round %d: entry %+v", i, e)
+				}
+			}
+		})
+	}
+}
+
+// TestEndAssistRecordsOneEndWhateverRacesIt: "End assistance" (or its
+// time limit) and the sweep of the expired session that carried it, in
+// either order or at once, leave exactly one assist.end entry; an
+// assistance already ended, or a session without one, records nothing.
+func TestEndAssistRecordsOneEndWhateverRacesIt(t *testing.T) {
+	t.Parallel()
+	const cause = "ended automatically after 15 minutes"
+	clock := modeltest.NewFakeClock(testTime)
+	for _, db := range modeltest.Databases(t, clock) {
+		t.Run(db.Name, func(t *testing.T) {
+			clock.Set(testTime)
+			ctx := t.Context()
+			s := modeltest.NewStore(t, db.Gorm, clock)
+			p := createPatron(t, s, "21000000002222", "1234")
+			st, err := s.AddStaff(ctx, "sam", "Sam", models.RoleAssistant, "correct horse battery staple")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ends := func() []models.AuditEntry {
+				t.Helper()
+				var out []models.AuditEntry
+				if err := db.Gorm.Where("patron_id = ? AND action = ?", p.ID, models.AuditAssistEnd).Order("id").Find(&out).Error; err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}
+			assisting := func(name string) string {
+				t.Helper()
+				hash := models.HashToken(name)
+				sess := models.Session{TokenHash: hash, StaffID: &st.ID, AssistPatronID: &p.ID, Channel: models.ChannelStaffAssisted,
+					CSRFToken: "c", Data: `{"assist_reason":"phone"}`, CreatedAt: s.Now().Add(-time.Hour), LastSeenAt: s.Now().Add(-time.Hour)}
+				if err := s.CreateSession(ctx, &sess); err != nil {
+					t.Fatal(err)
+				}
+				return hash
+			}
+
+			// In order: the assistance ends, then the sweep takes its session.
+			hash := assisting("ended, then swept")
+			if ended, err := s.EndAssist(ctx, hash, cause); err != nil || !ended {
+				t.Fatalf("EndAssist = %v, %v; want true, nil", ended, err)
+			}
+			if got, err := s.SessionByTokenHash(ctx, hash); err != nil || got.AssistPatronID != nil || got.Channel != "" {
+				t.Fatalf("session after EndAssist: %+v, %v; want no assistance", got, err)
+			}
+			if ended, err := s.EndAssist(ctx, hash, cause); err != nil || ended {
+				t.Fatalf("EndAssist again = %v, %v; want false, nil", ended, err)
+			}
+			if _, err := s.DeleteExpiredSessions(ctx, testSessionLimits); err != nil {
+				t.Fatal(err)
+			}
+			got := ends()
+			if len(got) != 1 || got[0].Detail != cause || got[0].Reason != "By phone" || got[0].StaffID == nil || *got[0].StaffID != st.ID {
+				t.Fatalf("assist.end entries %+v, want one %q", got, cause)
+			}
+			// The other order: swept first, the end finds nothing to end.
+			hash = assisting("swept, then ended")
+			if _, err := s.DeleteExpiredSessions(ctx, testSessionLimits); err != nil {
+				t.Fatal(err)
+			}
+			if ended, err := s.EndAssist(ctx, hash, cause); err != nil || ended {
+				t.Fatalf("EndAssist of a swept session = %v, %v; want false, nil", ended, err)
+			}
+			if n := len(ends()); n != 2 {
+				t.Fatalf("%d assist.end entries, want 2", n)
+			}
+			// At once.
+			const rounds = 10
+			for i := range rounds {
+				hash := assisting("raced-" + strconv.Itoa(i))
+				start := make(chan struct{})
+				errs := make(chan error, 2)
+				for _, end := range []func() error{
+					func() error { _, err := s.EndAssist(ctx, hash, cause); return err },
+					func() error { _, err := s.DeleteExpiredSessions(ctx, testSessionLimits); return err },
+				} {
+					go func() { <-start; errs <- end() }()
+				}
+				close(start)
+				for range 2 {
+					if err := <-errs; err != nil {
+						t.Fatal(err)
+					}
+				}
+				if n := len(ends()); n != 3+i {
+					t.Fatalf("round %d: %d assist.end entries, want %d", i, n, 3+i)
 				}
 			}
 		})

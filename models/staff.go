@@ -234,8 +234,10 @@ func AssistReasonLabel(reason, note string) string {
 	return reason
 }
 
-// RecordAssist appends an assistance audit entry (start, end) naming both
-// the staff member and the patron.
+// RecordAssist appends an assistance audit entry naming both the staff
+// member and the patron: its start. Its end goes through EndAssist, or
+// with the session that carried it (endSessions), so that it is recorded
+// once.
 func (s *Store) RecordAssist(ctx context.Context, staffID, patronID int64, action, reason, detail string) error {
 	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: action, Reason: reason, Detail: detail})

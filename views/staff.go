@@ -40,7 +40,7 @@ type PatronSearch struct {
 	Results  []PatronRow
 	More     bool
 	// PausedFor, when set, says how long until this staff member may
-	// search again ("20 seconds").
+	// look a patron up again ("20 seconds"): search, or open a record.
 	PausedFor string
 }
 

@@ -397,14 +397,14 @@ func StaffPatrons(p Page, v PatronSearch) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if v.PausedFor != "" {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "<p class=\"warning\" role=\"alert\" data-testid=\"search-paused\">You have run many searches in a short time, so searching is paused to keep the directory from being browsed. Nothing was looked up or recorded. You can search again in ")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "<p class=\"warning\" role=\"alert\" data-testid=\"search-paused\">You have looked up many patrons in a short time, so look-ups are paused to keep the directory from being browsed. Nothing was looked up or recorded. You can search or open a record again in ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var18 string
 				templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(v.PausedFor)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `staff.templ`, Line: 113, Col: 244}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `staff.templ`, Line: 113, Col: 266}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
 				if templ_7745c5c3_Err != nil {

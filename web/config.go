@@ -48,8 +48,9 @@ type Config struct {
 	SigninRate  float64
 	SigninBurst int
 	// StaffSearchBurst and StaffSearchEvery pace each staff member's
-	// patron searches: StaffSearchBurst at once, then one more every
-	// StaffSearchEvery. The counts live in memory, per instance.
+	// patron look-ups (searches and records opened, from one allowance):
+	// StaffSearchBurst at once, then one more every StaffSearchEvery. The
+	// counts live in memory, per instance.
 	StaffSearchBurst int
 	StaffSearchEvery time.Duration
 	// Mail is how digest emails are sent; without a host, none are

@@ -142,6 +142,12 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			st, err := s.Store.StaffMember(ctx, id)
 			if errors.Is(err, models.ErrNotFound) {
 				// Disabled (a removed account takes its sessions with it).
+				// DisableStaff ends the account's sessions as it disables
+				// it; this is the safety net for the rest: an account
+				// disabled in the database directly, or while this request
+				// was under way. Such a session must not act, and is ended
+				// here with the true cause; one never used again ends at
+				// its idle limit, with the sweep.
 				return s.destroyThen(c, sess, next, models.AssistEndedDisabled)
 			} else if err != nil {
 				return fmt.Errorf("web: load staff: %w", err)

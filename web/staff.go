@@ -66,7 +66,7 @@ func (s *Server) loadAssistance(c echo.Context, sess *sessions.Session, st *mode
 	elapsed := s.Store.Now().Sub(started)
 	if elapsed >= s.Config.AssistLimit || started.IsZero() {
 		detail := "ended automatically after " + strconv.Itoa(int(s.Config.AssistLimit.Minutes())) + " minutes"
-		if err := s.Store.RecordAssist(ctx, st.ID, pid, models.AuditAssistEnd, a.reasonLabel(), detail); err != nil {
+		if _, err := s.Store.EndAssist(ctx, models.HashToken(sess.ID), detail); err != nil {
 			return err
 		}
 		if err := s.endAssistance(c, sess); err != nil {
@@ -91,6 +91,9 @@ func (s *Server) loadAssistance(c echo.Context, sess *sessions.Session, st *mode
 func str(v any) string { s, _ := v.(string); return s }
 
 // endAssistance returns a staff session to the console, on a new token.
+// The end of the assistance is recorded first, by models.Store.EndAssist.
+// A session that went meanwhile (swept, or its token rotated by another
+// request) is not brought back: the visitor goes on signed out.
 func (s *Server) endAssistance(c echo.Context, sess *sessions.Session) error {
 	for _, k := range []string{keyAssist, keyAssistReason, keyAssistNote, keyAssistStarted} {
 		delete(sess.Values, k)
@@ -98,7 +101,12 @@ func (s *Server) endAssistance(c echo.Context, sess *sessions.Session) error {
 	sess.Values[keyChan] = ""
 	c.Set(ctxPatron, nil)
 	c.Set(ctxAssist, nil)
-	return s.Sessions.Rotate(c.Request().Context(), sess)
+	err := s.Sessions.Rotate(c.Request().Context(), sess)
+	if errors.Is(err, models.ErrNotFound) {
+		c.Set(ctxStaff, nil)
+		return s.Sessions.End(c.Request().Context(), sess, models.AssistEndedSession)
+	}
+	return err
 }
 
 // StaffLoginPage shows the staff sign-in form.
@@ -202,24 +210,26 @@ func (s *Server) StaffConsole(c echo.Context) error {
 // front of them, they do not browse.
 const lookupLimit = 10
 
-// searchLimiter paces each staff member's patron searches, so that nobody
-// can list the whole directory a few letters at a time. The buckets live
+// lookupLimiter paces each staff member's look-ups, searches and records
+// opened alike, so that nobody can list the whole directory a few letters
+// at a time or walk it by record number (patron IDs are sequential, and
+// the record page shows contact details whole). The buckets live
 // in memory: each instance keeps its own, and a restart refills them. Time
 // comes from the store's clock.
-type searchLimiter struct {
+type lookupLimiter struct {
 	mu    sync.Mutex
 	burst int
 	every time.Duration
 	by    map[int64]*rate.Limiter
 }
 
-func newSearchLimiter(burst int, every time.Duration) *searchLimiter {
-	return &searchLimiter{burst: burst, every: every, by: map[int64]*rate.Limiter{}}
+func newLookupLimiter(burst int, every time.Duration) *lookupLimiter {
+	return &lookupLimiter{burst: burst, every: every, by: map[int64]*rate.Limiter{}}
 }
 
-// allow takes one search from the staff member's allowance, or says how
+// allow takes one look-up from the staff member's allowance, or says how
 // long until the next one.
-func (l *searchLimiter) allow(staffID int64, now time.Time) (bool, time.Duration) {
+func (l *lookupLimiter) allow(staffID int64, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	lim, ok := l.by[staffID]
@@ -249,10 +259,7 @@ func (s *Server) StaffPatrons(c echo.Context) error {
 		status = http.StatusUnprocessableEntity
 	default:
 		st := currentStaff(c)
-		if ok, wait := s.searches.allow(st.ID, s.Store.Now()); !ok {
-			secs := int(math.Ceil(wait.Seconds()))
-			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-			v.PausedFor = plural(int64(secs), "second", "seconds")
+		if v.PausedFor = s.lookupPaused(c); v.PausedFor != "" {
 			status = http.StatusTooManyRequests
 			break
 		}
@@ -270,6 +277,19 @@ func (s *Server) StaffPatrons(c echo.Context) error {
 		}
 	}
 	return s.render(c, status, views.StaffPatrons(s.page(c, "Find a patron"), v))
+}
+
+// lookupPaused takes one look-up from the staff member's allowance. When
+// none is left it sets Retry-After and says how long until the next, and
+// the caller looks up and records nothing.
+func (s *Server) lookupPaused(c echo.Context) string {
+	ok, wait := s.lookups.allow(currentStaff(c).ID, s.Store.Now())
+	if ok {
+		return ""
+	}
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+	return plural(int64(secs), "second", "seconds")
 }
 
 // maskEmail keeps an address's first letter and its domain:
@@ -313,7 +333,14 @@ func (s *Server) StaffPatron(c echo.Context) error {
 	return s.renderStaffPatron(c, id, http.StatusOK, "", "", views.FieldErrors{})
 }
 
+// renderStaffPatron shows a patron's record, which is a look-up like a
+// search: it takes from the same allowance (whichever route shows it, the
+// page or the assistance form shown again with an error), before anything
+// is read, so that an unknown number costs the same as a known one.
 func (s *Server) renderStaffPatron(c echo.Context, id int64, status int, reason, note string, errs views.FieldErrors) error {
+	if paused := s.lookupPaused(c); paused != "" {
+		return s.render(c, http.StatusTooManyRequests, views.StaffPatrons(s.page(c, "Find a patron"), views.PatronSearch{PausedFor: paused}))
+	}
 	sum, err := s.Store.ViewPatron(c.Request().Context(), currentStaff(c).ID, id, s.Config.Sessions)
 	if errors.Is(err, models.ErrNotFound) {
 		return echo.ErrNotFound
@@ -384,11 +411,11 @@ func (s *Server) StaffAssist(c echo.Context) error {
 
 // AssistEnd ends the assistance and returns to the staff console.
 func (s *Server) AssistEnd(c echo.Context) error {
-	a, st := currentAssist(c), currentStaff(c)
-	if err := s.Store.RecordAssist(c.Request().Context(), st.ID, a.Patron.ID, models.AuditAssistEnd, a.reasonLabel(), ""); err != nil {
+	a, sess := currentAssist(c), session(c)
+	if _, err := s.Store.EndAssist(c.Request().Context(), models.HashToken(sess.ID), ""); err != nil {
 		return err
 	}
-	if err := s.endAssistance(c, session(c)); err != nil {
+	if err := s.endAssistance(c, sess); err != nil {
 		return err
 	}
 	s.flashRecord(c, "assist.ended", a.Patron.ID)

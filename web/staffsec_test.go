@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -177,7 +178,7 @@ func TestStaffSearchIsRateLimited(t *testing.T) {
 				t.Fatalf("Retry-After %q", ra)
 			}
 			msg := r.doc(t).Find(`[data-testid="search-paused"]`).Text()
-			if !strings.Contains(msg, "searches") || r.doc(t).Find(`input[name="q"]`).Length() != 1 {
+			if !strings.Contains(msg, "look-ups") || r.doc(t).Find(`input[name="q"]`).Length() != 1 {
 				t.Fatalf("the search page should explain the pause: %q", excerpt(r.body))
 			}
 			if strings.Contains(r.body, "Parks") {
@@ -187,8 +188,9 @@ func TestStaffSearchIsRateLimited(t *testing.T) {
 		if n := auditCount(t, a, models.AuditPatronLookup); n != before {
 			t.Fatalf("refused searches wrote %d audit entries", n-before)
 		}
-		// Opening a record is not a search; another staff member has their own allowance.
-		wantStatus(t, c.get("/staff/patrons/"+itoa(p.ID)), http.StatusOK)
+		// Opening a record takes from the same allowance; another staff
+		// member has their own.
+		wantStatus(t, c.get("/staff/patrons/"+itoa(p.ID)), http.StatusTooManyRequests)
 		o := a.client()
 		wantRedirect(t, o.staffSignIn("ada", staffPassword), "/staff")
 		wantStatus(t, o.get("/staff/patrons?q=ro"), http.StatusOK)
@@ -226,11 +228,24 @@ func wantAssistEndSeen(t *testing.T, a *app, p models.Patron, pinNo, cause strin
 	}
 }
 
+// rowsOf counts the rows of model's table matching where.
+func rowsOf(t *testing.T, a *app, model any, where string) int64 {
+	t.Helper()
+	var n int64
+	if err := a.store.DB.Model(model).Where(where).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 var testLimits = models.SessionLimits{Idle: 15 * time.Minute, Absolute: 8 * time.Hour}
 
 // Disabling a staff account ends its sessions, and with them any
-// assistance: the patron is told when and why it stopped, however the
-// session goes.
+// assistance: the patron is told when and why it stopped. DisableStaff
+// ends them at once; an account disabled in the database directly has its
+// session ended at its next request (one never used again ends at its
+// idle limit, as TestAssistanceEndedByTheStaffSessionTimingOutIsRecorded
+// shows).
 func TestAssistanceEndedByDisablingTheAccountIsRecorded(t *testing.T) {
 	const cause = "ended because the staff account was disabled"
 	ctx := context.Background()
@@ -254,12 +269,6 @@ func TestAssistanceEndedByDisablingTheAccountIsRecorded(t *testing.T) {
 			disable(a, "sam")
 			wantRedirect(t, c.get("/data"), "/login?next=%2Fdata")
 		}},
-		{"the sweep, without a request", func(t *testing.T, a *app, c *client) {
-			disable(a, "sam")
-			if _, err := a.store.DeleteExpiredSessions(ctx, testLimits); err != nil {
-				t.Fatal(err)
-			}
-		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
@@ -267,8 +276,12 @@ func TestAssistanceEndedByDisablingTheAccountIsRecorded(t *testing.T) {
 				a.staff("sam", models.RoleAssistant)
 				c := a.assisting(t, "sam", p)
 				tc.end(t, a, c)
-				// Whatever comes after records nothing more.
-				c.get("/data")
+				// Whatever comes after records nothing more, and the
+				// session is gone.
+				wantRedirect(t, c.get("/data"), "/login?next=%2Fdata")
+				if n := rowsOf(t, a, &models.Session{}, "staff_id IS NOT NULL"); n != 0 {
+					t.Fatalf("%d staff sessions left", n)
+				}
 				if _, err := a.store.DeleteExpiredSessions(ctx, testLimits); err != nil {
 					t.Fatal(err)
 				}
@@ -323,4 +336,68 @@ func TestAssistanceEndedByTheStaffSessionTimingOutIsRecorded(t *testing.T) {
 			})
 		})
 	}
+}
+
+// An assistant cannot page through the directory by record number either:
+// patron IDs are sequential and the record page shows contact details
+// whole, so opening a record takes from the same allowance as a search,
+// and an open refused shows and records nothing. A search and the record
+// it found, a patron at a time, stays well inside it.
+func TestStaffCannotWalkPatronRecordsByNumber(t *testing.T) {
+	forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
+		const allowed, walked = 30, 40 // the default allowance: 30 at once
+		first := a.patron(card, pin, "Rosa", "Parks")
+		for i := 1; i < walked; i++ {
+			p := first
+			p.ID, p.CardNumber, p.GivenName, p.Email = 0, fmt.Sprintf("2100000000%04d", i), fmt.Sprintf("Walked%d", i), fmt.Sprintf("walked%d@example.org", i)
+			if err := a.store.DB.Create(&p).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		a.staff("sam", models.RoleAssistant)
+		c := a.client()
+		wantRedirect(t, c.staffSignIn("sam", staffPassword), "/staff")
+		// The desk: a search, then the record it found, patron after patron.
+		for i := 0; i < allowed/2; i++ {
+			wantStatus(t, c.get("/staff/patrons?q="+card), http.StatusOK)
+			wantStatus(t, c.get("/staff/patrons/"+itoa(first.ID)), http.StatusOK)
+		}
+		// A script: the allowance is spent, so every record is refused.
+		before := auditCount(t, a, models.AuditPatronLookup)
+		for id := first.ID; id < first.ID+walked; id++ {
+			r := c.get("/staff/patrons/" + itoa(id))
+			wantStatus(t, r, http.StatusTooManyRequests)
+			if ra := r.Header.Get("Retry-After"); ra == "" || ra == "0" {
+				t.Fatalf("Retry-After %q", ra)
+			}
+			if msg := r.doc(t).Find(`[data-testid="search-paused"]`).Text(); !strings.Contains(msg, "Nothing was looked up or recorded") {
+				t.Fatalf("the refusal should explain the pause: %q", excerpt(r.body))
+			}
+			if strings.Contains(r.body, "@example.org") || strings.Contains(r.body, "Walked") {
+				t.Fatalf("a refused record shows the patron: %q", excerpt(r.body))
+			}
+		}
+		if n := auditCount(t, a, models.AuditPatronLookup); n != before {
+			t.Fatalf("refused records wrote %d audit entries", n-before)
+		}
+		// A fresh session walking from the start gets the allowance, and no further.
+		a.clock.Advance(time.Hour)
+		w := a.client()
+		wantRedirect(t, w.staffSignIn("sam", staffPassword), "/staff")
+		before = auditCount(t, a, models.AuditPatronLookup)
+		opened := 0
+		for id := first.ID; id < first.ID+walked; id++ {
+			if r := w.get("/staff/patrons/" + itoa(id)); r.StatusCode == http.StatusOK {
+				opened++
+			} else {
+				wantStatus(t, r, http.StatusTooManyRequests)
+			}
+		}
+		if opened != allowed {
+			t.Fatalf("%d records opened in a walk of %d, want %d", opened, walked, allowed)
+		}
+		if n := auditCount(t, a, models.AuditPatronLookup); n-before != allowed {
+			t.Fatalf("the walk audited %d opens, want %d", n-before, allowed)
+		}
+	})
 }
