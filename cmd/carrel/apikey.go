@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -15,15 +14,16 @@ import (
 // apikeyCmd manages the keys the ILS uses to post new arrivals: add (the
 // key is printed once), list (never a secret) and revoke.
 func apikeyCmd(ctx context.Context, c *config, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return &configError{"apikey needs a subcommand: add, list or revoke"}
+	sub, fs, args, err := subcommand("apikey", args, apikeyUsage)
+	if err != nil {
+		return err
 	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("carrel apikey "+sub, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	name := fs.String("name", "", "the key's name, e.g. the system that uses it")
-	if err := fs.Parse(args); err != nil {
-		return &configError{"apikey " + sub + ": " + err.Error()}
+	name := new(string)
+	if sub != "list" {
+		fs.StringVar(name, "name", "", "the key's name, e.g. the system that uses it")
+	}
+	if err := parseFlags(fs, args, out, apikeyUsage[sub]); err != nil {
+		return err
 	}
 	if *name == "" && fs.NArg() == 1 {
 		*name = fs.Arg(0)
@@ -82,4 +82,20 @@ func apikeyCmd(ctx context.Context, c *config, args []string, out io.Writer) err
 		return w.Flush()
 	}
 	return nil
+}
+
+// apikeyUsage is each apikey subcommand's usage.
+var apikeyUsage = map[string]string{
+	"add": `Usage: carrel apikey [settings] add NAME (or --name NAME)
+
+Adds a key for POST /api/arrivals and prints it, once.
+`,
+	"list": `Usage: carrel apikey [settings] list
+
+Lists the keys by name and prefix, never a secret.
+`,
+	"revoke": `Usage: carrel apikey [settings] revoke NAME (or --name NAME)
+
+Refuses the key NAME from now on.
+`,
 }

@@ -11,10 +11,17 @@ import (
 
 func TestAuditCommandHelp(t *testing.T) {
 	isolate(t)
-	for _, args := range [][]string{{"audit", "--help"}, {"audit", "-h"}, {"audit", "help"}, {"audit", "verify", "--help"}, {"audit", "checkpoint", "--help"}} {
+	for _, args := range [][]string{{"audit", "--help"}, {"audit", "-h"}, {"audit", "help"}} {
 		code, out, errs := carrel(t, args...)
 		if code != 0 || !strings.Contains(out, "Usage: carrel [settings] audit verify [--checkpoint FILE]") || !strings.Contains(out, "checkpoint  prints a signed checkpoint") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errs)
+		}
+	}
+	// Each subcommand prints its own usage, not its sibling's.
+	for args, want := range map[string]string{"verify": "Usage: carrel audit [settings] verify [--checkpoint FILE]\n", "checkpoint": "Usage: carrel audit [settings] checkpoint\n"} {
+		code, out, errs := carrel(t, "audit", args, "--help")
+		if code != 0 || !strings.HasPrefix(out, want) {
+			t.Errorf("audit %s --help: exit %d, stdout %q, stderr %q", args, code, out, errs)
 		}
 	}
 	for _, args := range [][]string{{"audit"}, {"audit", "mend"}, {"audit", "verify", "--bogus"}, {"audit", "verify", "extra"}} {

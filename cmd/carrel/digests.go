@@ -14,9 +14,15 @@ import (
 // pass now (for cron, or to test the SMTP settings), `status` counts the
 // outbox. serve does the same pass every minute when SMTP is configured.
 func digestsCmd(ctx context.Context, c *config, args []string, out io.Writer) error {
-	if len(args) != 1 || (args[0] != "send" && args[0] != "status") {
-		return &configError{"digests: usage: carrel digests send | carrel digests status"}
+	sub, fs, args, err := subcommand("digests", args, digestsUsage)
+	if err != nil {
+		return err
+	} else if err := parseFlags(fs, args, out, digestsUsage[sub]); err != nil {
+		return err
+	} else if fs.NArg() > 0 {
+		return &configError{"digests " + sub + " takes no arguments (see carrel digests --help)"}
 	}
+	args = []string{sub}
 	if args[0] == "send" && !c.Web.Mail.Enabled() {
 		return &configError{"digests send: no SMTP server is configured; set CARREL_SMTP_HOST and CARREL_SMTP_FROM (see docs/email.md)"}
 	}
@@ -44,4 +50,17 @@ func digestsCmd(ctx context.Context, c *config, args []string, out io.Writer) er
 	fmt.Fprintf(out, "Assembled %d digest(s); sent %d, %d to retry, %d given up, %d withdrawn, %d taken by another instance.\n",
 		rep.Assembled, rep.Sent, rep.Retrying, rep.Failed, rep.Withdrawn, rep.Skipped)
 	return err
+}
+
+// digestsUsage is each digests subcommand's usage.
+var digestsUsage = map[string]string{
+	"send": `Usage: carrel digests [settings] send
+
+Assembles and sends the new-arrival emails due now (one pass, as serve does
+every minute when SMTP is configured).
+`,
+	"status": `Usage: carrel digests [settings] status
+
+Counts the digest emails waiting, sent and given up.
+`,
 }

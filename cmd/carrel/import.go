@@ -72,11 +72,8 @@ func importCmd(ctx context.Context, c *config, args []string, out io.Writer) err
 	// "import" are parsed by run).
 	var pos []string
 	for rest := args; ; {
-		if err := fs.Parse(rest); errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(out, importHelp)
-			return nil
-		} else if err != nil {
-			return &configError{"import: " + err.Error() + " (see carrel import --help)"}
+		if err := parseFlags(fs, rest, out, importHelp); err != nil {
+			return err
 		}
 		if fs.NArg() == 0 {
 			break

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -16,16 +15,17 @@ import (
 // listsCmd serves the library's mail system: unsubscribe links and the
 // audited export of a list's subscribers.
 func listsCmd(ctx context.Context, c *config, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return &configError{"lists needs a subcommand: unsubscribe-url or export"}
+	sub, fs, args, err := subcommand("lists", args, listsUsage)
+	if err != nil {
+		return err
 	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("carrel lists "+sub, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	card := fs.String("card", "", "the patron's card number")
+	card := new(string)
+	if sub == "unsubscribe-url" {
+		fs.StringVar(card, "card", "", "the patron's card number")
+	}
 	slug := fs.String("list", "", "the list's slug")
-	if err := fs.Parse(args); err != nil {
-		return &configError{"lists " + sub + ": " + err.Error()}
+	if err := parseFlags(fs, args, out, listsUsage[sub]); err != nil {
+		return err
 	}
 	store, err := openStore(ctx, c)
 	if err != nil {
@@ -79,4 +79,16 @@ func listsCmd(ctx context.Context, c *config, args []string, out io.Writer) erro
 		return &configError{"lists: unknown subcommand " + sub + " (unsubscribe-url, export)"}
 	}
 	return nil
+}
+
+// listsUsage is each lists subcommand's usage.
+var listsUsage = map[string]string{
+	"unsubscribe-url": `Usage: carrel lists [settings] unsubscribe-url --card N --list SLUG
+
+Prints the link that unsubscribes the patron with card N from the list.
+`,
+	"export": `Usage: carrel lists [settings] export SLUG (or --list SLUG)
+
+Writes the list's subscribers as CSV on standard output; the export is audited.
+`,
 }

@@ -9,11 +9,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // the library's time zone must resolve on minimal hosts too
@@ -36,30 +39,93 @@ func main() {
 type command struct {
 	name, summary string
 	run           func(ctx context.Context, c *config, args []string, out io.Writer) error
+	// subs maps each subcommand to its usage, printed by -h and --help;
+	// a subcommand not in it is refused.
+	subs map[string]string
 }
 
 func commands() []command {
 	return []command{
-		{"serve", "serve the portal (migrates the database first)", serve},
-		{"migrate", "apply database migrations and list them", migrateCmd},
-		{"seed", "load demo data: carrel seed --demo", seed},
-		{"staff", "manage staff accounts: staff add --username U --role R [--name N] | disable U | reset-password U", staffCmd},
-		{"audit", "audit verify [--checkpoint FILE]: check the audit log's keyed chain | audit checkpoint: print a signed checkpoint", auditCmd},
-		{"lists", "lists unsubscribe-url --card N --list SLUG | lists export SLUG (CSV, audited)", listsCmd},
-		{"opac", "opac add --id ID --origin URL | rotate ID | retire-key KID | mint --id ID --card N [--to P] | list", opacCmd},
-		{"apikey", "keys for POST /api/arrivals: apikey add --name N (printed once) | list | revoke N", apikeyCmd},
-		{"import", "keep in step with the ILS: import KIND FILE [--full] [--strict] (KIND: patrons, loans, holds, ...; see import --help)", importCmd},
-		{"purge", "delete what the retention schedule lets go (--dry-run shows what would go)", purgeCmd},
-		{"digests", "digests send: assemble and send the new-arrival emails due now | digests status", digestsCmd},
-		{"keygen", "print a new random secret key for CARREL_SECRET_KEYS", keygen},
-		{"version", "print the version", printVersion},
-		{"help", "list the commands and settings", nil},
+		{"serve", "serve the portal (migrates the database first)", serve, nil},
+		{"migrate", "apply database migrations and list them", migrateCmd, nil},
+		{"seed", "load demo data: carrel seed --demo", seed, nil},
+		{"staff", "manage staff accounts: staff add --username U --role R [--name N] | disable U | reset-password U", staffCmd, staffUsage},
+		{"audit", "audit verify [--checkpoint FILE]: check the audit log's keyed chain | audit checkpoint: print a signed checkpoint", auditCmd, auditUsage},
+		{"lists", "lists unsubscribe-url --card N --list SLUG | lists export SLUG (CSV, audited)", listsCmd, listsUsage},
+		{"opac", "opac add --id ID --origin URL | rotate ID | retire-key KID | mint --id ID --card N [--to P] | list", opacCmd, opacUsage},
+		{"apikey", "keys for POST /api/arrivals: apikey add --name N (printed once) | list | revoke N", apikeyCmd, apikeyUsage},
+		{"import", "keep in step with the ILS: import KIND FILE [--full] [--strict] (KIND: patrons, loans, holds, ...; see import --help)", importCmd, nil},
+		{"purge", "delete what the retention schedule lets go (--dry-run shows what would go)", purgeCmd, nil},
+		{"digests", "digests send: assemble and send the new-arrival emails due now | digests status", digestsCmd, digestsUsage},
+		{"keygen", "print a new random secret key for CARREL_SECRET_KEYS", keygen, nil},
+		{"version", "print the version", printVersion, nil},
+		{"help", "list the commands and settings", nil, nil},
 	}
 }
 
 // commandHelp holds the longer help of the commands that have one,
 // printed by `carrel COMMAND --help`.
-var commandHelp = map[string]string{"import": importHelp, "audit": auditHelp}
+var commandHelp = map[string]string{"import": importHelp, "audit": auditHelp, "purge": purgeHelp}
+
+// errHelpShown reports that a command printed its usage for -h or --help;
+// run turns it into exit 0.
+var errHelpShown = errors.New("help shown")
+
+// parseFlags parses a command's flags and is the one place -h and --help
+// are answered: usage, then the flags it does not describe itself (it has
+// no "Flags" section), go to out and run exits 0, where the flag package
+// alone would print "flag: help requested" and exit 2. Any other parse
+// error is a usage error naming the command.
+func parseFlags(fs *flag.FlagSet, args []string, out io.Writer, usage string) error {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(out, usage)
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags && !strings.Contains(usage, "\nFlags") {
+			fmt.Fprintln(out, "\nFlags:")
+			fs.SetOutput(out)
+			fs.PrintDefaults()
+			fs.SetOutput(io.Discard)
+		}
+		return errHelpShown
+	} else if err != nil {
+		name := strings.TrimPrefix(fs.Name(), "carrel ")
+		return &configError{fmt.Sprintf("%s: %v (see carrel %s --help)", name, err, name)}
+	}
+	return nil
+}
+
+// subcommand splits SUB off a command's arguments and starts its FlagSet;
+// a SUB without a usage in subs is refused, so every reachable subcommand
+// has one.
+func subcommand(name string, args []string, subs map[string]string) (sub string, fs *flag.FlagSet, rest []string, err error) {
+	if len(args) == 0 || subs[args[0]] == "" {
+		return "", nil, nil, &configError{fmt.Sprintf("%s needs a subcommand: %s (usage: carrel %s --help)", name, strings.Join(slices.Sorted(maps.Keys(subs)), ", "), name)}
+	}
+	return args[0], flag.NewFlagSet("carrel "+name+" "+args[0], flag.ContinueOnError), args[1:], nil
+}
+
+// commandUsage is what `carrel NAME --help` prints.
+func commandUsage(c command) string {
+	if help, ok := commandHelp[c.name]; ok {
+		return help
+	}
+	var b strings.Builder
+	if c.subs == nil {
+		fmt.Fprintf(&b, "Usage: carrel %s [settings]\n\n%s\n", c.name, c.summary)
+	} else {
+		fmt.Fprintf(&b, "Usage: carrel %s [settings] SUBCOMMAND\n\n%s\n\nSubcommands (carrel %s SUBCOMMAND --help for each):\n", c.name, c.summary, c.name)
+		for _, sub := range slices.Sorted(maps.Keys(c.subs)) {
+			first, _, _ := strings.Cut(strings.TrimPrefix(c.subs[sub], "Usage: "), "\n")
+			fmt.Fprintf(&b, "  %s\n", first)
+		}
+	}
+	b.WriteString("\nFlags: the settings, listed by carrel help.\n")
+	return b.String()
+}
 
 // run executes one subcommand and returns the process exit code: 0 on
 // success, 1 when the work failed, 2 for a usage or configuration error.
@@ -84,16 +150,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fs := flag.NewFlagSet("carrel "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if help, ok := commandHelp[name]; ok {
-		// A command with its own help text prints it for -h and --help.
-		fs.Usage = func() { fmt.Fprint(stdout, help) }
-	}
 	vals := registerSettings(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	if err := parseFlags(fs, args, stdout, commandUsage(*cmd)); errors.Is(err, errHelpShown) {
+		return 0
+	} else if err != nil {
+		fmt.Fprintf(stderr, "carrel: %v\n", err)
 		return 2
 	}
 	cfg, err := parseConfig(vals)
@@ -101,7 +162,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "carrel: %v\n", err)
 		return 2
 	}
-	if err := cmd.run(ctx, cfg, fs.Args(), stdout); err != nil {
+	if err := cmd.run(ctx, cfg, fs.Args(), stdout); errors.Is(err, errHelpShown) {
+		return 0
+	} else if err != nil {
 		fmt.Fprintf(stderr, "carrel %s: %v\n", name, err)
 		var ce *configError
 		if errors.As(err, &ce) {
@@ -300,12 +363,24 @@ func printVersion(_ context.Context, _ *config, _ []string, out io.Writer) error
 	return nil
 }
 
+// purgeHelp is what `carrel purge --help` prints.
+const purgeHelp = `Usage: carrel purge [settings] [--dry-run] [--batch N]
+
+Deletes what the retention schedule lets go, except under a legal hold.
+
+Flags (with the settings, listed by carrel help):
+  --dry-run  count what would be deleted, delete nothing
+  --batch N  rows deleted per transaction (default 1000)
+`
+
 func purgeCmd(ctx context.Context, c *config, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("carrel purge", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	dry := fs.Bool("dry-run", false, "count what would be deleted, delete nothing")
 	batch := fs.Int("batch", 1000, "rows deleted per transaction")
-	if err := fs.Parse(args); err != nil || *batch < 1 {
+	if err := parseFlags(fs, args, out, purgeHelp); errors.Is(err, errHelpShown) {
+		return err
+	} else if err != nil || *batch < 1 {
 		return &configError{"purge: usage: carrel purge [--dry-run] [--batch N]"}
 	}
 	store, err := openStore(ctx, c)

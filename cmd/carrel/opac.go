@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -13,19 +12,28 @@ import (
 
 // opacCmd manages the catalogs allowed to hand patrons over.
 func opacCmd(ctx context.Context, c *config, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return &configError{"opac needs a subcommand: add, rotate, retire-key, mint or list"}
+	sub, fs, args, err := subcommand("opac", args, opacUsage)
+	if err != nil {
+		return err
 	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("carrel opac "+sub, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	id := fs.String("id", "", "the catalog's id (the iss of its tokens)")
-	origin := fs.String("origin", "", "the catalog's origin, e.g. https://catalog.library.example")
-	card := fs.String("card", "", "the patron's card number")
-	to := fs.String("to", "/data", "the portal page to land on")
-	ret := fs.String("return", "", "the catalog page to offer a way back to")
-	if err := fs.Parse(args); err != nil {
-		return &configError{"opac " + sub + ": " + err.Error()}
+	id, origin, card, to, ret := new(string), new(string), new(string), new(string), new(string)
+	*to = "/data"
+	switch sub {
+	case "add":
+		fs.StringVar(id, "id", "", "the catalog's id (the iss of its tokens)")
+		fs.StringVar(origin, "origin", "", "the catalog's origin, e.g. https://catalog.library.example")
+	case "rotate":
+		fs.StringVar(id, "id", "", "the catalog's id")
+	case "retire-key":
+		fs.StringVar(id, "id", "", "the key's kid")
+	case "mint":
+		fs.StringVar(id, "id", "", "the catalog's id")
+		fs.StringVar(card, "card", "", "the patron's card number")
+		fs.StringVar(to, "to", "/data", "the portal page to land on")
+		fs.StringVar(ret, "return", "", "the catalog page to offer a way back to")
+	}
+	if err := parseFlags(fs, args, out, opacUsage[sub]); err != nil {
+		return err
 	}
 	if *id == "" && fs.NArg() == 1 {
 		*id = fs.Arg(0)
@@ -88,4 +96,28 @@ func opacCmd(ctx context.Context, c *config, args []string, out io.Writer) error
 		return &configError{"opac: unknown subcommand " + sub}
 	}
 	return nil
+}
+
+// opacUsage is each opac subcommand's usage.
+var opacUsage = map[string]string{
+	"add": `Usage: carrel opac [settings] add --id ID --origin URL
+
+Allows a catalog to hand patrons over and prints its first key, once.
+`,
+	"rotate": `Usage: carrel opac [settings] rotate ID (or --id ID)
+
+Prints a new key for the catalog ID, once; its older keys still work until retired.
+`,
+	"retire-key": `Usage: carrel opac [settings] retire-key KID (or --id KID)
+
+Stops accepting the key KID.
+`,
+	"mint": `Usage: carrel opac [settings] mint --id ID --card N [--to PAGE] [--return URL]
+
+Prints a hand-off link as the catalog ID would make it, for testing.
+`,
+	"list": `Usage: carrel opac [settings] list
+
+Lists the catalogs and their origins.
+`,
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,17 +18,18 @@ var stdin io.Reader = os.Stdin
 
 // staffCmd manages staff accounts: add, disable, reset-password.
 func staffCmd(ctx context.Context, c *config, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return &configError{"staff needs a subcommand: add, disable or reset-password"}
+	sub, fs, args, err := subcommand("staff", args, staffUsage)
+	if err != nil {
+		return err
 	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("carrel staff "+sub, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	username := fs.String("username", "", "the account's username")
-	role := fs.String("role", "", "assistant, privacy_officer or admin")
-	name := fs.String("name", "", "the name patrons see (default: the username)")
-	if err := fs.Parse(args); err != nil {
-		return &configError{"staff " + sub + ": " + err.Error()}
+	role, name := new(string), new(string)
+	if sub == "add" {
+		fs.StringVar(role, "role", "", "assistant, privacy_officer or admin")
+		fs.StringVar(name, "name", "", "the name patrons see (default: the username)")
+	}
+	if err := parseFlags(fs, args, out, staffUsage[sub]); err != nil {
+		return err
 	}
 	if *username == "" && fs.NArg() == 1 && sub != "add" {
 		*username = fs.Arg(0)
@@ -137,32 +137,22 @@ Exit codes: 0 intact, 1 broken or forged, 2 a usage error.
 
 // auditCmd checks the audit log's keyed chain and signs checkpoints.
 func auditCmd(ctx context.Context, c *config, args []string, out io.Writer) error {
-	usage := &configError{"audit needs a subcommand: verify [--checkpoint FILE] or checkpoint (see carrel audit --help)"}
-	if len(args) == 0 {
-		return usage
-	}
-	sub, args := args[0], args[1:]
-	if sub == "help" || sub == "-h" || sub == "--help" {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		fmt.Fprint(out, auditHelp)
 		return nil
 	}
-	fs := flag.NewFlagSet("carrel audit "+sub, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	sub, fs, args, err := subcommand("audit", args, auditUsage)
+	if err != nil {
+		return err
+	}
 	var cpFile *string
-	switch sub {
-	case "verify":
+	if sub == "verify" {
 		cpFile = fs.String("checkpoint", "", "a file holding a checkpoint to check the log against")
-	case "checkpoint":
-	default:
-		return usage
 	}
-	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(out, auditHelp)
-		return nil
-	} else if err != nil {
-		return &configError{"audit " + sub + ": " + err.Error()}
+	if err := parseFlags(fs, args, out, auditUsage[sub]); err != nil {
+		return err
 	} else if fs.NArg() > 0 {
-		return usage
+		return &configError{"audit " + sub + " takes no arguments (see carrel audit --help)"}
 	}
 	var cp *models.AuditCheckpoint
 	if cpFile != nil && *cpFile != "" {
@@ -199,4 +189,38 @@ func auditCmd(ctx context.Context, c *config, args []string, out io.Writer) erro
 	}
 	fmt.Fprintln(out, res.Summary())
 	return nil
+}
+
+// staffUsage is each staff subcommand's usage.
+var staffUsage = map[string]string{
+	"add": `Usage: carrel staff [settings] add --username U --role R [--name N]
+
+Adds a staff account. The password is read from the terminal (twice, not
+echoed) or as one line on standard input, never from a flag.
+`,
+	"disable": `Usage: carrel staff [settings] disable U (or --username U)
+
+Disables the account U and ends its sessions.
+`,
+	"reset-password": `Usage: carrel staff [settings] reset-password U (or --username U)
+
+Sets a new password for U and ends its sessions. The password is read from
+the terminal (twice, not echoed) or as one line on standard input.
+`,
+}
+
+// auditUsage is each audit subcommand's usage; auditHelp covers both.
+var auditUsage = map[string]string{
+	"verify": `Usage: carrel audit [settings] verify [--checkpoint FILE]
+
+Checks the audit log's keyed chain from its first kept entry to its newest;
+with --checkpoint FILE, also against a checkpoint kept outside the database.
+The server's secret keys (CARREL_SECRET_KEYS) must be the portal's.
+Exit codes: 0 intact, 1 broken or forged, 2 a usage error.
+`,
+	"checkpoint": `Usage: carrel audit [settings] checkpoint
+
+Prints a signed checkpoint of the newest audit entry, one line to keep
+outside the database for audit verify --checkpoint FILE.
+`,
 }
