@@ -13,7 +13,7 @@ func TestAuditCommandHelp(t *testing.T) {
 	isolate(t)
 	for _, args := range [][]string{{"audit", "--help"}, {"audit", "-h"}, {"audit", "help"}} {
 		code, out, errs := carrel(t, args...)
-		if code != 0 || !strings.Contains(out, "Usage: carrel [settings] audit verify [--checkpoint FILE]") || !strings.Contains(out, "checkpoint  prints a signed checkpoint") {
+		if code != 0 || !strings.Contains(out, "Usage: carrel audit [settings] verify [--checkpoint FILE]") || !strings.Contains(out, "checkpoint  prints a signed checkpoint") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errs)
 		}
 	}

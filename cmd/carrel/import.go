@@ -23,7 +23,7 @@ import (
 var importStderr io.Writer = os.Stderr
 
 // importHelp is what `carrel import --help` prints.
-const importHelp = `Usage: carrel [settings] import KIND FILE [flags]
+const importHelp = `Usage: carrel import [settings] KIND FILE [flags]
 
 Keeps the portal in step with the library's ILS. Records are matched on the
 ILS's own identifiers (ils_id): importing the same file twice changes nothing.

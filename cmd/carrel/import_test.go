@@ -207,7 +207,7 @@ func TestImportCommandHelpAndUsage(t *testing.T) {
 		if code != 0 {
 			t.Errorf("import %v: exit %d, %q", args, code, errs)
 		}
-		for _, want := range []string{"Usage: carrel [settings] import KIND FILE [flags]", "patrons, loans, holds, fines, ill, reference, computer-sessions",
+		for _, want := range []string{"Usage: carrel import [settings] KIND FILE [flags]", "patrons, loans, holds, fines, ill, reference, computer-sessions",
 			"--format csv|jsonl", "--full", "--max-delete PCT", "--strict", "--dry-run", "--report FILE", "docs/import.md", "never with a PIN", "Exit codes"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("import %v: the help lacks %q", args, want)

@@ -115,8 +115,8 @@ func readPassword(out io.Writer, prompt string) (string, error) {
 }
 
 // auditHelp is printed by `carrel audit --help` and each subcommand's --help.
-const auditHelp = `Usage: carrel [settings] audit verify [--checkpoint FILE]
-       carrel [settings] audit checkpoint
+const auditHelp = `Usage: carrel audit [settings] verify [--checkpoint FILE]
+       carrel audit [settings] checkpoint
 
 verify      checks the audit log's keyed chain from its first kept entry to
             its newest. With --checkpoint FILE it also checks the log against
