@@ -604,7 +604,12 @@ func TestImportFullPatronSnapshotDeletesAPatronWithEverything(t *testing.T) {
 			if err := g.Create(&req).Error; err != nil {
 				t.Fatal(err)
 			}
+			prod := models.LegalProduction{RequestID: req.ID, Categories: "loans", Manifest: "{}", PackageSHA256: "x", ProducedAt: n}
+			if err := g.Create(&prod).Error; err != nil {
+				t.Fatal(err)
+			}
 			for _, r := range []any{
+				&models.LegalProductionPatron{ProductionID: prod.ID, PatronID: id, Part: "p.json", SHA256: "x"},
 				&models.Hold{PatronID: id, Title: "Wild Seed", Status: models.HoldWaiting, PlacedAt: n},
 				&models.Fine{PatronID: id, Description: "Overdue", AmountCents: 25, Status: models.FineOutstanding, AssessedAt: n},
 				&models.ILLRequest{PatronID: id, Title: "Fledgling", Status: models.ILLRequested, RequestedAt: n},

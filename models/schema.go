@@ -459,28 +459,93 @@ type Setting struct {
 
 // Legal request kinds. An informal request is not one: the library does
 // not answer them.
-var LegalKinds = []struct{ Value, Label string }{
-	{"subpoena", "Subpoena"},
-	{"search_warrant", "Search warrant"},
-	{"court_order", "Court order"},
-	{"national_security_letter", "National security letter"},
-	{"other", "Other court-issued process"},
+//
+// Only process a court issued can ever produce records (CourtIssued); a
+// national security letter, or anything else not issued by a court, is
+// recorded so the library has it on file, and never produces records.
+var LegalKinds = []struct {
+	Value, Label string
+	CourtIssued  bool
+}{
+	{"subpoena", "Subpoena issued by a court", true},
+	{"search_warrant", "Search warrant", true},
+	{"court_order", "Court order", true},
+	{"national_security_letter", "National security letter (not issued by a court)", false},
+	{"other", "Other process not issued by a court", false},
 }
 
 // LegalRequest is law enforcement's request for records, as the privacy
 // officer recorded it.
+//
+// Issuer is the issuing court. Scope is what the order names: the export
+// keys of the categories (comma-separated) and the dates it covers
+// (inclusive, either end open when nil). A production is possible only
+// once Reviewer/ReviewedOn/ReviewOutcome record a favourable legal review
+// and ApprovedBy, a privacy officer or admin other than CreatedBy,
+// approved it. A nondisclosure order ends on NondisclosureUntil or when
+// an officer lifts it (NondisclosureLiftedAt).
 type LegalRequest struct {
 	ID               int64
 	Kind             string
 	Issuer           string
 	Reference        string
 	ReceivedOn       time.Time
-	AttorneyReviewed bool
+	AttorneyReviewed bool // before 202612020002; ReviewOutcome replaces it
 	Nondisclosure    bool
 	Notes            string
 	CreatedBy        *int64
 	CreatedAt        time.Time
 	ClosedAt         *time.Time
+
+	OfficerName   string
+	OfficerAgency string
+	IdentityCheck string // how the officer's identity was checked
+
+	ScopeCategories string // export keys, comma-separated
+	ScopeFrom       *time.Time
+	ScopeTo         *time.Time
+
+	NondisclosureUntil    *time.Time
+	NondisclosureLiftedAt *time.Time
+	NondisclosureLiftedBy *int64
+
+	Reviewer         string // who reviewed it for the library (the City Attorney's office)
+	ReviewedOn       *time.Time
+	ReviewOutcome    string // "" (not yet), ReviewFavourable, ReviewRefused
+	ReviewNotes      string
+	ReviewRecordedBy *int64
+	ApprovedBy       *int64
+	ApprovedAt       *time.Time
+}
+
+// Outcomes of a legal review.
+const (
+	ReviewFavourable = "favourable"
+	ReviewRefused    = "refused"
+)
+
+// LegalProduction is one package of records produced for a request:
+// what it covered and the SHA-256 of the package and of each part (in
+// the manifest), who produced it and who approved it.
+type LegalProduction struct {
+	ID            int64
+	RequestID     int64
+	Categories    string // export keys, comma-separated
+	ScopeFrom     *time.Time
+	ScopeTo       *time.Time
+	Manifest      string // the manifest.json written into the package
+	PackageSHA256 string `gorm:"column:package_sha256"`
+	ProducedBy    *int64
+	ApprovedBy    *int64
+	ProducedAt    time.Time
+}
+
+// LegalProductionPatron is one patron's part of a production.
+type LegalProductionPatron struct {
+	ProductionID int64 `gorm:"primaryKey;autoIncrement:false"`
+	PatronID     int64 `gorm:"primaryKey;autoIncrement:false"`
+	Part         string
+	SHA256       string `gorm:"column:sha256"`
 }
 
 // LegalRequestPatron is a patron a legal request covers.
@@ -488,6 +553,7 @@ type LegalRequestPatron struct {
 	RequestID  int64 `gorm:"primaryKey"`
 	PatronID   int64 `gorm:"primaryKey"`
 	ProducedAt *time.Time
+	ToldAt     *time.Time // emailed when the request could first be told
 }
 
 // LegalHold suspends retention for one patron's records until released.
@@ -514,7 +580,9 @@ func PatronModels() []any {
 // shown: the policy says patrons cannot be told of a request under a
 // nondisclosure order. What the patron may be told is the audit entry for
 // producing their records, which is shown unless such an order applies.
-func LegalModels() []any { return []any{&LegalRequestPatron{}, &LegalHold{}} }
+func LegalModels() []any {
+	return []any{&LegalRequestPatron{}, &LegalHold{}, &LegalProductionPatron{}}
+}
 
 // KeptSummary is what the overview shows of one category for a patron:
 // how many records, the newest, and the least date retention counts from.
@@ -538,7 +606,7 @@ func DerivedModels() []any { return []any{&KeptSummary{}} }
 // AllModels lists every model with a table.
 func AllModels() []any {
 	return append([]any{&Patron{}, &MailingList{}, &Staff{}, &SigninThrottle{},
-		&SigninFailureBucket{}, &UsageCounter{}, &OPAC{}, &OPACKey{}, &HandoffToken{}, &Setting{}, &LegalRequest{},
+		&SigninFailureBucket{}, &UsageCounter{}, &OPAC{}, &OPACKey{}, &HandoffToken{}, &Setting{}, &LegalRequest{}, &LegalProduction{},
 		&Arrival{}, &ArrivalTerm{}, &APIKey{}, &Digest{}}, append(PatronModels(), append(LegalModels(), DerivedModels()...)...)...)
 }
 
