@@ -518,6 +518,26 @@ type LegalRequest struct {
 	ApprovedAt       *time.Time
 }
 
+// NondisclosureInForce says whether a nondisclosure order forbids telling
+// the covered patrons about the request at now: until its end date (a
+// request recorded before end dates were asked for has none, and stays in
+// force until an officer lifts it) or until it is lifted.
+func (r LegalRequest) NondisclosureInForce(now time.Time) bool {
+	return r.Nondisclosure && r.NondisclosureLiftedAt == nil &&
+		(r.NondisclosureUntil == nil || now.Before(*r.NondisclosureUntil))
+}
+
+// CourtIssued says whether the request's kind of process was issued by a
+// court: only such a request can ever produce records.
+func (r LegalRequest) CourtIssued() bool {
+	for _, k := range LegalKinds {
+		if k.Value == r.Kind {
+			return k.CourtIssued
+		}
+	}
+	return false
+}
+
 // Outcomes of a legal review.
 const (
 	ReviewFavourable = "favourable"
