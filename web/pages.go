@@ -92,8 +92,8 @@ var portalNotes = []portalNote{
 		text: func(*Server) string {
 			return "the policy allows the library to collect these details, but this portal does not store your IP address, " +
 				"the domain you connect from, your browser or operating system, or the site that linked you here. " +
-				"For each request its log records only the time, the kind of page asked for (never its full address), " +
-				"whether it worked and how long it took. Your IP address is used in memory only, to slow down repeated " +
+				"For each request its log records only the time, the kind of request and of page (never the page's full " +
+				"address), whether it worked and how long it took. Your IP address is used in memory only, to slow down repeated " +
 				"sign-in attempts, and is never saved or logged."
 		},
 	},
