@@ -168,7 +168,11 @@ func spokenDuration(d time.Duration) string {
 //   - two short blocks are one line broken in two when the second starts
 //     in lower case, the first ends on a joining word ("of", "and"), or
 //     the words across the break are a phrase the policy itself uses;
-//   - a short first block followed by a heading is the policy's title.
+//   - a numbered line standing alone in title case ("2. What We Collect")
+//     is a heading, number and all;
+//   - a short first block followed by a heading is the policy's title;
+//   - no heading is left empty: a heading right under another heads a part
+//     of its section, and one with nothing under it is a paragraph.
 func parsePolicy(text string) []views.PolicySection {
 	segs := policySegments(text)
 	var prose []string
@@ -218,6 +222,7 @@ func parsePolicy(text string) []views.PolicySection {
 				b.section(sg.text())
 				leadIn = true
 			case next == segList || (next == segProse && len(items) == 0):
+				flush()
 				b.subheading(sg.text())
 			case next == segProse:
 				// A list of short lines has ended; this starts a section.
@@ -284,6 +289,14 @@ func policySegments(text string) []policySegment {
 }
 
 func blockSegments(lines []string) []policySegment {
+	if len(lines) == 1 {
+		// A numbered heading ("2. What We Collect") standing alone is a
+		// heading, not a list of one.
+		line := strings.TrimSpace(lines[0])
+		if m := numberMarker.FindString(line); m != "" && proseKind(line[len(m):]) == segShort && inTitleCase(line[len(m):]) {
+			return []policySegment{{kind: segShort, lines: []string{line}}}
+		}
+	}
 	var out []policySegment
 	var cur *policySegment
 	for _, raw := range lines {
@@ -451,13 +464,20 @@ func (b *policyBuilder) add(p views.PolicyParagraph) {
 }
 
 func (b *policyBuilder) section(heading string) {
+	b.closeSubheading()
+	if n := len(b.out); n > 0 && b.out[n-1].Heading != "" && len(b.out[n-1].Paragraphs) == 0 {
+		// A heading right under a heading heads a part of its section.
+		b.add(views.PolicyParagraph{Text: heading, Subheading: true, ID: b.id(heading)})
+		return
+	}
 	b.out = append(b.out, views.PolicySection{Heading: heading, ID: b.id(heading)})
 }
 
 // subheading heads what follows inside the current section; before any
 // section it starts one.
 func (b *policyBuilder) subheading(text string) {
-	if b.cur().Heading == "" {
+	b.closeSubheading()
+	if n := len(b.out); n == 0 || b.out[n-1].Heading == "" {
 		b.section(text)
 		return
 	}
@@ -484,4 +504,25 @@ func (b *policyBuilder) id(heading string) string {
 	return id
 }
 
-func (b *policyBuilder) done() []views.PolicySection { return b.out }
+// closeSubheading makes a sub-heading that nothing followed a paragraph.
+func (b *policyBuilder) closeSubheading() {
+	if len(b.out) == 0 {
+		return
+	}
+	c := b.cur()
+	if n := len(c.Paragraphs); n > 0 && c.Paragraphs[n-1].Subheading {
+		c.Paragraphs[n-1].Subheading, c.Paragraphs[n-1].ID = false, ""
+	}
+}
+
+// done returns the sections. A heading that ends the text with nothing
+// under it was a closing line, not a heading: it becomes a paragraph.
+func (b *policyBuilder) done() []views.PolicySection {
+	b.closeSubheading()
+	if n := len(b.out); n > 0 && b.out[n-1].Heading != "" && len(b.out[n-1].Paragraphs) == 0 {
+		last := b.out[n-1].Heading
+		b.out = b.out[:n-1]
+		b.add(views.PolicyParagraph{Text: last})
+	}
+	return b.out
+}

@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/carrel-library/carrel/static"
+	"github.com/carrel-library/carrel/web"
 )
 
 func TestEveryPageCarriesTheSecurityHeaders(t *testing.T) {
@@ -569,6 +572,21 @@ func TestPolicyPageRendersALibrarysOwnPolicySensibly(t *testing.T) {
 			t.Fatalf("%d notes on a policy with two of the topics", notes.Length())
 		}
 	})
+	// Numbered section headings stay headings, numbers and all.
+	cfg.Policy = "1. Introduction\n\nWe care about your privacy.\n\n2. What We Collect\n\n1. Your name.\n2. Your address.\n"
+	forEachDB(t, cfg, func(t *testing.T, a *app) {
+		doc := a.client().get("/policy").doc(t)
+		var h2 []string
+		doc.Find(`[data-testid="library-text"] h2`).Each(func(_ int, h *goquery.Selection) { h2 = append(h2, h.Text()) })
+		if strings.Join(h2, "|") != "1. Introduction|2. What We Collect" {
+			t.Fatalf("numbered headings %q", h2)
+		}
+		if items := doc.Find(`[data-testid="library-text"] ol li`); items.Length() != 2 || items.First().Text() != "Your name." {
+			t.Fatalf("a numbered list under a numbered heading: %q", items.Text())
+		}
+		wantNoEmptyHeading(t, doc)
+		wantWorkingContents(t, doc)
+	})
 	// A policy without any of the topics has no notes.
 	cfg.Policy = "Our Promise\n\nWe keep your records confidential.\n"
 	forEachDB(t, cfg, func(t *testing.T, a *app) {
@@ -630,6 +648,67 @@ func TestThePortalAsksForNoSensitiveNumbers(t *testing.T) {
 		}
 		if fields < 10 {
 			t.Fatalf("only %d form fields seen: the pages did not load as expected", fields)
+		}
+	})
+}
+
+// TestPolicyPageKeepsEveryWordOfAnyText renders many policies made of
+// awkward pieces (lists of every kind, lead-ins, broken titles, headings
+// with nothing under them, closing lines) through the real router: every
+// word appears in order, only list markers may go, no heading is empty and
+// every contents link leads to its heading.
+func TestPolicyPageKeepsEveryWordOfAnyText(t *testing.T) {
+	pieces := []string{"Privacy", "Who We Are", "we keep it.", "- item one", "* item two", "1. First",
+		"2) second thing", "3. Third Heading", "Related Laws:", "Examples include:", "of the", "Library Users",
+		"  continued line", "A sentence. Another.", `"Quoted."`, "", "", "Title Of Things", "and more", "x",
+		"ALA Code", "What is this?"}
+	marker := regexp.MustCompile(`^([-*•–]|\d{1,3}[.)])$`)
+	forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
+		rng := rand.New(rand.NewPCG(17, 2026))
+		for n := 0; n < 1500; n++ {
+			var lines []string
+			for range 1 + rng.IntN(24) {
+				lines = append(lines, pieces[rng.IntN(len(pieces))])
+			}
+			text := strings.Join(lines, "\n")
+			if strings.TrimSpace(text) == "" {
+				continue
+			}
+			cfg := demoConfig()
+			cfg.Policy = text
+			srv, err := web.New(a.store, cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/policy", nil))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d for %q", rec.Code, text)
+			}
+			doc, err := goquery.NewDocumentFromReader(rec.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var shown []string
+			for _, b := range libraryBlocks(doc) {
+				shown = append(shown, strings.Fields(b.Text())...)
+			}
+			i := 0
+			for _, word := range strings.Fields(text) {
+				switch {
+				case i < len(shown) && shown[i] == word:
+					i++
+				case !marker.MatchString(word):
+					t.Fatalf("%q is missing or out of order in the page for %q\nshown: %q", word, text, shown)
+				}
+			}
+			if i != len(shown) {
+				t.Fatalf("the page adds words to %q: %q", text, shown[i:])
+			}
+			wantNoEmptyHeading(t, doc)
+			if doc.Find(`[data-testid="library-text"] h2`).Length() > 0 {
+				wantWorkingContents(t, doc)
+			}
 		}
 	})
 }
