@@ -76,10 +76,12 @@ func (s *Server) Logo(c echo.Context) error {
 }
 
 // portalNote is the portal's own word on a topic of the policy, where the
-// portal collects less than the policy allows. It follows the first
-// paragraph of the policy that speaks of the topic; a policy that does not
-// speak of it gets no note. Every sentence must stay true of the code:
-// TestPolicyNotesAreTrue checks them.
+// portal collects less than the bundled policy allows. It follows the
+// first paragraph of the policy that speaks of the topic; a policy that
+// does not speak of it gets no note. A library's own policy may say
+// anything of the topic, so a note says only what the portal does, and
+// every sentence must stay true of the code: TestPolicyNotesAreTrue
+// checks them.
 type portalNote struct {
 	topic *regexp.Regexp
 	text  func(s *Server) string
@@ -90,8 +92,8 @@ var portalNotes = []portalNote{
 		// The accessLog middleware and clientKey (routes.go).
 		topic: regexp.MustCompile(`(?i)\bIP\)? address|internet protocol`),
 		text: func(*Server) string {
-			return "the policy allows the library to collect these details, but this portal does not store your IP address, " +
-				"the domain you connect from, your browser or operating system, or the site that linked you here. " +
+			return "this portal does not store your IP address, the domain you connect from, your browser or " +
+				"operating system, or the site that linked you here. " +
 				"For each request its log records only the time, the kind of request and of page (never the page's full " +
 				"address), whether it worked and how long it took. Your IP address is used in memory only, to slow down repeated " +
 				"sign-in attempts, and is never saved or logged."
