@@ -400,8 +400,9 @@ func ProductionRefusal(req LegalRequest) error {
 
 // LiftNondisclosure records that an officer lifted the request's
 // nondisclosure order. Each covered patron gets an entry they can see
-// saying the order ended.
-func (s *Store) LiftNondisclosure(ctx context.Context, staffID, requestID int64) error {
+// saying the order ended and what was produced of their records under
+// it (dates in loc, the library's time zone).
+func (s *Store) LiftNondisclosure(ctx context.Context, staffID, requestID int64, loc *time.Location) error {
 	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		req, err := lockRequest(tx, requestID)
 		if err != nil {
@@ -429,9 +430,24 @@ func (s *Store) LiftNondisclosure(ctx context.Context, staffID, requestID int64)
 		if err := tx.Model(&LegalRequestPatron{}).Where("request_id = ?", req.ID).Order("patron_id").Pluck("patron_id", &ids).Error; err != nil {
 			return err
 		}
-		detail := fmt.Sprintf("The nondisclosure order on a %s from %s, reference %s, ended: the library may now tell you about it.",
+		base := fmt.Sprintf("The nondisclosure order on a %s from %s, reference %s, ended.",
 			strings.ToLower(LegalKindLabel(req.Kind)), req.Issuer, req.Reference)
 		for _, id := range ids {
+			// What was produced of this patron's records while it applied.
+			var prods []LegalProduction
+			if err := tx.Where("request_id = ? AND id IN (SELECT production_id FROM legal_production_patrons WHERE patron_id = ?)", req.ID, id).
+				Order("produced_at").Find(&prods).Error; err != nil {
+				return err
+			}
+			detail := base
+			for _, pr := range prods {
+				detail += fmt.Sprintf(" On %s your records were produced for it: %s", pr.ProducedAt.In(loc).Format("2006-01-02"),
+					strings.Join(CategoryTitles(strings.Split(pr.Categories, ",")), ", "))
+				if pr.ScopeFrom != nil && pr.ScopeTo != nil {
+					detail += fmt.Sprintf(", from %s to %s", pr.ScopeFrom.In(loc).Format("2006-01-02"), pr.ScopeTo.In(loc).Format("2006-01-02"))
+				}
+				detail += "."
+			}
 			if err := s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &id, Action: AuditLegalNondisclosureEnded,
 				Restricted: false, Detail: detail}); err != nil {
 				return err

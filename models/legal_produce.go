@@ -49,7 +49,6 @@ type LegalManifestReq struct {
 	ReceivedOn    string `json:"received_on"`
 	OfficerName   string `json:"officer_name"`
 	OfficerAgency string `json:"officer_agency"`
-	IdentityCheck string `json:"identity_check"`
 }
 
 // LegalManifestScope is what the order names: categories and dates, both
@@ -157,7 +156,7 @@ func (s *Store) ProduceLegal(ctx context.Context, staffID, requestID int64, loc 
 		Schema: "carrel-legal-production/1", Library: meta.Library,
 		Request: LegalManifestReq{ID: req.ID, Kind: LegalKindLabel(req.Kind), Court: req.Issuer, Reference: req.Reference,
 			ReceivedOn: req.ReceivedOn.In(loc).Format("2006-01-02"), OfficerName: req.OfficerName,
-			OfficerAgency: req.OfficerAgency, IdentityCheck: req.IdentityCheck},
+			OfficerAgency: req.OfficerAgency},
 		Scope: LegalManifestScope{Categories: keys, From: from.Format("2006-01-02"),
 			To: end.AddDate(0, 0, -1).Format("2006-01-02"), TimeZone: loc.String()},
 		ProducedAt: now, ProducedBy: names[staffID], ApprovedBy: names[*req.ApprovedBy], ApprovedAt: req.ApprovedAt,

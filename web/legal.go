@@ -297,7 +297,7 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 	case len(r.Productions) > 0:
 		last := r.Productions[0]
 		steps = append(steps, views.LegalStep{Label: "Production", State: views.StepDone,
-			Text: fmt.Sprintf("%d package(s); the last by %s, %s.", len(r.Productions), name(last.ProducedBy), s.dateTime(last.ProducedAt))})
+			Text: fmt.Sprintf("%s; the last by %s, %s.", plural(int64(len(r.Productions)), "package", "packages"), name(last.ProducedBy), s.dateTime(last.ProducedAt))})
 	case !r.CourtIssued() || r.ReviewOutcome == models.ReviewRefused:
 		steps = append(steps, views.LegalStep{Label: "Production", State: views.StepImpossible, Text: v.ProduceWhyNot})
 	case v.CanProduce:
@@ -404,7 +404,7 @@ func (s *Server) StaffLegalLift(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Store.LiftNondisclosure(c.Request().Context(), currentStaff(c).ID, id); err != nil {
+	if err := s.Store.LiftNondisclosure(c.Request().Context(), currentStaff(c).ID, id, s.Config.Location); err != nil {
 		return s.legalRefused(c, err)
 	}
 	s.flash(c, "The nondisclosure order is lifted. Each patron now sees that it ended.")

@@ -460,7 +460,12 @@ func TestLegalNondisclosureRestrictsUntilLifted(t *testing.T) {
 		if got := restricted(models.AuditLegalNondisclosureEnded); len(got) != 1 || got[0] {
 			t.Fatalf("the patron's entry that the order ended is not restricted: %v", got)
 		}
-		if page := pc.get("/data/staff-access").body; !strings.Contains(page, "SW-2026-118") {
+		var ended models.AuditEntry
+		a.store.DB.Where("action = ? AND patron_id = ?", models.AuditLegalNondisclosureEnded, p.ID).Take(&ended)
+		if want := "On 2026-11-27 your records were produced for it: Current loans, Holds, from 2026-06-01 to 2026-06-30."; !strings.Contains(ended.Detail, want) {
+			t.Fatalf("the entry says what was produced under the order: %q", ended.Detail)
+		}
+		if page := pc.get("/data/staff-access").body; !strings.Contains(page, "SW-2026-118") || !strings.Contains(page, "order not to tell you has ended") {
 			t.Fatal("after lifting, the patron sees that the order ended")
 		}
 		// After lifting: releasing the hold and producing again are shown.
