@@ -322,11 +322,15 @@ func (s *Store) ReviewLegalRequest(ctx context.Context, staffID, requestID int64
 			return &InputError{"reviewed_on", "The review cannot be before the date the request was received."}
 		}
 		reviewedUTC := reviewed.UTC()
-		if err := tx.Model(&LegalRequest{}).Where("id = ? AND review_outcome = ''", req.ID).Updates(map[string]any{
+		res := tx.Model(&LegalRequest{}).Where("id = ? AND review_outcome = ''", req.ID).Updates(map[string]any{
 			"reviewer": strings.TrimSpace(f.Reviewer), "reviewed_on": reviewedUTC, "review_outcome": f.Outcome,
 			"review_notes": strings.TrimSpace(f.Notes), "review_recorded_by": staffID,
-		}).Error; err != nil {
-			return err
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return &LegalRefusal{Step: "review", Message: "This request was already reviewed; a review is recorded once and cannot be changed."}
 		}
 		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditLegalReview, Restricted: true,
 			Detail: fmt.Sprintf("legal request %d reviewed by %s on %s: %s", req.ID, strings.TrimSpace(f.Reviewer),
@@ -347,9 +351,13 @@ func (s *Store) ApproveLegalRequest(ctx context.Context, approver Staff, request
 			return err
 		}
 		now := s.Now()
-		if err := tx.Model(&LegalRequest{}).Where("id = ? AND approved_by IS NULL", req.ID).
-			Updates(map[string]any{"approved_by": approver.ID, "approved_at": now}).Error; err != nil {
-			return err
+		res := tx.Model(&LegalRequest{}).Where("id = ? AND approved_by IS NULL", req.ID).
+			Updates(map[string]any{"approved_by": approver.ID, "approved_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return &LegalRefusal{Step: "approve", Message: "This request is already approved."}
 		}
 		return s.AppendAudit(tx, &AuditEntry{StaffID: &approver.ID, Action: AuditLegalApprove, Restricted: true,
 			Detail: fmt.Sprintf("legal request %d approved for production: %s from %s, reference %s",

@@ -79,6 +79,9 @@ type LegalDetail struct {
 	Categories, Dates                         string
 	RecordedBy                                string
 	CourtIssued                               bool
+	// LegacyReviewed: recorded before the review was its own step, with
+	// the old "City Attorney reviewed" box ticked.
+	LegacyReviewed bool
 	// Nondisclosure describes the order ("" when none);
 	// NondisclosureInForce says whether it forbids telling the patrons now.
 	Nondisclosure        string

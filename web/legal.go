@@ -223,7 +223,7 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 		Received: s.date(r.ReceivedOn), Notes: r.Notes, OfficerName: r.OfficerName, OfficerAgency: r.OfficerAgency,
 		IdentityCheck: r.IdentityCheck, Categories: strings.Join(models.CategoryTitles(r.ScopeKeys()), ", "),
 		Dates: s.scopeDates(r.ScopeFrom, r.ScopeTo), RecordedBy: name(r.CreatedBy) + ", " + s.dateTime(r.CreatedAt),
-		CourtIssued: r.CourtIssued(), NondisclosureInForce: r.NondisclosureInForce(now), StepErrors: stepErrs, ReviewForm: review}
+		CourtIssued: r.CourtIssued(), LegacyReviewed: r.AttorneyReviewed, NondisclosureInForce: r.NondisclosureInForce(now), StepErrors: stepErrs, ReviewForm: review}
 	if r.Nondisclosure {
 		switch {
 		case r.NondisclosureLiftedAt != nil:
