@@ -2,14 +2,13 @@ package models
 
 import (
 	"context"
-
 	"fmt"
-	"io"
 	"strings"
 	"time"
 	"unicode"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Audit actions of legal process.
@@ -18,6 +17,16 @@ const (
 	AuditLegalHold    = "legal.hold"
 	AuditLegalRelease = "legal.release"
 	AuditLegalProduce = "legal.produce"
+	// AuditLegalReview records the library's legal review of a request.
+	AuditLegalReview = "legal.review"
+	// AuditLegalApprove records the second staff member's approval.
+	AuditLegalApprove = "legal.approve"
+	// AuditLegalNondisclosureLift records, for the request, that an
+	// officer lifted its nondisclosure order.
+	AuditLegalNondisclosureLift = "legal.nondisclosure.lift"
+	// AuditLegalNondisclosureEnded is written for each covered patron when
+	// the order is lifted, never restricted: the patron sees it.
+	AuditLegalNondisclosureEnded = "legal.nondisclosure.ended"
 )
 
 // LegalKindLabel is a request kind as people read it.
@@ -30,30 +39,110 @@ func LegalKindLabel(kind string) string {
 	return kind
 }
 
-// LegalForm is a legal request as a privacy officer records it.
-type LegalForm struct {
-	Kind, Issuer, Reference, ReceivedOn, Notes  string
-	AttorneyReviewed, Nondisclosure, PlaceHolds bool
-	Cards                                       string // one card number a line
+// LegalRefusal is a step of the legal workflow the request's state (or
+// the staff member) does not allow: Step names the step, Message says why
+// in words staff read.
+type LegalRefusal struct {
+	Step, Message string
+	// Forbidden is set when it is the person, not the request's state,
+	// that is refused (the preparer approving their own request).
+	Forbidden bool
 }
 
-// Validate checks the form; received is the parsed date.
+func (e *LegalRefusal) Error() string { return "legal " + e.Step + " refused: " + e.Message }
+
+// LegalForm is a legal request as a privacy officer records it.
+type LegalForm struct {
+	Kind, Issuer, Reference, ReceivedOn, Notes string
+	OfficerName, OfficerAgency, IdentityCheck  string
+	// Categories are the export keys of the categories the order names.
+	Categories []string
+	// ScopeFromOn and ScopeToOn are the dates it covers, YYYY-MM-DD,
+	// both included.
+	ScopeFromOn, ScopeToOn string
+	Nondisclosure          bool
+	NondisclosureUntilOn   string // the day the nondisclosure order ends
+	PlaceHolds             bool
+	Cards                  string // one card number a line
+
+	// Set by Validate (or by a caller that has them already): the scope
+	// as the start of each day in the library's time zone, and the start
+	// of the day the nondisclosure order ends.
+	ScopeFrom, ScopeTo, NondisclosureUntil *time.Time
+}
+
+func oneLine(errs map[string]string, field, v, what string, max int) {
+	v = strings.TrimSpace(v)
+	if v == "" || len(v) > max || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		errs[field] = fmt.Sprintf("Give the %s (one line, at most %d characters).", what, max)
+	}
+}
+
+func parseDay(v string, loc *time.Location) (time.Time, bool) {
+	t, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(v), loc)
+	return t, err == nil
+}
+
+// Validate checks the form and sets its parsed scope and nondisclosure
+// end; received is the parsed date, cards the normalised card numbers.
 func (f *LegalForm) Validate(loc *time.Location) (time.Time, []string, map[string]string) {
 	errs := map[string]string{}
 	if LegalKindLabel(f.Kind) == f.Kind {
-		errs["kind"] = "Choose the kind of court-issued process. The library does not answer informal requests."
+		errs["kind"] = "Choose the kind of process. The library does not answer informal requests."
 	}
-	line := func(field, v, what string, max int) {
-		v = strings.TrimSpace(v)
-		if v == "" || len(v) > max || strings.IndexFunc(v, unicode.IsControl) >= 0 {
-			errs[field] = fmt.Sprintf("Give the %s (one line, at most %d characters).", what, max)
+	oneLine(errs, "issuer", f.Issuer, "issuing court", 200)
+	oneLine(errs, "reference", f.Reference, "reference or case number", 100)
+	oneLine(errs, "officer_name", f.OfficerName, "requesting officer's name", 200)
+	oneLine(errs, "officer_agency", f.OfficerAgency, "officer's agency", 200)
+	oneLine(errs, "identity_check", f.IdentityCheck, "way the officer's identity was checked", 200)
+	received, ok := parseDay(f.ReceivedOn, loc)
+	if !ok || received.After(time.Now().Add(24*time.Hour)) {
+		errs["received_on"] = "Give the date it was received, like 2026-11-27."
+	}
+	known := map[string]bool{}
+	for _, c := range Categories() {
+		known[c.Key] = true
+	}
+	seen := map[string]bool{}
+	var cats []string
+	for _, k := range f.Categories {
+		if !known[k] {
+			errs["categories"] = "Choose only the categories listed."
+		} else if !seen[k] {
+			seen[k] = true
+			cats = append(cats, k)
 		}
 	}
-	line("issuer", f.Issuer, "issuing court or agency", 200)
-	line("reference", f.Reference, "reference or case number", 100)
-	received, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(f.ReceivedOn), loc)
-	if err != nil || received.After(time.Now().Add(24*time.Hour)) {
-		errs["received_on"] = "Give the date it was received, like 2026-11-27."
+	if len(cats) == 0 && errs["categories"] == "" {
+		errs["categories"] = "Choose at least one category of records the order names."
+	}
+	f.Categories = cats
+	from, okFrom := parseDay(f.ScopeFromOn, loc)
+	to, okTo := parseDay(f.ScopeToOn, loc)
+	if !okFrom {
+		errs["scope_from"] = "Give the first date the order covers, like 2026-01-01."
+	}
+	if !okTo {
+		errs["scope_to"] = "Give the last date the order covers, like 2026-06-30."
+	} else if okFrom && to.Before(from) {
+		errs["scope_to"] = "The last date must be on or after the first date."
+	}
+	if okFrom && okTo {
+		f.ScopeFrom, f.ScopeTo = &from, &to
+	}
+	f.NondisclosureUntil = nil
+	if f.Nondisclosure {
+		until, ok := parseDay(f.NondisclosureUntilOn, loc)
+		switch {
+		case !ok:
+			errs["nondisclosure_until"] = "Give the date the nondisclosure order ends, like 2027-06-30."
+		case errs["received_on"] == "" && !until.After(received):
+			errs["nondisclosure_until"] = "The nondisclosure order must end after the date the request was received."
+		default:
+			f.NondisclosureUntil = &until
+		}
+	} else if strings.TrimSpace(f.NondisclosureUntilOn) != "" {
+		errs["nondisclosure_until"] = "Tick \"A nondisclosure order applies\" as well, or leave this date empty."
 	}
 	if len(f.Notes) > 2000 {
 		errs["notes"] = "Notes are at most 2,000 characters."
@@ -70,12 +159,21 @@ func (f *LegalForm) Validate(loc *time.Location) (time.Time, []string, map[strin
 
 // CreateLegalRequest records a request and the patrons it covers, and
 // optionally places legal holds on them, all audited in one transaction.
-// Entries naming a patron are restricted when a nondisclosure order
-// applies: the patron is never shown them.
+// Entries naming a patron are restricted while a nondisclosure order is
+// in force: the patron is never shown them.
 func (s *Store) CreateLegalRequest(ctx context.Context, staffID int64, f LegalForm, received time.Time, cards []string) (LegalRequest, []string, error) {
+	utc := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		u := t.UTC()
+		return &u
+	}
 	req := LegalRequest{Kind: f.Kind, Issuer: strings.TrimSpace(f.Issuer), Reference: strings.TrimSpace(f.Reference),
-		ReceivedOn: received.UTC(), AttorneyReviewed: f.AttorneyReviewed, Nondisclosure: f.Nondisclosure,
-		Notes: strings.TrimSpace(f.Notes), CreatedBy: &staffID}
+		ReceivedOn: received.UTC(), Nondisclosure: f.Nondisclosure, Notes: strings.TrimSpace(f.Notes), CreatedBy: &staffID,
+		OfficerName: strings.TrimSpace(f.OfficerName), OfficerAgency: strings.TrimSpace(f.OfficerAgency),
+		IdentityCheck: strings.TrimSpace(f.IdentityCheck), ScopeCategories: strings.Join(f.Categories, ","),
+		ScopeFrom: utc(f.ScopeFrom), ScopeTo: utc(f.ScopeTo), NondisclosureUntil: utc(f.NondisclosureUntil)}
 	var unknown []string
 	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		var patrons []Patron
@@ -98,7 +196,8 @@ func (s *Store) CreateLegalRequest(ctx context.Context, staffID int64, f LegalFo
 			return err
 		}
 		if err := s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditLegalRequest, Restricted: true,
-			Detail: fmt.Sprintf("legal request %d recorded: %s, %d patron(s)", req.ID, LegalKindLabel(req.Kind), len(patrons))}); err != nil {
+			Detail: fmt.Sprintf("legal request %d recorded: %s from %s, reference %s, %d patron(s)",
+				req.ID, LegalKindLabel(req.Kind), req.Issuer, req.Reference, len(patrons))}); err != nil {
 			return err
 		}
 		for _, p := range patrons {
@@ -125,8 +224,8 @@ func (s *Store) placeHold(tx *gorm.DB, staffID, patronID int64, req *LegalReques
 	if err := tx.Create(&h).Error; err != nil {
 		return err
 	}
-	return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditLegalHold, Restricted: req.Nondisclosure,
-		Detail: fmt.Sprintf("legal hold placed for request %d", req.ID)})
+	return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditLegalHold,
+		Restricted: req.NondisclosureInForce(s.Now()), Detail: fmt.Sprintf("legal hold placed for request %d", req.ID)})
 }
 
 // PlaceLegalHold suspends retention for a patron covered by a request.
@@ -151,8 +250,8 @@ func (s *Store) ReleaseLegalHold(ctx context.Context, staffID, requestID, patron
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
-		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditLegalRelease, Restricted: req.Nondisclosure,
-			Detail: fmt.Sprintf("legal hold released (request %d)", req.ID)})
+		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditLegalRelease,
+			Restricted: req.NondisclosureInForce(s.Now()), Detail: fmt.Sprintf("legal hold released (request %d)", req.ID)})
 	})
 }
 
@@ -171,33 +270,251 @@ func coveredRequest(tx *gorm.DB, requestID, patronID int64) (LegalRequest, error
 	return req, nil
 }
 
-// ProduceRecords writes a covered patron's whole record for a legal
-// request, after recording the production in the audit log. The entry is
-// restricted (never shown to the patron) when a nondisclosure order
-// applies; otherwise the patron sees that their records were produced.
-func (s *Store) ProduceRecords(ctx context.Context, staffID, requestID, patronID int64, meta ExportMeta, w io.Writer) error {
-	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
-		req, err := coveredRequest(tx, requestID, patronID)
+// lockRequest reads a request for a change, locking its row on PostgreSQL
+// so two staff members cannot take the same step at once (SQLite has a
+// single writer).
+func lockRequest(tx *gorm.DB, id int64) (LegalRequest, error) {
+	var req LegalRequest
+	q := tx.Where("id = ?", id)
+	if DialectOfDB(tx) == Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	if err := q.Take(&req).Error; err != nil {
+		return req, notFound(err)
+	}
+	return req, nil
+}
+
+// LegalReviewForm is the library's legal review of a request, as typed.
+type LegalReviewForm struct {
+	Reviewer, ReviewedOn, Outcome, Notes string
+}
+
+// Validate checks the review; reviewed is the parsed date.
+func (f LegalReviewForm) Validate(loc *time.Location) (time.Time, map[string]string) {
+	errs := map[string]string{}
+	oneLine(errs, "reviewer", f.Reviewer, "name of who reviewed it for the library", 200)
+	reviewed, ok := parseDay(f.ReviewedOn, loc)
+	if !ok || reviewed.After(time.Now().Add(24*time.Hour)) {
+		errs["reviewed_on"] = "Give the date of the review, like 2026-11-30."
+	}
+	if f.Outcome != ReviewFavourable && f.Outcome != ReviewRefused {
+		errs["outcome"] = "Choose the outcome of the review."
+	}
+	if len(f.Notes) > 2000 {
+		errs["review_notes"] = "Notes are at most 2,000 characters."
+	}
+	return reviewed, errs
+}
+
+// ReviewLegalRequest records the legal review, once, audited in the same
+// transaction.
+func (s *Store) ReviewLegalRequest(ctx context.Context, staffID, requestID int64, f LegalReviewForm, reviewed time.Time) error {
+	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		req, err := lockRequest(tx, requestID)
 		if err != nil {
 			return err
 		}
-		if err := tx.Model(&LegalRequestPatron{}).Where("request_id = ? AND patron_id = ?", requestID, patronID).
-			UpdateColumn("produced_at", s.Now()).Error; err != nil {
-			return err
+		if req.ReviewOutcome != "" {
+			return &LegalRefusal{Step: "review", Message: "This request was already reviewed; a review is recorded once and cannot be changed."}
 		}
-		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditLegalProduce, Restricted: req.Nondisclosure,
-			Reason: LegalKindLabel(req.Kind), Detail: "records produced for " + req.Issuer + ", reference " + req.Reference})
+		if reviewed.Before(req.ReceivedOn) {
+			return &InputError{"reviewed_on", "The review cannot be before the date the request was received."}
+		}
+		reviewedUTC := reviewed.UTC()
+		res := tx.Model(&LegalRequest{}).Where("id = ? AND review_outcome = ''", req.ID).Updates(map[string]any{
+			"reviewer": strings.TrimSpace(f.Reviewer), "reviewed_on": reviewedUTC, "review_outcome": f.Outcome,
+			"review_notes": strings.TrimSpace(f.Notes), "review_recorded_by": staffID,
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return &LegalRefusal{Step: "review", Message: "This request was already reviewed; a review is recorded once and cannot be changed."}
+		}
+		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditLegalReview, Restricted: true,
+			Detail: fmt.Sprintf("legal request %d reviewed by %s on %s: %s", req.ID, strings.TrimSpace(f.Reviewer),
+				reviewed.Format("2006-01-02"), f.Outcome)})
 	})
-	if err != nil {
-		return err
-	}
-	return s.Export(ctx, patronID, meta, w)
 }
 
-// LegalRequestView is a request with the patrons it covers.
+// ApproveLegalRequest records the second staff member's approval: a
+// privacy officer or admin who did not record the request, after a
+// favourable review of court-issued process.
+func (s *Store) ApproveLegalRequest(ctx context.Context, approver Staff, requestID int64) error {
+	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		req, err := lockRequest(tx, requestID)
+		if err != nil {
+			return err
+		}
+		if err := ApprovalRefusal(req, approver); err != nil {
+			return err
+		}
+		now := s.Now()
+		res := tx.Model(&LegalRequest{}).Where("id = ? AND approved_by IS NULL", req.ID).
+			Updates(map[string]any{"approved_by": approver.ID, "approved_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return &LegalRefusal{Step: "approve", Message: "This request is already approved."}
+		}
+		return s.AppendAudit(tx, &AuditEntry{StaffID: &approver.ID, Action: AuditLegalApprove, Restricted: true,
+			Detail: fmt.Sprintf("legal request %d approved for production: %s from %s, reference %s",
+				req.ID, LegalKindLabel(req.Kind), req.Issuer, req.Reference)})
+	})
+}
+
+// ApprovalRefusal says why a staff member cannot approve a request, or nil.
+func ApprovalRefusal(req LegalRequest, who Staff) error {
+	refuse := func(msg string) error { return &LegalRefusal{Step: "approve", Message: msg} }
+	switch {
+	case !req.CourtIssued():
+		return refuse(notCourtIssued)
+	case req.ApprovedBy != nil:
+		return refuse("This request is already approved.")
+	case req.ReviewOutcome == "":
+		return refuse("The legal review must be recorded, with a favourable outcome, before anyone can approve.")
+	case req.ReviewOutcome != ReviewFavourable:
+		return refuse("The legal review refused this request: it cannot be approved.")
+	case RoleRank(who.Role) < RoleRank(RolePrivacyOfficer):
+		return &LegalRefusal{Step: "approve", Message: "Only a privacy officer or an administrator can approve.", Forbidden: true}
+	case req.CreatedBy != nil && *req.CreatedBy == who.ID:
+		return &LegalRefusal{Step: "approve", Forbidden: true,
+			Message: "You recorded this request, so you cannot approve it: a second privacy officer or administrator must."}
+	}
+	return nil
+}
+
+const notCourtIssued = "This process was not issued by a court. The library records it on file, but never approves it and never produces records for it."
+
+// ProductionRefusal says why records cannot be produced for a request, or nil.
+func ProductionRefusal(req LegalRequest) error {
+	refuse := func(msg string) error { return &LegalRefusal{Step: "produce", Message: msg} }
+	switch {
+	case !req.CourtIssued():
+		return refuse(notCourtIssued)
+	case req.ReviewOutcome == "":
+		return refuse("Records can be produced only after a favourable legal review, and none is recorded yet.")
+	case req.ReviewOutcome != ReviewFavourable:
+		return refuse("The legal review refused this request: no records can be produced.")
+	case req.ApprovedBy == nil:
+		return refuse("Records can be produced only after a second privacy officer or administrator approves.")
+	case req.ScopeCategories == "" || req.ScopeFrom == nil || req.ScopeTo == nil:
+		return refuse("This request names no scope (categories and dates), so nothing can be produced.")
+	}
+	return nil
+}
+
+// LiftNondisclosure records that an officer lifted the request's
+// nondisclosure order. Each covered patron gets an entry they can see
+// saying the order ended and what was produced of their records under
+// it (dates in loc, the library's time zone).
+func (s *Store) LiftNondisclosure(ctx context.Context, staffID, requestID int64, loc *time.Location) error {
+	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		req, err := lockRequest(tx, requestID)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		refuse := func(msg string) error { return &LegalRefusal{Step: "lift", Message: msg} }
+		switch {
+		case !req.Nondisclosure:
+			return refuse("No nondisclosure order applies to this request.")
+		case req.NondisclosureLiftedAt != nil:
+			return refuse("The nondisclosure order was already lifted.")
+		case !req.NondisclosureInForce(now):
+			return refuse("The nondisclosure order has already ended.")
+		}
+		if err := tx.Model(&LegalRequest{}).Where("id = ?", req.ID).
+			Updates(map[string]any{"nondisclosure_lifted_at": now, "nondisclosure_lifted_by": staffID}).Error; err != nil {
+			return err
+		}
+		if err := s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditLegalNondisclosureLift, Restricted: true,
+			Detail: fmt.Sprintf("nondisclosure order of legal request %d lifted", req.ID)}); err != nil {
+			return err
+		}
+		var ids []int64
+		if err := tx.Model(&LegalRequestPatron{}).Where("request_id = ?", req.ID).Order("patron_id").Pluck("patron_id", &ids).Error; err != nil {
+			return err
+		}
+		base := fmt.Sprintf("The nondisclosure order on a %s from %s, reference %s, ended.",
+			strings.ToLower(LegalKindLabel(req.Kind)), req.Issuer, req.Reference)
+		for _, id := range ids {
+			// What was produced of this patron's records while it applied.
+			var prods []LegalProduction
+			if err := tx.Where("request_id = ? AND id IN (SELECT production_id FROM legal_production_patrons WHERE patron_id = ?)", req.ID, id).
+				Order("produced_at").Find(&prods).Error; err != nil {
+				return err
+			}
+			detail := base
+			for _, pr := range prods {
+				detail += fmt.Sprintf(" On %s your records were produced for it: %s", pr.ProducedAt.In(loc).Format("2006-01-02"),
+					strings.Join(CategoryTitles(strings.Split(pr.Categories, ",")), ", "))
+				if pr.ScopeFrom != nil && pr.ScopeTo != nil {
+					detail += fmt.Sprintf(", from %s to %s", pr.ScopeFrom.In(loc).Format("2006-01-02"), pr.ScopeTo.In(loc).Format("2006-01-02"))
+				}
+				detail += "."
+			}
+			if err := s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &id, Action: AuditLegalNondisclosureEnded,
+				Restricted: false, Detail: detail}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// LegalStatus is where a request stands, in the words of the list.
+func LegalStatus(r LegalRequest, productions int) string {
+	switch {
+	case !r.CourtIssued():
+		return "Not issued by a court: nothing can be produced"
+	case r.ReviewOutcome == "":
+		return "Awaiting legal review"
+	case r.ReviewOutcome != ReviewFavourable:
+		return "Refused by review"
+	case r.ApprovedBy == nil:
+		return "Awaiting approval"
+	case productions > 0:
+		return fmt.Sprintf("Produced (%d)", productions)
+	}
+	return "Approved"
+}
+
+// ScopeKeys are the export keys of the categories a request names.
+func (r LegalRequest) ScopeKeys() []string {
+	if r.ScopeCategories == "" {
+		return nil
+	}
+	return strings.Split(r.ScopeCategories, ",")
+}
+
+// CategoryTitles names export keys as people read them, in order.
+func CategoryTitles(keys []string) []string {
+	titles := map[string]string{}
+	for _, c := range Categories() {
+		titles[c.Key] = c.Title
+	}
+	var out []string
+	for _, k := range keys {
+		if t, ok := titles[k]; ok {
+			out = append(out, t)
+		} else {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// LegalRequestView is a request with the patrons it covers, its
+// productions and the names of the staff who took each step.
 type LegalRequestView struct {
 	LegalRequest
-	Patrons []CoveredPatron
+	Patrons     []CoveredPatron
+	Productions []LegalProduction
+	// StaffNames names, by ID, every staff member the request mentions.
+	StaffNames map[int64]string
 }
 
 // CoveredPatron is a patron a request covers, with hold and production.
@@ -208,14 +525,38 @@ type CoveredPatron struct {
 	ProducedAt *time.Time
 }
 
-// LegalRequests lists requests, newest first.
-func (s *Store) LegalRequests(ctx context.Context) ([]LegalRequest, error) {
-	var out []LegalRequest
-	err := s.db(ctx).Order("received_on DESC, id DESC").Limit(500).Find(&out).Error
-	return out, err
+// LegalRequestRow is a request in the list, with how many productions it
+// has had.
+type LegalRequestRow struct {
+	LegalRequest
+	Productions int
 }
 
-// LegalRequestDetail loads one request and its patrons.
+// LegalRequests lists requests, newest first.
+func (s *Store) LegalRequests(ctx context.Context) ([]LegalRequestRow, error) {
+	var reqs []LegalRequest
+	if err := s.db(ctx).Order("received_on DESC, id DESC").Limit(500).Find(&reqs).Error; err != nil {
+		return nil, err
+	}
+	var counts []struct {
+		RequestID int64
+		N         int
+	}
+	if err := s.db(ctx).Model(&LegalProduction{}).Select("request_id, COUNT(*) AS n").Group("request_id").Scan(&counts).Error; err != nil {
+		return nil, err
+	}
+	n := map[int64]int{}
+	for _, c := range counts {
+		n[c.RequestID] = c.N
+	}
+	out := make([]LegalRequestRow, len(reqs))
+	for i, r := range reqs {
+		out[i] = LegalRequestRow{r, n[r.ID]}
+	}
+	return out, nil
+}
+
+// LegalRequestDetail loads one request, its patrons and productions.
 func (s *Store) LegalRequestDetail(ctx context.Context, id int64) (LegalRequestView, error) {
 	var v LegalRequestView
 	if err := s.db(ctx).Where("id = ?", id).Take(&v.LegalRequest).Error; err != nil {
@@ -225,6 +566,43 @@ func (s *Store) LegalRequestDetail(ctx context.Context, id int64) (LegalRequestV
 		Select("patrons.id AS patron_id, patrons.given_name || ' ' || patrons.family_name AS name, patrons.card_number AS card, "+
 			"legal_request_patrons.produced_at, EXISTS (SELECT 1 FROM legal_holds WHERE legal_holds.patron_id = patrons.id AND legal_holds.released_at IS NULL) AS held").
 		Joins("JOIN patrons ON patrons.id = legal_request_patrons.patron_id").
-		Where("legal_request_patrons.request_id = ?", id).Order("patrons.family_name").Scan(&v.Patrons).Error
-	return v, err
+		Where("legal_request_patrons.request_id = ?", id).Order("patrons.family_name, patrons.id").Scan(&v.Patrons).Error
+	if err != nil {
+		return v, err
+	}
+	if err := s.db(ctx).Where("request_id = ?", id).Order("produced_at DESC, id DESC").Find(&v.Productions).Error; err != nil {
+		return v, err
+	}
+	ids := []int64{}
+	add := func(p *int64) {
+		if p != nil {
+			ids = append(ids, *p)
+		}
+	}
+	add(v.CreatedBy)
+	add(v.ReviewRecordedBy)
+	add(v.ApprovedBy)
+	add(v.NondisclosureLiftedBy)
+	for _, p := range v.Productions {
+		add(p.ProducedBy)
+		add(p.ApprovedBy)
+	}
+	v.StaffNames = map[int64]string{}
+	if len(ids) > 0 {
+		var staff []Staff
+		if err := s.db(ctx).Select("id, username, display_name").Where("id IN ?", ids).Find(&staff).Error; err != nil {
+			return v, err
+		}
+		for _, st := range staff {
+			v.StaffNames[st.ID] = staffName(st)
+		}
+	}
+	return v, nil
+}
+
+func staffName(st Staff) string {
+	if st.DisplayName != "" {
+		return st.DisplayName
+	}
+	return st.Username
 }

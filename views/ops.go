@@ -20,14 +20,21 @@ type RetentionView struct {
 type LegalRow struct {
 	ID                                int64
 	Kind, Issuer, Reference, Received string
-	Nondisclosure, Reviewed           bool
+	Status                            string
+	// NondisclosureUntil is "" without a nondisclosure order, else the
+	// day it ends (or "Until lifted", or "Lifted").
+	NondisclosureUntil string
 }
 
 // LegalForm is the form to record a legal request.
 type LegalForm struct {
 	Kinds                                             []Option
+	Categories                                        []Option
+	Chosen                                            map[string]bool
 	Kind, Issuer, Reference, ReceivedOn, Notes, Cards string
-	AttorneyReviewed, Nondisclosure, PlaceHolds       bool
+	OfficerName, OfficerAgency, IdentityCheck         string
+	ScopeFrom, ScopeTo, NondisclosureUntil            string
+	Nondisclosure, PlaceHolds                         bool
 	Errors                                            FieldErrors
 }
 
@@ -38,12 +45,64 @@ type CoveredRow struct {
 	Held                 bool
 }
 
+// LegalStep is one step of a request's workflow: Done, or waiting, or
+// not possible, with who and when (or why not) in Text.
+type LegalStep struct {
+	Label, State, Text string
+}
+
+// Step states.
+const (
+	StepDone       = "Done"
+	StepWaiting    = "Waiting"
+	StepImpossible = "Not possible"
+)
+
+// LegalReviewForm is the form recording the legal review.
+type LegalReviewForm struct {
+	Reviewer, ReviewedOn, Outcome, Notes string
+	Errors                               FieldErrors
+}
+
+// ProductionRow is one production of a request.
+type ProductionRow struct {
+	ID                                             int64
+	ProducedAt, ProducedBy, ApprovedBy, Categories string
+	Dates, SHA256                                  string
+}
+
 // LegalDetail is one legal request.
 type LegalDetail struct {
-	ID                                       int64
-	Kind, Issuer, Reference, Received, Notes string
-	Reviewed, Nondisclosure                  bool
-	Patrons                                  []CoveredRow
+	ID                                        int64
+	Kind, Issuer, Reference, Received, Notes  string
+	OfficerName, OfficerAgency, IdentityCheck string
+	Categories, Dates                         string
+	RecordedBy                                string
+	CourtIssued                               bool
+	// LegacyReviewed: recorded before the review was its own step, with
+	// the old "City Attorney reviewed" box ticked.
+	LegacyReviewed bool
+	// Nondisclosure describes the order ("" when none);
+	// NondisclosureInForce says whether it forbids telling the patrons now.
+	Nondisclosure        string
+	NondisclosureInForce bool
+	Steps                []LegalStep
+
+	// The review, once recorded.
+	Reviewed                                             bool
+	Reviewer, ReviewedOn, Outcome, ReviewNotes, ReviewBy string
+	ReviewForm                                           LegalReviewForm
+	// Approval and production: possible now, or why not.
+	Approved                     bool
+	ApprovedBy, ApprovedAt       string
+	CanApprove, CanProduce       bool
+	ApproveWhyNot, ProduceWhyNot string
+	CanLift                      bool
+	// StepErrors are refusals of a step just attempted, by step: review,
+	// approve, produce, lift.
+	StepErrors  FieldErrors
+	Patrons     []CoveredRow
+	Productions []ProductionRow
 }
 
 // Bar is one bar of a chart, already laid out.

@@ -77,6 +77,9 @@ var accessTable = map[string]string{
 	"POST /staff/legal/new":                      "F    F   F    Y   Y   F",
 	"GET /staff/legal/:id":                       "L    F   F    Y   Y   F",
 	"POST /staff/legal/:id/patrons/:pid/:action": "F   F   F    Y   Y   F",
+	"POST /staff/legal/:id/review":               "F    F   F    Y   Y   F",
+	"POST /staff/legal/:id/approve":              "F    F   F    Y   Y   F",
+	"POST /staff/legal/:id/nondisclosure/lift":   "F    F   F    Y   Y   F",
 	"GET /staff/stats":                           "L    F   F    Y   Y   F",
 	"GET /staff/stats.csv":                       "L    F   F    Y   Y   F",
 	"GET /metrics":                               "Y    Y   Y    Y   Y   Y",
@@ -96,8 +99,8 @@ var accessTable = map[string]string{
 	"POST /api/arrivals":                         "Y    Y   Y    Y   Y   Y", // the handler checks the API key: 401
 
 	// Downloads that produce patrons' records are POSTs with the form token.
-	"POST /staff/lists/:slug/export.csv":              "F    F   F    F   Y   F",
-	"POST /staff/legal/:id/patrons/:pid/records.json": "F    F   F    Y   Y   F",
+	"POST /staff/lists/:slug/export.csv": "F    F   F    F   Y   F",
+	"POST /staff/legal/:id/produce":      "F    F   F    Y   Y   F",
 }
 
 func TestEveryRouteHasAnAccessRule(t *testing.T) {
@@ -119,21 +122,24 @@ func TestEveryRouteHasAnAccessRule(t *testing.T) {
 		a.store.DB.Create(&entry)
 		ids := map[string]string{
 			"/data/:category": "/data/loans", "/static/*": "/static/css/carrel.css",
-			"/data/reading-history/:id/delete":           "/data/reading-history/" + itoa(entry.ID) + "/delete",
-			"/favorites/:id/remove":                      "/favorites/" + itoa(fav.ID) + "/remove",
-			"/staff/patrons/:id":                         "/staff/patrons/" + itoa(p.ID),
-			"/staff/patrons/:id/assist":                  "/staff/patrons/" + itoa(p.ID) + "/assist",
-			"/opac/follow":                               "/opac/follow?author=Octavia+Butler",
-			"/mailing-lists/:slug/subscribe":             "/mailing-lists/events/subscribe",
-			"/mailing-lists/:slug/unsubscribe":           "/mailing-lists/events/unsubscribe",
-			"/unsubscribe/:token":                        "/unsubscribe/" + a.store.UnsubscribeToken(p.ID, lst.ID),
-			"/unsubscribe/notices/:token":                "/unsubscribe/notices/" + a.store.NoticeToken(p.ID),
-			"/staff/lists/:slug":                         "/staff/lists/events",
-			"/staff/lists/:slug/retire":                  "/staff/lists/events",
-			"/staff/lists/:slug/export.csv":              "/staff/lists/events/export.csv",
-			"/staff/legal/:id":                           "/staff/legal/" + itoa(legal.ID),
-			"/staff/legal/:id/patrons/:pid/:action":      "/staff/legal/" + itoa(legal.ID) + "/patrons/" + itoa(p.ID) + "/hold",
-			"/staff/legal/:id/patrons/:pid/records.json": "/staff/legal/" + itoa(legal.ID) + "/patrons/" + itoa(p.ID) + "/records.json",
+			"/data/reading-history/:id/delete":      "/data/reading-history/" + itoa(entry.ID) + "/delete",
+			"/favorites/:id/remove":                 "/favorites/" + itoa(fav.ID) + "/remove",
+			"/staff/patrons/:id":                    "/staff/patrons/" + itoa(p.ID),
+			"/staff/patrons/:id/assist":             "/staff/patrons/" + itoa(p.ID) + "/assist",
+			"/opac/follow":                          "/opac/follow?author=Octavia+Butler",
+			"/mailing-lists/:slug/subscribe":        "/mailing-lists/events/subscribe",
+			"/mailing-lists/:slug/unsubscribe":      "/mailing-lists/events/unsubscribe",
+			"/unsubscribe/:token":                   "/unsubscribe/" + a.store.UnsubscribeToken(p.ID, lst.ID),
+			"/unsubscribe/notices/:token":           "/unsubscribe/notices/" + a.store.NoticeToken(p.ID),
+			"/staff/lists/:slug":                    "/staff/lists/events",
+			"/staff/lists/:slug/retire":             "/staff/lists/events",
+			"/staff/lists/:slug/export.csv":         "/staff/lists/events/export.csv",
+			"/staff/legal/:id":                      "/staff/legal/" + itoa(legal.ID),
+			"/staff/legal/:id/patrons/:pid/:action": "/staff/legal/" + itoa(legal.ID) + "/patrons/" + itoa(p.ID) + "/hold",
+			"/staff/legal/:id/review":               "/staff/legal/" + itoa(legal.ID) + "/review",
+			"/staff/legal/:id/approve":              "/staff/legal/" + itoa(legal.ID) + "/approve",
+			"/staff/legal/:id/produce":              "/staff/legal/" + itoa(legal.ID) + "/produce",
+			"/staff/legal/:id/nondisclosure/lift":   "/staff/legal/" + itoa(legal.ID) + "/nondisclosure/lift",
 		}
 		seen := map[string]bool{}
 		for _, r := range srv.Routes() {

@@ -498,6 +498,8 @@ func auditAction(a string) string {
 		return "Suspended deletion of your records for a court order"
 	case models.AuditLegalRelease:
 		return "Resumed deletion of your records"
+	case models.AuditLegalNondisclosureEnded:
+		return "Recorded that a court's order not to tell you has ended"
 	}
 	return a
 }

@@ -3,9 +3,11 @@ package web
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
@@ -80,7 +82,7 @@ func (s *Server) StaffRetentionSave(c echo.Context) error {
 	return s.redirect(c, "/staff/retention")
 }
 
-// StaffLegal lists legal requests.
+// StaffLegal lists legal requests with where each stands.
 func (s *Server) StaffLegal(c echo.Context) error {
 	reqs, err := s.Store.LegalRequests(c.Request().Context())
 	if err != nil {
@@ -89,9 +91,26 @@ func (s *Server) StaffLegal(c echo.Context) error {
 	var rows []views.LegalRow
 	for _, r := range reqs {
 		rows = append(rows, views.LegalRow{ID: r.ID, Kind: models.LegalKindLabel(r.Kind), Issuer: r.Issuer, Reference: r.Reference,
-			Received: s.date(r.ReceivedOn), Nondisclosure: r.Nondisclosure, Reviewed: r.AttorneyReviewed})
+			Received: s.date(r.ReceivedOn), Status: models.LegalStatus(r.LegalRequest, r.Productions),
+			NondisclosureUntil: s.nondisclosureShort(r.LegalRequest)})
 	}
 	return s.render(c, http.StatusOK, views.StaffLegal(s.page(c, "Legal requests"), rows))
+}
+
+// nondisclosureShort says, in a few words, until when a nondisclosure
+// order applies; "" when none does.
+func (s *Server) nondisclosureShort(r models.LegalRequest) string {
+	switch {
+	case !r.Nondisclosure:
+		return ""
+	case r.NondisclosureLiftedAt != nil:
+		return "Lifted " + s.date(*r.NondisclosureLiftedAt)
+	case r.NondisclosureUntil == nil:
+		return "Until lifted"
+	case !r.NondisclosureInForce(s.Store.Now()):
+		return "Ended " + s.date(*r.NondisclosureUntil)
+	}
+	return "Until " + s.date(*r.NondisclosureUntil)
 }
 
 func legalKinds() []views.Option {
@@ -102,19 +121,39 @@ func legalKinds() []views.Option {
 	return out
 }
 
-// StaffLegalNew shows the form to record a request.
-func (s *Server) StaffLegalNew(c echo.Context) error {
-	return s.render(c, http.StatusOK, views.StaffLegalNew(s.page(c, "Record a legal request"), views.LegalForm{Kinds: legalKinds(), PlaceHolds: true}))
+func legalCategories() []views.Option {
+	var out []views.Option
+	for _, c := range models.Categories() {
+		out = append(out, views.Option{Value: c.Key, Label: c.Title})
+	}
+	return out
 }
 
-// StaffLegalCreate records a request.
+// StaffLegalNew shows the form to record a request.
+func (s *Server) StaffLegalNew(c echo.Context) error {
+	return s.render(c, http.StatusOK, views.StaffLegalNew(s.page(c, "Record a legal request"),
+		views.LegalForm{Kinds: legalKinds(), Categories: legalCategories(), Chosen: map[string]bool{}, PlaceHolds: true}))
+}
+
+// StaffLegalCreate records a request: every bad field is named next to
+// it and nothing is saved.
 func (s *Server) StaffLegalCreate(c echo.Context) error {
+	form, _ := c.FormParams()
 	f := models.LegalForm{Kind: c.FormValue("kind"), Issuer: c.FormValue("issuer"), Reference: c.FormValue("reference"),
 		ReceivedOn: c.FormValue("received_on"), Notes: c.FormValue("notes"), Cards: c.FormValue("cards"),
-		AttorneyReviewed: c.FormValue("attorney_reviewed") == "yes", Nondisclosure: c.FormValue("nondisclosure") == "yes",
+		OfficerName: c.FormValue("officer_name"), OfficerAgency: c.FormValue("officer_agency"),
+		IdentityCheck: c.FormValue("identity_check"), Categories: form["categories"],
+		ScopeFromOn: c.FormValue("scope_from"), ScopeToOn: c.FormValue("scope_to"),
+		Nondisclosure: c.FormValue("nondisclosure") == "yes", NondisclosureUntilOn: c.FormValue("nondisclosure_until"),
 		PlaceHolds: c.FormValue("place_holds") == "yes"}
-	view := views.LegalForm{Kinds: legalKinds(), Kind: f.Kind, Issuer: f.Issuer, Reference: f.Reference, ReceivedOn: f.ReceivedOn,
-		Notes: f.Notes, Cards: f.Cards, AttorneyReviewed: f.AttorneyReviewed, Nondisclosure: f.Nondisclosure, PlaceHolds: f.PlaceHolds}
+	view := views.LegalForm{Kinds: legalKinds(), Categories: legalCategories(), Chosen: map[string]bool{},
+		Kind: f.Kind, Issuer: f.Issuer, Reference: f.Reference, ReceivedOn: f.ReceivedOn, Notes: f.Notes, Cards: f.Cards,
+		OfficerName: f.OfficerName, OfficerAgency: f.OfficerAgency, IdentityCheck: f.IdentityCheck,
+		ScopeFrom: f.ScopeFromOn, ScopeTo: f.ScopeToOn, NondisclosureUntil: f.NondisclosureUntilOn,
+		Nondisclosure: f.Nondisclosure, PlaceHolds: f.PlaceHolds}
+	for _, k := range f.Categories {
+		view.Chosen[k] = true
+	}
 	received, cards, errs := f.Validate(s.Config.Location)
 	if len(errs) == 0 {
 		req, _, err := s.Store.CreateLegalRequest(c.Request().Context(), currentStaff(c).ID, f, received, cards)
@@ -124,7 +163,7 @@ func (s *Server) StaffLegalCreate(c echo.Context) error {
 		} else if err != nil {
 			return err
 		} else {
-			s.flash(c, "The request is recorded.")
+			s.flash(c, "The request is recorded. Next: the legal review.")
 			return s.redirect(c, "/staff/legal/"+strconv.FormatInt(req.ID, 10))
 		}
 	}
@@ -141,8 +180,32 @@ func (s *Server) legalIDs(c echo.Context) (int64, int64, error) {
 	return id, pid, nil
 }
 
-// StaffLegalRequest shows one request and the patrons it covers.
+// StaffLegalRequest shows one request, its steps and the patrons it
+// covers.
 func (s *Server) StaffLegalRequest(c echo.Context) error {
+	return s.renderLegalDetail(c, http.StatusOK, nil, views.LegalReviewForm{})
+}
+
+func (s *Server) scopeDates(from, to *time.Time) string {
+	if from == nil || to == nil {
+		return ""
+	}
+	return s.date(*from) + " to " + s.date(*to) + " (both included)"
+}
+
+func (s *Server) staffNamed(names map[int64]string, id *int64) string {
+	if id == nil {
+		return "someone"
+	}
+	if n, ok := names[*id]; ok {
+		return n
+	}
+	return "a former staff member"
+}
+
+// renderLegalDetail shows a request with, for a step just refused, the
+// reason next to it (stepErrs) and the review form as typed.
+func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.FieldErrors, review views.LegalReviewForm) error {
 	id, _, err := s.legalIDs(c)
 	if err != nil {
 		return err
@@ -153,8 +216,96 @@ func (s *Server) StaffLegalRequest(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
+	now := s.Store.Now()
+	me := currentStaff(c)
+	name := func(id *int64) string { return s.staffNamed(r.StaffNames, id) }
 	v := views.LegalDetail{ID: r.ID, Kind: models.LegalKindLabel(r.Kind), Issuer: r.Issuer, Reference: r.Reference,
-		Received: s.date(r.ReceivedOn), Reviewed: r.AttorneyReviewed, Nondisclosure: r.Nondisclosure, Notes: r.Notes}
+		Received: s.date(r.ReceivedOn), Notes: r.Notes, OfficerName: r.OfficerName, OfficerAgency: r.OfficerAgency,
+		IdentityCheck: r.IdentityCheck, Categories: strings.Join(models.CategoryTitles(r.ScopeKeys()), ", "),
+		Dates: s.scopeDates(r.ScopeFrom, r.ScopeTo), RecordedBy: name(r.CreatedBy) + ", " + s.dateTime(r.CreatedAt),
+		CourtIssued: r.CourtIssued(), LegacyReviewed: r.AttorneyReviewed, NondisclosureInForce: r.NondisclosureInForce(now), StepErrors: stepErrs, ReviewForm: review}
+	if r.Nondisclosure {
+		switch {
+		case r.NondisclosureLiftedAt != nil:
+			v.Nondisclosure = "Lifted by " + name(r.NondisclosureLiftedBy) + ", " + s.dateTime(*r.NondisclosureLiftedAt) + "."
+		case r.NondisclosureUntil == nil:
+			v.Nondisclosure = "In force until an officer lifts it (no end date was recorded)."
+		case v.NondisclosureInForce:
+			v.Nondisclosure = "In force; it ends on " + s.date(*r.NondisclosureUntil) + "."
+		default:
+			v.Nondisclosure = "Ended on " + s.date(*r.NondisclosureUntil) + "."
+		}
+		v.CanLift = v.NondisclosureInForce
+	}
+	if v.StepErrors == nil {
+		v.StepErrors = views.FieldErrors{}
+	}
+	if r.ReviewOutcome != "" {
+		v.Reviewed, v.Reviewer, v.ReviewNotes, v.ReviewBy = true, r.Reviewer, r.ReviewNotes, name(r.ReviewRecordedBy)
+		v.Outcome = map[string]string{models.ReviewFavourable: "Favourable", models.ReviewRefused: "Refused"}[r.ReviewOutcome]
+		if r.ReviewedOn != nil {
+			v.ReviewedOn = s.date(*r.ReviewedOn)
+		}
+	}
+	if r.ApprovedBy != nil {
+		v.Approved, v.ApprovedBy = true, name(r.ApprovedBy)
+		if r.ApprovedAt != nil {
+			v.ApprovedAt = s.dateTime(*r.ApprovedAt)
+		}
+	} else if err := models.ApprovalRefusal(r.LegalRequest, *me); err != nil {
+		var why *models.LegalRefusal
+		if errors.As(err, &why) {
+			v.ApproveWhyNot = why.Message
+		}
+	} else {
+		v.CanApprove = true
+	}
+	if err := models.ProductionRefusal(r.LegalRequest); err != nil {
+		var why *models.LegalRefusal
+		if errors.As(err, &why) {
+			v.ProduceWhyNot = why.Message
+		}
+	} else {
+		v.CanProduce = true
+	}
+	// The checklist.
+	steps := []views.LegalStep{{Label: "Recorded", State: views.StepDone, Text: "By " + v.RecordedBy + "."}}
+	if r.IdentityCheck != "" {
+		steps = append(steps, views.LegalStep{Label: "Officer's identity checked", State: views.StepDone,
+			Text: r.OfficerName + " (" + r.OfficerAgency + "): " + r.IdentityCheck + "."})
+	} else {
+		steps = append(steps, views.LegalStep{Label: "Officer's identity checked", State: views.StepWaiting,
+			Text: "Not recorded for this request."})
+	}
+	if v.Reviewed {
+		steps = append(steps, views.LegalStep{Label: "Legal review", State: views.StepDone,
+			Text: v.Outcome + ", by " + v.Reviewer + " on " + v.ReviewedOn + " (recorded by " + v.ReviewBy + ")."})
+	} else {
+		steps = append(steps, views.LegalStep{Label: "Legal review", State: views.StepWaiting, Text: "Not recorded yet."})
+	}
+	switch {
+	case v.Approved:
+		steps = append(steps, views.LegalStep{Label: "Approval by a second staff member", State: views.StepDone,
+			Text: "By " + v.ApprovedBy + ", " + v.ApprovedAt + "."})
+	case !r.CourtIssued() || r.ReviewOutcome == models.ReviewRefused:
+		steps = append(steps, views.LegalStep{Label: "Approval by a second staff member", State: views.StepImpossible, Text: v.ApproveWhyNot})
+	default:
+		steps = append(steps, views.LegalStep{Label: "Approval by a second staff member", State: views.StepWaiting,
+			Text: "A privacy officer or administrator other than " + name(r.CreatedBy) + " approves, after a favourable review."})
+	}
+	switch {
+	case len(r.Productions) > 0:
+		last := r.Productions[0]
+		steps = append(steps, views.LegalStep{Label: "Production", State: views.StepDone,
+			Text: fmt.Sprintf("%s; the last by %s, %s.", plural(int64(len(r.Productions)), "package", "packages"), name(last.ProducedBy), s.dateTime(last.ProducedAt))})
+	case !r.CourtIssued() || r.ReviewOutcome == models.ReviewRefused:
+		steps = append(steps, views.LegalStep{Label: "Production", State: views.StepImpossible, Text: v.ProduceWhyNot})
+	case v.CanProduce:
+		steps = append(steps, views.LegalStep{Label: "Production", State: views.StepWaiting, Text: "Possible now."})
+	default:
+		steps = append(steps, views.LegalStep{Label: "Production", State: views.StepWaiting, Text: v.ProduceWhyNot})
+	}
+	v.Steps = steps
 	for _, p := range r.Patrons {
 		row := views.CoveredRow{PatronID: p.PatronID, Name: p.Name, Card: p.Card, Held: p.Held}
 		if p.ProducedAt != nil {
@@ -162,7 +313,102 @@ func (s *Server) StaffLegalRequest(c echo.Context) error {
 		}
 		v.Patrons = append(v.Patrons, row)
 	}
-	return s.render(c, http.StatusOK, views.StaffLegalDetail(s.page(c, "Legal request"), v))
+	for _, pr := range r.Productions {
+		v.Productions = append(v.Productions, views.ProductionRow{ID: pr.ID, ProducedAt: s.dateTime(pr.ProducedAt),
+			ProducedBy: name(pr.ProducedBy), ApprovedBy: name(pr.ApprovedBy),
+			Categories: strings.Join(models.CategoryTitles(strings.Split(pr.Categories, ",")), ", "),
+			Dates:      s.scopeDates(pr.ScopeFrom, pr.ScopeTo), SHA256: pr.PackageSHA256})
+	}
+	return s.render(c, status, views.StaffLegalDetail(s.page(c, "Legal request"), v))
+}
+
+// legalRefused shows the request again with why a step was refused, or
+// passes on any other error.
+func (s *Server) legalRefused(c echo.Context, err error) error {
+	var why *models.LegalRefusal
+	if errors.Is(err, models.ErrNotFound) {
+		return echo.ErrNotFound
+	} else if errors.As(err, &why) {
+		status := http.StatusConflict
+		if why.Forbidden {
+			status = http.StatusForbidden
+		}
+		return s.renderLegalDetail(c, status, views.FieldErrors{why.Step: why.Message}, views.LegalReviewForm{})
+	}
+	return err
+}
+
+// StaffLegalReview records the legal review, once.
+func (s *Server) StaffLegalReview(c echo.Context) error {
+	id, _, err := s.legalIDs(c)
+	if err != nil {
+		return err
+	}
+	f := models.LegalReviewForm{Reviewer: c.FormValue("reviewer"), ReviewedOn: c.FormValue("reviewed_on"),
+		Outcome: c.FormValue("outcome"), Notes: c.FormValue("review_notes")}
+	view := views.LegalReviewForm{Reviewer: f.Reviewer, ReviewedOn: f.ReviewedOn, Outcome: f.Outcome, Notes: f.Notes}
+	reviewed, errs := f.Validate(s.Config.Location)
+	if len(errs) == 0 {
+		err := s.Store.ReviewLegalRequest(c.Request().Context(), currentStaff(c).ID, id, f, reviewed)
+		var bad *models.InputError
+		if errors.As(err, &bad) {
+			errs = map[string]string{bad.Field: bad.Message}
+		} else if err != nil {
+			return s.legalRefused(c, err)
+		} else {
+			s.flash(c, "The legal review is recorded.")
+			return s.redirect(c, "/staff/legal/"+strconv.FormatInt(id, 10))
+		}
+	}
+	view.Errors = errs
+	return s.renderLegalDetail(c, http.StatusUnprocessableEntity, views.FieldErrors{"review": "Please check the review: each problem is shown next to its field."}, view)
+}
+
+// StaffLegalApprove records the second staff member's approval.
+func (s *Server) StaffLegalApprove(c echo.Context) error {
+	id, _, err := s.legalIDs(c)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.ApproveLegalRequest(c.Request().Context(), *currentStaff(c), id); err != nil {
+		return s.legalRefused(c, err)
+	}
+	s.flash(c, "The production is approved.")
+	return s.redirect(c, "/staff/legal/"+strconv.FormatInt(id, 10))
+}
+
+// StaffLegalProduce writes the one package a request's scope names,
+// recorded and audited before a byte of it is sent.
+func (s *Server) StaffLegalProduce(c echo.Context) error {
+	id, _, err := s.legalIDs(c)
+	if err != nil {
+		return err
+	}
+	pkg, err := s.Store.ProduceLegal(c.Request().Context(), currentStaff(c).ID, id, s.Config.Location, models.ExportMeta{
+		Library: s.Config.LibraryName, PolicyVersion: s.Config.PolicyVersion, Limits: s.Config.Sessions})
+	if err != nil {
+		return s.legalRefused(c, err)
+	}
+	if err := s.saveSession(c); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+pkg.Name+`"`)
+	h.Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "application/zip", pkg.Zip)
+}
+
+// StaffLegalLift lifts a request's nondisclosure order.
+func (s *Server) StaffLegalLift(c echo.Context) error {
+	id, _, err := s.legalIDs(c)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.LiftNondisclosure(c.Request().Context(), currentStaff(c).ID, id, s.Config.Location); err != nil {
+		return s.legalRefused(c, err)
+	}
+	s.flash(c, "The nondisclosure order is lifted. Each patron now sees that it ended.")
+	return s.redirect(c, "/staff/legal/"+strconv.FormatInt(id, 10))
 }
 
 // StaffLegalHold places or releases a legal hold.
@@ -172,10 +418,13 @@ func (s *Server) StaffLegalHold(c echo.Context) error {
 		return err
 	}
 	staff := currentStaff(c).ID
-	if c.Param("action") == "release" {
+	switch c.Param("action") {
+	case "release":
 		err = s.Store.ReleaseLegalHold(c.Request().Context(), staff, id, pid)
-	} else {
+	case "hold":
 		err = s.Store.PlaceLegalHold(c.Request().Context(), staff, id, pid)
+	default:
+		return echo.ErrNotFound
 	}
 	if errors.Is(err, models.ErrNotFound) {
 		return echo.ErrNotFound
@@ -183,29 +432,4 @@ func (s *Server) StaffLegalHold(c echo.Context) error {
 		return err
 	}
 	return s.redirect(c, "/staff/legal/"+strconv.FormatInt(id, 10))
-}
-
-// StaffLegalProduce downloads a covered patron's records for a request,
-// audited.
-func (s *Server) StaffLegalProduce(c echo.Context) error {
-	id, pid, err := s.legalIDs(c)
-	if err != nil {
-		return err
-	}
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, "application/json; charset=utf-8")
-	h.Set(echo.HeaderContentDisposition, `attachment; filename="legal-request-`+c.Param("id")+`-patron-`+c.Param("pid")+`.json"`)
-	var buf strings.Builder
-	err = s.Store.ProduceRecords(c.Request().Context(), currentStaff(c).ID, id, pid, models.ExportMeta{
-		Library: s.Config.LibraryName, PolicyVersion: s.Config.PolicyVersion, Limits: s.Config.Sessions}, &buf)
-	if errors.Is(err, models.ErrNotFound) {
-		h.Del(echo.HeaderContentDisposition)
-		return echo.ErrNotFound
-	} else if err != nil {
-		return err
-	}
-	if err := s.saveSession(c); err != nil {
-		return err
-	}
-	return c.Blob(http.StatusOK, "application/json; charset=utf-8", []byte(buf.String()))
 }

@@ -144,7 +144,12 @@ func (s *Server) RouteTable() []Route {
 		{http.MethodPost, "/staff/legal/new", "staff.legal.create", StaffOfficer, s.StaffLegalCreate, nil},
 		{http.MethodGet, "/staff/legal/:id", "staff.legal.request", StaffOfficer, s.StaffLegalRequest, nil},
 		{http.MethodPost, "/staff/legal/:id/patrons/:pid/:action", "staff.legal.hold", StaffOfficer, s.StaffLegalHold, nil},
-		{http.MethodPost, "/staff/legal/:id/patrons/:pid/records.json", "staff.legal.produce", StaffOfficer, s.StaffLegalProduce, nil},
+		// The legal workflow: review, a second person's approval, then one
+		// package (a POST with the form token), and lifting nondisclosure.
+		{http.MethodPost, "/staff/legal/:id/review", "staff.legal.review", StaffOfficer, s.StaffLegalReview, nil},
+		{http.MethodPost, "/staff/legal/:id/approve", "staff.legal.approve", StaffOfficer, s.StaffLegalApprove, nil},
+		{http.MethodPost, "/staff/legal/:id/produce", "staff.legal.produce", StaffOfficer, s.StaffLegalProduce, nil},
+		{http.MethodPost, "/staff/legal/:id/nondisclosure/lift", "staff.legal.lift", StaffOfficer, s.StaffLegalLift, nil},
 		{http.MethodGet, "/staff/stats", "staff.stats", StaffOfficer, s.StaffStats, nil},
 		{http.MethodGet, "/staff/stats.csv", "staff.stats.csv", StaffOfficer, s.StaffStatsCSV, nil},
 		{http.MethodGet, "/metrics", "metrics", Public, s.Metrics, nil},

@@ -77,6 +77,7 @@ func TestStaffDownloadsNeedAPostWithTheFormToken(t *testing.T) {
 	forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
 		p := a.patron(card, pin, "Rosa", "Parks")
 		req := a.legalRequest(t, false, p)
+		a.approveLegal(t, req)
 		a.list("events", "Library events")
 		if _, err := a.store.Subscribe(context.Background(), p.ID, "events", models.Actor{Channel: models.ChannelWeb}); err != nil {
 			t.Fatal(err)
@@ -88,8 +89,8 @@ func TestStaffDownloadsNeedAPostWithTheFormToken(t *testing.T) {
 			name, page, path, action, want string
 		}{
 			{"list export", "/staff/lists", "/staff/lists/events/export.csv", models.AuditListExport, "rosa@example.org"},
-			{"legal production", "/staff/legal/" + itoa(req.ID), "/staff/legal/" + itoa(req.ID) + "/patrons/" + itoa(p.ID) + "/records.json",
-				models.AuditLegalProduce, card},
+			{"legal production", "/staff/legal/" + itoa(req.ID), "/staff/legal/" + itoa(req.ID) + "/produce",
+				models.AuditLegalProduce, "manifest.json"},
 		} {
 			t.Run(d.name, func(t *testing.T) {
 				for _, site := range []string{"", "cross-site", "same-origin"} {
