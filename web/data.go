@@ -23,7 +23,7 @@ var notKept = []string{
 	"Your IP address, or anything else that tells where you connected from. Our logs hold only which page was asked for and how long it took.",
 	"What you search for in the catalog. The portal never receives your searches.",
 	"Tracking or advertising cookies. We set one cookie that keeps you signed in, and it is deleted when you close your browser.",
-	"Anything sent to database vendors or other companies. This portal loads nothing from other sites and sends your data nowhere.",
+	"Anything sent to database vendors or other companies. This portal loads nothing from other sites and sends your data to no company; the emails you choose go through the library's mail service.",
 }
 
 // DataOverview is "What we hold about you": one card per category.
@@ -54,7 +54,7 @@ func (s *Server) DataOverview(c echo.Context) error {
 	for _, sum := range sums {
 		o.Cards = append(o.Cards, views.CategoryCard{
 			Slug: sum.Slug, Title: sum.Title, Count: sum.Count, Purpose: sum.Purpose, Retention: sum.Retention,
-			SharedWith: sum.SharedWith, Shared: sum.SharedWith != "No one outside the library.",
+			SharedWith: sum.SharedWith, Shared: sum.SharedWith != "",
 			Held: s.heldLine(sum, o.Assisted), NextDelete: s.dueLine(sum),
 		})
 	}
