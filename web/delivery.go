@@ -441,9 +441,9 @@ func failureWords(lastError string) string {
 }
 
 // deliveryStatus says where a notification's email stands.
-func (s *Server) deliveryStatus(p *models.Patron, r models.NotificationDelivery) string {
+func (s *Server) deliveryStatus(p *models.Patron, r models.NotificationDelivery, due func(string, time.Time) string) string {
 	if r.SentAt != nil {
-		return "Sent by email on " + s.date(*r.SentAt) + "; deleted " + s.due("notifications", *r.SentAt)
+		return "Sent by email on " + s.date(*r.SentAt) + "; " + deletedOn(due("notifications", *r.SentAt))
 	}
 	status, attempts := "", 0
 	if r.DigestStatus != nil {
@@ -460,7 +460,7 @@ func (s *Server) deliveryStatus(p *models.Patron, r models.NotificationDelivery)
 	case status == models.DigestFailed:
 		line := "Could not be sent: " + failureWords(lastError) + "."
 		if r.DigestNextAttemptAt != nil {
-			line += " Tried " + plural(int64(attempts), "time", "times") + "; deleted " + s.due("notifications", *r.DigestNextAttemptAt)
+			line += " Tried " + plural(int64(attempts), "time", "times") + "; " + deletedOn(due("notifications", *r.DigestNextAttemptAt))
 		}
 		return line
 	case p.FavoritesNotice != models.NoticeDaily && p.FavoritesNotice != models.NoticeWeekly:
@@ -482,10 +482,13 @@ func (s *Server) deliveryStatus(p *models.Patron, r models.NotificationDelivery)
 }
 
 // digestTable lays out every digest email of a patron.
-func (s *Server) digestTable(ctx context.Context, patronID int64, part models.CategoryPart) (views.Table, error) {
+func (s *Server) digestTable(ctx context.Context, patronID int64, part models.CategoryPart, view models.PatronView) (views.Table, error) {
 	t := views.Table{Caption: part.Title, TestID: part.Key, Empty: part.Empty,
 		Columns: []views.Column{{Label: "Email"}, {Label: "New arrivals in it", Numeric: true}, {Label: "Status"}}}
 	rows, err := s.Store.DigestRecords(ctx, patronID)
+	if err == nil {
+		rows, err = s.Store.VisibleDigests(ctx, view, rows)
+	}
 	if err != nil {
 		return t, err
 	}
@@ -516,12 +519,12 @@ func (s *Server) digestTable(ctx context.Context, patronID int64, part models.Ca
 
 // categoryParts lays out a category's further tables (models.Category
 // Parts) for its detail page and the print view.
-func (s *Server) categoryParts(ctx context.Context, cat models.Category, patronID int64) ([]views.Table, error) {
+func (s *Server) categoryParts(ctx context.Context, cat models.Category, patronID int64, view models.PatronView) ([]views.Table, error) {
 	var out []views.Table
 	for _, part := range cat.Parts {
 		switch part.Table {
 		case "digests":
-			t, err := s.digestTable(ctx, patronID, part)
+			t, err := s.digestTable(ctx, patronID, part, view)
 			if err != nil {
 				return nil, err
 			}
