@@ -201,11 +201,21 @@ func (s *Store) recount(ctx context.Context, v PatronView, c Category, limits Se
 		oldestCol = c.DueFrom
 	}
 	var agg struct {
-		N      int64
-		Newest any
-		Oldest any
+		N              int64
+		Newest, Oldest any
 	}
-	if err := q().Select("COUNT(*) AS n, MAX(" + c.TimeColumn + ") AS newest, MIN(" + oldestCol + ") AS oldest").Scan(&agg).Error; err != nil {
+	rows, err := q().Select("COUNT(*), MAX(" + c.TimeColumn + "), MIN(" + oldestCol + ")").Rows()
+	if err != nil {
+		return sum, nil, fmt.Errorf("models: overview %s: %w", c.Slug, err)
+	}
+	for rows.Next() {
+		err = rows.Scan(&agg.N, &agg.Newest, &agg.Oldest)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	rows.Close()
+	if err != nil {
 		return sum, nil, fmt.Errorf("models: overview %s: %w", c.Slug, err)
 	}
 	sum.Count = agg.N
