@@ -195,7 +195,9 @@ func visibleDigests(db *gorm.DB, v PatronView, rows []DigestRecord) ([]DigestRec
 func (s *Store) recount(ctx context.Context, v PatronView, c Category, limits SessionLimits) (CategorySummary, *time.Time, error) {
 	var sum CategorySummary
 	where, args := c.scope(v.patronID, v.now, limits)
-	q := func() *gorm.DB { return v.HideFrom(s.db(ctx).Table(c.Table).Where(where, args...), c.Table, c.Table+".id") }
+	q := func() *gorm.DB {
+		return v.HideFrom(s.db(ctx).Table(c.Table).Where(where, args...), c.Table, c.Table+".id")
+	}
 	oldestCol := c.TimeColumn
 	if c.DueFrom != "" {
 		oldestCol = c.DueFrom
@@ -262,11 +264,11 @@ const (
 // patron's records under it, oldest first. A hold placed with no request
 // is a notice with no court.
 type LegalNotice struct {
-	RequestID  int64
-	Court      string
-	Kind       string // the kind's label, as LegalKinds names it
-	Reference  string
-	Events     []LegalEvent
+	RequestID int64
+	Court     string
+	Kind      string // the kind's label, as LegalKinds names it
+	Reference string
+	Events    []LegalEvent
 	// NondisclosureEnded is when a nondisclosure order on the request
 	// ended, lifted or run out; nil when there was none.
 	NondisclosureEnded *time.Time
