@@ -69,6 +69,34 @@ func (c Contact) Tel() templ.SafeURL {
 	return templ.SafeURL("tel:" + b.String())
 }
 
+// contactPart is one part of the contact as a sentence: its words, a
+// link when it has one, and the punctuation after it.
+type contactPart struct {
+	Text  string
+	Href  templ.SafeURL
+	After string
+}
+
+// parts lists the contact's parts in order, commas between, a full stop
+// after the last.
+func (c Contact) parts() []contactPart {
+	out := []contactPart{{Text: c.Name}}
+	if c.Email != "" {
+		out = append(out, contactPart{Text: c.Email, Href: c.MailTo()})
+	}
+	if c.Phone != "" {
+		out = append(out, contactPart{Text: c.Phone, Href: c.Tel()})
+	}
+	if c.Address != "" {
+		out = append(out, contactPart{Text: c.Address})
+	}
+	for i := range out {
+		out[i].After = ", "
+	}
+	out[len(out)-1].After = "."
+	return out
+}
+
 // Words is the contact in one plain line, for emails: "Privacy Officer,
 // privacy@library.example, +1 310 458 8600, 1 Main St." When none is set,
 // it sends the patron to any desk of library.

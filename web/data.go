@@ -452,10 +452,11 @@ func (s *Server) dueTime(slug string, from time.Time) string {
 	return s.dateTime(d)
 }
 
-// deletedOn says when a record goes: "deleted April 1, 2027", or Paused.
+// deletedOn says when a record goes: "deleted April 1, 2027", or that
+// deletion is paused.
 func deletedOn(when string) string {
 	if when == Paused {
-		return Paused
+		return "deletion paused by a court order"
 	}
 	return "deleted " + when
 }
