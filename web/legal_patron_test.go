@@ -99,6 +99,19 @@ func legalRows(t *testing.T, a *app, p models.Patron, nondisclosure bool, until 
 	if err := a.store.DB.Create(&models.LegalHold{PatronID: p.ID, RequestID: &req.ID, PlacedAt: n.Add(-48 * time.Hour)}).Error; err != nil {
 		t.Fatal(err)
 	}
+	// The staff workflow audits each step, restricted while a
+	// nondisclosure order applies.
+	audit := func(action string) {
+		t.Helper()
+		err := a.store.DB.Transaction(func(tx *gorm.DB) error {
+			return a.store.AppendAudit(tx, &models.AuditEntry{PatronID: &p.ID, Action: action, Restricted: nondisclosure,
+				Reason: "court order", Detail: "request " + req.Reference})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	audit(models.AuditLegalHold)
 	if produce {
 		from, to := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC)
 		prod := models.LegalProduction{RequestID: req.ID, Categories: "reference_questions,fines", ScopeFrom: &from, ScopeTo: &to,
@@ -109,6 +122,7 @@ func legalRows(t *testing.T, a *app, p models.Patron, nondisclosure bool, until 
 		if err := a.store.DB.Create(&models.LegalProductionPatron{ProductionID: prod.ID, PatronID: p.ID, Part: "p.json", SHA256: strings.Repeat("1", 64)}).Error; err != nil {
 			t.Fatal(err)
 		}
+		audit(models.AuditLegalProduce)
 	}
 	return req
 }
