@@ -39,6 +39,12 @@ func pastDue(t *testing.T, a *app, p models.Patron) {
 	n := a.clock.Now()
 	at := func(d time.Duration) *time.Time { x := n.Add(-d); return &x }
 	day := 24 * time.Hour
+	// The email that carried the past notification goes with it.
+	digest := models.Digest{PatronID: p.ID, IdempotencyKey: "digest-" + p.CardNumber + "-daily-2026-10-27", Status: models.DigestSent,
+		NextAttemptAt: n.Add(-31 * day), CreatedAt: n.Add(-31 * day), SentAt: at(31 * day)}
+	if err := a.store.DB.Create(&digest).Error; err != nil {
+		t.Fatal(err)
+	}
 	rows := []any{
 		&models.ReferenceQuestion{PatronID: p.ID, Subject: "past question", Question: "q", AskedAt: n.AddDate(-1, -1, 0)},
 		&models.ReferenceQuestion{PatronID: p.ID, Subject: "kept question", Question: "q", AskedAt: n.AddDate(0, -2, 0)},
@@ -49,7 +55,7 @@ func pastDue(t *testing.T, a *app, p models.Patron) {
 		&models.ILLRequest{PatronID: p.ID, Title: "past loan", Status: models.ILLReturned, RequestedAt: n.Add(-200 * day), CompletedAt: at(91 * day)},
 		&models.ComputerSession{PatronID: p.ID, Branch: "Main", Station: "PC-past", StartedAt: n.Add(-25 * time.Hour)},
 		&models.ComputerSession{PatronID: p.ID, Branch: "Main", Station: "PC-kept", StartedAt: n.Add(-2 * time.Hour)},
-		&models.Notification{PatronID: p.ID, Title: "past arrival", Reason: "r", CreatedAt: n.Add(-40 * day), SentAt: at(31 * day)},
+		&models.Notification{PatronID: p.ID, Title: "past arrival", Reason: "r", CreatedAt: n.Add(-40 * day), SentAt: at(31 * day), DigestID: &digest.ID},
 	}
 	rows = append(rows,
 		// A choice replaced more than the audit period ago goes; the
@@ -282,6 +288,9 @@ func TestHeldPatronSeesDeletionPausedNotAPastDate(t *testing.T) {
 				t.Errorf("%s promises a deletion date: %q", path, m)
 			}
 		}
+		if !strings.Contains(c.get("/data/notifications").body, "Daily email of October 27, 2026") {
+			t.Error("the email that carried a held notification is not shown")
+		}
 		if export := c.get("/data/export.json"); !strings.Contains(export.body, "past question") {
 			t.Error("the export leaves out the held records the patron may see")
 		}
@@ -309,6 +318,9 @@ func TestNoHoldPatronNeverSeesRecordsPastRetention(t *testing.T) {
 			if strings.Contains(r.body, "past ") || strings.Contains(r.body, "PC-past") {
 				t.Errorf("%s shows a record past its retention", path)
 			}
+		}
+		if strings.Contains(c.get("/data/notifications").body, "Daily email of October 27, 2026") {
+			t.Error("the email that carried only past notifications is still shown")
 		}
 		if n := countRows(t, a.store.DB, "reference_questions", p.ID); n != 2 {
 			t.Fatalf("hiding deletes nothing: %d rows", n)
