@@ -142,7 +142,8 @@ func patronPages() []string {
 	return pages
 }
 
-var overPromises = []string{"No one outside the library", "Only you can see", "never shared", "shares it with no one", "sends your data nowhere"}
+var overPromises = []string{"No one outside the library", "Only you can see", "never shared", "shares it with no one", "sends your data nowhere",
+	"rented or given to anyone", "are deleted within twelve months."}
 
 // TestNoPageSaysNoOneOutsideTheLibrary: no patron page, nor the export,
 // promises that no one outside the library may see a kind of data; every
@@ -208,12 +209,18 @@ func TestNoPageSaysNoOneOutsideTheLibrary(t *testing.T) {
 // mailto: and tel: links, is in the footer of every page, signed in or
 // not, and in the notice that asks the patron to tell the library; with
 // none configured the footer says only what is true: ask at any desk.
+// The public pages promise no more than the library delivers either.
 func TestFooterShowsThePrivacyContactOnEveryPage(t *testing.T) {
 	forEachDB(t, contactConfig(), func(t *testing.T, a *app) {
 		a.patron(card, pin, "Rosa", "Parks")
 		c := a.client()
 		for _, path := range []string{"/", "/policy", "/login"} {
 			footerHasContact(t, c, path)
+			for _, bad := range overPromises {
+				if r := c.get(path); strings.Contains(r.body, bad) {
+					t.Errorf("%s says %q", path, bad)
+				}
+			}
 		}
 		c.signIn(card, pin)
 		for _, path := range patronPages() {
