@@ -567,7 +567,13 @@ func (d *Deliverer) TellLegal(ctx context.Context) (int, error) {
 			if !ok || strings.TrimSpace(t.Patron.Email) == "" {
 				continue
 			}
-			if err := d.sendLegal(ctx, t); err != nil {
+			err = d.sendLegal(ctx, t)
+			if errors.Is(err, errBadRecipient) {
+				// No retry can help; the overview's notice tells them.
+				d.Log.Warn("legal notice email not sent", "request", t.RequestID, "kind", models.FailureAddress)
+				continue
+			}
+			if err != nil {
 				// Not sent: the next pass tries again. Logged without the
 				// address or the server's words.
 				d.Log.Warn("legal notice email not sent", "request", t.RequestID, "kind", sendFailureKind(err))
@@ -643,7 +649,7 @@ func (d *Deliverer) sendLegal(ctx context.Context, t models.LegalTold) error {
 		return err
 	}
 	if err := msg.To(strings.TrimSpace(t.Patron.Email)); err != nil {
-		return err
+		return errBadRecipient
 	}
 	msg.Subject(d.Config.LibraryName + ": legal process concerning your library records")
 	msg.SetDateWithValue(d.Store.Now())

@@ -472,8 +472,9 @@ func TestNoticeListsAProductionFirst(t *testing.T) {
 // TestEndedNondisclosureIsToldOnceByEmail: when a nondisclosure order is
 // lifted, or runs out, the patron's next visit tells everything that
 // happened under the request, and exactly one plain email goes out (none
-// while it is in force, none again on later passes), with the contact
-// and no record in it. Without a mail server nothing is marked told.
+// while it is in force, none again on later passes, none to a patron
+// with no address), with the contact and no record in it. Without a mail
+// server nothing is marked told, so the email goes once one is set up.
 func TestEndedNondisclosureIsToldOnceByEmail(t *testing.T) {
 	srv := startSMTP(t)
 	cfg := mailConfig(srv)
@@ -487,6 +488,12 @@ func TestEndedNondisclosureIsToldOnceByEmail(t *testing.T) {
 		until := a.clock.Now().Add(48 * time.Hour)
 		reqL := legalRows(t, a, lifted, true, nil, true)
 		legalRows(t, a, expiring, true, &until, false)
+		// Also covered, with no email address: told at their next visit.
+		noMail := a.patron("21000000005555", pin, "Ann", "Lee")
+		a.store.DB.Model(&models.Patron{}).Where("id = ?", noMail.ID).Update("email", "")
+		if err := a.store.DB.Create(&models.LegalRequestPatron{RequestID: reqL.ID, PatronID: noMail.ID}).Error; err != nil {
+			t.Fatal(err)
+		}
 		d := deliverer(a, cfg, &strings.Builder{})
 		if n, err := d.TellLegal(ctx); err != nil || n != 0 || len(srv.messages()) != 0 {
 			t.Fatalf("while in force: told %d, %d emails (%v)", n, len(srv.messages()), err)
@@ -530,6 +537,11 @@ func TestEndedNondisclosureIsToldOnceByEmail(t *testing.T) {
 		a.store.DB.Where("request_id = ? AND patron_id = ?", reqL.ID, lifted.ID).Take(&rp)
 		if rp.ToldAt == nil {
 			t.Fatal("told_at not set")
+		}
+		var rpNoMail models.LegalRequestPatron
+		a.store.DB.Where("request_id = ? AND patron_id = ?", reqL.ID, noMail.ID).Take(&rpNoMail)
+		if rpNoMail.ToldAt == nil {
+			t.Fatal("a patron with no address is not marked told, so every pass would look at them again")
 		}
 		// The other order runs out; with no mail server nothing is marked.
 		a.clock.Advance(49 * time.Hour)
