@@ -434,7 +434,10 @@ func TestNoticeListsAProductionFirst(t *testing.T) {
 		legalRows(t, a, p, false, nil, true)
 		// Staff also helped: the legal notice still comes first.
 		staff := a.staff("deskclerk", models.RoleAssistant)
-		if err := a.store.DB.Create(&models.AuditEntry{StaffID: &staff.ID, PatronID: &p.ID, Action: models.AuditAssistStart, CreatedAt: a.clock.Now().Add(-time.Hour)}).Error; err != nil {
+		err := a.store.DB.Transaction(func(tx *gorm.DB) error {
+			return a.store.AppendAudit(tx, &models.AuditEntry{StaffID: &staff.ID, PatronID: &p.ID, Action: models.AuditAssistStart, Reason: "desk"})
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 		c := a.client()
@@ -443,6 +446,11 @@ func TestNoticeListsAProductionFirst(t *testing.T) {
 		first := doc.Find(`.assist-notice`).First()
 		if id, _ := first.Attr("data-testid"); id != "legal-notice" {
 			t.Fatalf("the first notice is %q", id)
+		}
+		// The assistance notice, after it, asks the patron to tell the
+		// library, and says how.
+		if doc.Find(`[data-testid="assist-notice"] a[href="mailto:privacy@library.example"]`).Length() != 1 {
+			t.Error("the assistance notice does not say how to reach the privacy contact")
 		}
 		text := strings.Join(strings.Fields(first.Text()), " ")
 		for _, want := range []string{"Your records were produced for a court order", "Superior Court of California, County of Los Angeles",
