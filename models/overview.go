@@ -28,11 +28,12 @@ type CategorySummary struct {
 // row the caller has already read, in one database round trip: the
 // patron's kept summaries (see summaries.go) and the categories read live.
 //
-// It shows what the patron's own pages show (see PatronView): records past
-// their retention are left out unless a hold the patron may be told of
-// keeps them. The kept summaries carry each category's oldest date, so
-// only a category whose oldest record is due is counted again from its
-// rows.
+// It shows what the patron's own pages show (see PatronView, one more
+// short query on legal_holds): records past their retention are left out
+// unless a hold the patron may be told of keeps them. The kept summaries
+// carry each category's oldest date, so only a category whose oldest
+// record is due (until the next purge, or while a hold keeps it) costs
+// another round trip, counted again from its rows.
 func (s *Store) Overview(ctx context.Context, p Patron, limits SessionLimits) ([]CategorySummary, error) {
 	v, err := s.PatronView(ctx, p.ID)
 	if err != nil {
