@@ -297,10 +297,10 @@ func (s *Store) legalNotices(db *gorm.DB, patronID int64, since *time.Time) ([]L
 		Order("produced_at, id").Find(&prods).Error; err != nil {
 		return nil, fmt.Errorf("models: legal notices: %w", err)
 	}
-	var reqIDs []int64
-	if err := db.Model(&LegalRequestPatron{}).Where("patron_id = ?", patronID).Pluck("request_id", &reqIDs).Error; err != nil {
-		return nil, fmt.Errorf("models: legal notices: %w", err)
+	if len(holds) == 0 && len(prods) == 0 {
+		return nil, nil // nothing happened to the patron's records
 	}
+	var reqIDs []int64
 	for _, h := range holds {
 		if h.RequestID != nil {
 			reqIDs = append(reqIDs, *h.RequestID)
@@ -308,9 +308,6 @@ func (s *Store) legalNotices(db *gorm.DB, patronID int64, since *time.Time) ([]L
 	}
 	for _, p := range prods {
 		reqIDs = append(reqIDs, p.RequestID)
-	}
-	if len(holds) == 0 && len(prods) == 0 {
-		return nil, nil
 	}
 	reqs := map[int64]LegalRequest{}
 	if len(reqIDs) > 0 {
