@@ -22,6 +22,9 @@ type ExportMeta struct {
 	Library       string
 	PolicyVersion string
 	Limits        SessionLimits
+	// view, set by Export, is what the patron's own pages show: the
+	// export leaves out the same records they do (see PatronView).
+	view *PatronView
 }
 
 type exportHeader struct {
@@ -92,6 +95,11 @@ func (s *Store) Export(ctx context.Context, patronID int64, meta ExportMeta, out
 		if err != nil {
 			return err
 		}
+		view, err := s.patronView(tx, patronID)
+		if err != nil {
+			return err
+		}
+		meta.view = &view
 		// Open the header object again to append the categories.
 		w.Write(head[:len(head)-1])
 		w.WriteString(`,"categories":{`)
@@ -125,8 +133,16 @@ func (s *Store) exportCategory(tx *gorm.DB, w *bufio.Writer, c Category, patronI
 	w.Write(info[:len(info)-1])
 	w.WriteString(`,"records":[`)
 	var err error
+	// hide leaves out what the patron's pages do not show: records past
+	// their retention that a hold they may not be told of keeps.
+	hide := func(q *gorm.DB, idCol string) *gorm.DB {
+		if meta.view == nil {
+			return q
+		}
+		return meta.view.HideFrom(q, c.Table, idCol)
+	}
 	scoped := func(model any) *gorm.DB {
-		return tx.Model(model).Where("patron_id = ?", patronID).Order(c.TimeColumn + " DESC").Order("id DESC")
+		return hide(tx.Model(model).Where("patron_id = ?", patronID), c.Table+".id").Order(c.TimeColumn + " DESC").Order("id DESC")
 	}
 	switch c.Slug {
 	case "loans":
@@ -152,7 +168,7 @@ func (s *Store) exportCategory(tx *gorm.DB, w *bufio.Writer, c Category, patronI
 	case "mailing-lists":
 		err = streamRows[SubscriptionRecord](tx, w, subscriptionQuery(tx, patronID).Order("subscriptions.subscribed_at DESC"))
 	case "staff-access":
-		err = streamRows[StaffAccessRecord](tx, w, staffAccessQuery(tx, patronID).Order("audit_entries.created_at DESC"))
+		err = streamRows[StaffAccessRecord](tx, w, hide(staffAccessQuery(tx, patronID), "audit_entries.id").Order("audit_entries.created_at DESC"))
 	case "sessions":
 		var rows []SessionRecord
 		if rows, err = s.activeSessions(tx, patronID, meta.Limits); err == nil {
@@ -173,7 +189,10 @@ func (s *Store) exportCategory(tx *gorm.DB, w *bufio.Writer, c Category, patronI
 		switch part.Table {
 		case "digests":
 			var rows []DigestRecord
-			if rows, err = digestRecords(tx, patronID); err == nil {
+			if rows, err = digestRecords(tx, patronID); err == nil && meta.view != nil {
+				rows, err = visibleDigests(tx, *meta.view, rows)
+			}
+			if err == nil {
 				err = writeRows(w, rows)
 			}
 		default:

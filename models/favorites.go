@@ -94,10 +94,10 @@ func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " "
 // version shown is recorded in the ledger with every link and unlink;
 // change the text, change the version.
 const (
-	FavoritesConsentVersion = "favorites-1"
+	FavoritesConsentVersion = "favorites-2"
 	FavoritesConsentText    = "Link my favorite authors and subjects to my library record, so that the library can " +
-		"tell me when new materials by them or about them arrive. They are used for nothing else, never shared, and " +
-		"erased when I unlink them."
+		"tell me when new materials by them or about them arrive. They are used for nothing else, shared with no one except law " +
+		"enforcement with a court order the library has reviewed, and erased when I unlink them."
 )
 
 // Limits on favorites, so that one record cannot grow without bound.

@@ -19,21 +19,46 @@ type CategorySummary struct {
 	// OldestDue is when the oldest record counting down will be deleted;
 	// nil when nothing of this kind is counting down.
 	OldestDue *time.Time
+	// Paused says a legal hold the patron may be told of keeps these
+	// records past OldestDue: deletion is paused by a court order.
+	Paused bool
 }
 
 // Overview summarises every category of data held about patron p, whose
 // row the caller has already read, in one database round trip: the
 // patron's kept summaries (see summaries.go) and the categories read live.
+//
+// It shows what the patron's own pages show (see PatronView, one more
+// short query on legal_holds): records past their retention are left out
+// unless a hold the patron may be told of keeps them. The kept summaries
+// carry each category's oldest date, so only a category whose oldest
+// record is due (until the next purge, or while a hold keeps it) costs
+// another round trip, counted again from its rows.
 func (s *Store) Overview(ctx context.Context, p Patron, limits SessionLimits) ([]CategorySummary, error) {
-	r := s.RetentionNow()
+	v, err := s.PatronView(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	return s.OverviewWith(ctx, p, limits, v)
+}
+
+// OverviewWith is Overview for a PatronView the caller has worked out.
+func (s *Store) OverviewWith(ctx context.Context, p Patron, limits SessionLimits, v PatronView) ([]CategorySummary, error) {
+	r := v.r
+	if r == (Retention{}) {
+		r = s.RetentionNow()
+	}
 	cats := CategoriesFor(r)
 	now := s.Now()
 	// The same three arguments serve every branch, by number. The query
 	// goes to the connection pool itself: gorm would take "?1" for a
 	// placeholder of its own, and building the statement through it cost
 	// more than the rest of the call's Go code.
+	// The fourth and fifth: whether the live notifications are shown
+	// whole, and the time before which they are due (the purge's rule).
+	notifCutoff := now.AddDate(0, 0, -r.NotificationDays)
 	rows, err := s.DB.Statement.ConnPool.QueryContext(ctx, overviewSQL[DialectOfDB(s.DB)](),
-		p.ID, now.Add(-limits.Idle), now.Add(-limits.Absolute))
+		p.ID, now.Add(-limits.Idle), now.Add(-limits.Absolute), v.Paused, notifCutoff)
 	if err != nil {
 		return nil, fmt.Errorf("models: overview: %w", err)
 	}
@@ -78,7 +103,8 @@ func (s *Store) Overview(ctx context.Context, p Patron, limits SessionLimits) ([
 	out := make([]CategorySummary, 0, len(cats))
 	for _, c := range cats {
 		var summary CategorySummary
-		if a := found[c.Slug]; a != nil {
+		a := found[c.Slug]
+		if a != nil {
 			summary = a.CategorySummary
 			if a.oldest != nil {
 				if due, ok := r.due(c.Slug, *a.oldest); ok {
@@ -86,6 +112,20 @@ func (s *Store) Overview(ctx context.Context, p Patron, limits SessionLimits) ([
 				}
 			}
 		}
+		if isKept(c.Slug) && !v.Paused && a != nil && a.oldest != nil && v.mayBeDue(c.Table, *a.oldest) {
+			// Records past retention that a hold keeps are not shown.
+			live, oldest, err := s.recount(ctx, v, c, limits)
+			if err != nil {
+				return nil, err
+			}
+			summary = live
+			if oldest != nil {
+				if due, ok := r.due(c.Slug, *oldest); ok {
+					summary.OldestDue = &due
+				}
+			}
+		}
+		summary.Paused = v.Paused && summary.OldestDue != nil
 		summary.Category = c
 		switch c.Slug {
 		case "contact":
@@ -131,12 +171,38 @@ func buildOverviewSQL(mark string) string {
 				c.Slug, c.TimeColumn, oldest, c.Label, c.Table, where))
 			continue
 		}
+		if due, ok := liveDue[c.Table]; ok {
+			// Unless deletion is paused (4), leave out what the purge
+			// would delete now (its rule, due before 5).
+			where += fmt.Sprintf(" AND (%s4 OR %s.id NOT IN (SELECT id FROM %s WHERE patron_id = %s1 AND (%s)))",
+				mark, c.Table, c.Table, mark, strings.ReplaceAll(due, "?", mark+"5"))
+		}
 		parts = append(parts, fmt.Sprintf("SELECT '%s', COUNT(*), 0, MAX(%s), MIN(%s), "+
 			"(SELECT %s FROM %s WHERE %s ORDER BY %s DESC, id DESC LIMIT 1) FROM %s WHERE %s",
 			c.Slug, c.TimeColumn, oldest, c.Label, c.Table, where, c.TimeColumn, c.Table, where))
 	}
 	return strings.Join(parts, " UNION ALL ")
 }
+
+// liveDue is the purge's rule for each table the overview reads live
+// whose records fall due by time; every placeholder in it is the same
+// cutoff.
+var liveDue = func() map[string]string {
+	out := map[string]string{}
+	cut := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, rule := range purgeRulesAt(cut.AddDate(0, 0, DefaultRetention().NotificationDays), DefaultRetention(), SessionLimits{}) {
+		if rule.table != "notifications" {
+			continue
+		}
+		for _, a := range rule.args {
+			if a != any(cut) {
+				panic("models: the overview reads notifications with one cutoff")
+			}
+		}
+		out[rule.table] = rule.where
+	}
+	return out
+}()
 
 // numberPlaceholders numbers the "?" placeholders of sql in order, each
 // after mark: "a = ? AND b > ?" becomes "a = $1 AND b > $2".

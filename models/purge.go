@@ -61,7 +61,14 @@ type purgeRule struct {
 const notHeld = " AND patron_id NOT IN (SELECT patron_id FROM legal_holds WHERE released_at IS NULL)"
 
 func (s *Store) purgeRules(r Retention, limits SessionLimits) []purgeRule {
-	n := s.Now()
+	return purgeRulesAt(s.Now(), r, limits)
+}
+
+// purgeRulesAt is the retention schedule as deletions due at time n: the
+// one definition of "due" that the purge deletes by and that patrons'
+// own pages hide by (see PatronView), so a record a patron sees is one
+// the purge would keep.
+func purgeRulesAt(n time.Time, r Retention, limits SessionLimits) []purgeRule {
 	return []purgeRule{
 		{"reference_questions", "reference_questions", "id", "asked_at < ?", []any{n.AddDate(0, -r.ReferenceMonths, 0)}, true},
 		{"holds", "holds", "id", "closed_at < ?", []any{n.AddDate(0, 0, -r.HoldDays)}, true},
@@ -224,6 +231,9 @@ func (s *Store) purgeRule(ctx context.Context, db *gorm.DB, rule purgeRule, dryR
 
 const auditAnchorSetting = "audit.anchor"
 
+// auditCutoff is the time before which audit entries are due at n.
+func auditCutoff(n time.Time, r Retention) time.Time { return n.AddDate(-r.AuditYears, 0, 0) }
+
 // purgeAudit deletes audit entries older than the audit period from the
 // start of the chain, and records a signed anchor (see AuditAnchor): the
 // first entry kept and the chain value it follows, so `carrel audit
@@ -233,7 +243,7 @@ const auditAnchorSetting = "audit.anchor"
 // so the anchor names one that exists. It returns the last anchor it
 // wrote, as text, or "" when it deleted nothing.
 func (s *Store) purgeAudit(ctx context.Context, db *gorm.DB, r Retention, dryRun bool, batch int) (int64, string, error) {
-	cutoff := s.Now().AddDate(-r.AuditYears, 0, 0)
+	cutoff := auditCutoff(s.Now(), r)
 	// The first entry that must stay: young enough, or naming a held
 	// patron, or else the newest.
 	var keep AuditEntry

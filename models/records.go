@@ -43,6 +43,9 @@ func ParseCursor(s string) (c Cursor, ok bool) {
 type PageRequest struct {
 	After, Before *Cursor
 	Limit         int
+	// Hide, when set, leaves out the records a patron's own pages do not
+	// show (PatronView.Hide); staff and the system see them all.
+	Hide *Hidden
 }
 
 // Page is one page of records, newest first, with the cursors that lead
@@ -62,6 +65,7 @@ func keyset[T any](q *gorm.DB, timeCol, idCol string, req PageRequest, key func(
 	if limit <= 0 || limit > 500 {
 		limit = DefaultPageSize
 	}
+	q = req.Hide.apply(q, idCol)
 	tuple := "(" + timeCol + ", " + idCol + ")"
 	var rows []T
 	var err error

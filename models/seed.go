@@ -205,7 +205,8 @@ var demoLists = []MailingList{
 		Frequency:   "monthly",
 		ConsentText: "Yes, please send me New Arrivals, a monthly email from the Santa Monica Public Library " +
 			"with the newest books, films and audiobooks on our shelves, picked by our librarians. " +
-			"The library uses my email address only to send this newsletter: it is never shared or sold, " +
+			"The library uses my email address only to send this newsletter: it is never sold, and shared with " +
+			"no one but law enforcement with a court order the library has reviewed, " +
 			"and it is not linked to anything I borrow. I can leave the list at any time, from my account " +
 			"or with the one-click link at the foot of every issue.",
 	},
@@ -217,7 +218,8 @@ var demoLists = []MailingList{
 		ConsentText: "Yes, please send me a weekly email about what is happening at the Santa Monica Public " +
 			"Library: author talks, story times, craft and technology workshops, film screenings and " +
 			"programs for every age, at every branch. The library uses my email address only for this " +
-			"message, shares it with no one, and keeps it apart from my borrowing. I can stop it at any " +
+			"message, gives it to no one else but law enforcement with a court order the library has reviewed, " +
+			"and keeps it apart from my borrowing. I can stop it at any " +
 			"time, from my account or with the one-click link in each email.",
 	},
 	{
@@ -228,7 +230,7 @@ var demoLists = []MailingList{
 		ConsentText: "Yes, please send me the Friends of the Library newsletter, four times a year: dates of " +
 			"the Friends' book sales, bargains from the used-book store, and how the money raised helps " +
 			"the library. The library sends it itself and does not give my email address to the Friends " +
-			"or to anyone else, and it is not linked to what I borrow. I can leave the list at any time, " +
+			"or to anyone else but law enforcement with a court order the library has reviewed, and it is not linked to what I borrow. I can leave the list at any time, " +
 			"from my account or with the one-click link in each issue.",
 	},
 }

@@ -255,8 +255,16 @@ func (s *Store) auditAssisted(tx *gorm.DB, patronID int64, a Actor, what string)
 
 // AssistNotices lists what staff did while assisting the patron since the
 // patron last dismissed the notice.
+//
+// Like every patron page, it leaves out entries past their retention that
+// a hold the patron may not be told of keeps (see PatronView).
 func (s *Store) AssistNotices(ctx context.Context, p Patron) ([]StaffAccessRecord, error) {
-	q := staffAccessQuery(s.db(ctx), p.ID).Where("audit_entries.action IN ?", []string{AuditAssistStart, AuditAssistAction})
+	v, err := s.PatronView(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	q := v.HideFrom(staffAccessQuery(s.db(ctx), p.ID), "audit_entries", "audit_entries.id").
+		Where("audit_entries.action IN ?", []string{AuditAssistStart, AuditAssistAction})
 	if p.AssistSeenAt != nil {
 		q = q.Where("audit_entries.created_at > ?", *p.AssistSeenAt)
 	}

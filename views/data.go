@@ -22,6 +22,10 @@ type Overview struct {
 	// AssistNotices lists what staff did while assisting, since the
 	// patron last dismissed the notice.
 	AssistNotices []string
+	// LegalNotices tell what legal process did to the patron's records
+	// since their last visit, productions first; empty under a
+	// nondisclosure order in force.
+	LegalNotices []LegalNotice
 	// Assisted hides what staff may not use (export, print).
 	Assisted bool
 }
@@ -131,4 +135,10 @@ type PrintView struct {
 	FullName    string
 	GeneratedAt string
 	Sections    []PrintSection
+}
+
+// LegalNotice is one legal request as the patron is told of it.
+type LegalNotice struct {
+	Title string   // "Your records were produced for a court order"
+	Lines []string // the court, then what happened, oldest first
 }

@@ -40,7 +40,7 @@ func MailingLists(p Page, v ListsView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>Mailing lists</h1><p class=\"lead\">The library sends these only to people who asked. Your address is never sold, rented or given to anyone; our mail service sees only your name and address, to send what you chose.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>Mailing lists</h1><p class=\"lead\">The library sends these only to people who asked. Your address is never sold or rented, and given to no one but law enforcement with a court order the library has reviewed; our mail service sees only your name and address, to send what you chose.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/carrel-library/carrel/static"
 )
 
@@ -32,6 +33,84 @@ type Page struct {
 	CatalogReturn string
 	// CatalogWelcome names who was just signed in by a catalog hand-off.
 	CatalogWelcome string
+	// Contact is the library's privacy contact (CARREL_PRIVACY_CONTACT);
+	// its zero value sends patrons to any desk.
+	Contact Contact
+}
+
+// Contact is whom a patron reaches about their privacy: a name and at
+// least an email address or a phone number.
+type Contact struct {
+	Name, Email, Phone, Address string
+}
+
+// Set reports whether the library named a privacy contact.
+func (c Contact) Set() bool { return c.Name != "" }
+
+// MailTo is the contact's mailto: link, or "".
+func (c Contact) MailTo() templ.SafeURL {
+	if c.Email == "" {
+		return ""
+	}
+	return templ.SafeURL("mailto:" + c.Email)
+}
+
+// Tel is the contact's tel: link (digits and a leading +), or "".
+func (c Contact) Tel() templ.SafeURL {
+	var b strings.Builder
+	for i, r := range strings.TrimSpace(c.Phone) {
+		if (r >= '0' && r <= '9') || (r == '+' && i == 0) {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return templ.SafeURL("tel:" + b.String())
+}
+
+// contactPart is one part of the contact as a sentence: its words, a
+// link when it has one, and the punctuation after it.
+type contactPart struct {
+	Text  string
+	Href  templ.SafeURL
+	After string
+}
+
+// parts lists the contact's parts in order, commas between, a full stop
+// after the last.
+func (c Contact) parts() []contactPart {
+	out := []contactPart{{Text: c.Name}}
+	if c.Email != "" {
+		out = append(out, contactPart{Text: c.Email, Href: c.MailTo()})
+	}
+	if c.Phone != "" {
+		out = append(out, contactPart{Text: c.Phone, Href: c.Tel()})
+	}
+	if c.Address != "" {
+		out = append(out, contactPart{Text: c.Address})
+	}
+	for i := range out {
+		out[i].After = ", "
+	}
+	out[len(out)-1].After = "."
+	return out
+}
+
+// Words is the contact in one plain line, for emails: "Privacy Officer,
+// privacy@library.example, +1 310 458 8600, 1 Main St." When none is set,
+// it sends the patron to any desk of library.
+func (c Contact) Words(library string) string {
+	if !c.Set() {
+		return "ask at any desk of " + library
+	}
+	parts := []string{c.Name}
+	for _, p := range []string{c.Email, c.Phone, c.Address} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return "contact " + strings.Join(parts, ", ")
 }
 
 // Principal is the signed-in visitor as the layout shows them.

@@ -3,10 +3,16 @@
 package web
 
 import (
+	"errors"
+	"fmt"
 	"net"
+	"net/mail"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/views"
 )
 
 // Config is everything the HTTP side needs to know about its deployment.
@@ -56,4 +62,67 @@ type Config struct {
 	// Mail is how digest emails are sent; without a host, none are
 	// (see delivery.go).
 	Mail MailConfig
+	// PrivacyContact is whom patrons reach about their privacy: shown in
+	// every page's footer and wherever a patron is asked to tell the
+	// library something. Unset, pages send them to any desk.
+	PrivacyContact views.Contact
 }
+
+// ParsePrivacyContact reads CARREL_PRIVACY_CONTACT: "name; email; phone;
+// address", separated by semicolons, with a name and at least an email or
+// a phone. Empty parts may be left out at the end ("name; email") or left
+// empty in the middle ("name; ; phone"). The empty string is no contact.
+func ParsePrivacyContact(v string) (views.Contact, error) {
+	var c views.Contact
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return c, nil
+	}
+	if len(v) > 500 || strings.ContainsFunc(v, unicode.IsControl) {
+		return c, errors.New("at most 500 characters on one line")
+	}
+	parts := strings.Split(v, ";")
+	if len(parts) > 4 {
+		return c, errors.New("at most four parts: name; email; phone; address")
+	}
+	for len(parts) < 4 {
+		parts = append(parts, "")
+	}
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	c = views.Contact{Name: parts[0], Email: parts[1], Phone: parts[2], Address: parts[3]}
+	if c.Name == "" {
+		return views.Contact{}, errors.New("a name first, such as 'Privacy Officer; privacy@library.example'")
+	}
+	if c.Email == "" && c.Phone == "" {
+		return views.Contact{}, errors.New("a name and at least an email address or a phone number")
+	}
+	if c.Email != "" {
+		a, err := mail.ParseAddress(c.Email)
+		if err != nil || a.Address != c.Email || !strings.Contains(a.Address[strings.LastIndex(a.Address, "@")+1:], ".") {
+			return views.Contact{}, fmt.Errorf("%q is not an email address such as privacy@library.example", c.Email)
+		}
+	}
+	if c.Phone != "" {
+		digits := 0
+		for _, r := range c.Phone {
+			switch {
+			case r >= '0' && r <= '9':
+				digits++
+			case strings.ContainsRune(" +-().", r):
+			default:
+				return views.Contact{}, fmt.Errorf("%q is not a phone number such as +1 310 458 8600", c.Phone)
+			}
+		}
+		if digits < 3 || digits > 20 {
+			return views.Contact{}, fmt.Errorf("%q is not a phone number such as +1 310 458 8600", c.Phone)
+		}
+	}
+	return c, nil
+}
+
+// DemoPrivacyContact is the contact demo mode shows when none is set:
+// plainly an example, on reserved example names and numbers.
+var DemoPrivacyContact = views.Contact{Name: "Example Privacy Officer (demo)", Email: "privacy@library.example",
+	Phone: "+1 555 0100", Address: "1 Example Street, Example City"}

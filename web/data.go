@@ -23,18 +23,34 @@ var notKept = []string{
 	"Your IP address, or anything else that tells where you connected from. Our logs hold only which page was asked for and how long it took.",
 	"What you search for in the catalog. The portal never receives your searches.",
 	"Tracking or advertising cookies. We set one cookie that keeps you signed in, and it is deleted when you close your browser.",
-	"Anything sent to database vendors or other companies. This portal loads nothing from other sites and sends your data nowhere.",
+	"Anything sent to database vendors or other companies. This portal loads nothing from other sites and sends your data to no company; the emails you choose go through the library's mail service.",
 }
 
 // DataOverview is "What we hold about you": one card per category.
 func (s *Server) DataOverview(c echo.Context) error {
 	p := currentPatron(c)
-	sums, err := s.Store.Overview(c.Request().Context(), *p, s.Config.Sessions)
+	ctx := c.Request().Context()
+	view, err := s.Store.PatronView(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	sums, err := s.Store.OverviewWith(ctx, *p, s.Config.Sessions, view)
 	if err != nil {
 		return err
 	}
 	o := views.Overview{FullName: p.FullName(), CardEnding: last(p.CardNumber, 4), NotKept: notKept,
 		Assisted: currentAssist(c) != nil}
+	if !o.Assisted {
+		// Legal process comes first: what was produced, or since when
+		// deletion is paused. Nothing under a nondisclosure order.
+		legal, err := s.Store.LegalNotices(ctx, p.ID, p.AssistSeenAt)
+		if err != nil {
+			return err
+		}
+		for _, n := range legal {
+			o.LegalNotices = append(o.LegalNotices, s.legalNoticeView(n))
+		}
+	}
 	if !o.Assisted && staffTouchedSince(sums, p.AssistSeenAt) {
 		notices, err := s.Store.AssistNotices(c.Request().Context(), *p)
 		if err != nil {
@@ -54,7 +70,7 @@ func (s *Server) DataOverview(c echo.Context) error {
 	for _, sum := range sums {
 		o.Cards = append(o.Cards, views.CategoryCard{
 			Slug: sum.Slug, Title: sum.Title, Count: sum.Count, Purpose: sum.Purpose, Retention: sum.Retention,
-			SharedWith: sum.SharedWith, Shared: sum.SharedWith != "No one outside the library.",
+			SharedWith: sum.SharedWith, Shared: sum.SharedWith != "",
 			Held: s.heldLine(sum, o.Assisted), NextDelete: s.dueLine(sum),
 		})
 	}
@@ -122,9 +138,16 @@ func (s *Server) heldLine(sum models.CategorySummary, assisted bool) string {
 	return line + "."
 }
 
+// Paused is what a patron under a hold they may be told of reads
+// wherever a deletion date would be.
+const Paused = "Deletion paused by a court order"
+
 func (s *Server) dueLine(sum models.CategorySummary) string {
 	if sum.OldestDue == nil {
 		return ""
+	}
+	if sum.Paused {
+		return Paused + "."
 	}
 	return "The oldest will be deleted on " + s.date(*sum.OldestDue) + "."
 }
@@ -152,11 +175,15 @@ func (s *Server) DataDetail(c echo.Context) error {
 		return err
 	}
 	assisted := currentAssist(c) != nil
+	view, err := s.Store.PatronView(ctx, p.ID)
+	if err != nil {
+		return err
+	}
 	var t views.Table
 	var older, newer *models.Cursor
 	// Staff assisting a patron never see history titles, so none are read.
 	if !(assisted && cat.Slug == "reading-history") {
-		if t, older, newer, err = s.records(ctx, c, cat, p.ID, req, !assisted); err != nil {
+		if t, older, newer, err = s.records(ctx, c, cat, p.ID, view, req, !assisted); err != nil {
 			return err
 		}
 	}
@@ -188,7 +215,7 @@ func (s *Server) DataDetail(c echo.Context) error {
 	case "mailing-lists":
 		d.ManageURL, d.ManageLabel = "/mailing-lists", "Choose your mailing lists"
 	}
-	if d.Parts, err = s.categoryParts(ctx, cat, p.ID); err != nil {
+	if d.Parts, err = s.categoryParts(ctx, cat, p.ID, view); err != nil {
 		return err
 	}
 	return s.render(c, http.StatusOK, views.DataDetail(s.page(c, cat.Title), d))
@@ -220,8 +247,27 @@ func pageRequest(c echo.Context) (models.PageRequest, error) {
 
 // records loads one page of a category and lays it out as a table. With
 // actions, rows carry their buttons (e.g. delete a history entry).
-func (s *Server) records(ctx context.Context, c echo.Context, cat models.Category, patronID int64, req models.PageRequest, actions bool) (views.Table, *models.Cursor, *models.Cursor, error) {
+//
+// It shows what view lets the patron's own pages show: records past their
+// retention are left out, unless a hold the patron may be told of keeps
+// them, and then every deletion date reads Paused.
+func (s *Server) records(ctx context.Context, c echo.Context, cat models.Category, patronID int64, view models.PatronView, req models.PageRequest, actions bool) (views.Table, *models.Cursor, *models.Cursor, error) {
 	t := views.Table{Caption: cat.Title}
+	if cat.Table != "" {
+		req.Hide = view.Hide(cat.Table)
+	}
+	due := func(slug string, from time.Time) string {
+		if view.Paused {
+			return Paused
+		}
+		return s.due(slug, from)
+	}
+	dueTime := func(slug string, from time.Time) string {
+		if view.Paused {
+			return Paused
+		}
+		return s.dueTime(slug, from)
+	}
 	cols := func(labels ...string) {
 		for _, l := range labels {
 			t.Columns = append(t.Columns, views.Column{Label: l, Numeric: l == "Amount" || l == "Renewals"})
@@ -266,7 +312,7 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 		if pg, err = s.Store.Holds(ctx, patronID, req); err == nil {
 			older, newer = pg.Older, pg.Newer
 			for _, r := range pg.Rows {
-				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Title, r.Author, r.PickupBranch, s.date(r.PlacedAt), s.holdStatus(r)}})
+				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Title, r.Author, r.PickupBranch, s.date(r.PlacedAt), s.holdStatus(r, due)}})
 			}
 		}
 	case "fines":
@@ -277,7 +323,7 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 			for _, r := range pg.Rows {
 				status := titleCase(r.Status)
 				if r.SettledAt != nil {
-					status += " " + s.date(*r.SettledAt) + "; deleted " + s.due("fines", *r.SettledAt)
+					status += " " + s.date(*r.SettledAt) + "; " + deletedOn(due("fines", *r.SettledAt))
 				}
 				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Description, r.Title, money(r.AmountCents), s.date(r.AssessedAt), status}})
 			}
@@ -290,7 +336,7 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 			for _, r := range pg.Rows {
 				status := titleCase(strings.ReplaceAll(r.Status, "_", " "))
 				if r.CompletedAt != nil {
-					status += "; deleted " + s.due("ill", *r.CompletedAt)
+					status += "; " + deletedOn(due("ill", *r.CompletedAt))
 				}
 				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Title, r.Author, r.LendingLibrary, s.date(r.RequestedAt), status}})
 			}
@@ -305,7 +351,7 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 				if r.AnsweredAt != nil {
 					answered = s.date(*r.AnsweredAt)
 				}
-				t.Rows = append(t.Rows, views.Row{Cells: []string{orDefault(r.Subject, "(no subject)"), r.Question, s.date(r.AskedAt), answered, s.due("reference", r.AskedAt)}})
+				t.Rows = append(t.Rows, views.Row{Cells: []string{orDefault(r.Subject, "(no subject)"), r.Question, s.date(r.AskedAt), answered, due("reference", r.AskedAt)}})
 			}
 		}
 	case "computer-sessions":
@@ -318,7 +364,7 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 				if r.EndedAt != nil {
 					ended = s.dateTime(*r.EndedAt)
 				}
-				t.Rows = append(t.Rows, views.Row{Cells: []string{s.dateTime(r.StartedAt), ended, r.Branch, r.Station, s.dueTime("computer-sessions", r.StartedAt)}})
+				t.Rows = append(t.Rows, views.Row{Cells: []string{s.dateTime(r.StartedAt), ended, r.Branch, r.Station, dueTime("computer-sessions", r.StartedAt)}})
 			}
 		}
 	case "mailing-lists":
@@ -345,7 +391,7 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 		if pg, err = s.Store.NotificationDeliveries(ctx, patronID, req); err == nil {
 			older, newer = pg.Older, pg.Newer
 			for _, r := range pg.Rows {
-				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Title, r.Reason, s.date(r.CreatedAt), s.deliveryStatus(currentPatron(c), r)}})
+				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Title, r.Reason, s.date(r.CreatedAt), s.deliveryStatus(currentPatron(c), r, due)}})
 			}
 		}
 	case "consents":
@@ -406,7 +452,16 @@ func (s *Server) dueTime(slug string, from time.Time) string {
 	return s.dateTime(d)
 }
 
-func (s *Server) holdStatus(h models.Hold) string {
+// deletedOn says when a record goes: "deleted April 1, 2027", or that
+// deletion is paused.
+func deletedOn(when string) string {
+	if when == Paused {
+		return "deletion paused by a court order"
+	}
+	return "deleted " + when
+}
+
+func (s *Server) holdStatus(h models.Hold, due func(string, time.Time) string) string {
 	switch h.Status {
 	case models.HoldReady:
 		if h.ReadyUntil != nil {
@@ -420,7 +475,7 @@ func (s *Server) holdStatus(h models.Hold) string {
 	case models.HoldFilled, models.HoldCancelled:
 		st := titleCase(h.Status)
 		if h.ClosedAt != nil {
-			st += " " + s.date(*h.ClosedAt) + "; deleted " + s.due("holds", *h.ClosedAt)
+			st += " " + s.date(*h.ClosedAt) + "; " + deletedOn(due("holds", *h.ClosedAt))
 		}
 		return st
 	}
@@ -665,6 +720,10 @@ func (s *Server) DataPrint(c echo.Context) error {
 	p := currentPatron(c)
 	ctx := c.Request().Context()
 	v := views.PrintView{FullName: p.FullName(), GeneratedAt: s.dateTime(s.Store.Now())}
+	view, err := s.Store.PatronView(ctx, p.ID)
+	if err != nil {
+		return err
+	}
 	for _, cat := range s.Store.Categories() {
 		sec := views.PrintSection{Title: cat.Title, Purpose: cat.Purpose, Retention: cat.Retention, Empty: cat.Empty}
 		switch cat.Slug {
@@ -676,7 +735,7 @@ func (s *Server) DataPrint(c echo.Context) error {
 			all := views.Table{}
 			req := models.PageRequest{Limit: 500}
 			for {
-				t, older, _, err := s.records(ctx, c, cat, p.ID, req, false)
+				t, older, _, err := s.records(ctx, c, cat, p.ID, view, req, false)
 				if err != nil {
 					return err
 				}
@@ -689,7 +748,7 @@ func (s *Server) DataPrint(c echo.Context) error {
 			}
 			sec.Table = &all
 			var err error
-			if sec.Parts, err = s.categoryParts(ctx, cat, p.ID); err != nil {
+			if sec.Parts, err = s.categoryParts(ctx, cat, p.ID, view); err != nil {
 				return err
 			}
 		}
@@ -697,4 +756,62 @@ func (s *Server) DataPrint(c echo.Context) error {
 	}
 	s.stats.Inc("export.print")
 	return s.render(c, http.StatusOK, views.DataPrint(s.page(c, "Your library record"), v))
+}
+
+// legalNoticeView writes what the patron is told of one legal request:
+// the court and the process, then what happened to their records, with
+// the categories and dates produced (never a record itself).
+func (s *Server) legalNoticeView(n models.LegalNotice) views.LegalNotice {
+	v := views.LegalNotice{Title: "A court order concerned your records"}
+	switch {
+	case n.Produced():
+		v.Title = "Your records were produced for a court order"
+	case n.PausedNow():
+		v.Title = "Deletion of your records is paused by a court order"
+	}
+	if n.Court != "" {
+		line := "Issued by " + n.Court
+		if n.Kind != "" {
+			line += ": " + n.Kind
+		}
+		if n.Reference != "" {
+			line += ", reference " + n.Reference
+		}
+		v.Lines = append(v.Lines, line+".")
+	}
+	for _, e := range n.Events {
+		switch e.What {
+		case models.LegalEventHold:
+			v.Lines = append(v.Lines, s.date(e.At)+": the library paused the deletion of your records, as the order requires.")
+		case models.LegalEventRelease:
+			v.Lines = append(v.Lines, s.date(e.At)+": deletion of your records resumed.")
+		case models.LegalEventProduced:
+			what := "your records"
+			if len(e.Categories) > 0 {
+				what = "your " + strings.Join(e.Categories, ", ")
+			}
+			to := "the court"
+			if n.Court != "" {
+				to = n.Court
+			}
+			v.Lines = append(v.Lines, s.date(e.At)+": the library produced "+what+" ("+s.span(e.From, e.To)+") for "+to+".")
+		}
+	}
+	if n.NondisclosureEnded != nil {
+		v.Lines = append(v.Lines, "A nondisclosure order kept the library from telling you until "+s.date(*n.NondisclosureEnded)+".")
+	}
+	return v
+}
+
+// span names the dates a production covered.
+func (s *Server) span(from, to *time.Time) string {
+	switch {
+	case from != nil && to != nil:
+		return "records dated " + s.date(*from) + " to " + s.date(*to)
+	case from != nil:
+		return "records dated from " + s.date(*from)
+	case to != nil:
+		return "records dated up to " + s.date(*to)
+	}
+	return "records of every date"
 }

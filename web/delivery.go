@@ -89,6 +89,9 @@ type DeliveryReport struct {
 	Failed    int   // given up
 	Withdrawn int   // not sent after all: the patron stopped notices, or nothing was left in it
 	Skipped   int   // claimed by another sender first
+	// Told counts patrons emailed, once, that a nondisclosure order has
+	// ended, with what happened to their records under it.
+	Told int
 }
 
 func (r DeliveryReport) String() string {
@@ -119,6 +122,9 @@ func (d *Deliverer) RunOnce(ctx context.Context) (DeliveryReport, error) {
 		return rep, err
 	}
 	const batch = 50
+	if rep.Told, err = d.TellLegal(ctx); err != nil {
+		return rep, err
+	}
 	// Every digest listed leaves the due list once handled (sent, given
 	// up, put off, withdrawn, or claimed by another sender), so this ends;
 	// the cap is a guard against a bug, not a limit on a busy day.
@@ -384,9 +390,9 @@ func (s *Server) DeliverDigests(ctx context.Context) {
 		switch {
 		case err != nil && !errors.Is(err, context.Canceled):
 			s.Log.Error("digest delivery failed", "err", err)
-		case rep.Assembled+int64(rep.Sent+rep.Retrying+rep.Failed+rep.Withdrawn) > 0:
+		case rep.Assembled+int64(rep.Sent+rep.Retrying+rep.Failed+rep.Withdrawn+rep.Told) > 0:
 			s.Log.Info("digest delivery", "assembled", rep.Assembled, "sent", rep.Sent, "retrying", rep.Retrying,
-				"failed", rep.Failed, "withdrawn", rep.Withdrawn)
+				"failed", rep.Failed, "withdrawn", rep.Withdrawn, "legal_told", rep.Told)
 		}
 		select {
 		case <-ctx.Done():
@@ -441,9 +447,9 @@ func failureWords(lastError string) string {
 }
 
 // deliveryStatus says where a notification's email stands.
-func (s *Server) deliveryStatus(p *models.Patron, r models.NotificationDelivery) string {
+func (s *Server) deliveryStatus(p *models.Patron, r models.NotificationDelivery, due func(string, time.Time) string) string {
 	if r.SentAt != nil {
-		return "Sent by email on " + s.date(*r.SentAt) + "; deleted " + s.due("notifications", *r.SentAt)
+		return "Sent by email on " + s.date(*r.SentAt) + "; " + deletedOn(due("notifications", *r.SentAt))
 	}
 	status, attempts := "", 0
 	if r.DigestStatus != nil {
@@ -460,7 +466,7 @@ func (s *Server) deliveryStatus(p *models.Patron, r models.NotificationDelivery)
 	case status == models.DigestFailed:
 		line := "Could not be sent: " + failureWords(lastError) + "."
 		if r.DigestNextAttemptAt != nil {
-			line += " Tried " + plural(int64(attempts), "time", "times") + "; deleted " + s.due("notifications", *r.DigestNextAttemptAt)
+			line += " Tried " + plural(int64(attempts), "time", "times") + "; " + deletedOn(due("notifications", *r.DigestNextAttemptAt))
 		}
 		return line
 	case p.FavoritesNotice != models.NoticeDaily && p.FavoritesNotice != models.NoticeWeekly:
@@ -482,10 +488,13 @@ func (s *Server) deliveryStatus(p *models.Patron, r models.NotificationDelivery)
 }
 
 // digestTable lays out every digest email of a patron.
-func (s *Server) digestTable(ctx context.Context, patronID int64, part models.CategoryPart) (views.Table, error) {
+func (s *Server) digestTable(ctx context.Context, patronID int64, part models.CategoryPart, view models.PatronView) (views.Table, error) {
 	t := views.Table{Caption: part.Title, TestID: part.Key, Empty: part.Empty,
 		Columns: []views.Column{{Label: "Email"}, {Label: "New arrivals in it", Numeric: true}, {Label: "Status"}}}
 	rows, err := s.Store.DigestRecords(ctx, patronID)
+	if err == nil {
+		rows, err = s.Store.VisibleDigests(ctx, view, rows)
+	}
 	if err != nil {
 		return t, err
 	}
@@ -516,12 +525,12 @@ func (s *Server) digestTable(ctx context.Context, patronID int64, part models.Ca
 
 // categoryParts lays out a category's further tables (models.Category
 // Parts) for its detail page and the print view.
-func (s *Server) categoryParts(ctx context.Context, cat models.Category, patronID int64) ([]views.Table, error) {
+func (s *Server) categoryParts(ctx context.Context, cat models.Category, patronID int64, view models.PatronView) ([]views.Table, error) {
 	var out []views.Table
 	for _, part := range cat.Parts {
 		switch part.Table {
 		case "digests":
-			t, err := s.digestTable(ctx, patronID, part)
+			t, err := s.digestTable(ctx, patronID, part, view)
 			if err != nil {
 				return nil, err
 			}
@@ -531,4 +540,138 @@ func (s *Server) categoryParts(ctx context.Context, cat models.Category, patronI
 		}
 	}
 	return out, nil
+}
+
+// TellLegal emails, once each, the patrons covered by a legal request
+// whose nondisclosure order has ended, what happened to their records
+// under it, and marks them told (legal_request_patrons.told_at). A patron
+// with no email address is marked told: the overview's notice tells them
+// at their next visit. With no SMTP server configured nothing is marked,
+// so the emails go once one is. The email is plain text and carries no
+// record, only the court, the dates and the categories.
+func (d *Deliverer) TellLegal(ctx context.Context) (int, error) {
+	if !d.Config.Mail.Enabled() {
+		return 0, ErrMailOff
+	}
+	told := 0
+	for round := 0; round < 100; round++ {
+		due, err := d.Store.UntoldLegalNotices(ctx, 50)
+		if err != nil || len(due) == 0 {
+			return told, err
+		}
+		for _, t := range due {
+			ok, err := d.Store.ClaimLegalTold(ctx, t.RequestID, t.Patron.ID)
+			if err != nil {
+				return told, err
+			}
+			if !ok || strings.TrimSpace(t.Patron.Email) == "" {
+				continue
+			}
+			err = d.sendLegal(ctx, t)
+			if errors.Is(err, errBadRecipient) {
+				// No retry can help; the overview's notice tells them.
+				d.Log.Warn("legal notice email not sent", "request", t.RequestID, "kind", models.FailureAddress)
+				continue
+			}
+			if err != nil {
+				// Not sent: the next pass tries again. Logged without the
+				// address or the server's words.
+				d.Log.Warn("legal notice email not sent", "request", t.RequestID, "kind", sendFailureKind(err))
+				if err := d.Store.UnclaimLegalTold(context.WithoutCancel(ctx), t.RequestID, t.Patron.ID); err != nil {
+					return told, err
+				}
+				return told, nil
+			}
+			told++
+		}
+	}
+	return told, nil
+}
+
+// LegalEmailText is the plain email that tells a patron of a request
+// whose nondisclosure order has ended.
+func LegalEmailText(library string, loc *time.Location, contact views.Contact, p models.Patron, n models.LegalNotice) string {
+	date := func(t time.Time) string { return views.FormatDate(t, loc) }
+	var b strings.Builder
+	fmt.Fprintf(&b, "Dear %s,\n\n", p.FullName())
+	court := "a court"
+	if n.Court != "" {
+		court = n.Court
+	}
+	fmt.Fprintf(&b, "%s received legal process concerning your library records from %s", library, court)
+	if n.Kind != "" {
+		fmt.Fprintf(&b, " (%s", n.Kind)
+		if n.Reference != "" {
+			fmt.Fprintf(&b, ", reference %s", n.Reference)
+		}
+		b.WriteString(")")
+	}
+	b.WriteString(". A nondisclosure order kept us from telling you")
+	if n.NondisclosureEnded != nil {
+		fmt.Fprintf(&b, " until %s", date(*n.NondisclosureEnded))
+	}
+	b.WriteString(". This is what happened:\n\n")
+	if len(n.Events) == 0 {
+		b.WriteString("- Nothing was done to your records.\n")
+	}
+	for _, e := range n.Events {
+		switch e.What {
+		case models.LegalEventHold:
+			fmt.Fprintf(&b, "- %s: deletion of your records was paused.\n", date(e.At))
+		case models.LegalEventRelease:
+			fmt.Fprintf(&b, "- %s: deletion of your records resumed.\n", date(e.At))
+		case models.LegalEventProduced:
+			what := "your records"
+			if len(e.Categories) > 0 {
+				what = "your " + strings.Join(e.Categories, ", ")
+			}
+			span := "of every date"
+			switch {
+			case e.From != nil && e.To != nil:
+				span = "dated " + date(*e.From) + " to " + date(*e.To)
+			case e.From != nil:
+				span = "dated from " + date(*e.From)
+			case e.To != nil:
+				span = "dated up to " + date(*e.To)
+			}
+			fmt.Fprintf(&b, "- %s: we produced %s, %s, for %s.\n", date(e.At), what, span, court)
+		}
+	}
+	b.WriteString("\nYou can see what we hold about you by signing in to the privacy portal. To ask about this, ")
+	b.WriteString(contact.Words(library))
+	b.WriteString(".\n\n" + library + "\n")
+	return b.String()
+}
+
+func (d *Deliverer) sendLegal(ctx context.Context, t models.LegalTold) error {
+	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
+	if err := msg.From(d.Config.Mail.From); err != nil {
+		return err
+	}
+	if err := msg.To(strings.TrimSpace(t.Patron.Email)); err != nil {
+		return errBadRecipient
+	}
+	msg.Subject(d.Config.LibraryName + ": legal process concerning your library records")
+	msg.SetDateWithValue(d.Store.Now())
+	msg.SetGenHeader(mail.Header("Auto-Submitted"), "auto-generated")
+	msg.SetBodyString(mail.TypeTextPlain, LegalEmailText(d.Config.LibraryName, d.Config.Location, d.Config.PrivacyContact, t.Patron, t.Notice))
+	client, err := d.client()
+	if err != nil {
+		return err
+	}
+	sendCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), d.Timeout)
+	defer stop()
+	conn, err := client.DialToSMTPClientWithContext(sendCtx)
+	if err != nil {
+		return err
+	}
+	sendErr := client.SendWithSMTPClient(conn, msg)
+	_ = client.CloseWithSMTPClient(conn)
+	if msg.IsDelivered() {
+		return nil
+	}
+	if sendErr == nil {
+		sendErr = errors.New("not accepted")
+	}
+	return sendErr
 }

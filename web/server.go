@@ -145,6 +145,7 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 		LogoURL:     static.URL("img/logo.svg"),
 		Path:        c.Path(),
 		Demo:        s.Config.Demo,
+		Contact:     s.Config.PrivacyContact,
 	}
 	if s.logo != nil {
 		p.LogoURL = "/library-logo"

@@ -40,6 +40,7 @@ var settings = []setting{
 	{"CARREL_DATABASE_URL", "database-url", "", "postgres://... for PostgreSQL; default: the SQLite file carrel.db in the data folder"},
 	{"CARREL_DEMO", "demo", "", "demo mode: generated secret, demo banner, plain-HTTP cookie on localhost (1/true)"},
 	{"CARREL_LIBRARY_NAME", "library-name", "Santa Monica Public Library", "the library's name as pages show it"},
+	{"CARREL_PRIVACY_CONTACT", "privacy-contact", "", "the library's privacy contact, shown on every page: 'name; email; phone; address' (a name and an email or a phone; unset: patrons are sent to any desk; demo: an example)"},
 	{"CARREL_LIBRARY_LOGO", "library-logo", "", "path of an SVG or PNG logo (default: Carrel's)"},
 	{"CARREL_POLICY_FILE", "policy-file", "", "path of the library's privacy policy as plain text (default: the bundled model policy)"},
 	{"CARREL_POLICY_VERSION", "policy-version", "2026-01", "version of the policy text, recorded with every consent"},
@@ -142,6 +143,7 @@ func parseConfig(vals map[string]*string) (*config, error) {
 	default:
 		return nil, bad("CARREL_LOG_LEVEL", "debug, info, warn or error")
 	}
+	var err error
 	w := web.Config{
 		Addr:          c.Addr,
 		PublicURL:     strings.TrimRight(get("CARREL_PUBLIC_URL"), "/"),
@@ -158,6 +160,12 @@ func parseConfig(vals map[string]*string) (*config, error) {
 	}
 	if w.LibraryName == "" {
 		return nil, bad("CARREL_LIBRARY_NAME", "a name")
+	}
+	if w.PrivacyContact, err = web.ParsePrivacyContact(get("CARREL_PRIVACY_CONTACT")); err != nil {
+		return nil, &configError{"CARREL_PRIVACY_CONTACT (--privacy-contact): " + err.Error()}
+	}
+	if !w.PrivacyContact.Set() && c.Demo {
+		w.PrivacyContact = web.DemoPrivacyContact
 	}
 	if w.LogoFile != "" {
 		if _, err := os.Stat(w.LogoFile); err != nil {

@@ -1,0 +1,498 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// What a patron's own pages show under legal process.
+//
+// The purge keeps every record of a patron under a legal hold. Were the
+// patron's pages to show those records once their retention has run out,
+// a patron under a nondisclosure order could tell they are held: their
+// old records stay while everyone else's go. So the patron's pages (the
+// overview, the detail pages, the print view, the export) never show a
+// record the purge would delete now (purgeRulesAt, the one definition of
+// "due"), except to a patron under a hold they may be told of: then the
+// records stay in view and every deletion date reads "Deletion paused by
+// a court order". Under a nondisclosure order in force, the pages are
+// exactly what they would be with no hold: the held records are hidden
+// from the patron, not deleted.
+
+// PatronView is what a patron's own pages may show of their records.
+type PatronView struct {
+	// Paused is set while a legal hold the patron may be told of (one
+	// with no request, or whose request is under no nondisclosure order
+	// in force) keeps their records: records past retention stay in view
+	// and deletion dates read "Deletion paused by a court order".
+	Paused bool
+	// PausedSince is when the earliest such hold was placed.
+	PausedSince time.Time
+
+	patronID int64
+	now      time.Time
+	r        Retention
+}
+
+// PatronView works out what patron patronID's own pages may show now.
+func (s *Store) PatronView(ctx context.Context, patronID int64) (PatronView, error) {
+	return s.patronView(s.db(ctx), patronID)
+}
+
+func (s *Store) patronView(db *gorm.DB, patronID int64) (PatronView, error) {
+	v := PatronView{patronID: patronID, now: s.Now(), r: s.RetentionNow()}
+	var holds []LegalHold
+	if err := db.Where("patron_id = ? AND released_at IS NULL", patronID).Order("placed_at").Find(&holds).Error; err != nil {
+		return v, fmt.Errorf("models: patron view: %w", err)
+	}
+	if len(holds) == 0 {
+		return v, nil
+	}
+	reqs, err := legalRequestsByID(db, holds)
+	if err != nil {
+		return v, err
+	}
+	for _, h := range holds {
+		if h.RequestID != nil {
+			if r, ok := reqs[*h.RequestID]; ok && r.NondisclosureInForce(v.now) {
+				continue
+			}
+		}
+		if !v.Paused || h.PlacedAt.Before(v.PausedSince) {
+			v.Paused, v.PausedSince = true, h.PlacedAt
+		}
+	}
+	return v, nil
+}
+
+func legalRequestsByID(db *gorm.DB, holds []LegalHold) (map[int64]LegalRequest, error) {
+	var ids []int64
+	for _, h := range holds {
+		if h.RequestID != nil {
+			ids = append(ids, *h.RequestID)
+		}
+	}
+	out := map[int64]LegalRequest{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rs []LegalRequest
+	if err := db.Where("id IN ?", ids).Find(&rs).Error; err != nil {
+		return nil, fmt.Errorf("models: legal requests: %w", err)
+	}
+	for _, r := range rs {
+		out[r.ID] = r
+	}
+	return out, nil
+}
+
+// dueRule is the purge's rule for table at the view's time, or false
+// when its records never fall due by time (they go with a choice).
+func (v PatronView) dueRule(table string) (purgeRule, bool) {
+	if table == "audit_entries" {
+		return purgeRule{table: table, key: "id", where: "created_at < ?", args: []any{auditCutoff(v.now, v.r)}, patronScoped: true}, true
+	}
+	for _, rule := range purgeRulesAt(v.now, v.r, SessionLimits{}) {
+		if rule.table == table && rule.patronScoped {
+			return rule, true
+		}
+	}
+	return purgeRule{}, false
+}
+
+// Hidden is a set of a patron's records their pages leave out: a query
+// over the IDs of the records the purge would delete now.
+type Hidden struct {
+	sql  string
+	args []any
+}
+
+// Hide is what the patron's pages leave out of table, or nil when they
+// show all of it (nothing there falls due, or deletion is paused).
+func (v PatronView) Hide(table string) *Hidden {
+	if v.Paused {
+		return nil
+	}
+	rule, ok := v.dueRule(table)
+	if !ok {
+		return nil
+	}
+	return &Hidden{sql: "SELECT id FROM " + table + " WHERE patron_id = ? AND (" + rule.where + ")",
+		args: append([]any{v.patronID}, rule.args...)}
+}
+
+// apply leaves the hidden records out of q, whose records' ID is idCol.
+func (h *Hidden) apply(q *gorm.DB, idCol string) *gorm.DB {
+	if h == nil {
+		return q
+	}
+	return q.Where(idCol+" NOT IN ("+h.sql+")", h.args...)
+}
+
+// HideFrom leaves out of q the patron's records of table that their
+// pages do not show (see Hide); idCol names the records' ID in q.
+func (v PatronView) HideFrom(q *gorm.DB, table, idCol string) *gorm.DB {
+	return v.Hide(table).apply(q, idCol)
+}
+
+// mayBeDue says whether a category whose least due-from time is oldest
+// could hold records the purge would delete now, so that the overview
+// must count them again without those.
+func (v PatronView) mayBeDue(table string, oldest time.Time) bool {
+	rule, ok := v.dueRule(table)
+	if !ok || len(rule.args) == 0 {
+		return false
+	}
+	cutoff, ok := rule.args[0].(time.Time)
+	return ok && oldest.Before(cutoff)
+}
+
+// VisibleDigests leaves out the digest emails and the notification IDs
+// in them that the patron's pages do not show: a notification past its
+// retention, and a digest none of whose notifications is shown (the
+// purge deletes it with its last notification).
+func (s *Store) VisibleDigests(ctx context.Context, v PatronView, rows []DigestRecord) ([]DigestRecord, error) {
+	return visibleDigests(s.db(ctx), v, rows)
+}
+
+func visibleDigests(db *gorm.DB, v PatronView, rows []DigestRecord) ([]DigestRecord, error) {
+	h := v.Hide("notifications")
+	if h == nil {
+		return rows, nil
+	}
+	var hidden []int64
+	if err := db.Raw(h.sql, h.args...).Scan(&hidden).Error; err != nil {
+		return nil, fmt.Errorf("models: visible digests: %w", err)
+	}
+	gone := map[int64]bool{}
+	for _, id := range hidden {
+		gone[id] = true
+	}
+	out := rows[:0]
+	for _, d := range rows {
+		ids := make([]int64, 0, len(d.NotificationIDs))
+		for _, id := range d.NotificationIDs {
+			if !gone[id] {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		d.NotificationIDs = ids
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// recount sums up category c for the overview from its rows, leaving out
+// what the patron's pages do not show.
+func (s *Store) recount(ctx context.Context, v PatronView, c Category, limits SessionLimits) (CategorySummary, *time.Time, error) {
+	var sum CategorySummary
+	where, args := c.scope(v.patronID, v.now, limits)
+	q := func() *gorm.DB {
+		return v.HideFrom(s.db(ctx).Table(c.Table).Where(where, args...), c.Table, c.Table+".id")
+	}
+	oldestCol := c.TimeColumn
+	if c.DueFrom != "" {
+		oldestCol = c.DueFrom
+	}
+	var agg struct {
+		N              int64
+		Newest, Oldest any
+	}
+	rows, err := q().Select("COUNT(*), MAX(" + c.TimeColumn + "), MIN(" + oldestCol + ")").Rows()
+	if err != nil {
+		return sum, nil, fmt.Errorf("models: overview %s: %w", c.Slug, err)
+	}
+	for rows.Next() {
+		err = rows.Scan(&agg.N, &agg.Newest, &agg.Oldest)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	rows.Close()
+	if err != nil {
+		return sum, nil, fmt.Errorf("models: overview %s: %w", c.Slug, err)
+	}
+	sum.Count = agg.N
+	if agg.N == 0 {
+		return sum, nil, nil
+	}
+	if t, ok := parseDBTime(agg.Newest); ok {
+		sum.Newest = &t
+	}
+	var label []*string
+	if err := q().Order(c.TimeColumn+" DESC, id DESC").Limit(1).Pluck(c.Label, &label).Error; err != nil {
+		return sum, nil, fmt.Errorf("models: overview %s: %w", c.Slug, err)
+	}
+	if len(label) > 0 && label[0] != nil {
+		sum.NewestLabel = *label[0]
+	}
+	var oldest *time.Time
+	if t, ok := parseDBTime(agg.Oldest); ok {
+		oldest = &t
+	}
+	return sum, oldest, nil
+}
+
+// LegalEvent is one thing that happened to a patron's records under a
+// legal request, as the patron is told it.
+type LegalEvent struct {
+	At   time.Time
+	What string // "hold placed", "hold released", "produced"
+	// For a production: the categories' titles and the dates they covered
+	// (either end open when nil).
+	Categories []string
+	From, To   *time.Time
+}
+
+// Legal events.
+const (
+	LegalEventHold     = "hold placed"
+	LegalEventRelease  = "hold released"
+	LegalEventProduced = "produced"
+)
+
+// LegalNotice is what a patron may be told of one legal request: the
+// court, the kind of process and its reference, and what happened to the
+// patron's records under it, oldest first. A hold placed with no request
+// is a notice with no court.
+type LegalNotice struct {
+	RequestID int64
+	Court     string
+	Kind      string // the kind's label, as LegalKinds names it
+	Reference string
+	Events    []LegalEvent
+	// NondisclosureEnded is when a nondisclosure order on the request
+	// ended, lifted or run out; nil when there was none.
+	NondisclosureEnded *time.Time
+	// TellableAt is when the patron could first be told of the latest
+	// event: the latest event, or the end of the nondisclosure order.
+	TellableAt time.Time
+}
+
+// LegalNotices lists what patron p may be told of legal process touching
+// their records: every request whose nondisclosure order (if any) is no
+// longer in force, with its events for p, newest first. With since set,
+// only those with something the patron could not have been told before
+// since (their last visit's notice).
+func (s *Store) LegalNotices(ctx context.Context, patronID int64, since *time.Time) ([]LegalNotice, error) {
+	return s.legalNotices(s.db(ctx), patronID, since)
+}
+
+func (s *Store) legalNotices(db *gorm.DB, patronID int64, since *time.Time) ([]LegalNotice, error) {
+	now := s.Now()
+	var holds []LegalHold
+	if err := db.Where("patron_id = ?", patronID).Order("placed_at, id").Find(&holds).Error; err != nil {
+		return nil, fmt.Errorf("models: legal notices: %w", err)
+	}
+	var prods []LegalProduction
+	if err := db.Where("id IN (SELECT production_id FROM legal_production_patrons WHERE patron_id = ?)", patronID).
+		Order("produced_at, id").Find(&prods).Error; err != nil {
+		return nil, fmt.Errorf("models: legal notices: %w", err)
+	}
+	if len(holds) == 0 && len(prods) == 0 {
+		return nil, nil // nothing happened to the patron's records
+	}
+	var reqIDs []int64
+	for _, h := range holds {
+		if h.RequestID != nil {
+			reqIDs = append(reqIDs, *h.RequestID)
+		}
+	}
+	for _, p := range prods {
+		reqIDs = append(reqIDs, p.RequestID)
+	}
+	reqs := map[int64]LegalRequest{}
+	if len(reqIDs) > 0 {
+		var rs []LegalRequest
+		if err := db.Where("id IN ?", reqIDs).Find(&rs).Error; err != nil {
+			return nil, fmt.Errorf("models: legal notices: %w", err)
+		}
+		for _, r := range rs {
+			reqs[r.ID] = r
+		}
+	}
+	notices := map[int64]*LegalNotice{}
+	get := func(id int64) *LegalNotice {
+		if n := notices[id]; n != nil {
+			return n
+		}
+		n := &LegalNotice{RequestID: id}
+		if r, ok := reqs[id]; ok {
+			n.Court, n.Reference, n.Kind = r.Issuer, r.Reference, legalKindLabel(r.Kind)
+		}
+		notices[id] = n
+		return n
+	}
+	for _, h := range holds {
+		var id int64
+		if h.RequestID != nil {
+			id = *h.RequestID
+		}
+		n := get(id)
+		n.Events = append(n.Events, LegalEvent{At: h.PlacedAt, What: LegalEventHold})
+		if h.ReleasedAt != nil {
+			n.Events = append(n.Events, LegalEvent{At: *h.ReleasedAt, What: LegalEventRelease})
+		}
+	}
+	for _, p := range prods {
+		e := LegalEvent{At: p.ProducedAt, What: LegalEventProduced, From: p.ScopeFrom, To: p.ScopeTo}
+		for _, key := range strings.Split(p.Categories, ",") {
+			if key = strings.TrimSpace(key); key != "" {
+				e.Categories = append(e.Categories, categoryTitleByKey(key))
+			}
+		}
+		get(p.RequestID).Events = append(get(p.RequestID).Events, e)
+	}
+	var out []LegalNotice
+	for id, n := range notices {
+		r, known := reqs[id]
+		if known && r.NondisclosureInForce(now) {
+			continue // the policy: the patron cannot be told
+		}
+		sort.SliceStable(n.Events, func(i, j int) bool { return n.Events[i].At.Before(n.Events[j].At) })
+		n.TellableAt = n.Events[len(n.Events)-1].At
+		if known && r.Nondisclosure {
+			end := r.NondisclosureUntil
+			if r.NondisclosureLiftedAt != nil && (end == nil || r.NondisclosureLiftedAt.Before(*end)) {
+				end = r.NondisclosureLiftedAt
+			}
+			if end != nil {
+				n.NondisclosureEnded = end
+				if end.After(n.TellableAt) {
+					n.TellableAt = *end
+				}
+			}
+		}
+		if since != nil && !n.TellableAt.After(*since) {
+			continue
+		}
+		out = append(out, *n)
+	}
+	// Productions first, then the newest.
+	sort.Slice(out, func(i, j int) bool {
+		pi, pj := out[i].Produced(), out[j].Produced()
+		if pi != pj {
+			return pi
+		}
+		return out[i].TellableAt.After(out[j].TellableAt)
+	})
+	return out, nil
+}
+
+// Produced says whether records were produced under the request.
+func (n LegalNotice) Produced() bool {
+	for _, e := range n.Events {
+		if e.What == LegalEventProduced {
+			return true
+		}
+	}
+	return false
+}
+
+// PausedNow says whether a hold under the request still pauses deletion.
+func (n LegalNotice) PausedNow() bool {
+	held := 0
+	for _, e := range n.Events {
+		switch e.What {
+		case LegalEventHold:
+			held++
+		case LegalEventRelease:
+			held--
+		}
+	}
+	return held > 0
+}
+
+func legalKindLabel(kind string) string {
+	for _, k := range LegalKinds {
+		if k.Value == kind {
+			return k.Label
+		}
+	}
+	return kind
+}
+
+// categoryTitleByKey names a category by its export key, as the patron
+// reads it.
+func categoryTitleByKey(key string) string {
+	for _, c := range categories() {
+		if c.Key == key {
+			return c.Title
+		}
+	}
+	return key
+}
+
+// LegalTold is one patron to be told by email, once, of a request whose
+// nondisclosure order has ended.
+type LegalTold struct {
+	RequestID int64
+	Patron    Patron
+	Notice    LegalNotice
+}
+
+// UntoldLegalNotices lists, at most limit, the patrons covered by a
+// request whose nondisclosure order has ended (lifted, or run out) and who
+// have not yet been told (legal_request_patrons.told_at is NULL).
+func (s *Store) UntoldLegalNotices(ctx context.Context, limit int) ([]LegalTold, error) {
+	db := s.db(ctx)
+	now := s.Now()
+	var rows []LegalRequestPatron
+	err := db.Where("told_at IS NULL AND request_id IN (SELECT id FROM legal_requests WHERE nondisclosure = ? AND "+
+		"(nondisclosure_lifted_at IS NOT NULL OR (nondisclosure_until IS NOT NULL AND nondisclosure_until <= ?)))", true, now).
+		Order("request_id, patron_id").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: untold legal notices: %w", err)
+	}
+	var out []LegalTold
+	for _, row := range rows {
+		var p Patron
+		if err := db.Where("id = ?", row.PatronID).Take(&p).Error; err != nil {
+			return nil, fmt.Errorf("models: untold legal notices: %w", err)
+		}
+		notices, err := s.legalNotices(db, row.PatronID, nil)
+		if err != nil {
+			return nil, err
+		}
+		t := LegalTold{RequestID: row.RequestID, Patron: p, Notice: LegalNotice{RequestID: row.RequestID}}
+		for _, n := range notices {
+			if n.RequestID == row.RequestID {
+				t.Notice = n
+			}
+		}
+		if t.Notice.Court == "" {
+			var r LegalRequest
+			if err := db.Where("id = ?", row.RequestID).Take(&r).Error; err == nil {
+				t.Notice.Court, t.Notice.Kind, t.Notice.Reference = r.Issuer, legalKindLabel(r.Kind), r.Reference
+			}
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// ClaimLegalTold marks a patron told of a request, if no one has yet: it
+// reports whether this caller is the one to tell them.
+func (s *Store) ClaimLegalTold(ctx context.Context, requestID, patronID int64) (bool, error) {
+	res := s.db(ctx).Model(&LegalRequestPatron{}).Where("request_id = ? AND patron_id = ? AND told_at IS NULL", requestID, patronID).
+		UpdateColumn("told_at", s.Now())
+	if res.Error != nil {
+		return false, fmt.Errorf("models: claim legal told: %w", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// UnclaimLegalTold undoes a claim whose email could not be sent, so the
+// next pass tries again.
+func (s *Store) UnclaimLegalTold(ctx context.Context, requestID, patronID int64) error {
+	return s.db(ctx).Model(&LegalRequestPatron{}).Where("request_id = ? AND patron_id = ?", requestID, patronID).
+		UpdateColumn("told_at", nil).Error
+}

@@ -1,0 +1,591 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"mime/quotedprintable"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/web"
+	"gorm.io/gorm"
+)
+
+// The patron side of legal process: truthful sharing texts, the privacy
+// contact, and what a patron under a legal hold sees. Legal requests,
+// holds and productions are written as rows, as the staff workflow would.
+
+var testContact = views.Contact{Name: "Jane Roe, Privacy Officer", Email: "privacy@library.example",
+	Phone: "+1 310 458 8600", Address: "601 Santa Monica Blvd"}
+
+func contactConfig() web.Config {
+	cfg := demoConfig()
+	cfg.PrivacyContact = testContact
+	return cfg
+}
+
+// pastDue gives p, in every time-limited category, one record the purge
+// would delete now (its title or subject "past") and one it would keep.
+func pastDue(t *testing.T, a *app, p models.Patron) {
+	t.Helper()
+	n := a.clock.Now()
+	at := func(d time.Duration) *time.Time { x := n.Add(-d); return &x }
+	day := 24 * time.Hour
+	// The email that carried the past notification goes with it.
+	digest := models.Digest{PatronID: p.ID, IdempotencyKey: "digest-" + p.CardNumber + "-daily-2026-10-27", Status: models.DigestSent,
+		NextAttemptAt: n.Add(-31 * day), CreatedAt: n.Add(-31 * day), SentAt: at(31 * day)}
+	if err := a.store.DB.Create(&digest).Error; err != nil {
+		t.Fatal(err)
+	}
+	rows := []any{
+		&models.ReferenceQuestion{PatronID: p.ID, Subject: "past question", Question: "q", AskedAt: n.AddDate(-1, -1, 0)},
+		&models.ReferenceQuestion{PatronID: p.ID, Subject: "kept question", Question: "q", AskedAt: n.AddDate(0, -2, 0)},
+		&models.Hold{PatronID: p.ID, Title: "past hold", Status: models.HoldFilled, PlacedAt: n.Add(-60 * day), ClosedAt: at(31 * day)},
+		&models.Hold{PatronID: p.ID, Title: "kept hold", Status: models.HoldWaiting, PlacedAt: n.Add(-50 * day)},
+		&models.Fine{PatronID: p.ID, Description: "past fine", AmountCents: 100, Status: models.FinePaid, AssessedAt: n.Add(-200 * day), SettledAt: at(91 * day)},
+		&models.Fine{PatronID: p.ID, Description: "kept fine", AmountCents: 200, Status: models.FinePaid, AssessedAt: n.Add(-20 * day), SettledAt: at(10 * day)},
+		&models.ILLRequest{PatronID: p.ID, Title: "past loan", Status: models.ILLReturned, RequestedAt: n.Add(-200 * day), CompletedAt: at(91 * day)},
+		&models.ComputerSession{PatronID: p.ID, Branch: "Main", Station: "PC-past", StartedAt: n.Add(-25 * time.Hour)},
+		&models.ComputerSession{PatronID: p.ID, Branch: "Main", Station: "PC-kept", StartedAt: n.Add(-2 * time.Hour)},
+		&models.Notification{PatronID: p.ID, Title: "past arrival", Reason: "r", CreatedAt: n.Add(-40 * day), SentAt: at(31 * day), DigestID: &digest.ID},
+	}
+	rows = append(rows,
+		// A choice replaced more than the audit period ago goes; the
+		// choice that replaced it stays.
+		&models.ConsentEntry{PatronID: p.ID, Subject: models.ConsentReadingHistory, OldValue: "off", NewValue: "on",
+			Actor: models.ActorPatron, Channel: "past channel", CreatedAt: n.AddDate(-3, 0, 0)},
+		&models.ConsentEntry{PatronID: p.ID, Subject: models.ConsentReadingHistory, OldValue: "on", NewValue: "off",
+			Actor: models.ActorPatron, Channel: models.ChannelWeb, CreatedAt: n.AddDate(-2, 0, -1)})
+	for _, r := range rows {
+		if err := a.store.DB.Create(r).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A staff look-up older than the audit period, and a recent one.
+	for _, e := range []struct {
+		at     time.Time
+		detail string
+	}{{n.AddDate(-3, 0, 0), "past lookup"}, {n.Add(-time.Hour), "kept lookup"}} {
+		a.clock.Set(e.at)
+		err := a.store.DB.Transaction(func(tx *gorm.DB) error {
+			return a.store.AppendAudit(tx, &models.AuditEntry{PatronID: &p.ID, Action: models.AuditPatronLookup, Detail: e.detail})
+		})
+		a.clock.Set(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// legalRows records a court order covering p with a hold (and, with
+// produce, a production of p's reference questions and fines), as rows.
+func legalRows(t *testing.T, a *app, p models.Patron, nondisclosure bool, until *time.Time, produce bool) models.LegalRequest {
+	t.Helper()
+	n := a.clock.Now()
+	reviewed := n.Add(-72 * time.Hour)
+	req := models.LegalRequest{Kind: "court_order", Issuer: "Superior Court of California, County of Los Angeles",
+		Reference: "CO-2026-0417", ReceivedOn: n.Add(-96 * time.Hour), CreatedAt: n.Add(-96 * time.Hour),
+		Nondisclosure: nondisclosure, NondisclosureUntil: until, OfficerName: "Det. Sam Lee", OfficerAgency: "SMPD",
+		IdentityCheck: "badge checked at the desk", ScopeCategories: "reference_questions,fines",
+		Reviewer: "City Attorney", ReviewedOn: &reviewed, ReviewOutcome: models.ReviewFavourable}
+	if err := a.store.DB.Create(&req).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.DB.Create(&models.LegalRequestPatron{RequestID: req.ID, PatronID: p.ID}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.DB.Create(&models.LegalHold{PatronID: p.ID, RequestID: &req.ID, PlacedAt: n.Add(-48 * time.Hour)}).Error; err != nil {
+		t.Fatal(err)
+	}
+	// The staff workflow audits each step, restricted while a
+	// nondisclosure order applies.
+	audit := func(action string) {
+		t.Helper()
+		err := a.store.DB.Transaction(func(tx *gorm.DB) error {
+			return a.store.AppendAudit(tx, &models.AuditEntry{PatronID: &p.ID, Action: action, Restricted: nondisclosure,
+				Reason: "court order", Detail: "request " + req.Reference})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	audit(models.AuditLegalHold)
+	if produce {
+		from, to := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC)
+		prod := models.LegalProduction{RequestID: req.ID, Categories: "reference_questions,fines", ScopeFrom: &from, ScopeTo: &to,
+			Manifest: "{}", PackageSHA256: strings.Repeat("0", 64), ProducedAt: n.Add(-24 * time.Hour)}
+		if err := a.store.DB.Create(&prod).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := a.store.DB.Create(&models.LegalProductionPatron{ProductionID: prod.ID, PatronID: p.ID, Part: "p.json", SHA256: strings.Repeat("1", 64)}).Error; err != nil {
+			t.Fatal(err)
+		}
+		audit(models.AuditLegalProduce)
+	}
+	return req
+}
+
+// patronPages is every page a patron reads about their record.
+func patronPages() []string {
+	pages := []string{"/data", "/data/print", "/favorites", "/mailing-lists"}
+	for _, c := range models.Categories() {
+		pages = append(pages, "/data/"+c.Slug)
+	}
+	return pages
+}
+
+var overPromises = []string{"No one outside the library", "Only you can see", "never shared", "shares it with no one", "sends your data nowhere",
+	"rented or given to anyone", "are deleted within twelve months."}
+
+// TestNoPageSaysNoOneOutsideTheLibrary: no patron page, nor the export,
+// promises that no one outside the library may see a kind of data; every
+// category's "Who else may see it" names law enforcement with a court
+// order the library has reviewed, beside the parties it already named.
+func TestNoPageSaysNoOneOutsideTheLibrary(t *testing.T) {
+	forEachDB(t, contactConfig(), func(t *testing.T, a *app) {
+		// The demo data: mailing lists with their consent texts, favorites,
+		// a long reading history.
+		c, _ := seeded(t, a)
+		// And a new patron, offered every list with its consent text.
+		a.patron(card, pin, "Rosa", "Parks")
+		fresh := a.client()
+		fresh.signIn(card, pin)
+		for _, cl := range []*client{c, fresh} {
+			for _, path := range patronPages() {
+				r := cl.get(path)
+				wantStatus(t, r, 200)
+				for _, bad := range overPromises {
+					if strings.Contains(r.body, bad) {
+						t.Errorf("%s says %q", path, bad)
+					}
+				}
+			}
+		}
+		doc := c.get("/data").doc(t)
+		cards := 0
+		doc.Find(`[data-testid^="card-"]`).Each(func(_ int, s *goquery.Selection) {
+			if id, _ := s.Attr("data-testid"); id == "card-not-kept" {
+				return
+			}
+			cards++
+			who := s.Find("dt:contains('Who else may see it') + dd").Text()
+			if !strings.Contains(who, models.CourtOrder) {
+				t.Errorf("%s: who else may see it: %q", s.Find("h2").Text(), who)
+			}
+		})
+		if cards != len(models.Categories()) {
+			t.Fatalf("%d cards, want %d", cards, len(models.Categories()))
+		}
+		if who := doc.Find(`[data-testid="card-loans"] dt:contains('Who else may see it') + dd`).Text(); !strings.Contains(who, "collection agency") {
+			t.Errorf("loans no longer name the collection agency: %q", who)
+		}
+		for _, c := range models.Categories() {
+			if !strings.Contains(c.SharedWith, "Law enforcement, only with a court order the library has reviewed.") {
+				t.Errorf("%s: %q", c.Slug, c.SharedWith)
+			}
+		}
+		export := c.get("/data/export.json")
+		wantStatus(t, export, 200)
+		for _, bad := range overPromises {
+			if strings.Contains(export.body, bad) {
+				t.Errorf("the export says %q", bad)
+			}
+		}
+		if strings.Count(export.body, models.CourtOrder) < len(models.Categories())-2 {
+			t.Error("the export's categories do not name law enforcement under a court order")
+		}
+	})
+}
+
+// TestFooterShowsThePrivacyContactOnEveryPage: the privacy contact, with
+// mailto: and tel: links, is in the footer of every page, signed in or
+// not, and in the notice that asks the patron to tell the library; with
+// none configured the footer says only what is true: ask at any desk.
+// The public pages promise no more than the library delivers either.
+func TestFooterShowsThePrivacyContactOnEveryPage(t *testing.T) {
+	forEachDB(t, contactConfig(), func(t *testing.T, a *app) {
+		a.patron(card, pin, "Rosa", "Parks")
+		c := a.client()
+		for _, path := range []string{"/", "/policy", "/login"} {
+			footerHasContact(t, c, path)
+			for _, bad := range overPromises {
+				if r := c.get(path); strings.Contains(r.body, bad) {
+					t.Errorf("%s says %q", path, bad)
+				}
+			}
+		}
+		c.signIn(card, pin)
+		for _, path := range patronPages() {
+			footerHasContact(t, c, path)
+		}
+	})
+	forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
+		doc := a.client().get("/").doc(t)
+		if got := doc.Find(`footer [data-testid="footer-contact"]`).Text(); !strings.Contains(got, "Ask at any desk of Test Library.") ||
+			doc.Find(`footer a[href^="mailto:"]`).Length() != 0 {
+			t.Fatalf("footer with no contact: %q", got)
+		}
+	})
+}
+
+func footerHasContact(t *testing.T, c *client, path string) {
+	t.Helper()
+	r := c.get(path)
+	wantStatus(t, r, 200)
+	doc := r.doc(t)
+	f := doc.Find(`footer [data-testid="footer-contact"]`)
+	if !strings.Contains(f.Text(), testContact.Name) || !strings.Contains(f.Text(), testContact.Address) {
+		t.Errorf("%s: footer %q", path, f.Text())
+	}
+	if h, _ := f.Find(`a[href^="mailto:"]`).Attr("href"); h != "mailto:privacy@library.example" {
+		t.Errorf("%s: mailto %q", path, h)
+	}
+	if h, _ := f.Find(`a[href^="tel:"]`).Attr("href"); h != "tel:+13104588600" {
+		t.Errorf("%s: tel %q", path, h)
+	}
+}
+
+var pastDate = regexp.MustCompile(`(?i)(will be deleted on|deleted) (January|February|March|April|May|June|July|August|September|October|November|December) \d+, (\d{4})`)
+
+// TestHeldPatronSeesDeletionPausedNotAPastDate: a patron under a hold
+// with no nondisclosure order keeps seeing their records past retention,
+// and every place that would give a deletion date says "Deletion paused
+// by a court order" instead; the notice tells since when, with the
+// contact.
+func TestHeldPatronSeesDeletionPausedNotAPastDate(t *testing.T) {
+	forEachDB(t, contactConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		pastDue(t, a, p)
+		legalRows(t, a, p, false, nil, false)
+		purgeCounts(t, a)
+		c := a.client()
+		c.signIn(card, pin)
+		doc := c.get("/data").doc(t)
+		for _, slug := range []string{"reference", "holds", "fines", "ill", "computer-sessions", "notifications"} {
+			card := doc.Find(`[data-testid="card-` + slug + `"]`)
+			if !strings.Contains(card.Text(), "Deletion paused by a court order.") || strings.Contains(card.Text(), "will be deleted on") {
+				t.Errorf("card %s: %q", slug, strings.Join(strings.Fields(card.Text()), " "))
+			}
+		}
+		if held := doc.Find(`[data-testid="card-reference"] [data-testid="held"]`).Text(); !strings.HasPrefix(held, "2 questions") {
+			t.Errorf("reference card: %q", held)
+		}
+		notice := doc.Find(`[data-testid="legal-notice"]`)
+		if notice.Length() != 1 || !strings.Contains(notice.Text(), "Deletion of your records is paused by a court order") ||
+			!strings.Contains(notice.Text(), "Superior Court of California") || !strings.Contains(notice.Text(), "November 25, 2026") ||
+			notice.Find(`a[href="mailto:privacy@library.example"]`).Length() != 1 {
+			t.Fatalf("legal notice: %q", notice.Text())
+		}
+		for path, past := range map[string]string{"/data/staff-access": "past lookup", "/data/consents": "past channel", "/data/reference": "past question", "/data/holds": "past hold", "/data/fines": "past fine",
+			"/data/ill": "past loan", "/data/computer-sessions": "PC-past", "/data/notifications": "past arrival"} {
+			r := c.get(path)
+			wantStatus(t, r, 200)
+			if !strings.Contains(r.body, past) || (!strings.Contains(strings.ToLower(r.body), "deletion paused by a court order") && path != "/data/staff-access" && path != "/data/consents") {
+				t.Errorf("%s: want %q shown with deletion paused", path, past)
+			}
+			if m := pastDate.FindString(r.body); m != "" {
+				t.Errorf("%s promises a deletion date: %q", path, m)
+			}
+		}
+		if !strings.Contains(c.get("/data/notifications").body, "Daily email of October 27, 2026") {
+			t.Error("the email that carried a held notification is not shown")
+		}
+		if export := c.get("/data/export.json"); !strings.Contains(export.body, "past question") {
+			t.Error("the export leaves out the held records the patron may see")
+		}
+	})
+}
+
+// TestNoHoldPatronNeverSeesRecordsPastRetention: before any purge runs, a
+// patron with no hold sees none of their records past retention: not in
+// the overview's counts, the detail pages, the print view or the export.
+func TestNoHoldPatronNeverSeesRecordsPastRetention(t *testing.T) {
+	forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		pastDue(t, a, p)
+		c := a.client()
+		c.signIn(card, pin)
+		doc := c.get("/data").doc(t)
+		for slug, want := range map[string]string{"reference": "1 question", "holds": "1 hold", "fines": "1 fine or fee",
+			"ill": "Nothing.", "computer-sessions": "1 session", "notifications": "Nothing.", "consents": "1 change", "staff-access": "1 entry"} {
+			if held := doc.Find(`[data-testid="card-` + slug + `"] [data-testid="held"]`).Text(); !strings.HasPrefix(held, want) {
+				t.Errorf("card %s: %q, want %q", slug, held, want)
+			}
+		}
+		for _, path := range append(patronPages(), "/data/export.json") {
+			r := c.get(path)
+			if strings.Contains(r.body, "past ") || strings.Contains(r.body, "PC-past") {
+				t.Errorf("%s shows a record past its retention", path)
+			}
+		}
+		if strings.Contains(c.get("/data/notifications").body, "Daily email of October 27, 2026") {
+			t.Error("the email that carried only past notifications is still shown")
+		}
+		if n := countRows(t, a.store.DB, "reference_questions", p.ID); n != 2 {
+			t.Fatalf("hiding deletes nothing: %d rows", n)
+		}
+	})
+}
+
+var (
+	csrfValue = regexp.MustCompile(`(name="csrf_token" value=")[^"]*`)
+	timeOfDay = regexp.MustCompile(`\d{1,2}:\d{2} (AM|PM)`)
+)
+
+// TestNondisclosureLooksExactlyLikeNoHold: a patron under a hold whose
+// nondisclosure order is in force gets the same overview, detail pages,
+// print view and export (but for their card number, record IDs and
+// generated times) as an identical patron with no hold, after a purge
+// deleted the other's records past retention while the database still
+// holds theirs. Nothing tells them a court order exists.
+func TestNondisclosureLooksExactlyLikeNoHold(t *testing.T) {
+	forEachDB(t, contactConfig(), func(t *testing.T, a *app) {
+		const heldCard = "21000000007777"
+		free := a.patron(card, pin, "Rosa", "Parks")
+		held := a.patron(heldCard, pin, "Rosa", "Parks")
+		pastDue(t, a, free)
+		pastDue(t, a, held)
+		legalRows(t, a, held, true, nil, true)
+		purgeCounts(t, a)
+		if countRows(t, a.store.DB, "reference_questions", held.ID) != 2 || countRows(t, a.store.DB, "reference_questions", free.ID) != 1 {
+			t.Fatal("the hold keeps the held patron's records; the purge took the other's")
+		}
+		cf, ch := a.client(), a.client()
+		cf.signIn(card, pin)
+		ch.signIn(heldCard, pin)
+		norm := func(s string) string {
+			s = strings.ReplaceAll(strings.ReplaceAll(s, card, "CARD"), heldCard, "CARD")
+			s = strings.ReplaceAll(strings.ReplaceAll(s, "ending in 9999", "ending in CARD"), "ending in 7777", "ending in CARD")
+			s = csrfValue.ReplaceAllString(s, "$1")
+			return timeOfDay.ReplaceAllString(s, "TIME")
+		}
+		for _, path := range patronPages() {
+			f, h := cf.get(path), ch.get(path)
+			wantStatus(t, h, 200)
+			if norm(f.body) != norm(h.body) {
+				t.Errorf("%s differs under nondisclosure:\nfree: %s\nheld: %s", path, excerpt(diffAt(norm(f.body), norm(h.body))), excerpt(diffAt(norm(h.body), norm(f.body))))
+			}
+		}
+		ef, eh := exportShape(t, cf.get("/data/export.json").body), exportShape(t, ch.get("/data/export.json").body)
+		if ef != eh {
+			t.Errorf("the export differs under nondisclosure:\nfree: %s\nheld: %s", excerpt(diffAt(ef, eh)), excerpt(diffAt(eh, ef)))
+		}
+		if strings.Contains(ch.get("/data").body, "court order") && !strings.Contains(cf.get("/data").body, "court order") {
+			t.Error("the overview mentions a court order")
+		}
+	})
+}
+
+func diffAt(a, b string) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return a[max(0, i-80):]
+}
+
+// exportShape is an export without what differs between two patrons of
+// the same records: IDs, the card number and the generation time.
+func exportShape(t *testing.T, body string) string {
+	t.Helper()
+	var doc any
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	var strip func(v any) any
+	strip = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for k := range x {
+				if k == "id" || strings.HasSuffix(k, "_id") || strings.HasSuffix(k, "_ids") || k == "generated_at" || k == "card_number" ||
+					k == "last_sign_in_at" || k == "record_created_at" {
+					delete(x, k)
+					continue
+				}
+				x[k] = strip(x[k])
+			}
+		case []any:
+			for i := range x {
+				x[i] = strip(x[i])
+			}
+		}
+		return v
+	}
+	out, _ := json.Marshal(strip(doc))
+	return string(out)
+}
+
+// TestNoticeListsAProductionFirst: without a nondisclosure order the
+// "since your last visit" notice starts with what was produced: the
+// court, the kind and reference, the date, the categories and the dates
+// they covered, and how to reach the privacy contact; under a
+// nondisclosure order it shows nothing.
+func TestNoticeListsAProductionFirst(t *testing.T) {
+	forEachDB(t, contactConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		legalRows(t, a, p, false, nil, true)
+		// Staff also helped: the legal notice still comes first.
+		staff := a.staff("deskclerk", models.RoleAssistant)
+		err := a.store.DB.Transaction(func(tx *gorm.DB) error {
+			return a.store.AppendAudit(tx, &models.AuditEntry{StaffID: &staff.ID, PatronID: &p.ID, Action: models.AuditAssistStart, Reason: "desk"})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := a.client()
+		c.signIn(card, pin)
+		doc := c.get("/data").doc(t)
+		first := doc.Find(`.assist-notice`).First()
+		if id, _ := first.Attr("data-testid"); id != "legal-notice" {
+			t.Fatalf("the first notice is %q", id)
+		}
+		// The assistance notice, after it, asks the patron to tell the
+		// library, and says how.
+		if doc.Find(`[data-testid="assist-notice"] a[href="mailto:privacy@library.example"]`).Length() != 1 {
+			t.Error("the assistance notice does not say how to reach the privacy contact")
+		}
+		text := strings.Join(strings.Fields(first.Text()), " ")
+		for _, want := range []string{"Your records were produced for a court order", "Superior Court of California, County of Los Angeles",
+			"Court order, reference CO-2026-0417", "November 26, 2026: the library produced your Email reference questions, Fines and fees (records dated January 1, 2025 to October 31, 2026)",
+			"privacy@library.example"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("notice lacks %q: %s", want, text)
+			}
+		}
+		// Read: it goes until something new happens.
+		wantStatus(t, c.post("/data/assist-notice/dismiss", url.Values{"csrf_token": {c.csrf("/data")}}), 303)
+		if c.get("/data").doc(t).Find(`[data-testid="legal-notice"]`).Length() != 0 {
+			t.Error("the notice stays after the patron read it")
+		}
+	})
+	forEachDB(t, contactConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		legalRows(t, a, p, true, nil, true)
+		c := a.client()
+		c.signIn(card, pin)
+		if body := c.get("/data").body; strings.Contains(body, "legal-notice") {
+			t.Error("under a nondisclosure order the overview shows a legal notice")
+		}
+	})
+}
+
+// TestEndedNondisclosureIsToldOnceByEmail: when a nondisclosure order is
+// lifted, or runs out, the patron's next visit tells everything that
+// happened under the request, and exactly one plain email goes out (none
+// while it is in force, none again on later passes, none to a patron
+// with no address), with the contact and no record in it. Without a mail
+// server nothing is marked told, so the email goes once one is set up.
+func TestEndedNondisclosureIsToldOnceByEmail(t *testing.T) {
+	srv := startSMTP(t)
+	cfg := mailConfig(srv)
+	cfg.PrivacyContact = testContact
+	forEachDB(t, cfg, func(t *testing.T, a *app) {
+		srv.reset()
+		ctx := context.Background()
+		lifted := a.patron(card, pin, "Rosa", "Parks")
+		expiring := a.patron("21000000007777", pin, "Ida", "Wells")
+		pastDue(t, a, lifted)
+		until := a.clock.Now().Add(48 * time.Hour)
+		reqL := legalRows(t, a, lifted, true, nil, true)
+		legalRows(t, a, expiring, true, &until, false)
+		// Also covered, with no email address: told at their next visit.
+		noMail := a.patron("21000000005555", pin, "Ann", "Lee")
+		a.store.DB.Model(&models.Patron{}).Where("id = ?", noMail.ID).Update("email", "")
+		if err := a.store.DB.Create(&models.LegalRequestPatron{RequestID: reqL.ID, PatronID: noMail.ID}).Error; err != nil {
+			t.Fatal(err)
+		}
+		d := deliverer(a, cfg, &strings.Builder{})
+		if n, err := d.TellLegal(ctx); err != nil || n != 0 || len(srv.messages()) != 0 {
+			t.Fatalf("while in force: told %d, %d emails (%v)", n, len(srv.messages()), err)
+		}
+		// Released, then lifted.
+		now := a.clock.Now()
+		a.store.DB.Model(&models.LegalHold{}).Where("patron_id = ?", lifted.ID).Update("released_at", now.Add(-time.Hour))
+		a.store.DB.Model(&models.LegalRequest{}).Where("id = ?", reqL.ID).Update("nondisclosure_lifted_at", now)
+		c := a.client()
+		c.signIn(card, pin)
+		text := strings.Join(strings.Fields(c.get("/data").doc(t).Find(`[data-testid="legal-notice"]`).Text()), " ")
+		for _, want := range []string{"Your records were produced for a court order", "November 25, 2026: the library paused the deletion",
+			"November 27, 2026: deletion of your records resumed", "November 26, 2026: the library produced",
+			"A nondisclosure order kept the library from telling you until November 27, 2026", "privacy@library.example"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("notice lacks %q: %s", want, text)
+			}
+		}
+		if n, err := d.TellLegal(ctx); err != nil || n != 1 {
+			t.Fatalf("told %d (%v), want 1", n, err)
+		}
+		if n, _ := d.TellLegal(ctx); n != 0 {
+			t.Fatalf("told again: %d", n)
+		}
+		msgs := srv.messages()
+		if len(msgs) != 1 || msgs[0].to[0] != "rosa@example.org" {
+			t.Fatalf("%d emails: %+v", len(msgs), msgs)
+		}
+		body := plainEmail(t, msgs[0].data)
+		for _, want := range []string{"CO-2026-0417", "Email reference questions", "privacy@library.example", "deletion of your records resumed"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("email lacks %q", want)
+			}
+		}
+		for _, bad := range []string{"past question", "kept question", "past fine", "text/html"} {
+			if strings.Contains(body, bad) {
+				t.Errorf("email carries %q", bad)
+			}
+		}
+		var rp models.LegalRequestPatron
+		a.store.DB.Where("request_id = ? AND patron_id = ?", reqL.ID, lifted.ID).Take(&rp)
+		if rp.ToldAt == nil {
+			t.Fatal("told_at not set")
+		}
+		var rpNoMail models.LegalRequestPatron
+		a.store.DB.Where("request_id = ? AND patron_id = ?", reqL.ID, noMail.ID).Take(&rpNoMail)
+		if rpNoMail.ToldAt == nil {
+			t.Fatal("a patron with no address is not marked told, so every pass would look at them again")
+		}
+		// The other order runs out; with no mail server nothing is marked.
+		a.clock.Advance(49 * time.Hour)
+		off := deliverer(a, demoConfig(), &strings.Builder{})
+		if _, err := off.TellLegal(ctx); err == nil {
+			t.Fatal("telling with no mail server should say so")
+		}
+		var rp2 models.LegalRequestPatron
+		a.store.DB.Where("patron_id = ?", expiring.ID).Take(&rp2)
+		if rp2.ToldAt != nil {
+			t.Fatal("marked told with no mail server")
+		}
+		if rep := run(t, d); rep.Told != 1 || len(srv.messages()) != 2 {
+			t.Fatalf("after expiry: %s, %d emails", rep, len(srv.messages()))
+		}
+	})
+}
+
+// plainEmail reads a plain-text email's body, decoded; it fails on any
+// other kind of message.
+func plainEmail(t *testing.T, raw []byte) string {
+	t.Helper()
+	m, err := mail.ReadMessage(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := m.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+		t.Fatalf("Content-Type %q, want text/plain only", ct)
+	}
+	var body io.Reader = m.Body
+	if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+		body = quotedprintable.NewReader(m.Body)
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
