@@ -106,7 +106,7 @@ func problemsText(n int) string {
 
 // apiFailed answers a failure on our side in JSON, logged by route.
 func (s *Server) apiFailed(c echo.Context, err error) error {
-	s.Log.Error("request failed", "route", c.Path(), "status", http.StatusInternalServerError, "err", err)
+	s.Log.Error("request failed", "route", c.Path(), "status", http.StatusInternalServerError, "err", logError(err))
 	return c.JSON(http.StatusInternalServerError, apiError{Error: "Something went wrong on our side. " +
 		"Send the same request again: an item sent twice is stored once, and nobody is told twice."})
 }

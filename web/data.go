@@ -709,7 +709,7 @@ func (s *Server) DataExport(c echo.Context) error {
 		// The status is sent, so the only honest signal left is to break
 		// the connection: the browser then reports a failed download
 		// instead of keeping a truncated file that looks complete.
-		s.Log.Error("export failed mid-stream", "route", c.Path(), "err", err)
+		s.Log.Error("export failed mid-stream", "route", c.Path(), "err", logError(err))
 		panic(http.ErrAbortHandler)
 	}
 	return nil

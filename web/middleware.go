@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/sessions"
 	"net/http"
 	"net/url"
+	"regexp"
 	"time"
 
 	"github.com/carrel-library/carrel/models"
@@ -300,6 +301,22 @@ func errorText(code int) (heading, message string) {
 	}
 }
 
+// networkAddress matches an IPv4 or IPv6 address, with or without a port,
+// as the net package spells them in its errors ("write tcp
+// 127.0.0.1:8080->203.0.113.5:51234: broken pipe").
+var networkAddress = regexp.MustCompile(`\[?[0-9A-Fa-f]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?(:\d+)?|\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b`)
+
+// logError is err as the logs may hold it: a failed write to a visitor's
+// connection names their address (the proxy's, behind one; theirs, when
+// reached directly), and no IP address is written down against a
+// request.
+func logError(err error) string {
+	if err == nil {
+		return ""
+	}
+	return networkAddress.ReplaceAllString(err.Error(), "[address]")
+}
+
 // handleError is the one error handler: it logs what went wrong (by route,
 // never with personal data) and shows a friendly page. A failure whose
 // cause is an unreachable database is a 503, not a 500.
@@ -318,7 +335,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		code = http.StatusServiceUnavailable
 	}
 	if code >= 500 {
-		s.Log.Error("request failed", "route", c.Path(), "status", code, "err", err)
+		s.Log.Error("request failed", "route", c.Path(), "status", code, "err", logError(err))
 	}
 	h := c.Response().Header()
 	switch code {
