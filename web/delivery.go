@@ -95,8 +95,8 @@ type DeliveryReport struct {
 }
 
 func (r DeliveryReport) String() string {
-	return fmt.Sprintf("assembled=%d sent=%d retrying=%d failed=%d withdrawn=%d skipped=%d",
-		r.Assembled, r.Sent, r.Retrying, r.Failed, r.Withdrawn, r.Skipped)
+	return fmt.Sprintf("assembled=%d sent=%d retrying=%d failed=%d withdrawn=%d skipped=%d legal_told=%d",
+		r.Assembled, r.Sent, r.Retrying, r.Failed, r.Withdrawn, r.Skipped, r.Told)
 }
 
 func (d *Deliverer) schedule() models.DigestSchedule {

@@ -49,6 +49,12 @@ func digestsCmd(ctx context.Context, c *config, args []string, out io.Writer) er
 	rep, err := web.NewDeliverer(store, c.Web, log).RunOnce(ctx)
 	fmt.Fprintf(out, "Assembled %d digest(s); sent %d, %d to retry, %d given up, %d withdrawn, %d taken by another instance.\n",
 		rep.Assembled, rep.Sent, rep.Retrying, rep.Failed, rep.Withdrawn, rep.Skipped)
+	switch {
+	case rep.Told == 1:
+		fmt.Fprintln(out, "Told 1 patron by email that a nondisclosure order had ended.")
+	case rep.Told > 1:
+		fmt.Fprintf(out, "Told %d patrons by email that a nondisclosure order had ended.\n", rep.Told)
+	}
 	return err
 }
 
