@@ -788,7 +788,7 @@ func (s *Server) legalNoticeView(n models.LegalNotice) views.LegalNotice {
 		case models.LegalEventProduced:
 			what := "your records"
 			if len(e.Categories) > 0 {
-				what = "your " + strings.Join(e.Categories, ", ")
+				what = "your " + quotedList(e.Categories)
 			}
 			to := "the court"
 			if n.Court != "" {
@@ -804,6 +804,19 @@ func (s *Server) legalNoticeView(n models.LegalNotice) views.LegalNotice {
 }
 
 // span names the dates a production covered.
+// quotedList names categories in a sentence: “Holds” and “Fines and
+// fees”, so that a title holding "and" still reads as one.
+func quotedList(titles []string) string {
+	q := make([]string, len(titles))
+	for i, t := range titles {
+		q[i] = "“" + t + "”"
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
+}
+
 func (s *Server) span(from, to *time.Time) string {
 	switch {
 	case from != nil && to != nil:

@@ -454,7 +454,7 @@ func TestNoticeListsAProductionFirst(t *testing.T) {
 		}
 		text := strings.Join(strings.Fields(first.Text()), " ")
 		for _, want := range []string{"Your records were produced for a court order", "Superior Court of California, County of Los Angeles",
-			"Court order, reference CO-2026-0417", "November 26, 2026: the library produced your Email reference questions, Fines and fees (records dated January 1, 2025 to October 31, 2026)",
+			"Court order, reference CO-2026-0417", "November 26, 2026: the library produced your “Email reference questions” and “Fines and fees” (records dated January 1, 2025 to October 31, 2026)",
 			"privacy@library.example"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("notice lacks %q: %s", want, text)
