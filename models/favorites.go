@@ -332,10 +332,17 @@ func (s *Store) Follows(ctx context.Context, patronID int64, kind, display strin
 	return n > 0, err
 }
 
-// PendingNotifications counts the notifications waiting to be sent.
+// PendingNotifications counts the notifications waiting to be sent that
+// the patron's pages show (see PatronView): one past its retention is
+// not waiting for anything.
 func (s *Store) PendingNotifications(ctx context.Context, patronID int64) (int64, error) {
+	v, err := s.PatronView(ctx, patronID)
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	err := s.db(ctx).Model(&Notification{}).Where("patron_id = ? AND sent_at IS NULL", patronID).Count(&n).Error
+	err = v.HideFrom(s.db(ctx).Model(&Notification{}).Where("patron_id = ? AND sent_at IS NULL", patronID), "notifications", "id").
+		Count(&n).Error
 	return n, err
 }
 

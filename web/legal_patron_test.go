@@ -346,13 +346,29 @@ var (
 // generated times) as an identical patron with no hold, after a purge
 // deleted the other's records past retention while the database still
 // holds theirs. Nothing tells them a court order exists.
+//
+// Their new-arrival emails are alike too: each has a notification from
+// before they chose emails, never emailed and past its retention (the
+// purge deleted the other's); once both choose daily emails, neither's
+// email carries it, so it never comes back as a recent one.
 func TestNondisclosureLooksExactlyLikeNoHold(t *testing.T) {
-	forEachDB(t, contactConfig(), func(t *testing.T, a *app) {
+	srv := startSMTP(t)
+	cfg := mailConfig(srv)
+	cfg.PrivacyContact = testContact
+	forEachDB(t, cfg, func(t *testing.T, a *app) {
+		srv.reset()
 		const heldCard = "21000000007777"
 		free := a.patron(card, pin, "Rosa", "Parks")
 		held := a.patron(heldCard, pin, "Rosa", "Parks")
 		pastDue(t, a, free)
 		pastDue(t, a, held)
+		for _, p := range []models.Patron{free, held} {
+			old := models.Notification{PatronID: p.ID, Title: "Old arrival", Author: "Butler, Octavia E.", Reason: "r",
+				CreatedAt: a.clock.Now().AddDate(0, 0, -40)}
+			if err := a.store.DB.Create(&old).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
 		legalRows(t, a, held, true, nil, true)
 		purgeCounts(t, a)
 		if countRows(t, a.store.DB, "reference_questions", held.ID) != 2 || countRows(t, a.store.DB, "reference_questions", free.ID) != 1 {
@@ -367,22 +383,62 @@ func TestNondisclosureLooksExactlyLikeNoHold(t *testing.T) {
 			s = csrfValue.ReplaceAllString(s, "$1")
 			return timeOfDay.ReplaceAllString(s, "TIME")
 		}
-		for _, path := range patronPages() {
-			f, h := cf.get(path), ch.get(path)
-			wantStatus(t, h, 200)
-			if norm(f.body) != norm(h.body) {
-				t.Errorf("%s differs under nondisclosure:\nfree: %s\nheld: %s", path, excerpt(diffAt(norm(f.body), norm(h.body))), excerpt(diffAt(norm(h.body), norm(f.body))))
+		same := func(when string) {
+			t.Helper()
+			for _, path := range patronPages() {
+				f, h := cf.get(path), ch.get(path)
+				wantStatus(t, h, 200)
+				if norm(f.body) != norm(h.body) {
+					t.Errorf("%s: %s differs under nondisclosure:\nfree: %s\nheld: %s", when, path, excerpt(diffAt(norm(f.body), norm(h.body))), excerpt(diffAt(norm(h.body), norm(f.body))))
+				}
+			}
+			ef, eh := exportShape(t, cf.get("/data/export.json").body), exportShape(t, ch.get("/data/export.json").body)
+			if ef != eh {
+				t.Errorf("%s: the export differs under nondisclosure:\nfree: %s\nheld: %s", when, excerpt(diffAt(ef, eh)), excerpt(diffAt(eh, ef)))
+			}
+			// Nothing the legal workflow writes reaches the held patron:
+			// not the hold or the production in their staff-access
+			// entries, not the court, not the notice, not a paused date.
+			for _, path := range append(patronPages(), "/data/export.json") {
+				body := ch.get(path).body
+				for _, tell := range []string{"Produced your records", "Suspended deletion", "Deletion paused", "legal-notice",
+					"CO-2026-0417", "Superior Court", "legal.hold", "legal.produce", "Old arrival"} {
+					if strings.Contains(body, tell) {
+						t.Errorf("%s: %s tells the held patron: %q", when, path, tell)
+					}
+				}
 			}
 		}
-		ef, eh := exportShape(t, cf.get("/data/export.json").body), exportShape(t, ch.get("/data/export.json").body)
-		if ef != eh {
-			t.Errorf("the export differs under nondisclosure:\nfree: %s\nheld: %s", excerpt(diffAt(ef, eh)), excerpt(diffAt(eh, ef)))
+		same("after the purge")
+		// Both choose daily emails; the next day's emails are alike and
+		// carry only the arrival of today.
+		for _, p := range []models.Patron{free, held} {
+			noticesOn(t, a, p, models.NoticeDaily)
+			notify(t, a, p, "New arrival", "b1")
 		}
-		if strings.Contains(ch.get("/data").body, "court order") && !strings.Contains(cf.get("/data").body, "court order") {
-			t.Error("the overview mentions a court order")
+		a.clock.Advance(15 * time.Hour)
+		if rep := run(t, deliverer(a, cfg, &strings.Builder{})); rep.Sent != 2 {
+			t.Fatalf("emails: %s, want one each", rep)
 		}
+		msgs := srv.messages()
+		var texts []string
+		for _, m := range msgs {
+			e := parseEmail(t, m.data)
+			texts = append(texts, noticeToken.ReplaceAllString(e.text, "TOKEN"))
+			if strings.Contains(e.text, "Old arrival") || strings.Contains(e.html, "Old arrival") {
+				t.Errorf("an email carries a notification past its retention:\n%s", e.text)
+			}
+		}
+		if len(texts) != 2 || texts[0] != texts[1] {
+			t.Errorf("the two patrons' emails differ:\n%s", strings.Join(texts, "\n----\n"))
+		}
+		cf.signIn(card, pin)
+		ch.signIn(heldCard, pin)
+		same("after the emails")
 	})
 }
+
+var noticeToken = regexp.MustCompile(`/unsubscribe/notices/[A-Za-z0-9_-]+`)
 
 func diffAt(a, b string) string {
 	i := 0
