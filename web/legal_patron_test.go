@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log"
 	"mime/quotedprintable"
+	"net"
 	"net/mail"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +19,7 @@ import (
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
 	"github.com/carrel-library/carrel/web"
+	"github.com/emersion/go-smtp"
 	"gorm.io/gorm"
 )
 
@@ -644,4 +648,138 @@ func plainEmail(t *testing.T, raw []byte) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// pickySMTP is the test SMTP server with one more trick: it answers 451
+// ("try again later") at RCPT for the addresses in refuse, and takes
+// everyone else's mail.
+type pickySMTP struct {
+	*smtpServer
+	refuse map[string]bool
+}
+
+func (p *pickySMTP) setRefused(addrs ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refuse = map[string]bool{}
+	for _, a := range addrs {
+		p.refuse[a] = true
+	}
+}
+
+type pickySession struct {
+	*smtpSession
+	p *pickySMTP
+}
+
+func (ps *pickySession) Rcpt(to string, o *smtp.RcptOptions) error {
+	ps.p.mu.Lock()
+	refused := ps.p.refuse[to]
+	ps.p.mu.Unlock()
+	if refused {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "Greylisted <" + to + ">, try again later"}
+	}
+	return ps.smtpSession.Rcpt(to, o)
+}
+
+func startPickySMTP(t *testing.T) *pickySMTP {
+	t.Helper()
+	p := &pickySMTP{smtpServer: &smtpServer{}, refuse: map[string]bool{}}
+	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &pickySession{smtpSession: &smtpSession{srv: p.smtpServer, conn: c}, p: p}, nil
+	}))
+	s.Domain = "mail.test"
+	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
+	s.ErrorLog = log.New(io.Discard, "", 0)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = ln.Addr().String()
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	return p
+}
+
+// TestOneStuckLegalEmailBlocksNoOne: when the mail server keeps saying
+// "try again later" for the first patron to be told that a nondisclosure
+// order ended, the patrons after them are emailed on the same pass; the
+// first is tried again after a wait, and emailed once the server takes
+// it. The digests of that pass go out even when telling fails outright
+// (here: its table cannot be read), which is logged and counted.
+func TestOneStuckLegalEmailBlocksNoOne(t *testing.T) {
+	srv := startPickySMTP(t)
+	cfg := mailConfig(srv.smtpServer)
+	cfg.PrivacyContact = testContact
+	forEachDB(t, cfg, func(t *testing.T, a *app) {
+		srv.reset()
+		srv.setRefused("rosa@example.org")
+		stuck := a.patron(card, pin, "Rosa", "Parks")
+		req := legalRows(t, a, stuck, true, nil, false)
+		var later []models.Patron
+		for i, name := range []string{"Ida", "Ann", "Mae"} {
+			p := a.patron("2100000000700"+strconv.Itoa(i), pin, name, "Wells")
+			if err := a.store.DB.Create(&models.LegalRequestPatron{RequestID: req.ID, PatronID: p.ID}).Error; err != nil {
+				t.Fatal(err)
+			}
+			later = append(later, p)
+		}
+		a.store.DB.Model(&models.LegalRequest{}).Where("id = ?", req.ID).Update("nondisclosure_lifted_at", a.clock.Now())
+		logs := &strings.Builder{}
+		d := deliverer(a, cfg, logs)
+		to := func() map[string]int {
+			out := map[string]int{}
+			for _, m := range srv.messages() {
+				out[m.to[0]]++
+			}
+			return out
+		}
+		rep := run(t, d)
+		got := to()
+		if rep.Told != 3 || got["ida@example.org"] != 1 || got["ann@example.org"] != 1 || got["mae@example.org"] != 1 || got["rosa@example.org"] != 0 {
+			t.Fatalf("first pass: %s, emails %v; want the three after the stuck one told", rep, got)
+		}
+		if rep.LegalRetrying != 1 {
+			t.Errorf("first pass: %s, want the stuck one counted as retrying", rep)
+		}
+		if strings.Contains(logs.String(), "rosa@") || strings.Contains(logs.String(), "Greylisted") {
+			t.Error("the log names the address or repeats the server's words")
+		}
+		var rp models.LegalRequestPatron
+		a.store.DB.Where("request_id = ? AND patron_id = ?", req.ID, stuck.ID).Take(&rp)
+		if rp.ToldAt != nil {
+			t.Fatal("the stuck patron is marked told though no email went")
+		}
+		// The server takes it now; it is tried again after a wait, once.
+		srv.setRefused()
+		if rep := run(t, d); rep.Told != 0 {
+			t.Errorf("tried again at once: %s", rep)
+		}
+		a.clock.Advance(2 * time.Minute)
+		if rep := run(t, d); rep.Told != 1 || to()["rosa@example.org"] != 1 {
+			t.Fatalf("after the wait: %s, emails %v", rep, to())
+		}
+		if rep := run(t, d); rep.Told != 0 || len(srv.messages()) != 4 {
+			t.Fatalf("told again: %s, %d emails", rep, len(srv.messages()))
+		}
+
+		// Telling fails outright: the digests still go, and the failure
+		// is counted and logged.
+		noticesOn(t, a, later[0], models.NoticeDaily)
+		notify(t, a, later[0], "Kindred", "k1")
+		a.clock.Advance(15 * time.Hour)
+		if err := a.store.DB.Exec("ALTER TABLE legal_request_patrons RENAME TO legal_request_patrons_away").Error; err != nil {
+			t.Fatal(err)
+		}
+		rep, err := d.RunOnce(context.Background())
+		if err := a.store.DB.Exec("ALTER TABLE legal_request_patrons_away RENAME TO legal_request_patrons").Error; err != nil {
+			t.Fatal(err)
+		}
+		if err != nil || rep.Sent != 1 || rep.LegalErrors != 1 {
+			t.Fatalf("with telling broken: %s (%v), want the digest sent and the error counted", rep, err)
+		}
+		if !strings.Contains(logs.String(), "legal notice emails") {
+			t.Errorf("the failure is not logged:\n%s", logs)
+		}
+	})
 }
