@@ -521,7 +521,7 @@ func TestNoticeListsAProductionFirst(t *testing.T) {
 			}
 		}
 		// Read: it goes until something new happens.
-		wantStatus(t, c.post("/data/assist-notice/dismiss", url.Values{"csrf_token": {c.csrf("/data")}}), 303)
+		wantStatus(t, c.post("/data/assist-notice/dismiss", dismissForm(t, doc)), 303)
 		if c.get("/data").doc(t).Find(`[data-testid="legal-notice"]`).Length() != 0 {
 			t.Error("the notice stays after the patron read it")
 		}
@@ -780,6 +780,104 @@ func TestOneStuckLegalEmailBlocksNoOne(t *testing.T) {
 		}
 		if !strings.Contains(logs.String(), "legal notice emails") {
 			t.Errorf("the failure is not logged:\n%s", logs)
+		}
+	})
+}
+
+// dismissForm reads the "I have read this" form of an overview as
+// rendered: every field it posts.
+func dismissForm(t *testing.T, doc *goquery.Document) url.Values {
+	t.Helper()
+	form := url.Values{}
+	doc.Find(`form[action="/data/assist-notice/dismiss"]`).First().Find("input").Each(func(_ int, in *goquery.Selection) {
+		name, _ := in.Attr("name")
+		value, _ := in.Attr("value")
+		form.Set(name, value)
+	})
+	if form.Get("csrf_token") == "" {
+		t.Fatal("the overview has no dismiss form")
+	}
+	return form
+}
+
+// TestDismissHidesOnlyWhatThePageShowed: "I have read this" dismisses
+// what the page showed when it was rendered, not what happened between
+// then and the click: an assistance and a production in between are
+// shown at the next visit, and an old tab's button never brings back,
+// nor hides, anything a newer page dealt with. A rendered time from the
+// future, from before the sign-in, or none, dismisses nothing.
+func TestDismissHidesOnlyWhatThePageShowed(t *testing.T) {
+	forEachDB(t, contactConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		staff := a.staff("deskclerk", models.RoleAssistant)
+		assist := func(reason string) {
+			t.Helper()
+			err := a.store.DB.Transaction(func(tx *gorm.DB) error {
+				return a.store.AppendAudit(tx, &models.AuditEntry{StaffID: &staff.ID, PatronID: &p.ID, Action: models.AuditAssistStart, Reason: reason})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		assist("first visit")
+		a.clock.Advance(time.Minute)
+		c := a.client()
+		c.signIn(card, pin)
+		a.clock.Advance(time.Minute)
+		old := c.get("/data").doc(t)
+		if !strings.Contains(old.Find(`[data-testid="assist-notice"]`).Text(), "first visit") {
+			t.Fatal("no notice to dismiss")
+		}
+		oldForm := dismissForm(t, old)
+		seenAt := func() *time.Time {
+			var q models.Patron
+			a.store.DB.Where("id = ?", p.ID).Take(&q)
+			return q.AssistSeenAt
+		}
+
+		// Refused: nothing is dismissed.
+		for name, bad := range map[string]string{"none": "", "garbage": "yesterday",
+			"future": strconv.FormatInt(a.clock.Now().Add(time.Hour).UnixMicro(), 10),
+			"before sign-in": strconv.FormatInt(a.clock.Now().Add(-90*time.Second).UnixMicro(), 10)} {
+			f := url.Values{"csrf_token": {oldForm.Get("csrf_token")}}
+			if bad != "" {
+				f.Set("seen_until", bad)
+			}
+			wantRedirect(t, c.post("/data/assist-notice/dismiss", f), "/data")
+			if seenAt() != nil {
+				t.Fatalf("%s: a bad rendered time dismissed the notice", name)
+			}
+		}
+
+		// Between rendering and the click: another assistance, and a
+		// production under a court order with no nondisclosure.
+		a.clock.Advance(time.Minute)
+		assist("second visit")
+		req := legalRows(t, a, p, false, nil, true)
+		now := a.clock.Now()
+		a.store.DB.Model(&models.LegalHold{}).Where("request_id = ?", req.ID).Update("placed_at", now)
+		a.store.DB.Model(&models.LegalProduction{}).Where("request_id = ?", req.ID).Update("produced_at", now)
+		a.clock.Advance(time.Minute)
+		wantRedirect(t, c.post("/data/assist-notice/dismiss", oldForm), "/data")
+		doc := c.get("/data").doc(t)
+		if n := doc.Find(`[data-testid="assist-notice"]`).Text(); !strings.Contains(n, "second visit") || strings.Contains(n, "first visit") {
+			t.Errorf("after the click the notice says %q: want the second visit only", n)
+		}
+		if doc.Find(`[data-testid="legal-notice"]`).Length() != 1 {
+			t.Error("the production that came after the page was rendered is never shown")
+		}
+
+		// A newer tab reads it all; the old tab's button then changes
+		// nothing.
+		wantRedirect(t, c.post("/data/assist-notice/dismiss", dismissForm(t, doc)), "/data")
+		seen := seenAt()
+		wantRedirect(t, c.post("/data/assist-notice/dismiss", oldForm), "/data")
+		if after := seenAt(); after == nil || seen == nil || !after.Equal(*seen) {
+			t.Errorf("the old tab moved the last-read time from %v to %v", seen, after)
+		}
+		doc = c.get("/data").doc(t)
+		if doc.Find(`[data-testid="assist-notice"]`).Length() != 0 || doc.Find(`[data-testid="legal-notice"]`).Length() != 0 {
+			t.Error("what the newer page dismissed came back")
 		}
 	})
 }
