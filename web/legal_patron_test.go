@@ -837,7 +837,7 @@ func TestDismissHidesOnlyWhatThePageShowed(t *testing.T) {
 
 		// Refused: nothing is dismissed.
 		for name, bad := range map[string]string{"none": "", "garbage": "yesterday",
-			"future": strconv.FormatInt(a.clock.Now().Add(time.Hour).UnixMicro(), 10),
+			"future":         strconv.FormatInt(a.clock.Now().Add(time.Hour).UnixMicro(), 10),
 			"before sign-in": strconv.FormatInt(a.clock.Now().Add(-90*time.Second).UnixMicro(), 10)} {
 			f := url.Values{"csrf_token": {oldForm.Get("csrf_token")}}
 			if bad != "" {
