@@ -881,3 +881,143 @@ func TestDismissHidesOnlyWhatThePageShowed(t *testing.T) {
 		}
 	})
 }
+
+// sharedParties are the parties outside the library a category's "Who
+// else may see it" can name, each by the words that must name it.
+var sharedParties = map[string]string{
+	"law":    models.CourtOrder,
+	"agency": "collection agency",
+	"lender": "lending library",
+	"mail":   "library's mail service",
+}
+
+// whereDataGoes is, for every category, who outside the library gets its
+// data: law enforcement under a reviewed court order gets anything; the
+// collection agency gets what recovering long-overdue materials and
+// unpaid fines needs (the patron's contact details, the loans, the
+// fines); the lending library what a loan needs; the library's mail
+// service the name and address of everyone it emails, and what the
+// emails carry (mailing lists, new arrivals and the favorites that
+// matched them). Changing where data goes means changing this table, and
+// the category's text with it.
+var whereDataGoes = map[string][]string{
+	"contact":           {"law", "agency", "mail"},
+	"card":              {"law"},
+	"loans":             {"law", "agency"},
+	"reading-history":   {"law"},
+	"holds":             {"law"},
+	"fines":             {"law", "agency"},
+	"ill":               {"law", "lender"},
+	"reference":         {"law"},
+	"computer-sessions": {"law"},
+	"mailing-lists":     {"law", "mail"},
+	"favorites":         {"law", "mail"},
+	"notifications":     {"law", "mail"},
+	"consents":          {"law"},
+	"staff-access":      {"law"},
+	"sessions":          {"law"},
+}
+
+// TestWhoElseMaySeeItNamesWhereEachCategoryGoes: every category names
+// exactly the parties its data goes to (whereDataGoes), on its page; and
+// the emails the portal really sends, a new-arrival email and the email
+// telling of legal process, carry only data of categories that name the
+// library's mail service: the address and name (contact details), the
+// favorite that matched (favorites) and the arrival (notifications), and
+// never the card number. The favorites page says the same.
+func TestWhoElseMaySeeItNamesWhereEachCategoryGoes(t *testing.T) {
+	srv := startSMTP(t)
+	cfg := mailConfig(srv)
+	cfg.PrivacyContact = testContact
+	forEachDB(t, cfg, func(t *testing.T, a *app) {
+		srv.reset()
+		ctx := context.Background()
+		if len(whereDataGoes) != len(models.Categories()) {
+			t.Fatalf("whereDataGoes has %d categories, the portal %d", len(whereDataGoes), len(models.Categories()))
+		}
+		p := a.patron(card, pin, "Rosa", "Parks")
+		c := a.client()
+		c.signIn(card, pin)
+		for _, cat := range models.Categories() {
+			want, ok := whereDataGoes[cat.Slug]
+			if !ok {
+				t.Errorf("%s: not in whereDataGoes", cat.Slug)
+				continue
+			}
+			page := strings.Join(strings.Fields(c.get("/data/"+cat.Slug).doc(t).Find("dt:contains('Who else may see it') + dd").Text()), " ")
+			for party, words := range sharedParties {
+				if named := strings.Contains(page, words); named != slicesContains(want, party) {
+					t.Errorf("%s: names %q: %v, but its data goes to %v: %q", cat.Slug, words, named, want, page)
+				}
+			}
+		}
+
+		// What really leaves by email.
+		wantRedirect(t, c.post("/favorites/link", url.Values{"csrf_token": {c.csrf("/favorites")}, "consent": {"yes"},
+			"version": {models.FavoritesConsentVersion}}), "/favorites")
+		fav, _, err := a.store.AddFavorite(ctx, p.ID, models.FavoriteAuthor, "Jemisin, N. K.", models.Actor{Channel: models.ChannelWeb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.store.SetFavoritesNotice(ctx, p.ID, models.NoticeDaily, models.Actor{Channel: models.ChannelWeb}); err != nil {
+			t.Fatal(err)
+		}
+		arrival := models.Notification{PatronID: p.ID, Title: "The Fifth Season", Author: "Jemisin, N. K.", Reason: fav.Display, CreatedAt: a.clock.Now()}
+		if err := a.store.DB.Create(&arrival).Error; err != nil {
+			t.Fatal(err)
+		}
+		req := legalRows(t, a, p, true, nil, true)
+		a.store.DB.Model(&models.LegalRequest{}).Where("id = ?", req.ID).Update("nondisclosure_lifted_at", a.clock.Now())
+		a.clock.Advance(15 * time.Hour)
+		if rep := run(t, deliverer(a, cfg, &strings.Builder{})); rep.Sent != 1 || rep.Told != 1 {
+			t.Fatalf("%s: want a new-arrival email and a legal one", rep)
+		}
+		var out strings.Builder
+		for _, m := range srv.messages() {
+			out.WriteString(strings.Join(m.to, ",") + "\n" + string(m.data) + "\n")
+		}
+		sent := out.String()
+		carries := map[string][]string{
+			"contact":       {p.Email, "Rosa Parks"},
+			"card":          {p.CardNumber},
+			"favorites":     {fav.Display},
+			"notifications": {arrival.Title},
+		}
+		for slug, marks := range carries {
+			in := false
+			for _, m := range marks {
+				in = in || strings.Contains(sent, m)
+			}
+			if in != slicesContains(whereDataGoes[slug], "mail") {
+				t.Errorf("%s: its data is in the emails: %v; whereDataGoes says the mail service gets it: %v", slug, in, !in)
+			}
+		}
+
+		// The favorites page, linked and not, says where favorites go.
+		c.signIn(card, pin)
+		linked := strings.Join(strings.Fields(c.get("/favorites").doc(t).Find(`[data-testid="linked"]`).Text()), " ")
+		for _, words := range []string{"library's mail service", models.CourtOrder[:len("Law enforcement")]} {
+			if !strings.Contains(strings.ToLower(linked), strings.ToLower(words)) {
+				t.Errorf("the linked favorites page does not name %q: %s", words, linked)
+			}
+		}
+		fresh := a.client()
+		a.patron("21000000007777", pin, "Ida", "Wells")
+		fresh.signIn("21000000007777", pin)
+		page := fresh.get("/favorites").doc(t)
+		for _, text := range []string{page.Find(`[data-testid="not-linked"] ul`).Text(), models.FavoritesConsentText} {
+			if !strings.Contains(strings.Join(strings.Fields(text), " "), "library's mail service") {
+				t.Errorf("linking favorites does not say they go to the library's mail service: %s", text)
+			}
+		}
+	})
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
