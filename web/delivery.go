@@ -481,7 +481,12 @@ func (s *Server) deliveryStatus(p *models.Patron, r models.NotificationDelivery,
 	if r.DigestLastError != nil {
 		lastError = *r.DigestLastError
 	}
+	days := s.Store.RetentionNow().NotificationDays
 	switch {
+	case r.SentAt == nil && r.DigestID == nil && r.CreatedAt.Before(s.Store.Now().AddDate(0, 0, -days)):
+		// Past its retention (shown only while a hold pauses deletion):
+		// emails never carry it (models.AssembleDigests).
+		return fmt.Sprintf("Not emailed: more than %d days old", days)
 	case status == models.DigestFailed:
 		line := "Could not be sent: " + failureWords(lastError) + "."
 		if r.DigestNextAttemptAt != nil {

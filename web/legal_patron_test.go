@@ -1021,3 +1021,39 @@ func slicesContains(s []string, v string) bool {
 	}
 	return false
 }
+
+// TestHeldNotificationsPastRetentionAreNeverEmailed: under a hold the
+// patron is told of, a notification past its retention stays in view
+// (deletion paused) but is not emailed when the patron then chooses
+// daily emails, and its row says so rather than promising an email.
+func TestHeldNotificationsPastRetentionAreNeverEmailed(t *testing.T) {
+	srv := startSMTP(t)
+	cfg := mailConfig(srv)
+	cfg.PrivacyContact = testContact
+	forEachDB(t, cfg, func(t *testing.T, a *app) {
+		srv.reset()
+		p := a.patron(card, pin, "Rosa", "Parks")
+		old := models.Notification{PatronID: p.ID, Title: "Old arrival", Author: "Butler, Octavia E.", Reason: "r",
+			CreatedAt: a.clock.Now().AddDate(0, 0, -40)}
+		if err := a.store.DB.Create(&old).Error; err != nil {
+			t.Fatal(err)
+		}
+		legalRows(t, a, p, false, nil, false)
+		purgeCounts(t, a)
+		noticesOn(t, a, p, models.NoticeDaily)
+		notify(t, a, p, "New arrival", "b1")
+		a.clock.Advance(15 * time.Hour)
+		if rep := run(t, deliverer(a, cfg, &strings.Builder{})); rep.Sent != 1 {
+			t.Fatalf("%s: want one email", rep)
+		}
+		if text := parseEmail(t, srv.messages()[0].data).text; strings.Contains(text, "Old arrival") || !strings.Contains(text, "New arrival") {
+			t.Errorf("the email:\n%s", text)
+		}
+		c := a.client()
+		c.signIn(card, pin)
+		row := strings.Join(strings.Fields(c.get("/data/notifications").doc(t).Find(`tr:contains("Old arrival")`).Text()), " ")
+		if !strings.Contains(row, "Not emailed") || strings.Contains(row, "Waiting") {
+			t.Errorf("the held, unsent notification says: %q", row)
+		}
+	})
+}
