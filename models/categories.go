@@ -78,9 +78,10 @@ func CategoriesFor(r Retention) []Category {
 func categories() []Category {
 	return []Category{
 		{Slug: "contact", One: "detail", Many: "details", Key: "contact", Title: "Contact details",
-			Purpose:    "To reach you about your loans, holds and the notices you asked for, as the policy allows.",
-			Retention:  "As long as your card is active.",
-			SharedWith: CourtOrder},
+			Purpose:   "To reach you about your loans, holds and the notices you asked for, as the policy allows.",
+			Retention: "As long as your card is active.",
+			SharedWith: alsoCourt("A collection agency, only to recover long-overdue materials. " +
+				"The library's mail service, only your name and email address, to deliver the library's emails to you.")},
 		{Slug: "card", One: "detail", Many: "details", Key: "card", Title: "Library card and borrowing privileges",
 			Purpose:    "To lend to you: your card number, home branch, expiry date and whether you can borrow.",
 			Retention:  "As long as your card is active.",
@@ -129,7 +130,7 @@ func categories() []Category {
 		{Slug: "favorites", One: "favorite", Many: "favorites", Key: "favorites", Title: "Favorite authors and subjects", Table: "favorites", TimeColumn: "created_at", Label: "display",
 			Purpose:    "Linked only if you chose, and used only to tell you about new arrivals.",
 			Retention:  "Until you remove them or unlink them from your record.",
-			SharedWith: CourtOrder,
+			SharedWith: alsoCourt("The library's mail service, only in the new-arrival emails you chose (\"Because you follow\")."),
 			Empty:      "No favorites are linked to your record."},
 		{Slug: "notifications", One: "notification", Many: "notifications", Key: "notifications", Title: "Notifications we sent you", Table: "notifications", TimeColumn: "created_at", DueFrom: "sent_at", Label: "title",
 			Parts: []CategoryPart{{Table: "digests", Key: "emails", Title: "Emails that carried them",

@@ -133,6 +133,12 @@ func (s *Store) assembleRange(ctx context.Context, kind, suffix string, now time
 	// PostgreSQL from deadlocking on each other's keys.
 	marker := "assembling " + RandomToken()
 	const key = `'digest-' || CAST(notifications.patron_id AS TEXT) || ?`
+	// Only notifications the purge would keep go out: one past its
+	// retention is deleted for a patron with no hold, so emailing it to a
+	// held patron (and showing it again as recent) would tell them of the
+	// hold. CASE, because the rule is NULL, not false, for unsent rows.
+	due := notificationsDueAt(now, s.RetentionNow())
+	keep := ` AND (CASE WHEN (` + due.where + `) THEN 1 ELSE 0 END) = 0`
 	var made int64
 	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Exec(`INSERT INTO digests (patron_id, idempotency_key, status, attempts, next_attempt_at, claimed_by, last_error, created_at)
@@ -141,18 +147,18 @@ func (s *Store) assembleRange(ctx context.Context, kind, suffix string, now time
 			WHERE patrons.id > ? AND patrons.id <= ?
 			AND patrons.favorites_notice = ? AND patrons.favorites_linked = ? AND TRIM(patrons.email) <> ''
 			AND EXISTS (SELECT 1 FROM notifications WHERE notifications.patron_id = patrons.id
-				AND notifications.sent_at IS NULL AND notifications.digest_id IS NULL)
+				AND notifications.sent_at IS NULL AND notifications.digest_id IS NULL`+keep+`)
 			ORDER BY patrons.id
 			ON CONFLICT (idempotency_key) DO NOTHING`,
-			suffix, DigestPending, now, marker, now, lo, hi, kind, true)
+			append([]any{suffix, DigestPending, now, marker, now, lo, hi, kind, true}, due.args...)...)
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
 		if err := tx.Exec(`UPDATE notifications SET digest_id =
 				(SELECT digests.id FROM digests WHERE digests.idempotency_key = `+key+` AND digests.claimed_by = ?)
-			WHERE patron_id > ? AND patron_id <= ? AND sent_at IS NULL AND digest_id IS NULL
+			WHERE patron_id > ? AND patron_id <= ? AND sent_at IS NULL AND digest_id IS NULL`+keep+`
 			AND EXISTS (SELECT 1 FROM digests WHERE digests.idempotency_key = `+key+` AND digests.claimed_by = ?)`,
-			suffix, marker, lo, hi, suffix, marker).Error; err != nil {
+			append(append([]any{suffix, marker, lo, hi}, due.args...), suffix, marker)...).Error; err != nil {
 			return err
 		}
 		clear := tx.Exec(`UPDATE digests SET claimed_by = '' WHERE status = ? AND next_attempt_at = ? AND claimed_by = ?`,
@@ -167,6 +173,17 @@ func (s *Store) assembleRange(ctx context.Context, kind, suffix string, now time
 		return 0, err
 	}
 	return made, nil
+}
+
+// notificationsDueAt is the purge's rule for notifications at time n
+// (purgeRulesAt, the one definition of "due").
+func notificationsDueAt(n time.Time, r Retention) purgeRule {
+	for _, rule := range purgeRulesAt(n, r, SessionLimits{}) {
+		if rule.table == "notifications" {
+			return rule
+		}
+	}
+	panic("models: the purge has no rule for notifications")
 }
 
 // DueDigest names a digest that is due to be sent.

@@ -94,10 +94,11 @@ func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " "
 // version shown is recorded in the ledger with every link and unlink;
 // change the text, change the version.
 const (
-	FavoritesConsentVersion = "favorites-2"
+	FavoritesConsentVersion = "favorites-3"
 	FavoritesConsentText    = "Link my favorite authors and subjects to my library record, so that the library can " +
-		"tell me when new materials by them or about them arrive. They are used for nothing else, shared with no one except law " +
-		"enforcement with a court order the library has reviewed, and erased when I unlink them."
+		"tell me when new materials by them or about them arrive. They are used for nothing else, go to the library's mail " +
+		"service only in the emails I choose and to no one else except law enforcement with a court order the library has " +
+		"reviewed, and are erased when I unlink them."
 )
 
 // Limits on favorites, so that one record cannot grow without bound.
@@ -332,10 +333,17 @@ func (s *Store) Follows(ctx context.Context, patronID int64, kind, display strin
 	return n > 0, err
 }
 
-// PendingNotifications counts the notifications waiting to be sent.
+// PendingNotifications counts the notifications waiting to be sent that
+// the patron's pages show (see PatronView): one past its retention is
+// not waiting for anything.
 func (s *Store) PendingNotifications(ctx context.Context, patronID int64) (int64, error) {
+	v, err := s.PatronView(ctx, patronID)
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	err := s.db(ctx).Model(&Notification{}).Where("patron_id = ? AND sent_at IS NULL", patronID).Count(&n).Error
+	err = v.HideFrom(s.db(ctx).Model(&Notification{}).Where("patron_id = ? AND sent_at IS NULL", patronID), "notifications", "id").
+		Count(&n).Error
 	return n, err
 }
 

@@ -443,11 +443,19 @@ type LegalTold struct {
 // request whose nondisclosure order has ended (lifted, or run out) and who
 // have not yet been told (legal_request_patrons.told_at is NULL).
 func (s *Store) UntoldLegalNotices(ctx context.Context, limit int) ([]LegalTold, error) {
+	return s.UntoldLegalNoticesAfter(ctx, 0, 0, limit)
+}
+
+// UntoldLegalNoticesAfter is UntoldLegalNotices from after the request
+// and patron given, in (request, patron) order, so that one pass can go
+// past patrons it could not tell (their email is to be tried again).
+func (s *Store) UntoldLegalNoticesAfter(ctx context.Context, requestID, patronID int64, limit int) ([]LegalTold, error) {
 	db := s.db(ctx)
 	now := s.Now()
 	var rows []LegalRequestPatron
 	err := db.Where("told_at IS NULL AND request_id IN (SELECT id FROM legal_requests WHERE nondisclosure = ? AND "+
 		"(nondisclosure_lifted_at IS NOT NULL OR (nondisclosure_until IS NOT NULL AND nondisclosure_until <= ?)))", true, now).
+		Where("(request_id > ? OR (request_id = ? AND patron_id > ?))", requestID, requestID, patronID).
 		Order("request_id, patron_id").Limit(limit).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: untold legal notices: %w", err)

@@ -275,9 +275,21 @@ func (s *Store) AssistNotices(ctx context.Context, p Patron) ([]StaffAccessRecor
 	return out, nil
 }
 
-// DismissAssistNotices records that the patron has read the notice.
-func (s *Store) DismissAssistNotices(ctx context.Context, patronID int64) error {
-	return s.db(ctx).Model(&Patron{}).Where("id = ?", patronID).UpdateColumn("assist_seen_at", s.Now()).Error
+// ErrSeenUntil refuses a notice dismissal whose page time is in the
+// future.
+var ErrSeenUntil = errors.New("the page's time is in the future")
+
+// DismissAssistNotices records that the patron has read the notices
+// (assistance and legal process) as a page rendered at seenUntil showed
+// them: what came after stays to be shown. The time only moves forward,
+// so an old tab's button hides nothing a newer page did not show, and
+// brings back nothing a newer page dismissed.
+func (s *Store) DismissAssistNotices(ctx context.Context, patronID int64, seenUntil time.Time) error {
+	if seenUntil.After(s.Now()) {
+		return ErrSeenUntil
+	}
+	return s.db(ctx).Model(&Patron{}).Where("id = ? AND (assist_seen_at IS NULL OR assist_seen_at < ?)", patronID, seenUntil).
+		UpdateColumn("assist_seen_at", seenUntil).Error
 }
 
 // AuditFilter narrows the audit log for privacy officers.

@@ -26,6 +26,9 @@ type Overview struct {
 	// since their last visit, productions first; empty under a
 	// nondisclosure order in force.
 	LegalNotices []LegalNotice
+	// SeenUntil is when the page was rendered (microseconds since 1970):
+	// "I have read this" dismisses the notices up to then.
+	SeenUntil string
 	// Assisted hides what staff may not use (export, print).
 	Assisted bool
 }

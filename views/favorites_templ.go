@@ -45,7 +45,7 @@ func Favorites(p Page, v FavoritesView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if !v.Linked {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<section class=\"choice\" aria-labelledby=\"link-title\" data-testid=\"not-linked\"><h2 id=\"link-title\">Your favorites are not linked to your record</h2><p>Nothing about what you like to read is kept. If you link favorites:</p><ul><li>they are used only to tell you about new arrivals;</li><li>they are shared with no one, except law enforcement with a court order the library has reviewed;</li><li>they are kept until you remove them or unlink, and unlinking erases them all.</li></ul>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<section class=\"choice\" aria-labelledby=\"link-title\" data-testid=\"not-linked\"><h2 id=\"link-title\">Your favorites are not linked to your record</h2><p>Nothing about what you like to read is kept. If you link favorites:</p><ul><li>they are used only to tell you about new arrivals;</li><li>they go to the library's mail service only in the new-arrival emails you choose, and to no one else except law enforcement with a court order the library has reviewed;</li><li>they are kept until you remove them or unlink, and unlinking erases them all.</li></ul>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -84,7 +84,7 @@ func Favorites(p Page, v FavoritesView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, " authors and subjects. They are used only to tell you about new arrivals, and shared with no one except law enforcement with a court order the library has reviewed.</p><div class=\"button-row\"><a class=\"button button-secondary\" href=\"/favorites/unlink\" data-testid=\"unlink\">Unlink and erase my favorites</a></div></section><section aria-labelledby=\"add-title\" class=\"panel-inline\"><h2 id=\"add-title\">Add an author or a subject</h2>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, " authors and subjects. They are used only to tell you about new arrivals. They go to the library's mail service only in the emails you choose, and to no one else except law enforcement with a court order the library has reviewed.</p><div class=\"button-row\"><a class=\"button button-secondary\" href=\"/favorites/unlink\" data-testid=\"unlink\">Unlink and erase my favorites</a></div></section><section aria-labelledby=\"add-title\" class=\"panel-inline\"><h2 id=\"add-title\">Add an author or a subject</h2>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -904,7 +904,7 @@ func Follow(p Page, v FollowView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 83, ", your favorites must be linked to your library record first. That is your choice: they are used only for these notices, shared with no one except law enforcement with a court order the library has reviewed, and erased if you unlink them.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 83, ", your favorites must be linked to your library record first. That is your choice: they are used only for these notices, go to the library's mail service only in the emails you choose and to no one else except law enforcement with a court order the library has reviewed, and are erased if you unlink them.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -30,6 +30,9 @@ var notKept = []string{
 func (s *Server) DataOverview(c echo.Context) error {
 	p := currentPatron(c)
 	ctx := c.Request().Context()
+	// The notices below show what happened up to now; "I have read
+	// this" dismisses that much, and nothing that comes after.
+	rendered := s.Store.Now().Truncate(time.Microsecond)
 	view, err := s.Store.PatronView(ctx, p.ID)
 	if err != nil {
 		return err
@@ -39,7 +42,7 @@ func (s *Server) DataOverview(c echo.Context) error {
 		return err
 	}
 	o := views.Overview{FullName: p.FullName(), CardEnding: last(p.CardNumber, 4), NotKept: notKept,
-		Assisted: currentAssist(c) != nil}
+		Assisted: currentAssist(c) != nil, SeenUntil: strconv.FormatInt(rendered.UnixMicro(), 10)}
 	if !o.Assisted {
 		// Legal process comes first: what was produced, or since when
 		// deletion is paused. Nothing under a nondisclosure order.
@@ -75,6 +78,29 @@ func (s *Server) DataOverview(c echo.Context) error {
 		})
 	}
 	return s.render(c, http.StatusOK, views.DataOverview(s.page(c, "What we hold about you"), o))
+}
+
+// dismissNotices records that the patron read the overview's notices as
+// the page showed them: it posts when it was rendered (seen_until, in
+// microseconds since 1970), which must lie within this sign-in and not in
+// the future. Anything else dismisses nothing: the overview, shown
+// again, has the notices and a fresh button.
+func (s *Server) dismissNotices(c echo.Context) error {
+	us, err := strconv.ParseInt(c.FormValue("seen_until"), 10, 64)
+	if err != nil {
+		return s.redirect(c, "/data")
+	}
+	seen := time.UnixMicro(us).UTC()
+	if start, ok := session(c).Values[flagCreatedAt].(time.Time); !ok || seen.Before(start.Truncate(time.Microsecond)) {
+		return s.redirect(c, "/data")
+	}
+	err = s.Store.DismissAssistNotices(c.Request().Context(), currentPatron(c).ID, seen)
+	if errors.Is(err, models.ErrSeenUntil) {
+		return s.redirect(c, "/data")
+	} else if err != nil {
+		return err
+	}
+	return s.redirect(c, "/data")
 }
 
 // staffTouchedSince says whether the newest staff access the overview

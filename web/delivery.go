@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/carrel-library/carrel/models"
@@ -61,6 +62,11 @@ type Deliverer struct {
 	Lease time.Duration
 	// Timeout bounds one SMTP conversation.
 	Timeout time.Duration
+
+	// legalRetries holds, per request and patron, the failed tries of a
+	// legal email and when it may be tried again.
+	legalMu      sync.Mutex
+	legalRetries map[[2]int64]legalRetry
 }
 
 // NewDeliverer builds a sender with a fresh instance name.
@@ -92,11 +98,18 @@ type DeliveryReport struct {
 	// Told counts patrons emailed, once, that a nondisclosure order has
 	// ended, with what happened to their records under it.
 	Told int
+	// LegalRetrying counts such emails that failed this time and will be
+	// tried again after a wait; LegalGivenUp those no retry can help (the
+	// patron is told at their next visit).
+	LegalRetrying, LegalGivenUp int
+	// LegalErrors is 1 when telling stopped on an error (logged): the
+	// digests still went.
+	LegalErrors int
 }
 
 func (r DeliveryReport) String() string {
-	return fmt.Sprintf("assembled=%d sent=%d retrying=%d failed=%d withdrawn=%d skipped=%d legal_told=%d",
-		r.Assembled, r.Sent, r.Retrying, r.Failed, r.Withdrawn, r.Skipped, r.Told)
+	return fmt.Sprintf("assembled=%d sent=%d retrying=%d failed=%d withdrawn=%d skipped=%d legal_told=%d legal_retrying=%d legal_given_up=%d legal_errors=%d",
+		r.Assembled, r.Sent, r.Retrying, r.Failed, r.Withdrawn, r.Skipped, r.Told, r.LegalRetrying, r.LegalGivenUp, r.LegalErrors)
 }
 
 func (d *Deliverer) schedule() models.DigestSchedule {
@@ -122,8 +135,13 @@ func (d *Deliverer) RunOnce(ctx context.Context) (DeliveryReport, error) {
 		return rep, err
 	}
 	const batch = 50
-	if rep.Told, err = d.TellLegal(ctx); err != nil {
-		return rep, err
+	if err := d.tellLegal(ctx, &rep); err != nil {
+		if ctx.Err() != nil {
+			return rep, err
+		}
+		// The digests go all the same; the next pass tries again.
+		rep.LegalErrors++
+		d.Log.Error("legal notice emails stopped", "err", err)
 	}
 	// Every digest listed leaves the due list once handled (sent, given
 	// up, put off, withdrawn, or claimed by another sender), so this ends;
@@ -390,9 +408,10 @@ func (s *Server) DeliverDigests(ctx context.Context) {
 		switch {
 		case err != nil && !errors.Is(err, context.Canceled):
 			s.Log.Error("digest delivery failed", "err", err)
-		case rep.Assembled+int64(rep.Sent+rep.Retrying+rep.Failed+rep.Withdrawn+rep.Told) > 0:
+		case rep.Assembled+int64(rep.Sent+rep.Retrying+rep.Failed+rep.Withdrawn+rep.Told+rep.LegalRetrying+rep.LegalGivenUp+rep.LegalErrors) > 0:
 			s.Log.Info("digest delivery", "assembled", rep.Assembled, "sent", rep.Sent, "retrying", rep.Retrying,
-				"failed", rep.Failed, "withdrawn", rep.Withdrawn, "legal_told", rep.Told)
+				"failed", rep.Failed, "withdrawn", rep.Withdrawn, "legal_told", rep.Told, "legal_retrying", rep.LegalRetrying,
+				"legal_given_up", rep.LegalGivenUp, "legal_errors", rep.LegalErrors)
 		}
 		select {
 		case <-ctx.Done():
@@ -462,7 +481,12 @@ func (s *Server) deliveryStatus(p *models.Patron, r models.NotificationDelivery,
 	if r.DigestLastError != nil {
 		lastError = *r.DigestLastError
 	}
+	days := s.Store.RetentionNow().NotificationDays
 	switch {
+	case r.SentAt == nil && r.DigestID == nil && r.CreatedAt.Before(s.Store.Now().AddDate(0, 0, -days)):
+		// Past its retention (shown only while a hold pauses deletion):
+		// emails never carry it (models.AssembleDigests).
+		return fmt.Sprintf("Not emailed: more than %d days old", days)
 	case status == models.DigestFailed:
 		line := "Could not be sent: " + failureWords(lastError) + "."
 		if r.DigestNextAttemptAt != nil {
@@ -549,43 +573,93 @@ func (s *Server) categoryParts(ctx context.Context, cat models.Category, patronI
 // at their next visit. With no SMTP server configured nothing is marked,
 // so the emails go once one is. The email is plain text and carries no
 // record, only the court, the dates and the categories.
+//
+// One patron's trouble never holds up the others: a pass goes through
+// every untold patron once, in order. An email the server puts off ("try
+// again later", a broken connection) is tried again after the digests'
+// backoff (DigestBackoff), at most DigestMaxAttempts times in all; one it
+// refuses for good, or the last failed try, marks the patron told (their
+// next visit tells them). Only an unreachable server ends the pass. The
+// waits live in this sender's memory: a restart tries at once again.
 func (d *Deliverer) TellLegal(ctx context.Context) (int, error) {
+	var rep DeliveryReport
+	err := d.tellLegal(ctx, &rep)
+	return rep.Told, err
+}
+
+// legalRetry is when a patron's legal email may be tried again.
+type legalRetry struct {
+	attempts int
+	next     time.Time
+}
+
+func (d *Deliverer) tellLegal(ctx context.Context, rep *DeliveryReport) error {
 	if !d.Config.Mail.Enabled() {
-		return 0, ErrMailOff
+		return ErrMailOff
 	}
-	told := 0
-	for round := 0; round < 100; round++ {
-		due, err := d.Store.UntoldLegalNotices(ctx, 50)
+	var afterReq, afterPatron int64
+	for round := 0; round < 1000; round++ {
+		due, err := d.Store.UntoldLegalNoticesAfter(ctx, afterReq, afterPatron, 50)
 		if err != nil || len(due) == 0 {
-			return told, err
+			return err
 		}
 		for _, t := range due {
+			afterReq, afterPatron = t.RequestID, t.Patron.ID
+			key := [2]int64{t.RequestID, t.Patron.ID}
+			d.legalMu.Lock()
+			retry, waiting := d.legalRetries[key]
+			d.legalMu.Unlock()
+			if waiting && d.Store.Now().Before(retry.next) {
+				continue
+			}
 			ok, err := d.Store.ClaimLegalTold(ctx, t.RequestID, t.Patron.ID)
 			if err != nil {
-				return told, err
+				return err
 			}
 			if !ok || strings.TrimSpace(t.Patron.Email) == "" {
 				continue
 			}
-			err = d.sendLegal(ctx, t)
-			if errors.Is(err, errBadRecipient) {
-				// No retry can help; the overview's notice tells them.
-				d.Log.Warn("legal notice email not sent", "request", t.RequestID, "kind", models.FailureAddress)
+			kind := d.sendLegal(ctx, t)
+			if kind == "" {
+				d.forgetLegalRetry(key)
+				rep.Told++
 				continue
 			}
-			if err != nil {
-				// Not sent: the next pass tries again. Logged without the
-				// address or the server's words.
-				d.Log.Warn("legal notice email not sent", "request", t.RequestID, "kind", sendFailureKind(err))
-				if err := d.Store.UnclaimLegalTold(context.WithoutCancel(ctx), t.RequestID, t.Patron.ID); err != nil {
-					return told, err
-				}
-				return told, nil
+			retry.attempts++
+			if kind == models.FailureAddress || kind == models.FailureRefused || retry.attempts >= models.DigestMaxAttempts {
+				// No retry can help, or enough were tried: the claim
+				// stands, and the overview's notice tells them.
+				d.forgetLegalRetry(key)
+				rep.LegalGivenUp++
+				d.Log.Warn("legal notice email not sent", "request", t.RequestID, "kind", kind, "attempt", retry.attempts, "given_up", true)
+				continue
 			}
-			told++
+			// Not sent: tried again after a wait. Logged without the
+			// address or the server's words.
+			d.Log.Warn("legal notice email not sent", "request", t.RequestID, "kind", kind, "attempt", retry.attempts, "given_up", false)
+			if err := d.Store.UnclaimLegalTold(context.WithoutCancel(ctx), t.RequestID, t.Patron.ID); err != nil {
+				return err
+			}
+			retry.next = d.Store.Now().Add(models.DigestBackoff(retry.attempts))
+			d.legalMu.Lock()
+			if d.legalRetries == nil {
+				d.legalRetries = map[[2]int64]legalRetry{}
+			}
+			d.legalRetries[key] = retry
+			d.legalMu.Unlock()
+			rep.LegalRetrying++
+			if kind == models.FailureUnreachable {
+				return nil // no one else's would get through either
+			}
 		}
 	}
-	return told, nil
+	return nil
+}
+
+func (d *Deliverer) forgetLegalRetry(key [2]int64) {
+	d.legalMu.Lock()
+	delete(d.legalRetries, key)
+	d.legalMu.Unlock()
 }
 
 // LegalEmailText is the plain email that tells a patron of a request
@@ -643,13 +717,15 @@ func LegalEmailText(library string, loc *time.Location, contact views.Contact, p
 	return b.String()
 }
 
-func (d *Deliverer) sendLegal(ctx context.Context, t models.LegalTold) error {
+// sendLegal sends one legal email; it returns "" once the server
+// accepted it, else the kind of failure (models.Failure...).
+func (d *Deliverer) sendLegal(ctx context.Context, t models.LegalTold) string {
 	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
 	if err := msg.From(d.Config.Mail.From); err != nil {
-		return err
+		return models.FailureOther
 	}
 	if err := msg.To(strings.TrimSpace(t.Patron.Email)); err != nil {
-		return errBadRecipient
+		return models.FailureAddress
 	}
 	msg.Subject(d.Config.LibraryName + ": legal process concerning your library records")
 	msg.SetDateWithValue(d.Store.Now())
@@ -657,21 +733,21 @@ func (d *Deliverer) sendLegal(ctx context.Context, t models.LegalTold) error {
 	msg.SetBodyString(mail.TypeTextPlain, LegalEmailText(d.Config.LibraryName, d.Config.Location, d.Config.PrivacyContact, t.Patron, t.Notice))
 	client, err := d.client()
 	if err != nil {
-		return err
+		return models.FailureUnreachable
 	}
 	sendCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), d.Timeout)
 	defer stop()
 	conn, err := client.DialToSMTPClientWithContext(sendCtx)
 	if err != nil {
-		return err
+		return models.FailureUnreachable
 	}
 	sendErr := client.SendWithSMTPClient(conn, msg)
 	_ = client.CloseWithSMTPClient(conn)
 	if msg.IsDelivered() {
-		return nil
+		return ""
 	}
 	if sendErr == nil {
-		sendErr = errors.New("not accepted")
+		return models.FailureOther
 	}
-	return sendErr
+	return sendFailureKind(sendErr)
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log"
 	"mime/quotedprintable"
+	"net"
 	"net/mail"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +19,7 @@ import (
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
 	"github.com/carrel-library/carrel/web"
+	"github.com/emersion/go-smtp"
 	"gorm.io/gorm"
 )
 
@@ -346,13 +350,29 @@ var (
 // generated times) as an identical patron with no hold, after a purge
 // deleted the other's records past retention while the database still
 // holds theirs. Nothing tells them a court order exists.
+//
+// Their new-arrival emails are alike too: each has a notification from
+// before they chose emails, never emailed and past its retention (the
+// purge deleted the other's); once both choose daily emails, neither's
+// email carries it, so it never comes back as a recent one.
 func TestNondisclosureLooksExactlyLikeNoHold(t *testing.T) {
-	forEachDB(t, contactConfig(), func(t *testing.T, a *app) {
+	srv := startSMTP(t)
+	cfg := mailConfig(srv)
+	cfg.PrivacyContact = testContact
+	forEachDB(t, cfg, func(t *testing.T, a *app) {
+		srv.reset()
 		const heldCard = "21000000007777"
 		free := a.patron(card, pin, "Rosa", "Parks")
 		held := a.patron(heldCard, pin, "Rosa", "Parks")
 		pastDue(t, a, free)
 		pastDue(t, a, held)
+		for _, p := range []models.Patron{free, held} {
+			old := models.Notification{PatronID: p.ID, Title: "Old arrival", Author: "Butler, Octavia E.", Reason: "r",
+				CreatedAt: a.clock.Now().AddDate(0, 0, -40)}
+			if err := a.store.DB.Create(&old).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
 		legalRows(t, a, held, true, nil, true)
 		purgeCounts(t, a)
 		if countRows(t, a.store.DB, "reference_questions", held.ID) != 2 || countRows(t, a.store.DB, "reference_questions", free.ID) != 1 {
@@ -367,22 +387,62 @@ func TestNondisclosureLooksExactlyLikeNoHold(t *testing.T) {
 			s = csrfValue.ReplaceAllString(s, "$1")
 			return timeOfDay.ReplaceAllString(s, "TIME")
 		}
-		for _, path := range patronPages() {
-			f, h := cf.get(path), ch.get(path)
-			wantStatus(t, h, 200)
-			if norm(f.body) != norm(h.body) {
-				t.Errorf("%s differs under nondisclosure:\nfree: %s\nheld: %s", path, excerpt(diffAt(norm(f.body), norm(h.body))), excerpt(diffAt(norm(h.body), norm(f.body))))
+		same := func(when string) {
+			t.Helper()
+			for _, path := range patronPages() {
+				f, h := cf.get(path), ch.get(path)
+				wantStatus(t, h, 200)
+				if norm(f.body) != norm(h.body) {
+					t.Errorf("%s: %s differs under nondisclosure:\nfree: %s\nheld: %s", when, path, excerpt(diffAt(norm(f.body), norm(h.body))), excerpt(diffAt(norm(h.body), norm(f.body))))
+				}
+			}
+			ef, eh := exportShape(t, cf.get("/data/export.json").body), exportShape(t, ch.get("/data/export.json").body)
+			if ef != eh {
+				t.Errorf("%s: the export differs under nondisclosure:\nfree: %s\nheld: %s", when, excerpt(diffAt(ef, eh)), excerpt(diffAt(eh, ef)))
+			}
+			// Nothing the legal workflow writes reaches the held patron:
+			// not the hold or the production in their staff-access
+			// entries, not the court, not the notice, not a paused date.
+			for _, path := range append(patronPages(), "/data/export.json") {
+				body := ch.get(path).body
+				for _, tell := range []string{"Produced your records", "Suspended deletion", "Deletion paused", "legal-notice",
+					"CO-2026-0417", "Superior Court", "legal.hold", "legal.produce", "Old arrival"} {
+					if strings.Contains(body, tell) {
+						t.Errorf("%s: %s tells the held patron: %q", when, path, tell)
+					}
+				}
 			}
 		}
-		ef, eh := exportShape(t, cf.get("/data/export.json").body), exportShape(t, ch.get("/data/export.json").body)
-		if ef != eh {
-			t.Errorf("the export differs under nondisclosure:\nfree: %s\nheld: %s", excerpt(diffAt(ef, eh)), excerpt(diffAt(eh, ef)))
+		same("after the purge")
+		// Both choose daily emails; the next day's emails are alike and
+		// carry only the arrival of today.
+		for _, p := range []models.Patron{free, held} {
+			noticesOn(t, a, p, models.NoticeDaily)
+			notify(t, a, p, "New arrival", "b1")
 		}
-		if strings.Contains(ch.get("/data").body, "court order") && !strings.Contains(cf.get("/data").body, "court order") {
-			t.Error("the overview mentions a court order")
+		a.clock.Advance(15 * time.Hour)
+		if rep := run(t, deliverer(a, cfg, &strings.Builder{})); rep.Sent != 2 {
+			t.Fatalf("emails: %s, want one each", rep)
 		}
+		msgs := srv.messages()
+		var texts []string
+		for _, m := range msgs {
+			e := parseEmail(t, m.data)
+			texts = append(texts, noticeToken.ReplaceAllString(e.text, "TOKEN"))
+			if strings.Contains(e.text, "Old arrival") || strings.Contains(e.html, "Old arrival") {
+				t.Errorf("an email carries a notification past its retention:\n%s", e.text)
+			}
+		}
+		if len(texts) != 2 || texts[0] != texts[1] {
+			t.Errorf("the two patrons' emails differ:\n%s", strings.Join(texts, "\n----\n"))
+		}
+		cf.signIn(card, pin)
+		ch.signIn(heldCard, pin)
+		same("after the emails")
 	})
 }
+
+var noticeToken = regexp.MustCompile(`/unsubscribe/notices/[A-Za-z0-9_-]+`)
 
 func diffAt(a, b string) string {
 	i := 0
@@ -461,7 +521,7 @@ func TestNoticeListsAProductionFirst(t *testing.T) {
 			}
 		}
 		// Read: it goes until something new happens.
-		wantStatus(t, c.post("/data/assist-notice/dismiss", url.Values{"csrf_token": {c.csrf("/data")}}), 303)
+		wantStatus(t, c.post("/data/assist-notice/dismiss", dismissForm(t, doc)), 303)
 		if c.get("/data").doc(t).Find(`[data-testid="legal-notice"]`).Length() != 0 {
 			t.Error("the notice stays after the patron read it")
 		}
@@ -588,4 +648,412 @@ func plainEmail(t *testing.T, raw []byte) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// pickySMTP is the test SMTP server with one more trick: it answers 451
+// ("try again later") at RCPT for the addresses in refuse, and takes
+// everyone else's mail.
+type pickySMTP struct {
+	*smtpServer
+	refuse map[string]bool
+}
+
+func (p *pickySMTP) setRefused(addrs ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refuse = map[string]bool{}
+	for _, a := range addrs {
+		p.refuse[a] = true
+	}
+}
+
+type pickySession struct {
+	*smtpSession
+	p *pickySMTP
+}
+
+func (ps *pickySession) Rcpt(to string, o *smtp.RcptOptions) error {
+	ps.p.mu.Lock()
+	refused := ps.p.refuse[to]
+	ps.p.mu.Unlock()
+	if refused {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "Greylisted <" + to + ">, try again later"}
+	}
+	return ps.smtpSession.Rcpt(to, o)
+}
+
+func startPickySMTP(t *testing.T) *pickySMTP {
+	t.Helper()
+	p := &pickySMTP{smtpServer: &smtpServer{}, refuse: map[string]bool{}}
+	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &pickySession{smtpSession: &smtpSession{srv: p.smtpServer, conn: c}, p: p}, nil
+	}))
+	s.Domain = "mail.test"
+	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
+	s.ErrorLog = log.New(io.Discard, "", 0)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = ln.Addr().String()
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	return p
+}
+
+// TestOneStuckLegalEmailBlocksNoOne: when the mail server keeps saying
+// "try again later" for the first patron to be told that a nondisclosure
+// order ended, the patrons after them are emailed on the same pass; the
+// first is tried again after a wait, and emailed once the server takes
+// it. The digests of that pass go out even when telling fails outright
+// (here: its table cannot be read), which is logged and counted.
+func TestOneStuckLegalEmailBlocksNoOne(t *testing.T) {
+	srv := startPickySMTP(t)
+	cfg := mailConfig(srv.smtpServer)
+	cfg.PrivacyContact = testContact
+	forEachDB(t, cfg, func(t *testing.T, a *app) {
+		srv.reset()
+		srv.setRefused("rosa@example.org")
+		stuck := a.patron(card, pin, "Rosa", "Parks")
+		req := legalRows(t, a, stuck, true, nil, false)
+		var later []models.Patron
+		for i, name := range []string{"Ida", "Ann", "Mae"} {
+			p := a.patron("2100000000700"+strconv.Itoa(i), pin, name, "Wells")
+			if err := a.store.DB.Create(&models.LegalRequestPatron{RequestID: req.ID, PatronID: p.ID}).Error; err != nil {
+				t.Fatal(err)
+			}
+			later = append(later, p)
+		}
+		a.store.DB.Model(&models.LegalRequest{}).Where("id = ?", req.ID).Update("nondisclosure_lifted_at", a.clock.Now())
+		logs := &strings.Builder{}
+		d := deliverer(a, cfg, logs)
+		to := func() map[string]int {
+			out := map[string]int{}
+			for _, m := range srv.messages() {
+				out[m.to[0]]++
+			}
+			return out
+		}
+		rep := run(t, d)
+		got := to()
+		if rep.Told != 3 || got["ida@example.org"] != 1 || got["ann@example.org"] != 1 || got["mae@example.org"] != 1 || got["rosa@example.org"] != 0 {
+			t.Fatalf("first pass: %s, emails %v; want the three after the stuck one told", rep, got)
+		}
+		if rep.LegalRetrying != 1 {
+			t.Errorf("first pass: %s, want the stuck one counted as retrying", rep)
+		}
+		if strings.Contains(logs.String(), "rosa@") || strings.Contains(logs.String(), "Greylisted") {
+			t.Error("the log names the address or repeats the server's words")
+		}
+		var rp models.LegalRequestPatron
+		a.store.DB.Where("request_id = ? AND patron_id = ?", req.ID, stuck.ID).Take(&rp)
+		if rp.ToldAt != nil {
+			t.Fatal("the stuck patron is marked told though no email went")
+		}
+		// The server takes it now; it is tried again after a wait, once.
+		srv.setRefused()
+		if rep := run(t, d); rep.Told != 0 {
+			t.Errorf("tried again at once: %s", rep)
+		}
+		a.clock.Advance(2 * time.Minute)
+		if rep := run(t, d); rep.Told != 1 || to()["rosa@example.org"] != 1 {
+			t.Fatalf("after the wait: %s, emails %v", rep, to())
+		}
+		if rep := run(t, d); rep.Told != 0 || len(srv.messages()) != 4 {
+			t.Fatalf("told again: %s, %d emails", rep, len(srv.messages()))
+		}
+
+		// Telling fails outright: the digests still go, and the failure
+		// is counted and logged.
+		noticesOn(t, a, later[0], models.NoticeDaily)
+		notify(t, a, later[0], "Kindred", "k1")
+		a.clock.Advance(15 * time.Hour)
+		if err := a.store.DB.Exec("ALTER TABLE legal_request_patrons RENAME TO legal_request_patrons_away").Error; err != nil {
+			t.Fatal(err)
+		}
+		rep, err := d.RunOnce(context.Background())
+		if err := a.store.DB.Exec("ALTER TABLE legal_request_patrons_away RENAME TO legal_request_patrons").Error; err != nil {
+			t.Fatal(err)
+		}
+		if err != nil || rep.Sent != 1 || rep.LegalErrors != 1 {
+			t.Fatalf("with telling broken: %s (%v), want the digest sent and the error counted", rep, err)
+		}
+		if !strings.Contains(logs.String(), "legal notice emails") {
+			t.Errorf("the failure is not logged:\n%s", logs)
+		}
+	})
+}
+
+// dismissForm reads the "I have read this" form of an overview as
+// rendered: every field it posts.
+func dismissForm(t *testing.T, doc *goquery.Document) url.Values {
+	t.Helper()
+	form := url.Values{}
+	doc.Find(`form[action="/data/assist-notice/dismiss"]`).First().Find("input").Each(func(_ int, in *goquery.Selection) {
+		name, _ := in.Attr("name")
+		value, _ := in.Attr("value")
+		form.Set(name, value)
+	})
+	if form.Get("csrf_token") == "" {
+		t.Fatal("the overview has no dismiss form")
+	}
+	return form
+}
+
+// TestDismissHidesOnlyWhatThePageShowed: "I have read this" dismisses
+// what the page showed when it was rendered, not what happened between
+// then and the click: an assistance and a production in between are
+// shown at the next visit, and an old tab's button never brings back,
+// nor hides, anything a newer page dealt with. A rendered time from the
+// future, from before the sign-in, or none, dismisses nothing.
+func TestDismissHidesOnlyWhatThePageShowed(t *testing.T) {
+	forEachDB(t, contactConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		staff := a.staff("deskclerk", models.RoleAssistant)
+		assist := func(reason string) {
+			t.Helper()
+			err := a.store.DB.Transaction(func(tx *gorm.DB) error {
+				return a.store.AppendAudit(tx, &models.AuditEntry{StaffID: &staff.ID, PatronID: &p.ID, Action: models.AuditAssistStart, Reason: reason})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		assist("first visit")
+		a.clock.Advance(time.Minute)
+		c := a.client()
+		c.signIn(card, pin)
+		a.clock.Advance(time.Minute)
+		old := c.get("/data").doc(t)
+		if !strings.Contains(old.Find(`[data-testid="assist-notice"]`).Text(), "first visit") {
+			t.Fatal("no notice to dismiss")
+		}
+		oldForm := dismissForm(t, old)
+		seenAt := func() *time.Time {
+			var q models.Patron
+			a.store.DB.Where("id = ?", p.ID).Take(&q)
+			return q.AssistSeenAt
+		}
+
+		// Refused: nothing is dismissed.
+		for name, bad := range map[string]string{"none": "", "garbage": "yesterday",
+			"future":         strconv.FormatInt(a.clock.Now().Add(time.Hour).UnixMicro(), 10),
+			"before sign-in": strconv.FormatInt(a.clock.Now().Add(-90*time.Second).UnixMicro(), 10)} {
+			f := url.Values{"csrf_token": {oldForm.Get("csrf_token")}}
+			if bad != "" {
+				f.Set("seen_until", bad)
+			}
+			wantRedirect(t, c.post("/data/assist-notice/dismiss", f), "/data")
+			if seenAt() != nil {
+				t.Fatalf("%s: a bad rendered time dismissed the notice", name)
+			}
+		}
+
+		// Between rendering and the click: another assistance, and a
+		// production under a court order with no nondisclosure.
+		a.clock.Advance(time.Minute)
+		assist("second visit")
+		req := legalRows(t, a, p, false, nil, true)
+		now := a.clock.Now()
+		a.store.DB.Model(&models.LegalHold{}).Where("request_id = ?", req.ID).Update("placed_at", now)
+		a.store.DB.Model(&models.LegalProduction{}).Where("request_id = ?", req.ID).Update("produced_at", now)
+		a.clock.Advance(time.Minute)
+		wantRedirect(t, c.post("/data/assist-notice/dismiss", oldForm), "/data")
+		doc := c.get("/data").doc(t)
+		if n := doc.Find(`[data-testid="assist-notice"]`).Text(); !strings.Contains(n, "second visit") || strings.Contains(n, "first visit") {
+			t.Errorf("after the click the notice says %q: want the second visit only", n)
+		}
+		if doc.Find(`[data-testid="legal-notice"]`).Length() != 1 {
+			t.Error("the production that came after the page was rendered is never shown")
+		}
+
+		// A newer tab reads it all; the old tab's button then changes
+		// nothing.
+		wantRedirect(t, c.post("/data/assist-notice/dismiss", dismissForm(t, doc)), "/data")
+		seen := seenAt()
+		wantRedirect(t, c.post("/data/assist-notice/dismiss", oldForm), "/data")
+		if after := seenAt(); after == nil || seen == nil || !after.Equal(*seen) {
+			t.Errorf("the old tab moved the last-read time from %v to %v", seen, after)
+		}
+		doc = c.get("/data").doc(t)
+		if doc.Find(`[data-testid="assist-notice"]`).Length() != 0 || doc.Find(`[data-testid="legal-notice"]`).Length() != 0 {
+			t.Error("what the newer page dismissed came back")
+		}
+	})
+}
+
+// sharedParties are the parties outside the library a category's "Who
+// else may see it" can name, each by the words that must name it.
+var sharedParties = map[string]string{
+	"law":    models.CourtOrder,
+	"agency": "collection agency",
+	"lender": "lending library",
+	"mail":   "library's mail service",
+}
+
+// whereDataGoes is, for every category, who outside the library gets its
+// data: law enforcement under a reviewed court order gets anything; the
+// collection agency gets what recovering long-overdue materials and
+// unpaid fines needs (the patron's contact details, the loans, the
+// fines); the lending library what a loan needs; the library's mail
+// service the name and address of everyone it emails, and what the
+// emails carry (mailing lists, new arrivals and the favorites that
+// matched them). Changing where data goes means changing this table, and
+// the category's text with it.
+var whereDataGoes = map[string][]string{
+	"contact":           {"law", "agency", "mail"},
+	"card":              {"law"},
+	"loans":             {"law", "agency"},
+	"reading-history":   {"law"},
+	"holds":             {"law"},
+	"fines":             {"law", "agency"},
+	"ill":               {"law", "lender"},
+	"reference":         {"law"},
+	"computer-sessions": {"law"},
+	"mailing-lists":     {"law", "mail"},
+	"favorites":         {"law", "mail"},
+	"notifications":     {"law", "mail"},
+	"consents":          {"law"},
+	"staff-access":      {"law"},
+	"sessions":          {"law"},
+}
+
+// TestWhoElseMaySeeItNamesWhereEachCategoryGoes: every category names
+// exactly the parties its data goes to (whereDataGoes), on its page; and
+// the emails the portal really sends, a new-arrival email and the email
+// telling of legal process, carry only data of categories that name the
+// library's mail service: the address and name (contact details), the
+// favorite that matched (favorites) and the arrival (notifications), and
+// never the card number. The favorites page says the same.
+func TestWhoElseMaySeeItNamesWhereEachCategoryGoes(t *testing.T) {
+	srv := startSMTP(t)
+	cfg := mailConfig(srv)
+	cfg.PrivacyContact = testContact
+	forEachDB(t, cfg, func(t *testing.T, a *app) {
+		srv.reset()
+		ctx := context.Background()
+		if len(whereDataGoes) != len(models.Categories()) {
+			t.Fatalf("whereDataGoes has %d categories, the portal %d", len(whereDataGoes), len(models.Categories()))
+		}
+		p := a.patron(card, pin, "Rosa", "Parks")
+		c := a.client()
+		c.signIn(card, pin)
+		for _, cat := range models.Categories() {
+			want, ok := whereDataGoes[cat.Slug]
+			if !ok {
+				t.Errorf("%s: not in whereDataGoes", cat.Slug)
+				continue
+			}
+			page := strings.Join(strings.Fields(c.get("/data/"+cat.Slug).doc(t).Find("dt:contains('Who else may see it') + dd").Text()), " ")
+			for party, words := range sharedParties {
+				if named := strings.Contains(page, words); named != slicesContains(want, party) {
+					t.Errorf("%s: names %q: %v, but its data goes to %v: %q", cat.Slug, words, named, want, page)
+				}
+			}
+		}
+
+		// What really leaves by email.
+		wantRedirect(t, c.post("/favorites/link", url.Values{"csrf_token": {c.csrf("/favorites")}, "consent": {"yes"},
+			"version": {models.FavoritesConsentVersion}}), "/favorites")
+		fav, _, err := a.store.AddFavorite(ctx, p.ID, models.FavoriteAuthor, "Jemisin, N. K.", models.Actor{Channel: models.ChannelWeb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.store.SetFavoritesNotice(ctx, p.ID, models.NoticeDaily, models.Actor{Channel: models.ChannelWeb}); err != nil {
+			t.Fatal(err)
+		}
+		arrival := models.Notification{PatronID: p.ID, Title: "The Fifth Season", Author: "Jemisin, N. K.", Reason: fav.Display, CreatedAt: a.clock.Now()}
+		if err := a.store.DB.Create(&arrival).Error; err != nil {
+			t.Fatal(err)
+		}
+		req := legalRows(t, a, p, true, nil, true)
+		a.store.DB.Model(&models.LegalRequest{}).Where("id = ?", req.ID).Update("nondisclosure_lifted_at", a.clock.Now())
+		a.clock.Advance(15 * time.Hour)
+		if rep := run(t, deliverer(a, cfg, &strings.Builder{})); rep.Sent != 1 || rep.Told != 1 {
+			t.Fatalf("%s: want a new-arrival email and a legal one", rep)
+		}
+		var out strings.Builder
+		for _, m := range srv.messages() {
+			out.WriteString(strings.Join(m.to, ",") + "\n" + string(m.data) + "\n")
+		}
+		sent := out.String()
+		carries := map[string][]string{
+			"contact":       {p.Email, "Rosa Parks"},
+			"card":          {p.CardNumber},
+			"favorites":     {fav.Display},
+			"notifications": {arrival.Title},
+		}
+		for slug, marks := range carries {
+			in := false
+			for _, m := range marks {
+				in = in || strings.Contains(sent, m)
+			}
+			if in != slicesContains(whereDataGoes[slug], "mail") {
+				t.Errorf("%s: its data is in the emails: %v; whereDataGoes says the mail service gets it: %v", slug, in, !in)
+			}
+		}
+
+		// The favorites page, linked and not, says where favorites go.
+		c.signIn(card, pin)
+		linked := strings.Join(strings.Fields(c.get("/favorites").doc(t).Find(`[data-testid="linked"]`).Text()), " ")
+		for _, words := range []string{"library's mail service", models.CourtOrder[:len("Law enforcement")]} {
+			if !strings.Contains(strings.ToLower(linked), strings.ToLower(words)) {
+				t.Errorf("the linked favorites page does not name %q: %s", words, linked)
+			}
+		}
+		fresh := a.client()
+		a.patron("21000000007777", pin, "Ida", "Wells")
+		fresh.signIn("21000000007777", pin)
+		page := fresh.get("/favorites").doc(t)
+		for _, text := range []string{page.Find(`[data-testid="not-linked"] ul`).Text(), models.FavoritesConsentText} {
+			if !strings.Contains(strings.Join(strings.Fields(text), " "), "library's mail service") {
+				t.Errorf("linking favorites does not say they go to the library's mail service: %s", text)
+			}
+		}
+	})
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// TestHeldNotificationsPastRetentionAreNeverEmailed: under a hold the
+// patron is told of, a notification past its retention stays in view
+// (deletion paused) but is not emailed when the patron then chooses
+// daily emails, and its row says so rather than promising an email.
+func TestHeldNotificationsPastRetentionAreNeverEmailed(t *testing.T) {
+	srv := startSMTP(t)
+	cfg := mailConfig(srv)
+	cfg.PrivacyContact = testContact
+	forEachDB(t, cfg, func(t *testing.T, a *app) {
+		srv.reset()
+		p := a.patron(card, pin, "Rosa", "Parks")
+		old := models.Notification{PatronID: p.ID, Title: "Old arrival", Author: "Butler, Octavia E.", Reason: "r",
+			CreatedAt: a.clock.Now().AddDate(0, 0, -40)}
+		if err := a.store.DB.Create(&old).Error; err != nil {
+			t.Fatal(err)
+		}
+		legalRows(t, a, p, false, nil, false)
+		purgeCounts(t, a)
+		noticesOn(t, a, p, models.NoticeDaily)
+		notify(t, a, p, "New arrival", "b1")
+		a.clock.Advance(15 * time.Hour)
+		if rep := run(t, deliverer(a, cfg, &strings.Builder{})); rep.Sent != 1 {
+			t.Fatalf("%s: want one email", rep)
+		}
+		if text := parseEmail(t, srv.messages()[0].data).text; strings.Contains(text, "Old arrival") || !strings.Contains(text, "New arrival") {
+			t.Errorf("the email:\n%s", text)
+		}
+		c := a.client()
+		c.signIn(card, pin)
+		row := strings.Join(strings.Fields(c.get("/data/notifications").doc(t).Find(`tr:contains("Old arrival")`).Text()), " ")
+		if !strings.Contains(row, "Not emailed") || strings.Contains(row, "Waiting") {
+			t.Errorf("the held, unsent notification says: %q", row)
+		}
+	})
 }

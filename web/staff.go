@@ -422,13 +422,9 @@ func (s *Server) AssistEnd(c echo.Context) error {
 	return s.redirect(c, "/staff")
 }
 
-// DismissAssistNotice records that the patron read what staff did.
-func (s *Server) DismissAssistNotice(c echo.Context) error {
-	if err := s.Store.DismissAssistNotices(c.Request().Context(), currentPatron(c).ID); err != nil {
-		return err
-	}
-	return s.redirect(c, "/data")
-}
+// DismissAssistNotice records that the patron read what staff did (see
+// dismissNotices, web/data.go).
+func (s *Server) DismissAssistNotice(c echo.Context) error { return s.dismissNotices(c) }
 
 // StaffAudit lets privacy officers read and filter the audit log.
 func (s *Server) StaffAudit(c echo.Context) error {

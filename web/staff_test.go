@@ -213,7 +213,7 @@ func TestAssistedHelpIsVisibleLimitedAndRecorded(t *testing.T) {
 				t.Errorf("staff access page lacks %q", want)
 			}
 		}
-		pc.post("/data/assist-notice/dismiss", url.Values{"csrf_token": {pc.csrf("/data")}})
+		pc.post("/data/assist-notice/dismiss", dismissForm(t, pc.get("/data").doc(t)))
 		if pc.get("/data").doc(t).Find(`[data-testid="assist-notice"]`).Length() != 0 {
 			t.Fatal("a dismissed notice stays dismissed")
 		}
