@@ -10,7 +10,7 @@ type CategoryCard struct {
 	Retention  string
 	NextDelete string // "The oldest will be deleted on April 1, 2027." or ""
 	SharedWith string
-	Shared     bool // someone outside the library may see it
+	Shared     bool // a party besides law enforcement with a court order may see it
 }
 
 // Overview is the "What we hold about you" page.

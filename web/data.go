@@ -73,7 +73,7 @@ func (s *Server) DataOverview(c echo.Context) error {
 	for _, sum := range sums {
 		o.Cards = append(o.Cards, views.CategoryCard{
 			Slug: sum.Slug, Title: sum.Title, Count: sum.Count, Purpose: sum.Purpose, Retention: sum.Retention,
-			SharedWith: sum.SharedWith, Shared: sum.SharedWith != "",
+			SharedWith: sum.SharedWith, Shared: sum.SharedWith != models.CourtOrder,
 			Held: s.heldLine(sum, o.Assisted), NextDelete: s.dueLine(sum),
 		})
 	}

@@ -180,9 +180,15 @@ func TestNoPageSaysNoOneOutsideTheLibrary(t *testing.T) {
 				return
 			}
 			cards++
-			who := s.Find("dt:contains('Who else may see it') + dd").Text()
+			whoDD := s.Find("dt:contains('Who else may see it') + dd")
+			who := whoDD.Text()
 			if !strings.Contains(who, models.CourtOrder) {
 				t.Errorf("%s: who else may see it: %q", s.Find("h2").Text(), who)
+			}
+			// Only a category another party receives stands out: were
+			// every card highlighted, none would be.
+			if other := strings.TrimSpace(who) != models.CourtOrder; whoDD.HasClass("shared") != other {
+				t.Errorf("%s: highlighted %v, but a party besides law enforcement: %v (%q)", s.Find("h2").Text(), whoDD.HasClass("shared"), other, who)
 			}
 		})
 		if cards != len(models.Categories()) {
