@@ -61,13 +61,15 @@ type LegalForm struct {
 	// both included.
 	ScopeFromOn, ScopeToOn string
 	Nondisclosure          bool
-	NondisclosureUntilOn   string // the day the nondisclosure order ends
-	PlaceHolds             bool
-	Cards                  string // one card number a line
+	// NondisclosureUntilOn is the last day the nondisclosure order
+	// applies, YYYY-MM-DD: it is in force through that whole day.
+	NondisclosureUntilOn string
+	PlaceHolds           bool
+	Cards                string // one card number a line
 
 	// Set by Validate (or by a caller that has them already): the scope
-	// as the start of each day in the library's time zone, and the start
-	// of the day the nondisclosure order ends.
+	// as the start of each day in the library's time zone, and the end of
+	// the nondisclosure order: the start of the day after its last day.
 	ScopeFrom, ScopeTo, NondisclosureUntil *time.Time
 }
 
@@ -83,9 +85,30 @@ func parseDay(v string, loc *time.Location) (time.Time, bool) {
 	return t, err == nil
 }
 
+// startOfDay is the start of t's day in loc.
+func startOfDay(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+}
+
+// NondisclosureLastDay is the last day a nondisclosure order ending at
+// until (the start of the following day) applies, in loc.
+func NondisclosureLastDay(until time.Time, loc *time.Location) time.Time {
+	return startOfDay(until, loc).AddDate(0, 0, -1)
+}
+
+// Bounds of the dates a legal request may carry: none before 1970, none
+// received more than legalYears ago, none ending more than legalYears on.
+const (
+	legalYears   = 20
+	maxCardLen   = 32
+	unknownShown = 5
+)
+
 // Validate checks the form and sets its parsed scope and nondisclosure
-// end; received is the parsed date, cards the normalised card numbers.
-func (f *LegalForm) Validate(loc *time.Location) (time.Time, []string, map[string]string) {
+// end; now is the store's clock, loc the library's zone; received is the
+// parsed date, cards the normalised card numbers.
+func (f *LegalForm) Validate(loc *time.Location, now time.Time) (time.Time, []string, map[string]string) {
 	errs := map[string]string{}
 	if LegalKindLabel(f.Kind) == f.Kind {
 		errs["kind"] = "Choose the kind of process. The library does not answer informal requests."
@@ -95,9 +118,15 @@ func (f *LegalForm) Validate(loc *time.Location) (time.Time, []string, map[strin
 	oneLine(errs, "officer_name", f.OfficerName, "requesting officer's name", 200)
 	oneLine(errs, "officer_agency", f.OfficerAgency, "officer's agency", 200)
 	oneLine(errs, "identity_check", f.IdentityCheck, "way the officer's identity was checked", 200)
+	today := startOfDay(now, loc)
 	received, ok := parseDay(f.ReceivedOn, loc)
-	if !ok || received.After(time.Now().Add(24*time.Hour)) {
+	switch {
+	case !ok:
 		errs["received_on"] = "Give the date it was received, like 2026-11-27."
+	case received.After(today):
+		errs["received_on"] = "The date received cannot be in the future."
+	case received.Before(today.AddDate(-legalYears, 0, 0)):
+		errs["received_on"] = fmt.Sprintf("The date received must be within the last %d years.", legalYears)
 	}
 	known := map[string]bool{}
 	for _, c := range Categories() {
@@ -119,42 +148,78 @@ func (f *LegalForm) Validate(loc *time.Location) (time.Time, []string, map[strin
 	f.Categories = cats
 	from, okFrom := parseDay(f.ScopeFromOn, loc)
 	to, okTo := parseDay(f.ScopeToOn, loc)
-	if !okFrom {
+	switch {
+	case !okFrom:
 		errs["scope_from"] = "Give the first date the order covers, like 2026-01-01."
+	case from.Before(time.Date(1970, 1, 1, 0, 0, 0, 0, loc)):
+		okFrom = false
+		errs["scope_from"] = "The first date cannot be before 1970-01-01."
 	}
-	if !okTo {
+	switch {
+	case !okTo:
 		errs["scope_to"] = "Give the last date the order covers, like 2026-06-30."
-	} else if okFrom && to.Before(from) {
+	case okFrom && to.Before(from):
+		okTo = false
 		errs["scope_to"] = "The last date must be on or after the first date."
+	case errs["received_on"] == "" && to.After(received):
+		// An approval answers the order as received: records made after
+		// it are not what the court asked for.
+		okTo = false
+		errs["scope_to"] = "The last date cannot be after the date the request was received: the order covers records that existed then."
 	}
 	if okFrom && okTo {
 		f.ScopeFrom, f.ScopeTo = &from, &to
 	}
 	f.NondisclosureUntil = nil
 	if f.Nondisclosure {
-		until, ok := parseDay(f.NondisclosureUntilOn, loc)
+		last, ok := parseDay(f.NondisclosureUntilOn, loc)
 		switch {
 		case !ok:
-			errs["nondisclosure_until"] = "Give the date the nondisclosure order ends, like 2027-06-30."
-		case errs["received_on"] == "" && !until.After(received):
-			errs["nondisclosure_until"] = "The nondisclosure order must end after the date the request was received."
+			errs["nondisclosure_until"] = "Give the last day the nondisclosure order applies, like 2027-06-30."
+		case errs["received_on"] == "" && last.Before(received):
+			errs["nondisclosure_until"] = "The last day of the nondisclosure order must be on or after the date the request was received."
+		case last.After(today.AddDate(legalYears, 0, 0)):
+			errs["nondisclosure_until"] = fmt.Sprintf("The last day must be within %d years from today.", legalYears)
 		default:
+			// In force through the whole last day: it ends when the
+			// next day starts, in the library's zone.
+			until := last.AddDate(0, 0, 1)
 			f.NondisclosureUntil = &until
 		}
 	} else if strings.TrimSpace(f.NondisclosureUntilOn) != "" {
 		errs["nondisclosure_until"] = "Tick \"A nondisclosure order applies\" as well, or leave this date empty."
 	}
+	if f.PlaceHolds && LegalKindLabel(f.Kind) != f.Kind && !(LegalRequest{Kind: f.Kind}).CourtIssued() {
+		errs["place_holds"] = "A legal hold is placed only for process issued by a court. Leave this unticked for a national security letter or other process."
+	}
 	if len(f.Notes) > 2000 {
 		errs["notes"] = "Notes are at most 2,000 characters."
 	}
 	var cards []string
-	for _, l := range strings.Fields(f.Cards) {
-		cards = append(cards, NormalizeCard(l))
+	for i, l := range strings.Split(f.Cards, "\n") {
+		l = NormalizeCard(strings.TrimRight(l, "\r"))
+		if l == "" {
+			continue
+		}
+		if len(l) > maxCardLen || strings.IndexFunc(l, unicode.IsControl) >= 0 || strings.IndexFunc(l, unicode.IsSpace) >= 0 {
+			errs["cards"] = fmt.Sprintf("Line %d is not a card number: give one card number a line, each at most %d characters.", i+1, maxCardLen)
+			break
+		}
+		cards = append(cards, l)
 	}
-	if len(cards) == 0 || len(cards) > 100 {
+	if errs["cards"] == "" && (len(cards) == 0 || len(cards) > 100) {
 		errs["cards"] = "List the card numbers of the patrons it covers, one a line (at most 100)."
 	}
 	return received, cards, errs
+}
+
+// unknownCards names card numbers no patron has, only the first few.
+func unknownCards(unknown []string) string {
+	msg := "No patron has these card numbers: "
+	if len(unknown) <= unknownShown {
+		return msg + strings.Join(unknown, ", ") + "."
+	}
+	return msg + strings.Join(unknown[:unknownShown], ", ") + fmt.Sprintf(" and %d more.", len(unknown)-unknownShown)
 }
 
 // CreateLegalRequest records a request and the patrons it covers, and
@@ -190,7 +255,7 @@ func (s *Store) CreateLegalRequest(ctx context.Context, staffID int64, f LegalFo
 			}
 		}
 		if len(unknown) > 0 {
-			return &InputError{"cards", "No patron has these card numbers: " + strings.Join(unknown, ", ")}
+			return &InputError{"cards", unknownCards(unknown)}
 		}
 		if err := tx.Create(&req).Error; err != nil {
 			return err
@@ -290,13 +355,17 @@ type LegalReviewForm struct {
 	Reviewer, ReviewedOn, Outcome, Notes string
 }
 
-// Validate checks the review; reviewed is the parsed date.
-func (f LegalReviewForm) Validate(loc *time.Location) (time.Time, map[string]string) {
+// Validate checks the review; now is the store's clock, loc the
+// library's zone; reviewed is the parsed date.
+func (f LegalReviewForm) Validate(loc *time.Location, now time.Time) (time.Time, map[string]string) {
 	errs := map[string]string{}
 	oneLine(errs, "reviewer", f.Reviewer, "name of who reviewed it for the library", 200)
 	reviewed, ok := parseDay(f.ReviewedOn, loc)
-	if !ok || reviewed.After(time.Now().Add(24*time.Hour)) {
+	switch {
+	case !ok:
 		errs["reviewed_on"] = "Give the date of the review, like 2026-11-30."
+	case reviewed.After(startOfDay(now, loc)):
+		errs["reviewed_on"] = "The date of the review cannot be in the future."
 	}
 	if f.Outcome != ReviewFavourable && f.Outcome != ReviewRefused {
 		errs["outcome"] = "Choose the outcome of the review."

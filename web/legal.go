@@ -108,9 +108,15 @@ func (s *Server) nondisclosureShort(r models.LegalRequest) string {
 	case r.NondisclosureUntil == nil:
 		return "Until lifted"
 	case !r.NondisclosureInForce(s.Store.Now()):
-		return "Ended " + s.date(*r.NondisclosureUntil)
+		return "Ended after " + s.lastDay(*r.NondisclosureUntil)
 	}
-	return "Until " + s.date(*r.NondisclosureUntil)
+	return "Through " + s.lastDay(*r.NondisclosureUntil)
+}
+
+// lastDay names the last day a nondisclosure order ending at until
+// applies (until is the start of the day after it).
+func (s *Server) lastDay(until time.Time) string {
+	return s.date(models.NondisclosureLastDay(until, s.Config.Location))
 }
 
 func legalKinds() []views.Option {
@@ -154,7 +160,7 @@ func (s *Server) StaffLegalCreate(c echo.Context) error {
 	for _, k := range f.Categories {
 		view.Chosen[k] = true
 	}
-	received, cards, errs := f.Validate(s.Config.Location)
+	received, cards, errs := f.Validate(s.Config.Location, s.Store.Now())
 	if len(errs) == 0 {
 		req, _, err := s.Store.CreateLegalRequest(c.Request().Context(), currentStaff(c).ID, f, received, cards)
 		var bad *models.InputError
@@ -231,9 +237,9 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 		case r.NondisclosureUntil == nil:
 			v.Nondisclosure = "In force until an officer lifts it (no end date was recorded)."
 		case v.NondisclosureInForce:
-			v.Nondisclosure = "In force; it ends on " + s.date(*r.NondisclosureUntil) + "."
+			v.Nondisclosure = "In force through " + s.lastDay(*r.NondisclosureUntil) + ", its last day."
 		default:
-			v.Nondisclosure = "Ended on " + s.date(*r.NondisclosureUntil) + "."
+			v.Nondisclosure = "Ended: its last day was " + s.lastDay(*r.NondisclosureUntil) + "."
 		}
 		v.CanLift = v.NondisclosureInForce
 	}
@@ -347,7 +353,7 @@ func (s *Server) StaffLegalReview(c echo.Context) error {
 	f := models.LegalReviewForm{Reviewer: c.FormValue("reviewer"), ReviewedOn: c.FormValue("reviewed_on"),
 		Outcome: c.FormValue("outcome"), Notes: c.FormValue("review_notes")}
 	view := views.LegalReviewForm{Reviewer: f.Reviewer, ReviewedOn: f.ReviewedOn, Outcome: f.Outcome, Notes: f.Notes}
-	reviewed, errs := f.Validate(s.Config.Location)
+	reviewed, errs := f.Validate(s.Config.Location, s.Store.Now())
 	if len(errs) == 0 {
 		err := s.Store.ReviewLegalRequest(c.Request().Context(), currentStaff(c).ID, id, f, reviewed)
 		var bad *models.InputError

@@ -191,7 +191,9 @@ func TestLegalProcessNotIssuedByACourtNeverProduces(t *testing.T) {
 		a.patron(card, pin, "Rosa", "Parks")
 		prep, second := legalOfficers(t, a)
 		for _, kind := range []string{"national_security_letter", "other"} {
-			id := prep.record(t, legalForm(kind, card))
+			f := legalForm(kind, card)
+			f.Del("place_holds") // no legal hold for process not issued by a court
+			id := prep.record(t, f)
 			page := prep.get("/staff/legal/" + id)
 			if !strings.Contains(page.doc(t).Find(`[data-testid="not-court-issued"]`).Text(), "never approved and no records are ever produced") {
 				t.Fatalf("%s: the page says plainly nothing can be produced", kind)
@@ -423,8 +425,8 @@ func TestLegalNondisclosureRestrictsUntilLifted(t *testing.T) {
 		id := prep.record(t, form)
 		var req models.LegalRequest
 		a.store.DB.Where("id = ?", id).Take(&req)
-		if want := time.Date(2027, 6, 30, 0, 0, 0, 0, legalZone); req.NondisclosureUntil == nil || !req.NondisclosureUntil.Equal(want) {
-			t.Fatalf("nondisclosure ends at the start of its day in the library's zone: %v", req.NondisclosureUntil)
+		if want := time.Date(2027, 7, 1, 0, 0, 0, 0, legalZone); req.NondisclosureUntil == nil || !req.NondisclosureUntil.Equal(want) {
+			t.Fatalf("nondisclosure ends when the day after its last day starts, in the library's zone: %v", req.NondisclosureUntil)
 		}
 		wantRedirect(t, second.step(id, "review", review("favourable")), "/staff/legal/"+id)
 		wantRedirect(t, second.step(id, "approve", nil), "/staff/legal/"+id)
@@ -543,8 +545,8 @@ func TestLegalRequestFormNamesEachBadField(t *testing.T) {
 			{"bad from", "scope_from", "first date", func(f url.Values) { f.Set("scope_from", "June 1") }},
 			{"unknown category", "categories", "only the categories listed", func(f url.Values) { f["categories"] = []string{"loans", "everything"} }},
 			{"no category", "categories", "at least one", func(f url.Values) { f.Del("categories") }},
-			{"nondisclosure without end", "nondisclosure_until", "Give the date", func(f url.Values) { f.Set("nondisclosure", "yes") }},
-			{"nondisclosure ending before receipt", "nondisclosure_until", "after the date the request was received", func(f url.Values) {
+			{"nondisclosure without end", "nondisclosure_until", "Give the last day", func(f url.Values) { f.Set("nondisclosure", "yes") }},
+			{"nondisclosure ending before receipt", "nondisclosure_until", "on or after the date the request was received", func(f url.Values) {
 				f.Set("nondisclosure", "yes")
 				f.Set("nondisclosure_until", "2026-11-19")
 			}},
@@ -686,4 +688,130 @@ func (a *app) approveLegal(t *testing.T, req models.LegalRequest) {
 	if err := a.store.ApproveLegalRequest(ctx, approver, req.ID); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// inZone is a wall-clock time in the tests' library zone.
+func inZone(t *testing.T, v string) time.Time {
+	t.Helper()
+	x, err := time.ParseInLocation("2006-01-02 15:04", v, legalZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+// postLegal posts the request form and returns the response.
+func (c *client) postLegal(f url.Values) response {
+	f.Set("csrf_token", c.csrf("/staff/legal/new"))
+	return c.post("/staff/legal/new", f)
+}
+
+// The form's dates are read on the store's clock (not the machine's) and
+// kept within sane bounds; card lines are short, and unknown cards are
+// named only a few at a time.
+func TestLegalFormDatesAndCardsAreBounded(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		a.patron(card, pin, "Rosa", "Parks")
+		prep, second := legalOfficers(t, a)
+		var many []string
+		for i := 0; i < 40; i++ {
+			many = append(many, "9000000000"+strings.Repeat("0", 2-len(itoa(int64(i))))+itoa(int64(i)))
+		}
+		for _, c := range []struct {
+			name, field, want string
+			change            func(url.Values)
+		}{
+			// The store's clock says November 27; the machine's may be later.
+			{"received after the store's today", "received_on", "cannot be in the future", func(f url.Values) { f.Set("received_on", "2026-11-30") }},
+			{"received long ago", "received_on", "within the last 20 years", func(f url.Values) { f.Set("received_on", "1999-01-01") }},
+			{"scope from year 1", "scope_from", "1970", func(f url.Values) { f.Set("scope_from", "0001-01-01") }},
+			{"scope after receipt", "scope_to", "cannot be after the date the request was received", func(f url.Values) { f.Set("scope_to", "2035-12-31") }},
+			{"nondisclosure in year 9999", "nondisclosure_until", "within 20 years", func(f url.Values) {
+				f.Set("nondisclosure", "yes")
+				f.Set("nondisclosure_until", "9999-12-31")
+			}},
+			{"a card line too long", "cards", "at most 32 characters", func(f url.Values) { f.Set("cards", card+"\n"+strings.Repeat("7", 33)) }},
+		} {
+			f := legalForm("search_warrant", card)
+			c.change(f)
+			r := prep.postLegal(f)
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			if got := r.doc(t).Find(`[data-testid="` + c.field + `-error"]`).Text(); !strings.Contains(got, c.want) {
+				t.Errorf("%s: message next to %s is %q, want %q", c.name, c.field, got, c.want)
+			}
+		}
+		f := legalForm("search_warrant", card)
+		f.Set("cards", strings.Join(many, "\n"))
+		r := prep.postLegal(f)
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		got := r.doc(t).Find(`[data-testid="cards-error"]`).Text()
+		if !strings.Contains(got, many[4]) || strings.Contains(got, many[5]) || !strings.Contains(got, "and 35 more") {
+			t.Errorf("unknown cards: a few named, the rest counted: %q", got)
+		}
+		if n := tableCount(t, a, "legal_requests"); n != 0 {
+			t.Fatalf("%d requests saved from bad forms", n)
+		}
+		// The review's date too is read on the store's clock.
+		id := prep.record(t, legalForm("search_warrant", card))
+		rv := review("favourable")
+		rv.Set("reviewed_on", "2026-11-30")
+		r = second.step(id, "review", rv)
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		if !strings.Contains(r.doc(t).Find(`[data-testid="reviewed_on-error"]`).Text(), "cannot be in the future") {
+			t.Errorf("a review dated after the store's today is refused: %s", excerpt(r.body))
+		}
+	})
+}
+
+// The form asks for the last day a nondisclosure order applies, and the
+// order is in force through the whole of that day in the library's zone:
+// at 23:59 a hold is still secret, at 00:00 the next day it is not.
+func TestLegalNondisclosureAppliesThroughItsLastDay(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		q := a.patron("21000000007777", "1111", "Ida", "Wells")
+		prep, _ := legalOfficers(t, a)
+		if !strings.Contains(prep.get("/staff/legal/new").doc(t).Find(`label[for="nondisclosure_until"]`).Text(), "Last day the nondisclosure order applies") {
+			t.Fatal("the form asks for the order's last day")
+		}
+		form := legalForm("court_order", card, q.CardNumber)
+		form.Set("nondisclosure", "yes")
+		form.Set("nondisclosure_until", "2026-11-28")
+		form.Del("place_holds")
+		id := prep.record(t, form)
+		var req models.LegalRequest
+		a.store.DB.Where("id = ?", id).Take(&req)
+		if want := inZone(t, "2026-11-29 00:00"); req.NondisclosureUntil == nil || !req.NondisclosureUntil.Equal(want) {
+			t.Fatalf("stored as the start of the following day: %v", req.NondisclosureUntil)
+		}
+		restricted := func(pid int64) bool {
+			var e models.AuditEntry
+			if err := a.store.DB.Where("action = ? AND patron_id = ?", models.AuditLegalHold, pid).Take(&e).Error; err != nil {
+				t.Fatal(err)
+			}
+			return e.Restricted
+		}
+		// Staff sessions time out while the clock moves on: sign in anew.
+		signIn := func(at string) {
+			a.clock.Set(inZone(t, at))
+			prep = a.client()
+			wantRedirect(t, prep.staffSignIn("preparer", staffPassword), "/staff")
+		}
+		signIn("2026-11-28 23:59")
+		if got := prep.get("/staff/legal/" + id).doc(t).Find(`[data-testid="nondisclosure"]`).Text(); !strings.Contains(got, "In force through November 28, 2026") {
+			t.Fatalf("on its last day the order is in force: %q", got)
+		}
+		wantRedirect(t, prep.step(id, "patrons/"+itoa(p.ID)+"/hold", nil), "/staff/legal/"+id)
+		if !restricted(p.ID) {
+			t.Fatal("a hold placed at 23:59 on the last day is restricted")
+		}
+		signIn("2026-11-29 00:00")
+		if got := prep.get("/staff/legal/" + id).doc(t).Find(`[data-testid="nondisclosure"]`).Text(); !strings.Contains(got, "its last day was November 28, 2026") {
+			t.Fatalf("the next day the order has ended: %q", got)
+		}
+		wantRedirect(t, prep.step(id, "patrons/"+itoa(q.ID)+"/hold", nil), "/staff/legal/"+id)
+		if restricted(q.ID) {
+			t.Fatal("a hold placed at 00:00 the next day is not restricted")
+		}
+	})
 }
