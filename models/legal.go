@@ -280,9 +280,13 @@ func (s *Store) CreateLegalRequest(ctx context.Context, staffID int64, f LegalFo
 	return req, unknown, err
 }
 
+// placeHold places request req's own hold on a patron, unless req
+// already holds them. Each request has its own hold row, so that one
+// request can never release (or reveal) another's.
 func (s *Store) placeHold(tx *gorm.DB, staffID, patronID int64, req *LegalRequest) error {
 	var n int64
-	if err := tx.Model(&LegalHold{}).Where("patron_id = ? AND released_at IS NULL", patronID).Count(&n).Error; err != nil || n > 0 {
+	if err := tx.Model(&LegalHold{}).Where("request_id = ? AND patron_id = ? AND released_at IS NULL", req.ID, patronID).
+		Count(&n).Error; err != nil || n > 0 {
 		return err
 	}
 	h := LegalHold{PatronID: patronID, RequestID: &req.ID, PlacedBy: &staffID, PlacedAt: tx.NowFunc()}
@@ -304,14 +308,16 @@ func (s *Store) PlaceLegalHold(ctx context.Context, staffID, requestID, patronID
 	})
 }
 
-// ReleaseLegalHold lifts a patron's legal hold; retention resumes.
+// ReleaseLegalHold lifts the request's own legal hold on a patron;
+// retention resumes unless another request still holds them.
 func (s *Store) ReleaseLegalHold(ctx context.Context, staffID, requestID, patronID int64) error {
 	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		req, err := coveredRequest(tx, requestID, patronID)
 		if err != nil {
 			return err
 		}
-		res := tx.Model(&LegalHold{}).Where("patron_id = ? AND released_at IS NULL", patronID).UpdateColumn("released_at", s.Now())
+		res := tx.Model(&LegalHold{}).Where("request_id = ? AND patron_id = ? AND released_at IS NULL", req.ID, patronID).
+			UpdateColumn("released_at", s.Now())
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
@@ -590,7 +596,7 @@ type LegalRequestView struct {
 type CoveredPatron struct {
 	PatronID   int64
 	Name, Card string
-	Held       bool
+	Held       bool // by this request's own hold
 	ProducedAt *time.Time
 }
 
@@ -633,7 +639,8 @@ func (s *Store) LegalRequestDetail(ctx context.Context, id int64) (LegalRequestV
 	}
 	err := s.db(ctx).Table("legal_request_patrons").
 		Select("patrons.id AS patron_id, patrons.given_name || ' ' || patrons.family_name AS name, patrons.card_number AS card, "+
-			"legal_request_patrons.produced_at, EXISTS (SELECT 1 FROM legal_holds WHERE legal_holds.patron_id = patrons.id AND legal_holds.released_at IS NULL) AS held").
+			"legal_request_patrons.produced_at, EXISTS (SELECT 1 FROM legal_holds WHERE legal_holds.patron_id = patrons.id "+
+			"AND legal_holds.request_id = legal_request_patrons.request_id AND legal_holds.released_at IS NULL) AS held").
 		Joins("JOIN patrons ON patrons.id = legal_request_patrons.patron_id").
 		Where("legal_request_patrons.request_id = ?", id).Order("patrons.family_name, patrons.id").Scan(&v.Patrons).Error
 	if err != nil {

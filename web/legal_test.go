@@ -815,3 +815,76 @@ func TestLegalNondisclosureAppliesThroughItsLastDay(t *testing.T) {
 		}
 	})
 }
+
+// coveredHold is what a request's page says of a patron's legal hold.
+func coveredHold(t *testing.T, c *client, id string) string {
+	t.Helper()
+	return strings.Join(strings.Fields(c.get("/staff/legal/"+id).doc(t).Find(`[data-testid="covered"] tbody td`).First().Text()), " ")
+}
+
+// Each request holds a patron with its own hold: a second request on the
+// same patron places and releases only its own, and never ends (or
+// reveals) a hold kept secret under another request's nondisclosure order.
+func TestLegalHoldsBelongToTheirRequest(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		dueRecords(t, a, p)
+		prep, _ := legalOfficers(t, a)
+		secret := legalForm("court_order", card)
+		secret.Set("reference", "ND-SECRET-1")
+		secret.Set("nondisclosure", "yes")
+		secret.Set("nondisclosure_until", "2027-06-30")
+		idA := prep.record(t, secret)
+		open := legalForm("subpoena", card)
+		open.Set("reference", "OPEN-2")
+		open.Del("place_holds")
+		idB := prep.record(t, open)
+		if got := coveredHold(t, prep, idB); !strings.HasPrefix(got, "No") || !strings.Contains(got, "Place hold") {
+			t.Fatalf("request B placed no hold, so its page says none: %q", got)
+		}
+		if got := coveredHold(t, prep, idA); !strings.HasPrefix(got, "Yes") {
+			t.Fatalf("request A's page shows its hold: %q", got)
+		}
+		wantRedirect(t, prep.step(idB, "patrons/"+itoa(p.ID)+"/hold", nil), "/staff/legal/"+idB)
+		openHolds := func(reqID string) int64 {
+			var n int64
+			a.store.DB.Model(&models.LegalHold{}).Where("request_id = ? AND patron_id = ? AND released_at IS NULL", reqID, p.ID).Count(&n)
+			return n
+		}
+		if openHolds(idA) != 1 || openHolds(idB) != 1 {
+			t.Fatalf("each request has its own hold: A %d, B %d", openHolds(idA), openHolds(idB))
+		}
+		if got := coveredHold(t, prep, idB); !strings.HasPrefix(got, "Yes") {
+			t.Fatalf("B's page shows B's hold: %q", got)
+		}
+		wantRedirect(t, prep.step(idB, "patrons/"+itoa(p.ID)+"/release", nil), "/staff/legal/"+idB)
+		if openHolds(idA) != 1 || openHolds(idB) != 0 {
+			t.Fatalf("releasing B's hold leaves A's: A %d, B %d", openHolds(idA), openHolds(idB))
+		}
+		if got := coveredHold(t, prep, idA); !strings.HasPrefix(got, "Yes") {
+			t.Fatalf("A's page still shows A's hold: %q", got)
+		}
+		if got := coveredHold(t, prep, idB); !strings.HasPrefix(got, "No") {
+			t.Fatalf("B's page shows B's hold released: %q", got)
+		}
+		// A's hold still keeps the records the purge would delete.
+		purgeCounts(t, a)
+		if n := countRows(t, a.store.DB, "reference_questions", p.ID); n != 2 {
+			t.Fatalf("A's hold keeps the patron's records: %d reference questions left", n)
+		}
+		// The patron sees B's hold come and go, and nothing of A.
+		var es []models.AuditEntry
+		a.store.DB.Where("patron_id = ? AND action IN ?", p.ID, []string{models.AuditLegalHold, models.AuditLegalRelease}).Order("id").Find(&es)
+		if len(es) != 3 || !es[0].Restricted || es[1].Restricted || es[2].Restricted {
+			t.Fatalf("A's hold restricted, B's hold and release not: %+v", es)
+		}
+		pc := a.client()
+		pc.signIn(card, pin)
+		if page := pc.get("/data/staff-access").body; strings.Contains(page, "ND-SECRET-1") || !strings.Contains(page, "Resumed deletion") {
+			t.Fatal("the patron sees B's release and nothing of A")
+		}
+		if strings.Contains(pc.get("/data").body, "Deletion paused") {
+			t.Fatal("with only A's secret hold left, the patron's pages look like no hold")
+		}
+	})
+}
