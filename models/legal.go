@@ -284,6 +284,9 @@ func (s *Store) CreateLegalRequest(ctx context.Context, staffID int64, f LegalFo
 // already holds them. Each request has its own hold row, so that one
 // request can never release (or reveal) another's.
 func (s *Store) placeHold(tx *gorm.DB, staffID, patronID int64, req *LegalRequest) error {
+	if err := HoldRefusal(*req); err != nil {
+		return err
+	}
 	var n int64
 	if err := tx.Model(&LegalHold{}).Where("request_id = ? AND patron_id = ? AND released_at IS NULL", req.ID, patronID).
 		Count(&n).Error; err != nil || n > 0 {
@@ -295,6 +298,40 @@ func (s *Store) placeHold(tx *gorm.DB, staffID, patronID int64, req *LegalReques
 	}
 	return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditLegalHold,
 		Restricted: req.NondisclosureInForce(s.Now()), Detail: fmt.Sprintf("legal hold placed for request %d", req.ID)})
+}
+
+// HoldRefusal says why a request cannot place a legal hold, or nil: only
+// court-issued process the legal review has not refused holds records
+// (the patron's pages call a hold "a court order").
+func HoldRefusal(req LegalRequest) error {
+	switch {
+	case !req.CourtIssued():
+		return &LegalRefusal{Step: "hold", Message: "This process was not issued by a court, so it cannot place a legal hold: the patrons' records are kept and deleted as usual."}
+	case req.ReviewOutcome == ReviewRefused:
+		return &LegalRefusal{Step: "hold", Message: "The legal review refused this request, so it cannot place a legal hold."}
+	}
+	return nil
+}
+
+// releaseHolds releases every hold request req still has, one audit
+// entry per patron (restricted while its nondisclosure order applies).
+func (s *Store) releaseHolds(tx *gorm.DB, staffID int64, req LegalRequest, why string) error {
+	var holds []LegalHold
+	if err := tx.Where("request_id = ? AND released_at IS NULL", req.ID).Order("patron_id").Find(&holds).Error; err != nil {
+		return err
+	}
+	now := s.Now()
+	for _, h := range holds {
+		if err := tx.Model(&LegalHold{}).Where("id = ?", h.ID).UpdateColumn("released_at", now).Error; err != nil {
+			return err
+		}
+		pid := h.PatronID
+		if err := s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &pid, Action: AuditLegalRelease,
+			Restricted: req.NondisclosureInForce(now), Detail: fmt.Sprintf("legal hold released (request %d): %s", req.ID, why)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PlaceLegalHold suspends retention for a patron covered by a request.
@@ -407,9 +444,16 @@ func (s *Store) ReviewLegalRequest(ctx context.Context, staffID, requestID int64
 		if res.RowsAffected != 1 {
 			return &LegalRefusal{Step: "review", Message: "This request was already reviewed; a review is recorded once and cannot be changed."}
 		}
-		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditLegalReview, Restricted: true,
+		if err := s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditLegalReview, Restricted: true,
 			Detail: fmt.Sprintf("legal request %d reviewed by %s on %s: %s", req.ID, strings.TrimSpace(f.Reviewer),
-				reviewed.Format("2006-01-02"), f.Outcome)})
+				reviewed.Format("2006-01-02"), f.Outcome)}); err != nil {
+			return err
+		}
+		if f.Outcome == ReviewRefused {
+			// No court order stands behind its holds any more.
+			return s.releaseHolds(tx, staffID, req, "the legal review refused the request")
+		}
+		return nil
 	})
 }
 

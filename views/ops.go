@@ -98,6 +98,10 @@ type LegalDetail struct {
 	CanApprove, CanProduce       bool
 	ApproveWhyNot, ProduceWhyNot string
 	CanLift                      bool
+	// CanHold says whether the request may place legal holds; HoldWhyNot
+	// says why not (releasing one is always possible).
+	CanHold    bool
+	HoldWhyNot string
 	// StepErrors are refusals of a step just attempted, by step: review,
 	// approve, produce, lift.
 	StepErrors  FieldErrors

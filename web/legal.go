@@ -274,6 +274,14 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 	} else {
 		v.CanProduce = true
 	}
+	if err := models.HoldRefusal(r.LegalRequest); err != nil {
+		var why *models.LegalRefusal
+		if errors.As(err, &why) {
+			v.HoldWhyNot = why.Message
+		}
+	} else {
+		v.CanHold = true
+	}
 	// The checklist.
 	steps := []views.LegalStep{{Label: "Recorded", State: views.StepDone, Text: "By " + v.RecordedBy + "."}}
 	if r.IdentityCheck != "" {
@@ -432,10 +440,8 @@ func (s *Server) StaffLegalHold(c echo.Context) error {
 	default:
 		return echo.ErrNotFound
 	}
-	if errors.Is(err, models.ErrNotFound) {
-		return echo.ErrNotFound
-	} else if err != nil {
-		return err
+	if err != nil {
+		return s.legalRefused(c, err)
 	}
 	return s.redirect(c, "/staff/legal/"+strconv.FormatInt(id, 10))
 }

@@ -888,3 +888,66 @@ func TestLegalHoldsBelongToTheirRequest(t *testing.T) {
 		}
 	})
 }
+
+// A legal hold is placed only for process issued by a court, and a
+// review that refuses the request releases its holds, audited: patron
+// pages never call a hold "a court order" when none stands behind it.
+func TestLegalHoldsOnlyForCourtIssuedProcess(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		prep, second := legalOfficers(t, a)
+		openHolds := func() int64 {
+			var n int64
+			a.store.DB.Model(&models.LegalHold{}).Where("patron_id = ? AND released_at IS NULL", p.ID).Count(&n)
+			return n
+		}
+		// The form refuses a hold for a national security letter.
+		r := prep.postLegal(legalForm("national_security_letter", card))
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		if got := r.doc(t).Find(`[data-testid="place_holds-error"]`).Text(); !strings.Contains(got, "only for process issued by a court") {
+			t.Fatalf("the form says why next to the box: %q", got)
+		}
+		nsl := legalForm("national_security_letter", card)
+		nsl.Del("place_holds")
+		id := prep.record(t, nsl)
+		page := prep.get("/staff/legal/" + id).doc(t)
+		if page.Find(`form[action$="/hold"]`).Length() != 0 {
+			t.Fatal("the page of process not issued by a court offers no hold")
+		}
+		r = prep.step(id, "patrons/"+itoa(p.ID)+"/hold", nil)
+		wantStatus(t, r, http.StatusConflict)
+		if got := r.doc(t).Find(`[data-testid="hold-error"]`).Text(); !strings.Contains(got, "not issued by a court") {
+			t.Fatalf("a hold for an NSL is refused with the reason: %q", got)
+		}
+		// Nor through the store.
+		if _, _, err := a.store.CreateLegalRequest(t.Context(), 1, models.LegalForm{Kind: "national_security_letter", Issuer: "FBI",
+			Reference: "NSL-1", PlaceHolds: true}, testNow, []string{card}); err == nil {
+			t.Fatal("the store refuses a hold for an NSL")
+		}
+		if openHolds() != 0 || auditCount(t, a, models.AuditLegalHold) != 0 {
+			t.Fatal("no hold placed for process not issued by a court")
+		}
+		// A court order with holds, refused by the review: its holds go.
+		co := prep.record(t, legalForm("court_order", card))
+		if openHolds() != 1 {
+			t.Fatal("the court order holds the patron")
+		}
+		wantRedirect(t, second.step(co, "review", review("refused")), "/staff/legal/"+co)
+		if openHolds() != 0 || auditCount(t, a, models.AuditLegalRelease) != 1 {
+			t.Fatalf("a refused request's holds are released, audited: %d open, %d releases", openHolds(), auditCount(t, a, models.AuditLegalRelease))
+		}
+		if got := coveredHold(t, prep, co); !strings.HasPrefix(got, "No") {
+			t.Fatalf("the refused request's page shows no hold: %q", got)
+		}
+		r = prep.step(co, "patrons/"+itoa(p.ID)+"/hold", nil)
+		wantStatus(t, r, http.StatusConflict)
+		if got := r.doc(t).Find(`[data-testid="hold-error"]`).Text(); !strings.Contains(got, "refused") {
+			t.Fatalf("a hold after a refused review is refused with the reason: %q", got)
+		}
+		pc := a.client()
+		pc.signIn(card, pin)
+		if strings.Contains(pc.get("/data").body, "Deletion paused") {
+			t.Fatal("no court order keeps the patron's records")
+		}
+	})
+}
