@@ -507,8 +507,10 @@ func ApprovalRefusal(req LegalRequest, who Staff) error {
 
 const notCourtIssued = "This process was not issued by a court. The library records it on file, but never approves it and never produces records for it."
 
-// ProductionRefusal says why records cannot be produced for a request, or nil.
-func ProductionRefusal(req LegalRequest) error {
+// ProductionRefusal says why records cannot be produced for a request
+// that has had productions already, or nil. An approval covers one
+// production: producing uses it up.
+func ProductionRefusal(req LegalRequest, productions int) error {
 	refuse := func(msg string) error { return &LegalRefusal{Step: "produce", Message: msg} }
 	switch {
 	case !req.CourtIssued():
@@ -517,10 +519,14 @@ func ProductionRefusal(req LegalRequest) error {
 		return refuse("Records can be produced only after a favourable legal review, and none is recorded yet.")
 	case req.ReviewOutcome != ReviewFavourable:
 		return refuse("The legal review refused this request: no records can be produced.")
+	case req.ApprovedBy == nil && productions > 0:
+		return refuse("Each approval covers one production, and the last one was used. Producing again needs a new approval by a privacy officer or administrator other than the one who recorded the request.")
 	case req.ApprovedBy == nil:
 		return refuse("Records can be produced only after a second privacy officer or administrator approves.")
 	case req.ScopeCategories == "" || req.ScopeFrom == nil || req.ScopeTo == nil:
 		return refuse("This request names no scope (categories and dates), so nothing can be produced.")
+	case req.ScopeTo.After(req.ReceivedOn):
+		return refuse("The scope's last date is after the date the request was received: the order covers only records that existed then, so nothing can be produced.")
 	}
 	return nil
 }
@@ -593,10 +599,10 @@ func LegalStatus(r LegalRequest, productions int) string {
 		return "Awaiting legal review"
 	case r.ReviewOutcome != ReviewFavourable:
 		return "Refused by review"
-	case r.ApprovedBy == nil:
-		return "Awaiting approval"
 	case productions > 0:
 		return fmt.Sprintf("Produced (%d)", productions)
+	case r.ApprovedBy == nil:
+		return "Awaiting approval"
 	}
 	return "Approved"
 }

@@ -96,7 +96,11 @@ func (s *Store) ProduceLegal(ctx context.Context, staffID, requestID int64, loc 
 	if err := s.db(ctx).Where("id = ?", requestID).Take(&req).Error; err != nil {
 		return pkg, notFound(err)
 	}
-	if err := ProductionRefusal(req); err != nil {
+	var produced int64
+	if err := s.db(ctx).Model(&LegalProduction{}).Where("request_id = ?", req.ID).Count(&produced).Error; err != nil {
+		return pkg, err
+	}
+	if err := ProductionRefusal(req, int(produced)); err != nil {
 		return pkg, err
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
@@ -207,11 +211,28 @@ func (s *Store) ProduceLegal(ctx context.Context, staffID, requestID int64, loc 
 		if err != nil {
 			return err
 		}
-		if err := ProductionRefusal(locked); err != nil {
+		var produced int64
+		if err := tx.Model(&LegalProduction{}).Where("request_id = ?", req.ID).Count(&produced).Error; err != nil {
 			return err
+		}
+		if err := ProductionRefusal(locked, int(produced)); err != nil {
+			return err
+		}
+		if *locked.ApprovedBy != *req.ApprovedBy {
+			return &LegalRefusal{Step: "produce", Message: "The approval changed while the package was being built. Produce it again."}
 		}
 		if err := tx.Create(&prod).Error; err != nil {
 			return err
+		}
+		// The approval covered this production and no other: it is used
+		// up (the production keeps who gave it).
+		res := tx.Model(&LegalRequest{}).Where("id = ? AND approved_by = ?", req.ID, *locked.ApprovedBy).
+			Updates(map[string]any{"approved_by": nil, "approved_at": nil})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return &LegalRefusal{Step: "produce", Message: "The approval was used by another production at the same moment."}
 		}
 		restricted := locked.NondisclosureInForce(now)
 		for _, p := range parts {

@@ -93,7 +93,10 @@ type LegalDetail struct {
 	Reviewer, ReviewedOn, Outcome, ReviewNotes, ReviewBy string
 	ReviewForm                                           LegalReviewForm
 	// Approval and production: possible now, or why not.
-	Approved                     bool
+	Approved bool
+	// ApprovalUsed says, once a production has used up the last
+	// approval, that producing again needs a new one.
+	ApprovalUsed                 string
 	ApprovedBy, ApprovedAt       string
 	CanApprove, CanProduce       bool
 	ApproveWhyNot, ProduceWhyNot string

@@ -258,15 +258,22 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 		if r.ApprovedAt != nil {
 			v.ApprovedAt = s.dateTime(*r.ApprovedAt)
 		}
-	} else if err := models.ApprovalRefusal(r.LegalRequest, *me); err != nil {
-		var why *models.LegalRefusal
-		if errors.As(err, &why) {
-			v.ApproveWhyNot = why.Message
-		}
-	} else {
-		v.CanApprove = true
+	} else if len(r.Productions) > 0 {
+		v.ApprovalUsed = "Each approval covers one production. The last approval was used by the production of " +
+			s.dateTime(r.Productions[0].ProducedAt) + ": producing again needs a new approval by a privacy officer or administrator other than " +
+			name(r.CreatedBy) + "."
 	}
-	if err := models.ProductionRefusal(r.LegalRequest); err != nil {
+	if r.ApprovedBy == nil {
+		if err := models.ApprovalRefusal(r.LegalRequest, *me); err != nil {
+			var why *models.LegalRefusal
+			if errors.As(err, &why) {
+				v.ApproveWhyNot = why.Message
+			}
+		} else {
+			v.CanApprove = true
+		}
+	}
+	if err := models.ProductionRefusal(r.LegalRequest, len(r.Productions)); err != nil {
 		var why *models.LegalRefusal
 		if errors.As(err, &why) {
 			v.ProduceWhyNot = why.Message
@@ -303,6 +310,8 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 			Text: "By " + v.ApprovedBy + ", " + v.ApprovedAt + "."})
 	case !r.CourtIssued() || r.ReviewOutcome == models.ReviewRefused:
 		steps = append(steps, views.LegalStep{Label: "Approval by a second staff member", State: views.StepImpossible, Text: v.ApproveWhyNot})
+	case v.ApprovalUsed != "":
+		steps = append(steps, views.LegalStep{Label: "Approval by a second staff member", State: views.StepWaiting, Text: v.ApprovalUsed})
 	default:
 		steps = append(steps, views.LegalStep{Label: "Approval by a second staff member", State: views.StepWaiting,
 			Text: "A privacy officer or administrator other than " + name(r.CreatedBy) + " approves, after a favourable review."})

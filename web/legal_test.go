@@ -470,8 +470,10 @@ func TestLegalNondisclosureRestrictsUntilLifted(t *testing.T) {
 		if page := pc.get("/data/staff-access").body; !strings.Contains(page, "SW-2026-118") || !strings.Contains(page, "order not to tell you has ended") {
 			t.Fatal("after lifting, the patron sees that the order ended")
 		}
-		// After lifting: releasing the hold and producing again are shown.
+		// After lifting: releasing the hold and producing again (after a
+		// new approval) are shown.
 		wantRedirect(t, prep.step(id, "patrons/"+itoa(p.ID)+"/release", nil), "/staff/legal/"+id)
+		wantRedirect(t, second.step(id, "approve", nil), "/staff/legal/"+id)
 		wantStatus(t, prep.step(id, "produce", nil), http.StatusOK)
 		if got := restricted(models.AuditLegalRelease); len(got) != 1 || got[0] {
 			t.Fatalf("release after lifting: restricted %v", got)
@@ -948,6 +950,69 @@ func TestLegalHoldsOnlyForCourtIssuedProcess(t *testing.T) {
 		pc.signIn(card, pin)
 		if strings.Contains(pc.get("/data").body, "Deletion paused") {
 			t.Fatal("no court order keeps the patron's records")
+		}
+	})
+}
+
+// An approval covers one production: producing uses it up (the production
+// keeps who approved it), and producing again needs a fresh approval by a
+// second person, still not the preparer. A scope reaching past the date
+// the request was received is never produced.
+func TestLegalOneApprovalCoversOneProduction(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		a.patron(card, pin, "Rosa", "Parks")
+		prep, second := legalOfficers(t, a)
+		id := prep.record(t, legalForm("search_warrant", card))
+		wantRedirect(t, second.step(id, "review", review("favourable")), "/staff/legal/"+id)
+		wantRedirect(t, second.step(id, "approve", nil), "/staff/legal/"+id)
+		wantStatus(t, prep.step(id, "produce", nil), http.StatusOK)
+		for _, c := range []*client{prep, second} {
+			r := c.step(id, "produce", nil)
+			wantStatus(t, r, http.StatusConflict)
+			if got := r.doc(t).Find(`[data-testid="produce-error"]`).Text(); !strings.Contains(got, "new approval") {
+				t.Fatalf("a second production without a new approval says why: %q", got)
+			}
+		}
+		if n := tableCount(t, a, "legal_productions"); n != 1 {
+			t.Fatalf("%d productions from one approval", n)
+		}
+		page := second.get("/staff/legal/" + id).doc(t)
+		if got := page.Find(`[data-testid="approval"]`).Text(); !strings.Contains(got, "Each approval covers one production") {
+			t.Fatalf("the page explains that the approval was used: %q", got)
+		}
+		if page.Find(`form[action$="/approve"]`).Length() != 1 {
+			t.Fatal("the second officer may approve again")
+		}
+		if got := prep.get("/staff/legal").doc(t).Find(`[data-testid="legal-status"]`).Text(); !strings.Contains(got, "Produced (1)") {
+			t.Fatalf("list status %q", got)
+		}
+		r := prep.step(id, "approve", nil)
+		wantStatus(t, r, http.StatusForbidden)
+		if !strings.Contains(r.doc(t).Find(`[data-testid="approve-error"]`).Text(), "You recorded this request") {
+			t.Fatal("the preparer still cannot approve")
+		}
+		wantRedirect(t, second.step(id, "approve", nil), "/staff/legal/"+id)
+		wantStatus(t, prep.step(id, "produce", nil), http.StatusOK)
+		var secondSt models.Staff
+		a.store.DB.Where("username = ?", "second").Take(&secondSt)
+		var prods []models.LegalProduction
+		a.store.DB.Where("request_id = ?", id).Order("id").Find(&prods)
+		if len(prods) != 2 || auditCount(t, a, models.AuditLegalApprove) != 2 {
+			t.Fatalf("two approvals, two productions: %d", len(prods))
+		}
+		for _, p := range prods {
+			if p.ApprovedBy == nil || *p.ApprovedBy != secondSt.ID {
+				t.Fatalf("each production keeps who approved it: %+v", p)
+			}
+		}
+		// A scope past the date received (a row written before the form
+		// checked it) is never produced.
+		wantRedirect(t, second.step(id, "approve", nil), "/staff/legal/"+id)
+		a.store.DB.Model(&models.LegalRequest{}).Where("id = ?", id).Update("scope_to", time.Date(2035, 12, 31, 0, 0, 0, 0, legalZone))
+		r = prep.step(id, "produce", nil)
+		wantStatus(t, r, http.StatusConflict)
+		if got := r.doc(t).Find(`[data-testid="produce-error"]`).Text(); !strings.Contains(got, "after the date the request was received") {
+			t.Fatalf("a scope past receipt is refused: %q", got)
 		}
 	})
 }
