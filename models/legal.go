@@ -515,6 +515,8 @@ func ProductionRefusal(req LegalRequest, productions int) error {
 	switch {
 	case !req.CourtIssued():
 		return refuse(notCourtIssued)
+	case strings.TrimSpace(req.OfficerName) == "" || strings.TrimSpace(req.OfficerAgency) == "" || strings.TrimSpace(req.IdentityCheck) == "":
+		return refuse("The requesting officer's name, agency and how their identity was checked must be recorded before records can be produced.")
 	case req.ReviewOutcome == "":
 		return refuse("Records can be produced only after a favourable legal review, and none is recorded yet.")
 	case req.ReviewOutcome != ReviewFavourable:

@@ -1016,3 +1016,25 @@ func TestLegalOneApprovalCoversOneProduction(t *testing.T) {
 		}
 	})
 }
+
+// No production without the officer's name, agency and how their
+// identity was checked, even for a request recorded before the form
+// asked for them.
+func TestLegalNoProductionWithoutTheOfficersIdentity(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		a.patron(card, pin, "Rosa", "Parks")
+		prep, second := legalOfficers(t, a)
+		id := prep.record(t, legalForm("search_warrant", card))
+		wantRedirect(t, second.step(id, "review", review("favourable")), "/staff/legal/"+id)
+		wantRedirect(t, second.step(id, "approve", nil), "/staff/legal/"+id)
+		for _, col := range []string{"identity_check", "officer_name", "officer_agency"} {
+			var req models.LegalRequest
+			a.store.DB.Where("id = ?", id).Take(&req)
+			a.store.DB.Model(&models.LegalRequest{}).Where("id = ?", id).Update(col, "")
+			wantNothingProduced(t, a, prep.step(id, "produce", nil), http.StatusConflict, "identity")
+			a.store.DB.Model(&models.LegalRequest{}).Where("id = ?", id).Updates(map[string]any{
+				"identity_check": req.IdentityCheck, "officer_name": req.OfficerName, "officer_agency": req.OfficerAgency})
+		}
+		wantStatus(t, prep.step(id, "produce", nil), http.StatusOK)
+	})
+}
