@@ -286,7 +286,8 @@ type legalCard struct {
 }
 
 // legalPart writes one patron's part: only the named categories, and in
-// each only the records whose time column falls in [from, end). Records
+// each only the records whose time column falls in [from, end), leaving
+// legal process out of the staff-access entries. Records
 // a legal hold kept past their retention are included: the hold exists so
 // that they can be.
 func (s *Store) legalPart(tx *gorm.DB, out *bytes.Buffer, req LegalRequest, p Patron, cats []Category,
@@ -347,7 +348,10 @@ func (s *Store) legalPart(tx *gorm.DB, out *bytes.Buffer, req LegalRequest, p Pa
 				Where("subscriptions.subscribed_at >= ? AND subscriptions.subscribed_at < ?", fromUTC, endUTC).
 				Order("subscriptions.subscribed_at DESC"))
 		case "staff-access":
+			// Entries of legal process are left out: one agency's package
+			// never names another court's request, hold or production.
 			err = streamRows[StaffAccessRecord](tx, w, staffAccessQuery(tx, p.ID).
+				Where("audit_entries.action NOT LIKE ?", "legal.%").
 				Where("audit_entries.created_at >= ? AND audit_entries.created_at < ?", fromUTC, endUTC).
 				Order("audit_entries.created_at DESC"))
 		case "sessions":

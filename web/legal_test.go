@@ -17,6 +17,7 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/web"
+	"gorm.io/gorm"
 )
 
 // legalZone is the library's time zone in these tests: west of UTC, so a
@@ -1036,5 +1037,47 @@ func TestLegalNoProductionWithoutTheOfficersIdentity(t *testing.T) {
 				"identity_check": req.IdentityCheck, "officer_name": req.OfficerName, "officer_agency": req.OfficerAgency})
 		}
 		wantStatus(t, prep.step(id, "produce", nil), http.StatusOK)
+	})
+}
+
+// A production's staff-access part leaves out entries of legal process:
+// one agency's package never names another court's request.
+func TestLegalProductionLeavesOutOtherLegalProcess(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		prep, second := legalOfficers(t, a)
+		first := legalForm("court_order", card)
+		first.Set("reference", "A-REF-1")
+		first.Set("issuer", "Court of Agency A")
+		idA := prep.record(t, first)
+		wantRedirect(t, second.step(idA, "review", review("favourable")), "/staff/legal/"+idA)
+		wantRedirect(t, second.step(idA, "approve", nil), "/staff/legal/"+idA)
+		wantStatus(t, prep.step(idA, "produce", nil), http.StatusOK)
+		if err := a.store.DB.Transaction(func(tx *gorm.DB) error {
+			return a.store.AppendAudit(tx, &models.AuditEntry{PatronID: &p.ID, Action: models.AuditPatronLookup, Detail: "looked up at the desk"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		other := legalForm("search_warrant", card)
+		other.Set("reference", "B-REF-2")
+		other.Set("received_on", "2026-11-27")
+		other.Set("scope_from", "2026-11-01")
+		other.Set("scope_to", "2026-11-27")
+		other["categories"] = []string{"staff_access"}
+		other.Del("place_holds")
+		idB := prep.record(t, other)
+		rv := review("favourable")
+		rv.Set("reviewed_on", "2026-11-27")
+		wantRedirect(t, second.step(idB, "review", rv), "/staff/legal/"+idB)
+		wantRedirect(t, second.step(idB, "approve", nil), "/staff/legal/"+idB)
+		r := prep.step(idB, "produce", nil)
+		wantStatus(t, r, http.StatusOK)
+		part := string(unzip(t, r.body)["patron-001.json"])
+		if !strings.Contains(part, models.AuditPatronLookup) {
+			t.Fatalf("the staff-access part holds the look-up: %s", part)
+		}
+		if strings.Contains(part, "A-REF-1") || strings.Contains(part, "Agency A") || strings.Contains(part, `"legal.`) {
+			t.Fatalf("the staff-access part names another request: %s", part)
+		}
 	})
 }
