@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -561,35 +562,112 @@ func (s *Store) LiftNondisclosure(ctx context.Context, staffID, requestID int64,
 			Detail: fmt.Sprintf("nondisclosure order of legal request %d lifted", req.ID)}); err != nil {
 			return err
 		}
-		var ids []int64
-		if err := tx.Model(&LegalRequestPatron{}).Where("request_id = ?", req.ID).Order("patron_id").Pluck("patron_id", &ids).Error; err != nil {
+		req.NondisclosureLiftedAt = &now
+		return s.recordNondisclosureEnded(tx, req, &staffID, now, loc)
+	})
+}
+
+// SweepEndedNondisclosure finds the requests whose nondisclosure order
+// ran out on its date and whose end is not yet recorded, and records it
+// (recordNondisclosureEnded), each in its own transaction. It reports how
+// many it recorded. The server runs it with its periodic sweeps.
+func (s *Store) SweepEndedNondisclosure(ctx context.Context, loc *time.Location) (int, error) {
+	now := s.Now()
+	var ids []int64
+	if err := s.db(ctx).Model(&LegalRequest{}).Where("nondisclosure = ? AND nondisclosure_ended_recorded_at IS NULL AND "+
+		"nondisclosure_lifted_at IS NULL AND nondisclosure_until IS NOT NULL AND nondisclosure_until <= ?", true, now).
+		Order("id").Limit(1000).Pluck("id", &ids).Error; err != nil {
+		return 0, fmt.Errorf("models: ended nondisclosure: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+			req, err := lockRequest(tx, id)
+			if err != nil || req.NondisclosureEndedRecordedAt != nil || req.NondisclosureInForce(now) {
+				return err
+			}
+			n++
+			return s.recordNondisclosureEnded(tx, req, nil, *req.NondisclosureUntil, loc)
+		})
+		if err != nil {
+			return n, fmt.Errorf("models: ended nondisclosure of request %d: %w", id, err)
+		}
+	}
+	return n, nil
+}
+
+// recordNondisclosureEnded writes, once per request, an entry each covered
+// patron sees: that the order ended (at end), and everything done to
+// their records under the request while it applied (holds placed and
+// released, productions with their categories and dates, days in loc).
+// The entries written then stay restricted: the audit log is never
+// rewritten, so this is the patron's lasting record of them.
+func (s *Store) recordNondisclosureEnded(tx *gorm.DB, req LegalRequest, staffID *int64, end time.Time, loc *time.Location) error {
+	res := tx.Model(&LegalRequest{}).Where("id = ? AND nondisclosure_ended_recorded_at IS NULL", req.ID).
+		UpdateColumn("nondisclosure_ended_recorded_at", s.Now())
+	if res.Error != nil || res.RowsAffected == 0 {
+		return res.Error // recorded already
+	}
+	var ids []int64
+	if err := tx.Model(&LegalRequestPatron{}).Where("request_id = ?", req.ID).Order("patron_id").Pluck("patron_id", &ids).Error; err != nil {
+		return err
+	}
+	day := func(t time.Time) string { return t.In(loc).Format("2006-01-02") }
+	base := fmt.Sprintf("The nondisclosure order on a %s from %s, reference %s, ended.",
+		strings.ToLower(LegalKindLabel(req.Kind)), req.Issuer, req.Reference)
+	if req.NondisclosureLiftedAt != nil {
+		base += fmt.Sprintf(" It was lifted on %s.", day(*req.NondisclosureLiftedAt))
+	} else if req.NondisclosureUntil != nil {
+		base += fmt.Sprintf(" Its last day was %s.", NondisclosureLastDay(*req.NondisclosureUntil, loc).Format("2006-01-02"))
+	}
+	// Under a lifted order everything up to the lift counts; an order run
+	// out ended when its last day did.
+	before := "<"
+	if req.NondisclosureLiftedAt != nil {
+		before = "<="
+	}
+	type event struct {
+		at   time.Time
+		what string
+	}
+	for _, id := range ids {
+		var events []event
+		var holds []LegalHold
+		if err := tx.Where("request_id = ? AND patron_id = ? AND placed_at "+before+" ?", req.ID, id, end).Order("placed_at, id").Find(&holds).Error; err != nil {
 			return err
 		}
-		base := fmt.Sprintf("The nondisclosure order on a %s from %s, reference %s, ended.",
-			strings.ToLower(LegalKindLabel(req.Kind)), req.Issuer, req.Reference)
-		for _, id := range ids {
-			// What was produced of this patron's records while it applied.
-			var prods []LegalProduction
-			if err := tx.Where("request_id = ? AND id IN (SELECT production_id FROM legal_production_patrons WHERE patron_id = ?)", req.ID, id).
-				Order("produced_at").Find(&prods).Error; err != nil {
-				return err
-			}
-			detail := base
-			for _, pr := range prods {
-				detail += fmt.Sprintf(" On %s your records were produced for it: %s", pr.ProducedAt.In(loc).Format("2006-01-02"),
-					strings.Join(CategoryTitles(strings.Split(pr.Categories, ",")), ", "))
-				if pr.ScopeFrom != nil && pr.ScopeTo != nil {
-					detail += fmt.Sprintf(", from %s to %s", pr.ScopeFrom.In(loc).Format("2006-01-02"), pr.ScopeTo.In(loc).Format("2006-01-02"))
-				}
-				detail += "."
-			}
-			if err := s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &id, Action: AuditLegalNondisclosureEnded,
-				Restricted: false, Detail: detail}); err != nil {
-				return err
+		for _, h := range holds {
+			events = append(events, event{h.PlacedAt, fmt.Sprintf(" On %s a legal hold for it paused deletion of your records.", day(h.PlacedAt))})
+			if h.ReleasedAt != nil && (h.ReleasedAt.Before(end) || before == "<=" && h.ReleasedAt.Equal(end)) {
+				events = append(events, event{*h.ReleasedAt, fmt.Sprintf(" On %s that hold was released.", day(*h.ReleasedAt))})
 			}
 		}
-		return nil
-	})
+		// What was produced of this patron's records while it applied.
+		var prods []LegalProduction
+		if err := tx.Where("request_id = ? AND produced_at "+before+" ? AND id IN (SELECT production_id FROM legal_production_patrons WHERE patron_id = ?)",
+			req.ID, end, id).Order("produced_at, id").Find(&prods).Error; err != nil {
+			return err
+		}
+		for _, pr := range prods {
+			what := fmt.Sprintf(" On %s your records were produced for it: %s", day(pr.ProducedAt),
+				strings.Join(CategoryTitles(strings.Split(pr.Categories, ",")), ", "))
+			if pr.ScopeFrom != nil && pr.ScopeTo != nil {
+				what += fmt.Sprintf(", from %s to %s", day(*pr.ScopeFrom), day(*pr.ScopeTo))
+			}
+			events = append(events, event{pr.ProducedAt, what + "."})
+		}
+		sort.SliceStable(events, func(i, j int) bool { return events[i].at.Before(events[j].at) })
+		detail := base
+		for _, e := range events {
+			detail += e.what
+		}
+		pid := id
+		if err := s.AppendAudit(tx, &AuditEntry{StaffID: staffID, PatronID: &pid, Action: AuditLegalNondisclosureEnded,
+			Restricted: false, Detail: detail}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LegalStatus is where a request stands, in the words of the list.

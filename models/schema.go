@@ -508,6 +508,10 @@ type LegalRequest struct {
 	NondisclosureUntil    *time.Time
 	NondisclosureLiftedAt *time.Time
 	NondisclosureLiftedBy *int64
+	// NondisclosureEndedRecordedAt is when the end of the order (lifted,
+	// or run out) was written into each covered patron's staff-access
+	// list: once per request.
+	NondisclosureEndedRecordedAt *time.Time
 
 	Reviewer         string // who reviewed it for the library (the City Attorney's office)
 	ReviewedOn       *time.Time

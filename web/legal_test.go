@@ -465,8 +465,15 @@ func TestLegalNondisclosureRestrictsUntilLifted(t *testing.T) {
 		}
 		var ended models.AuditEntry
 		a.store.DB.Where("action = ? AND patron_id = ?", models.AuditLegalNondisclosureEnded, p.ID).Take(&ended)
-		if want := "On 2026-11-27 your records were produced for it: Current loans, Holds, from 2026-06-01 to 2026-06-30."; !strings.Contains(ended.Detail, want) {
-			t.Fatalf("the entry says what was produced under the order: %q", ended.Detail)
+		for _, want := range []string{"It was lifted on 2026-11-27.", "On 2026-11-27 a legal hold for it paused deletion of your records.",
+			"On 2026-11-27 your records were produced for it: Current loans, Holds, from 2026-06-01 to 2026-06-30."} {
+			if !strings.Contains(ended.Detail, want) {
+				t.Fatalf("the entry says what was held and produced under the order: %q", ended.Detail)
+			}
+		}
+		// The sweep never writes it again.
+		if _, err := a.store.SweepEndedNondisclosure(t.Context(), legalZone); err != nil || len(restricted(models.AuditLegalNondisclosureEnded)) != 1 {
+			t.Fatalf("the end is recorded once (%v)", err)
 		}
 		if page := pc.get("/data/staff-access").body; !strings.Contains(page, "SW-2026-118") || !strings.Contains(page, "order not to tell you has ended") {
 			t.Fatal("after lifting, the patron sees that the order ended")
@@ -1078,6 +1085,68 @@ func TestLegalProductionLeavesOutOtherLegalProcess(t *testing.T) {
 		}
 		if strings.Contains(part, "A-REF-1") || strings.Contains(part, "Agency A") || strings.Contains(part, `"legal.`) {
 			t.Fatalf("the staff-access part names another request: %s", part)
+		}
+	})
+}
+
+// When a nondisclosure order runs out on its date, the periodic sweep
+// writes, once, an entry each covered patron keeps: what was held and
+// produced of their records while the order applied. Their staff-access
+// page and export show it long after the one-time notice.
+func TestLegalEndedNondisclosureLeavesALastingRecord(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		prep, second := legalOfficers(t, a)
+		form := legalForm("court_order", card)
+		form.Set("nondisclosure", "yes")
+		form.Set("nondisclosure_until", "2026-11-28")
+		id := prep.record(t, form)
+		wantRedirect(t, second.step(id, "review", review("favourable")), "/staff/legal/"+id)
+		wantRedirect(t, second.step(id, "approve", nil), "/staff/legal/"+id)
+		wantStatus(t, prep.step(id, "produce", nil), http.StatusOK)
+		see := func() (string, string) {
+			pc := a.client()
+			pc.signIn(card, pin)
+			return pc.get("/data/staff-access").body, pc.get("/data/export.json").body
+		}
+		page, export := see()
+		if strings.Contains(page, "SW-2026-118") || strings.Contains(export, "SW-2026-118") {
+			t.Fatal("while the order applies the patron is not told")
+		}
+		// The sweep before the order's end writes nothing.
+		if _, err := a.store.SweepEndedNondisclosure(t.Context(), legalZone); err != nil {
+			t.Fatal(err)
+		}
+		if n := auditCount(t, a, models.AuditLegalNondisclosureEnded); n != 0 {
+			t.Fatalf("%d ended entries while the order applies", n)
+		}
+		a.clock.Set(inZone(t, "2026-11-29 01:00"))
+		for i := 0; i < 2; i++ {
+			if _, err := a.store.SweepEndedNondisclosure(t.Context(), legalZone); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var es []models.AuditEntry
+		a.store.DB.Where("action = ? AND patron_id = ?", models.AuditLegalNondisclosureEnded, p.ID).Find(&es)
+		if len(es) != 1 || es[0].Restricted {
+			t.Fatalf("one unrestricted ended entry, once: %+v", es)
+		}
+		for _, want := range []string{"SW-2026-118", "Its last day was 2026-11-28", "On 2026-11-27 a legal hold for it paused deletion of your records",
+			"On 2026-11-27 your records were produced for it: Current loans, Holds, from 2026-06-01 to 2026-06-30."} {
+			if !strings.Contains(es[0].Detail, want) {
+				t.Errorf("the entry says %q: %q", want, es[0].Detail)
+			}
+		}
+		var req models.LegalRequest
+		a.store.DB.Where("id = ?", id).Take(&req)
+		if req.NondisclosureEndedRecordedAt == nil {
+			t.Fatal("the request is marked: its end is recorded")
+		}
+		page, export = see()
+		for _, body := range []string{page, export} {
+			if !strings.Contains(body, "SW-2026-118") || !strings.Contains(body, "your records were produced for it: Current loans, Holds") {
+				t.Fatalf("the patron's lasting record shows the production: %s", excerpt(body))
+			}
 		}
 	})
 }
