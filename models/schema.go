@@ -482,8 +482,11 @@ var LegalKinds = []struct {
 // (inclusive, either end open when nil). A production is possible only
 // once Reviewer/ReviewedOn/ReviewOutcome record a favourable legal review
 // and ApprovedBy, a privacy officer or admin other than CreatedBy,
-// approved it. A nondisclosure order ends on NondisclosureUntil or when
-// an officer lifts it (NondisclosureLiftedAt).
+// approved it; a production uses the approval up (the production keeps
+// who gave it), so ApprovedBy is cleared and the next production needs a
+// new one. A nondisclosure order ends at NondisclosureUntil, the start
+// (in the library's zone) of the day after the last day it applies, or
+// when an officer lifts it (NondisclosureLiftedAt).
 type LegalRequest struct {
 	ID               int64
 	Kind             string

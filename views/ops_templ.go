@@ -2361,7 +2361,7 @@ func StaffLegalDetail(p Page, v LegalDetail) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if v.CanProduce {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 198, "<p>Produces one package (a zip file): one part per patron below, holding only the records named for the dates named, and a manifest with the SHA-256 of each part. It is recorded, and each patron's staff-access list shows it unless a nondisclosure order is in force.</p><form method=\"post\" action=\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 198, "<p>Produces one package (a zip file): one part per patron below, holding only the records named for the dates named, and a manifest with the SHA-256 of each part. It is recorded, and each patron's staff-access list shows it unless a nondisclosure order is in force (then it shows once the order ends). It uses up the approval: producing again needs a new one.</p><form method=\"post\" action=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -2527,7 +2527,7 @@ func StaffLegalDetail(p Page, v LegalDetail) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				if v.CanLift {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 214, "<p>Lift the order when the court ends it early. Each patron then sees in their staff-access list that it ended.</p><form method=\"post\" action=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 214, "<p>Lift the order when the court ends it early. Each patron then sees in their staff-access list that it ended, with every hold and production it kept from them.</p><form method=\"post\" action=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
