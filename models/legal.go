@@ -101,6 +101,9 @@ func NondisclosureLastDay(until time.Time, loc *time.Location) time.Time {
 // Bounds of the dates a legal request may carry: none before 1970, none
 // received more than legalYears ago, none ending more than legalYears on.
 const (
+	// MaxCardsText is the most the card numbers' box may hold: 100 lines
+	// of at most maxCardLen characters, with some room for spaces.
+	MaxCardsText = 100 * (maxCardLen + 8)
 	legalYears   = 20
 	maxCardLen   = 32
 	unknownShown = 5
@@ -197,6 +200,10 @@ func (f *LegalForm) Validate(loc *time.Location, now time.Time) (time.Time, []st
 		errs["notes"] = "Notes are at most 2,000 characters."
 	}
 	var cards []string
+	if len(f.Cards) > MaxCardsText {
+		errs["cards"] = "List at most 100 card numbers, one a line."
+		return received, nil, errs
+	}
 	for i, l := range strings.Split(f.Cards, "\n") {
 		l = NormalizeCard(strings.TrimRight(l, "\r"))
 		if l == "" {

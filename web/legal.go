@@ -160,6 +160,9 @@ func (s *Server) StaffLegalCreate(c echo.Context) error {
 	for _, k := range f.Categories {
 		view.Chosen[k] = true
 	}
+	if len(view.Cards) > models.MaxCardsText {
+		view.Cards = "" // never echoed back unbounded
+	}
 	received, cards, errs := f.Validate(s.Config.Location, s.Store.Now())
 	if len(errs) == 0 {
 		req, _, err := s.Store.CreateLegalRequest(c.Request().Context(), currentStaff(c).ID, f, received, cards)

@@ -758,6 +758,14 @@ func TestLegalFormDatesAndCardsAreBounded(t *testing.T) {
 		if !strings.Contains(got, many[4]) || strings.Contains(got, many[5]) || !strings.Contains(got, "and 35 more") {
 			t.Errorf("unknown cards: a few named, the rest counted: %q", got)
 		}
+		huge := strings.Repeat("x", 20000)
+		f = legalForm("search_warrant", card)
+		f.Set("cards", huge)
+		r = prep.postLegal(f)
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		if strings.Contains(r.body, strings.Repeat("x", 100)) || !strings.Contains(r.doc(t).Find(`[data-testid="cards-error"]`).Text(), "at most 100") {
+			t.Error("a huge card box is refused and not echoed back")
+		}
 		if n := tableCount(t, a, "legal_requests"); n != 0 {
 			t.Fatalf("%d requests saved from bad forms", n)
 		}
