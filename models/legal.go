@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -61,13 +62,15 @@ type LegalForm struct {
 	// both included.
 	ScopeFromOn, ScopeToOn string
 	Nondisclosure          bool
-	NondisclosureUntilOn   string // the day the nondisclosure order ends
-	PlaceHolds             bool
-	Cards                  string // one card number a line
+	// NondisclosureUntilOn is the last day the nondisclosure order
+	// applies, YYYY-MM-DD: it is in force through that whole day.
+	NondisclosureUntilOn string
+	PlaceHolds           bool
+	Cards                string // one card number a line
 
 	// Set by Validate (or by a caller that has them already): the scope
-	// as the start of each day in the library's time zone, and the start
-	// of the day the nondisclosure order ends.
+	// as the start of each day in the library's time zone, and the end of
+	// the nondisclosure order: the start of the day after its last day.
 	ScopeFrom, ScopeTo, NondisclosureUntil *time.Time
 }
 
@@ -83,9 +86,33 @@ func parseDay(v string, loc *time.Location) (time.Time, bool) {
 	return t, err == nil
 }
 
+// startOfDay is the start of t's day in loc.
+func startOfDay(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+}
+
+// NondisclosureLastDay is the last day a nondisclosure order ending at
+// until (the start of the following day) applies, in loc.
+func NondisclosureLastDay(until time.Time, loc *time.Location) time.Time {
+	return startOfDay(until, loc).AddDate(0, 0, -1)
+}
+
+// Bounds of the dates a legal request may carry: none before 1970, none
+// received more than legalYears ago, none ending more than legalYears on.
+const (
+	// MaxCardsText is the most the card numbers' box may hold: 100 lines
+	// of at most maxCardLen characters, with some room for spaces.
+	MaxCardsText = 100 * (maxCardLen + 8)
+	legalYears   = 20
+	maxCardLen   = 32
+	unknownShown = 5
+)
+
 // Validate checks the form and sets its parsed scope and nondisclosure
-// end; received is the parsed date, cards the normalised card numbers.
-func (f *LegalForm) Validate(loc *time.Location) (time.Time, []string, map[string]string) {
+// end; now is the store's clock, loc the library's zone; received is the
+// parsed date, cards the normalised card numbers.
+func (f *LegalForm) Validate(loc *time.Location, now time.Time) (time.Time, []string, map[string]string) {
 	errs := map[string]string{}
 	if LegalKindLabel(f.Kind) == f.Kind {
 		errs["kind"] = "Choose the kind of process. The library does not answer informal requests."
@@ -95,9 +122,15 @@ func (f *LegalForm) Validate(loc *time.Location) (time.Time, []string, map[strin
 	oneLine(errs, "officer_name", f.OfficerName, "requesting officer's name", 200)
 	oneLine(errs, "officer_agency", f.OfficerAgency, "officer's agency", 200)
 	oneLine(errs, "identity_check", f.IdentityCheck, "way the officer's identity was checked", 200)
+	today := startOfDay(now, loc)
 	received, ok := parseDay(f.ReceivedOn, loc)
-	if !ok || received.After(time.Now().Add(24*time.Hour)) {
+	switch {
+	case !ok:
 		errs["received_on"] = "Give the date it was received, like 2026-11-27."
+	case received.After(today):
+		errs["received_on"] = "The date received cannot be in the future."
+	case received.Before(today.AddDate(-legalYears, 0, 0)):
+		errs["received_on"] = fmt.Sprintf("The date received must be within the last %d years.", legalYears)
 	}
 	known := map[string]bool{}
 	for _, c := range Categories() {
@@ -119,42 +152,82 @@ func (f *LegalForm) Validate(loc *time.Location) (time.Time, []string, map[strin
 	f.Categories = cats
 	from, okFrom := parseDay(f.ScopeFromOn, loc)
 	to, okTo := parseDay(f.ScopeToOn, loc)
-	if !okFrom {
+	switch {
+	case !okFrom:
 		errs["scope_from"] = "Give the first date the order covers, like 2026-01-01."
+	case from.Before(time.Date(1970, 1, 1, 0, 0, 0, 0, loc)):
+		okFrom = false
+		errs["scope_from"] = "The first date cannot be before 1970-01-01."
 	}
-	if !okTo {
+	switch {
+	case !okTo:
 		errs["scope_to"] = "Give the last date the order covers, like 2026-06-30."
-	} else if okFrom && to.Before(from) {
+	case okFrom && to.Before(from):
+		okTo = false
 		errs["scope_to"] = "The last date must be on or after the first date."
+	case errs["received_on"] == "" && to.After(received):
+		// An approval answers the order as received: records made after
+		// it are not what the court asked for.
+		okTo = false
+		errs["scope_to"] = "The last date cannot be after the date the request was received: the order covers records that existed then."
 	}
 	if okFrom && okTo {
 		f.ScopeFrom, f.ScopeTo = &from, &to
 	}
 	f.NondisclosureUntil = nil
 	if f.Nondisclosure {
-		until, ok := parseDay(f.NondisclosureUntilOn, loc)
+		last, ok := parseDay(f.NondisclosureUntilOn, loc)
 		switch {
 		case !ok:
-			errs["nondisclosure_until"] = "Give the date the nondisclosure order ends, like 2027-06-30."
-		case errs["received_on"] == "" && !until.After(received):
-			errs["nondisclosure_until"] = "The nondisclosure order must end after the date the request was received."
+			errs["nondisclosure_until"] = "Give the last day the nondisclosure order applies, like 2027-06-30."
+		case errs["received_on"] == "" && last.Before(received):
+			errs["nondisclosure_until"] = "The last day of the nondisclosure order must be on or after the date the request was received."
+		case last.After(today.AddDate(legalYears, 0, 0)):
+			errs["nondisclosure_until"] = fmt.Sprintf("The last day must be within %d years from today.", legalYears)
 		default:
+			// In force through the whole last day: it ends when the
+			// next day starts, in the library's zone.
+			until := last.AddDate(0, 0, 1)
 			f.NondisclosureUntil = &until
 		}
 	} else if strings.TrimSpace(f.NondisclosureUntilOn) != "" {
 		errs["nondisclosure_until"] = "Tick \"A nondisclosure order applies\" as well, or leave this date empty."
 	}
+	if f.PlaceHolds && LegalKindLabel(f.Kind) != f.Kind && !(LegalRequest{Kind: f.Kind}).CourtIssued() {
+		errs["place_holds"] = "A legal hold is placed only for process issued by a court. Leave this unticked for a national security letter or other process."
+	}
 	if len(f.Notes) > 2000 {
 		errs["notes"] = "Notes are at most 2,000 characters."
 	}
 	var cards []string
-	for _, l := range strings.Fields(f.Cards) {
-		cards = append(cards, NormalizeCard(l))
+	if len(f.Cards) > MaxCardsText {
+		errs["cards"] = "List at most 100 card numbers, one a line."
+		return received, nil, errs
 	}
-	if len(cards) == 0 || len(cards) > 100 {
+	for i, l := range strings.Split(f.Cards, "\n") {
+		l = NormalizeCard(strings.TrimRight(l, "\r"))
+		if l == "" {
+			continue
+		}
+		if len(l) > maxCardLen || strings.IndexFunc(l, unicode.IsControl) >= 0 || strings.IndexFunc(l, unicode.IsSpace) >= 0 {
+			errs["cards"] = fmt.Sprintf("Line %d is not a card number: give one card number a line, each at most %d characters.", i+1, maxCardLen)
+			break
+		}
+		cards = append(cards, l)
+	}
+	if errs["cards"] == "" && (len(cards) == 0 || len(cards) > 100) {
 		errs["cards"] = "List the card numbers of the patrons it covers, one a line (at most 100)."
 	}
 	return received, cards, errs
+}
+
+// unknownCards names card numbers no patron has, only the first few.
+func unknownCards(unknown []string) string {
+	msg := "No patron has these card numbers: "
+	if len(unknown) <= unknownShown {
+		return msg + strings.Join(unknown, ", ") + "."
+	}
+	return msg + strings.Join(unknown[:unknownShown], ", ") + fmt.Sprintf(" and %d more.", len(unknown)-unknownShown)
 }
 
 // CreateLegalRequest records a request and the patrons it covers, and
@@ -190,7 +263,7 @@ func (s *Store) CreateLegalRequest(ctx context.Context, staffID int64, f LegalFo
 			}
 		}
 		if len(unknown) > 0 {
-			return &InputError{"cards", "No patron has these card numbers: " + strings.Join(unknown, ", ")}
+			return &InputError{"cards", unknownCards(unknown)}
 		}
 		if err := tx.Create(&req).Error; err != nil {
 			return err
@@ -215,9 +288,16 @@ func (s *Store) CreateLegalRequest(ctx context.Context, staffID int64, f LegalFo
 	return req, unknown, err
 }
 
+// placeHold places request req's own hold on a patron, unless req
+// already holds them. Each request has its own hold row, so that one
+// request can never release (or reveal) another's.
 func (s *Store) placeHold(tx *gorm.DB, staffID, patronID int64, req *LegalRequest) error {
+	if err := HoldRefusal(*req); err != nil {
+		return err
+	}
 	var n int64
-	if err := tx.Model(&LegalHold{}).Where("patron_id = ? AND released_at IS NULL", patronID).Count(&n).Error; err != nil || n > 0 {
+	if err := tx.Model(&LegalHold{}).Where("request_id = ? AND patron_id = ? AND released_at IS NULL", req.ID, patronID).
+		Count(&n).Error; err != nil || n > 0 {
 		return err
 	}
 	h := LegalHold{PatronID: patronID, RequestID: &req.ID, PlacedBy: &staffID, PlacedAt: tx.NowFunc()}
@@ -226,6 +306,40 @@ func (s *Store) placeHold(tx *gorm.DB, staffID, patronID int64, req *LegalReques
 	}
 	return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditLegalHold,
 		Restricted: req.NondisclosureInForce(s.Now()), Detail: fmt.Sprintf("legal hold placed for request %d", req.ID)})
+}
+
+// HoldRefusal says why a request cannot place a legal hold, or nil: only
+// court-issued process the legal review has not refused holds records
+// (the patron's pages call a hold "a court order").
+func HoldRefusal(req LegalRequest) error {
+	switch {
+	case !req.CourtIssued():
+		return &LegalRefusal{Step: "hold", Message: "This process was not issued by a court, so it cannot place a legal hold: the patrons' records are kept and deleted as usual."}
+	case req.ReviewOutcome == ReviewRefused:
+		return &LegalRefusal{Step: "hold", Message: "The legal review refused this request, so it cannot place a legal hold."}
+	}
+	return nil
+}
+
+// releaseHolds releases every hold request req still has, one audit
+// entry per patron (restricted while its nondisclosure order applies).
+func (s *Store) releaseHolds(tx *gorm.DB, staffID int64, req LegalRequest, why string) error {
+	var holds []LegalHold
+	if err := tx.Where("request_id = ? AND released_at IS NULL", req.ID).Order("patron_id").Find(&holds).Error; err != nil {
+		return err
+	}
+	now := s.Now()
+	for _, h := range holds {
+		if err := tx.Model(&LegalHold{}).Where("id = ?", h.ID).UpdateColumn("released_at", now).Error; err != nil {
+			return err
+		}
+		pid := h.PatronID
+		if err := s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &pid, Action: AuditLegalRelease,
+			Restricted: req.NondisclosureInForce(now), Detail: fmt.Sprintf("legal hold released (request %d): %s", req.ID, why)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PlaceLegalHold suspends retention for a patron covered by a request.
@@ -239,14 +353,16 @@ func (s *Store) PlaceLegalHold(ctx context.Context, staffID, requestID, patronID
 	})
 }
 
-// ReleaseLegalHold lifts a patron's legal hold; retention resumes.
+// ReleaseLegalHold lifts the request's own legal hold on a patron;
+// retention resumes unless another request still holds them.
 func (s *Store) ReleaseLegalHold(ctx context.Context, staffID, requestID, patronID int64) error {
 	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		req, err := coveredRequest(tx, requestID, patronID)
 		if err != nil {
 			return err
 		}
-		res := tx.Model(&LegalHold{}).Where("patron_id = ? AND released_at IS NULL", patronID).UpdateColumn("released_at", s.Now())
+		res := tx.Model(&LegalHold{}).Where("request_id = ? AND patron_id = ? AND released_at IS NULL", req.ID, patronID).
+			UpdateColumn("released_at", s.Now())
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
@@ -290,13 +406,17 @@ type LegalReviewForm struct {
 	Reviewer, ReviewedOn, Outcome, Notes string
 }
 
-// Validate checks the review; reviewed is the parsed date.
-func (f LegalReviewForm) Validate(loc *time.Location) (time.Time, map[string]string) {
+// Validate checks the review; now is the store's clock, loc the
+// library's zone; reviewed is the parsed date.
+func (f LegalReviewForm) Validate(loc *time.Location, now time.Time) (time.Time, map[string]string) {
 	errs := map[string]string{}
 	oneLine(errs, "reviewer", f.Reviewer, "name of who reviewed it for the library", 200)
 	reviewed, ok := parseDay(f.ReviewedOn, loc)
-	if !ok || reviewed.After(time.Now().Add(24*time.Hour)) {
+	switch {
+	case !ok:
 		errs["reviewed_on"] = "Give the date of the review, like 2026-11-30."
+	case reviewed.After(startOfDay(now, loc)):
+		errs["reviewed_on"] = "The date of the review cannot be in the future."
 	}
 	if f.Outcome != ReviewFavourable && f.Outcome != ReviewRefused {
 		errs["outcome"] = "Choose the outcome of the review."
@@ -332,9 +452,16 @@ func (s *Store) ReviewLegalRequest(ctx context.Context, staffID, requestID int64
 		if res.RowsAffected != 1 {
 			return &LegalRefusal{Step: "review", Message: "This request was already reviewed; a review is recorded once and cannot be changed."}
 		}
-		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditLegalReview, Restricted: true,
+		if err := s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditLegalReview, Restricted: true,
 			Detail: fmt.Sprintf("legal request %d reviewed by %s on %s: %s", req.ID, strings.TrimSpace(f.Reviewer),
-				reviewed.Format("2006-01-02"), f.Outcome)})
+				reviewed.Format("2006-01-02"), f.Outcome)}); err != nil {
+			return err
+		}
+		if f.Outcome == ReviewRefused {
+			// No court order stands behind its holds any more.
+			return s.releaseHolds(tx, staffID, req, "the legal review refused the request")
+		}
+		return nil
 	})
 }
 
@@ -388,20 +515,28 @@ func ApprovalRefusal(req LegalRequest, who Staff) error {
 
 const notCourtIssued = "This process was not issued by a court. The library records it on file, but never approves it and never produces records for it."
 
-// ProductionRefusal says why records cannot be produced for a request, or nil.
-func ProductionRefusal(req LegalRequest) error {
+// ProductionRefusal says why records cannot be produced for a request
+// that has had productions already, or nil. An approval covers one
+// production: producing uses it up.
+func ProductionRefusal(req LegalRequest, productions int) error {
 	refuse := func(msg string) error { return &LegalRefusal{Step: "produce", Message: msg} }
 	switch {
 	case !req.CourtIssued():
 		return refuse(notCourtIssued)
+	case strings.TrimSpace(req.OfficerName) == "" || strings.TrimSpace(req.OfficerAgency) == "" || strings.TrimSpace(req.IdentityCheck) == "":
+		return refuse("The requesting officer's name, agency and how their identity was checked must be recorded before records can be produced.")
 	case req.ReviewOutcome == "":
 		return refuse("Records can be produced only after a favourable legal review, and none is recorded yet.")
 	case req.ReviewOutcome != ReviewFavourable:
 		return refuse("The legal review refused this request: no records can be produced.")
+	case req.ApprovedBy == nil && productions > 0:
+		return refuse("Each approval covers one production, and the last one was used. Producing again needs a new approval by a privacy officer or administrator other than the one who recorded the request.")
 	case req.ApprovedBy == nil:
 		return refuse("Records can be produced only after a second privacy officer or administrator approves.")
 	case req.ScopeCategories == "" || req.ScopeFrom == nil || req.ScopeTo == nil:
 		return refuse("This request names no scope (categories and dates), so nothing can be produced.")
+	case req.ScopeTo.After(req.ReceivedOn):
+		return refuse("The scope's last date is after the date the request was received: the order covers only records that existed then, so nothing can be produced.")
 	}
 	return nil
 }
@@ -434,35 +569,112 @@ func (s *Store) LiftNondisclosure(ctx context.Context, staffID, requestID int64,
 			Detail: fmt.Sprintf("nondisclosure order of legal request %d lifted", req.ID)}); err != nil {
 			return err
 		}
-		var ids []int64
-		if err := tx.Model(&LegalRequestPatron{}).Where("request_id = ?", req.ID).Order("patron_id").Pluck("patron_id", &ids).Error; err != nil {
+		req.NondisclosureLiftedAt = &now
+		return s.recordNondisclosureEnded(tx, req, &staffID, now, loc)
+	})
+}
+
+// SweepEndedNondisclosure finds the requests whose nondisclosure order
+// ran out on its date and whose end is not yet recorded, and records it
+// (recordNondisclosureEnded), each in its own transaction. It reports how
+// many it recorded. The server runs it with its periodic sweeps.
+func (s *Store) SweepEndedNondisclosure(ctx context.Context, loc *time.Location) (int, error) {
+	now := s.Now()
+	var ids []int64
+	if err := s.db(ctx).Model(&LegalRequest{}).Where("nondisclosure = ? AND nondisclosure_ended_recorded_at IS NULL AND "+
+		"nondisclosure_lifted_at IS NULL AND nondisclosure_until IS NOT NULL AND nondisclosure_until <= ?", true, now).
+		Order("id").Limit(1000).Pluck("id", &ids).Error; err != nil {
+		return 0, fmt.Errorf("models: ended nondisclosure: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+			req, err := lockRequest(tx, id)
+			if err != nil || req.NondisclosureEndedRecordedAt != nil || req.NondisclosureInForce(now) {
+				return err
+			}
+			n++
+			return s.recordNondisclosureEnded(tx, req, nil, *req.NondisclosureUntil, loc)
+		})
+		if err != nil {
+			return n, fmt.Errorf("models: ended nondisclosure of request %d: %w", id, err)
+		}
+	}
+	return n, nil
+}
+
+// recordNondisclosureEnded writes, once per request, an entry each covered
+// patron sees: that the order ended (at end), and everything done to
+// their records under the request while it applied (holds placed and
+// released, productions with their categories and dates, days in loc).
+// The entries written then stay restricted: the audit log is never
+// rewritten, so this is the patron's lasting record of them.
+func (s *Store) recordNondisclosureEnded(tx *gorm.DB, req LegalRequest, staffID *int64, end time.Time, loc *time.Location) error {
+	res := tx.Model(&LegalRequest{}).Where("id = ? AND nondisclosure_ended_recorded_at IS NULL", req.ID).
+		UpdateColumn("nondisclosure_ended_recorded_at", s.Now())
+	if res.Error != nil || res.RowsAffected == 0 {
+		return res.Error // recorded already
+	}
+	var ids []int64
+	if err := tx.Model(&LegalRequestPatron{}).Where("request_id = ?", req.ID).Order("patron_id").Pluck("patron_id", &ids).Error; err != nil {
+		return err
+	}
+	day := func(t time.Time) string { return t.In(loc).Format("2006-01-02") }
+	base := fmt.Sprintf("The nondisclosure order on a %s from %s, reference %s, ended.",
+		strings.ToLower(LegalKindLabel(req.Kind)), req.Issuer, req.Reference)
+	if req.NondisclosureLiftedAt != nil {
+		base += fmt.Sprintf(" It was lifted on %s.", day(*req.NondisclosureLiftedAt))
+	} else if req.NondisclosureUntil != nil {
+		base += fmt.Sprintf(" Its last day was %s.", NondisclosureLastDay(*req.NondisclosureUntil, loc).Format("2006-01-02"))
+	}
+	// Under a lifted order everything up to the lift counts; an order run
+	// out ended when its last day did.
+	before := "<"
+	if req.NondisclosureLiftedAt != nil {
+		before = "<="
+	}
+	type event struct {
+		at   time.Time
+		what string
+	}
+	for _, id := range ids {
+		var events []event
+		var holds []LegalHold
+		if err := tx.Where("request_id = ? AND patron_id = ? AND placed_at "+before+" ?", req.ID, id, end).Order("placed_at, id").Find(&holds).Error; err != nil {
 			return err
 		}
-		base := fmt.Sprintf("The nondisclosure order on a %s from %s, reference %s, ended.",
-			strings.ToLower(LegalKindLabel(req.Kind)), req.Issuer, req.Reference)
-		for _, id := range ids {
-			// What was produced of this patron's records while it applied.
-			var prods []LegalProduction
-			if err := tx.Where("request_id = ? AND id IN (SELECT production_id FROM legal_production_patrons WHERE patron_id = ?)", req.ID, id).
-				Order("produced_at").Find(&prods).Error; err != nil {
-				return err
-			}
-			detail := base
-			for _, pr := range prods {
-				detail += fmt.Sprintf(" On %s your records were produced for it: %s", pr.ProducedAt.In(loc).Format("2006-01-02"),
-					strings.Join(CategoryTitles(strings.Split(pr.Categories, ",")), ", "))
-				if pr.ScopeFrom != nil && pr.ScopeTo != nil {
-					detail += fmt.Sprintf(", from %s to %s", pr.ScopeFrom.In(loc).Format("2006-01-02"), pr.ScopeTo.In(loc).Format("2006-01-02"))
-				}
-				detail += "."
-			}
-			if err := s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &id, Action: AuditLegalNondisclosureEnded,
-				Restricted: false, Detail: detail}); err != nil {
-				return err
+		for _, h := range holds {
+			events = append(events, event{h.PlacedAt, fmt.Sprintf(" On %s a legal hold for it paused deletion of your records.", day(h.PlacedAt))})
+			if h.ReleasedAt != nil && (h.ReleasedAt.Before(end) || before == "<=" && h.ReleasedAt.Equal(end)) {
+				events = append(events, event{*h.ReleasedAt, fmt.Sprintf(" On %s that hold was released.", day(*h.ReleasedAt))})
 			}
 		}
-		return nil
-	})
+		// What was produced of this patron's records while it applied.
+		var prods []LegalProduction
+		if err := tx.Where("request_id = ? AND produced_at "+before+" ? AND id IN (SELECT production_id FROM legal_production_patrons WHERE patron_id = ?)",
+			req.ID, end, id).Order("produced_at, id").Find(&prods).Error; err != nil {
+			return err
+		}
+		for _, pr := range prods {
+			what := fmt.Sprintf(" On %s your records were produced for it: %s", day(pr.ProducedAt),
+				strings.Join(CategoryTitles(strings.Split(pr.Categories, ",")), ", "))
+			if pr.ScopeFrom != nil && pr.ScopeTo != nil {
+				what += fmt.Sprintf(", from %s to %s", day(*pr.ScopeFrom), day(*pr.ScopeTo))
+			}
+			events = append(events, event{pr.ProducedAt, what + "."})
+		}
+		sort.SliceStable(events, func(i, j int) bool { return events[i].at.Before(events[j].at) })
+		detail := base
+		for _, e := range events {
+			detail += e.what
+		}
+		pid := id
+		if err := s.AppendAudit(tx, &AuditEntry{StaffID: staffID, PatronID: &pid, Action: AuditLegalNondisclosureEnded,
+			Restricted: false, Detail: detail}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LegalStatus is where a request stands, in the words of the list.
@@ -474,10 +686,10 @@ func LegalStatus(r LegalRequest, productions int) string {
 		return "Awaiting legal review"
 	case r.ReviewOutcome != ReviewFavourable:
 		return "Refused by review"
-	case r.ApprovedBy == nil:
-		return "Awaiting approval"
 	case productions > 0:
 		return fmt.Sprintf("Produced (%d)", productions)
+	case r.ApprovedBy == nil:
+		return "Awaiting approval"
 	}
 	return "Approved"
 }
@@ -521,7 +733,7 @@ type LegalRequestView struct {
 type CoveredPatron struct {
 	PatronID   int64
 	Name, Card string
-	Held       bool
+	Held       bool // by this request's own hold
 	ProducedAt *time.Time
 }
 
@@ -564,7 +776,8 @@ func (s *Store) LegalRequestDetail(ctx context.Context, id int64) (LegalRequestV
 	}
 	err := s.db(ctx).Table("legal_request_patrons").
 		Select("patrons.id AS patron_id, patrons.given_name || ' ' || patrons.family_name AS name, patrons.card_number AS card, "+
-			"legal_request_patrons.produced_at, EXISTS (SELECT 1 FROM legal_holds WHERE legal_holds.patron_id = patrons.id AND legal_holds.released_at IS NULL) AS held").
+			"legal_request_patrons.produced_at, EXISTS (SELECT 1 FROM legal_holds WHERE legal_holds.patron_id = patrons.id "+
+			"AND legal_holds.request_id = legal_request_patrons.request_id AND legal_holds.released_at IS NULL) AS held").
 		Joins("JOIN patrons ON patrons.id = legal_request_patrons.patron_id").
 		Where("legal_request_patrons.request_id = ?", id).Order("patrons.family_name, patrons.id").Scan(&v.Patrons).Error
 	if err != nil {

@@ -96,7 +96,11 @@ func (s *Store) ProduceLegal(ctx context.Context, staffID, requestID int64, loc 
 	if err := s.db(ctx).Where("id = ?", requestID).Take(&req).Error; err != nil {
 		return pkg, notFound(err)
 	}
-	if err := ProductionRefusal(req); err != nil {
+	var produced int64
+	if err := s.db(ctx).Model(&LegalProduction{}).Where("request_id = ?", req.ID).Count(&produced).Error; err != nil {
+		return pkg, err
+	}
+	if err := ProductionRefusal(req, int(produced)); err != nil {
 		return pkg, err
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
@@ -207,11 +211,28 @@ func (s *Store) ProduceLegal(ctx context.Context, staffID, requestID int64, loc 
 		if err != nil {
 			return err
 		}
-		if err := ProductionRefusal(locked); err != nil {
+		var produced int64
+		if err := tx.Model(&LegalProduction{}).Where("request_id = ?", req.ID).Count(&produced).Error; err != nil {
 			return err
+		}
+		if err := ProductionRefusal(locked, int(produced)); err != nil {
+			return err
+		}
+		if *locked.ApprovedBy != *req.ApprovedBy {
+			return &LegalRefusal{Step: "produce", Message: "The approval changed while the package was being built. Produce it again."}
 		}
 		if err := tx.Create(&prod).Error; err != nil {
 			return err
+		}
+		// The approval covered this production and no other: it is used
+		// up (the production keeps who gave it).
+		res := tx.Model(&LegalRequest{}).Where("id = ? AND approved_by = ?", req.ID, *locked.ApprovedBy).
+			Updates(map[string]any{"approved_by": nil, "approved_at": nil})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return &LegalRefusal{Step: "produce", Message: "The approval was used by another production at the same moment."}
 		}
 		restricted := locked.NondisclosureInForce(now)
 		for _, p := range parts {
@@ -265,7 +286,8 @@ type legalCard struct {
 }
 
 // legalPart writes one patron's part: only the named categories, and in
-// each only the records whose time column falls in [from, end). Records
+// each only the records whose time column falls in [from, end), leaving
+// legal process out of the staff-access entries. Records
 // a legal hold kept past their retention are included: the hold exists so
 // that they can be.
 func (s *Store) legalPart(tx *gorm.DB, out *bytes.Buffer, req LegalRequest, p Patron, cats []Category,
@@ -326,7 +348,10 @@ func (s *Store) legalPart(tx *gorm.DB, out *bytes.Buffer, req LegalRequest, p Pa
 				Where("subscriptions.subscribed_at >= ? AND subscriptions.subscribed_at < ?", fromUTC, endUTC).
 				Order("subscriptions.subscribed_at DESC"))
 		case "staff-access":
+			// Entries of legal process are left out: one agency's package
+			// never names another court's request, hold or production.
 			err = streamRows[StaffAccessRecord](tx, w, staffAccessQuery(tx, p.ID).
+				Where("audit_entries.action NOT LIKE ?", "legal.%").
 				Where("audit_entries.created_at >= ? AND audit_entries.created_at < ?", fromUTC, endUTC).
 				Order("audit_entries.created_at DESC"))
 		case "sessions":

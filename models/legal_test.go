@@ -56,7 +56,7 @@ func TestLegalScopeFollowsTheLibrarysDaysAcrossDST(t *testing.T) {
 			f := models.LegalForm{Kind: "court_order", Issuer: "Court", Reference: "R-1", ReceivedOn: "2026-03-20",
 				OfficerName: "Officer", OfficerAgency: "Agency", IdentityCheck: "ID seen", Categories: []string{"loans"},
 				ScopeFromOn: "2026-03-08", ScopeToOn: "2026-03-08", Cards: p.CardNumber}
-			received, cards, errs := f.Validate(la)
+			received, cards, errs := f.Validate(la, clock.Now())
 			if len(errs) != 0 {
 				t.Fatalf("form: %v", errs)
 			}

@@ -528,6 +528,7 @@ var migrations = []*gormigrate.Migration{
 			`ALTER TABLE legal_requests ADD COLUMN review_recorded_by BIGINT`,
 			`ALTER TABLE legal_requests ADD COLUMN approved_by BIGINT`,
 			`ALTER TABLE legal_requests ADD COLUMN approved_at {ts}`,
+			`ALTER TABLE legal_requests ADD COLUMN nondisclosure_ended_recorded_at {ts}`,
 			`ALTER TABLE legal_request_patrons ADD COLUMN told_at {ts}`,
 			`CREATE TABLE legal_productions (
 				id {id},

@@ -482,8 +482,11 @@ var LegalKinds = []struct {
 // (inclusive, either end open when nil). A production is possible only
 // once Reviewer/ReviewedOn/ReviewOutcome record a favourable legal review
 // and ApprovedBy, a privacy officer or admin other than CreatedBy,
-// approved it. A nondisclosure order ends on NondisclosureUntil or when
-// an officer lifts it (NondisclosureLiftedAt).
+// approved it; a production uses the approval up (the production keeps
+// who gave it), so ApprovedBy is cleared and the next production needs a
+// new one. A nondisclosure order ends at NondisclosureUntil, the start
+// (in the library's zone) of the day after the last day it applies, or
+// when an officer lifts it (NondisclosureLiftedAt).
 type LegalRequest struct {
 	ID               int64
 	Kind             string
@@ -508,6 +511,10 @@ type LegalRequest struct {
 	NondisclosureUntil    *time.Time
 	NondisclosureLiftedAt *time.Time
 	NondisclosureLiftedBy *int64
+	// NondisclosureEndedRecordedAt is when the end of the order (lifted,
+	// or run out) was written into each covered patron's staff-access
+	// list: once per request.
+	NondisclosureEndedRecordedAt *time.Time
 
 	Reviewer         string // who reviewed it for the library (the City Attorney's office)
 	ReviewedOn       *time.Time

@@ -93,11 +93,18 @@ type LegalDetail struct {
 	Reviewer, ReviewedOn, Outcome, ReviewNotes, ReviewBy string
 	ReviewForm                                           LegalReviewForm
 	// Approval and production: possible now, or why not.
-	Approved                     bool
+	Approved bool
+	// ApprovalUsed says, once a production has used up the last
+	// approval, that producing again needs a new one.
+	ApprovalUsed                 string
 	ApprovedBy, ApprovedAt       string
 	CanApprove, CanProduce       bool
 	ApproveWhyNot, ProduceWhyNot string
 	CanLift                      bool
+	// CanHold says whether the request may place legal holds; HoldWhyNot
+	// says why not (releasing one is always possible).
+	CanHold    bool
+	HoldWhyNot string
 	// StepErrors are refusals of a step just attempted, by step: review,
 	// approve, produce, lift.
 	StepErrors  FieldErrors

@@ -108,9 +108,15 @@ func (s *Server) nondisclosureShort(r models.LegalRequest) string {
 	case r.NondisclosureUntil == nil:
 		return "Until lifted"
 	case !r.NondisclosureInForce(s.Store.Now()):
-		return "Ended " + s.date(*r.NondisclosureUntil)
+		return "Ended after " + s.lastDay(*r.NondisclosureUntil)
 	}
-	return "Until " + s.date(*r.NondisclosureUntil)
+	return "Through " + s.lastDay(*r.NondisclosureUntil)
+}
+
+// lastDay names the last day a nondisclosure order ending at until
+// applies (until is the start of the day after it).
+func (s *Server) lastDay(until time.Time) string {
+	return s.date(models.NondisclosureLastDay(until, s.Config.Location))
 }
 
 func legalKinds() []views.Option {
@@ -154,7 +160,10 @@ func (s *Server) StaffLegalCreate(c echo.Context) error {
 	for _, k := range f.Categories {
 		view.Chosen[k] = true
 	}
-	received, cards, errs := f.Validate(s.Config.Location)
+	if len(view.Cards) > models.MaxCardsText {
+		view.Cards = "" // never echoed back unbounded
+	}
+	received, cards, errs := f.Validate(s.Config.Location, s.Store.Now())
 	if len(errs) == 0 {
 		req, _, err := s.Store.CreateLegalRequest(c.Request().Context(), currentStaff(c).ID, f, received, cards)
 		var bad *models.InputError
@@ -231,9 +240,9 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 		case r.NondisclosureUntil == nil:
 			v.Nondisclosure = "In force until an officer lifts it (no end date was recorded)."
 		case v.NondisclosureInForce:
-			v.Nondisclosure = "In force; it ends on " + s.date(*r.NondisclosureUntil) + "."
+			v.Nondisclosure = "In force through " + s.lastDay(*r.NondisclosureUntil) + ", its last day."
 		default:
-			v.Nondisclosure = "Ended on " + s.date(*r.NondisclosureUntil) + "."
+			v.Nondisclosure = "Ended: its last day was " + s.lastDay(*r.NondisclosureUntil) + "."
 		}
 		v.CanLift = v.NondisclosureInForce
 	}
@@ -252,21 +261,36 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 		if r.ApprovedAt != nil {
 			v.ApprovedAt = s.dateTime(*r.ApprovedAt)
 		}
-	} else if err := models.ApprovalRefusal(r.LegalRequest, *me); err != nil {
-		var why *models.LegalRefusal
-		if errors.As(err, &why) {
-			v.ApproveWhyNot = why.Message
-		}
-	} else {
-		v.CanApprove = true
+	} else if len(r.Productions) > 0 {
+		v.ApprovalUsed = "Each approval covers one production. The last approval was used by the production of " +
+			s.dateTime(r.Productions[0].ProducedAt) + ": producing again needs a new approval by a privacy officer or administrator other than " +
+			name(r.CreatedBy) + "."
 	}
-	if err := models.ProductionRefusal(r.LegalRequest); err != nil {
+	if r.ApprovedBy == nil {
+		if err := models.ApprovalRefusal(r.LegalRequest, *me); err != nil {
+			var why *models.LegalRefusal
+			if errors.As(err, &why) {
+				v.ApproveWhyNot = why.Message
+			}
+		} else {
+			v.CanApprove = true
+		}
+	}
+	if err := models.ProductionRefusal(r.LegalRequest, len(r.Productions)); err != nil {
 		var why *models.LegalRefusal
 		if errors.As(err, &why) {
 			v.ProduceWhyNot = why.Message
 		}
 	} else {
 		v.CanProduce = true
+	}
+	if err := models.HoldRefusal(r.LegalRequest); err != nil {
+		var why *models.LegalRefusal
+		if errors.As(err, &why) {
+			v.HoldWhyNot = why.Message
+		}
+	} else {
+		v.CanHold = true
 	}
 	// The checklist.
 	steps := []views.LegalStep{{Label: "Recorded", State: views.StepDone, Text: "By " + v.RecordedBy + "."}}
@@ -289,6 +313,8 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 			Text: "By " + v.ApprovedBy + ", " + v.ApprovedAt + "."})
 	case !r.CourtIssued() || r.ReviewOutcome == models.ReviewRefused:
 		steps = append(steps, views.LegalStep{Label: "Approval by a second staff member", State: views.StepImpossible, Text: v.ApproveWhyNot})
+	case v.ApprovalUsed != "":
+		steps = append(steps, views.LegalStep{Label: "Approval by a second staff member", State: views.StepWaiting, Text: v.ApprovalUsed})
 	default:
 		steps = append(steps, views.LegalStep{Label: "Approval by a second staff member", State: views.StepWaiting,
 			Text: "A privacy officer or administrator other than " + name(r.CreatedBy) + " approves, after a favourable review."})
@@ -347,7 +373,7 @@ func (s *Server) StaffLegalReview(c echo.Context) error {
 	f := models.LegalReviewForm{Reviewer: c.FormValue("reviewer"), ReviewedOn: c.FormValue("reviewed_on"),
 		Outcome: c.FormValue("outcome"), Notes: c.FormValue("review_notes")}
 	view := views.LegalReviewForm{Reviewer: f.Reviewer, ReviewedOn: f.ReviewedOn, Outcome: f.Outcome, Notes: f.Notes}
-	reviewed, errs := f.Validate(s.Config.Location)
+	reviewed, errs := f.Validate(s.Config.Location, s.Store.Now())
 	if len(errs) == 0 {
 		err := s.Store.ReviewLegalRequest(c.Request().Context(), currentStaff(c).ID, id, f, reviewed)
 		var bad *models.InputError
@@ -426,10 +452,8 @@ func (s *Server) StaffLegalHold(c echo.Context) error {
 	default:
 		return echo.ErrNotFound
 	}
-	if errors.Is(err, models.ErrNotFound) {
-		return echo.ErrNotFound
-	} else if err != nil {
-		return err
+	if err != nil {
+		return s.legalRefused(c, err)
 	}
 	return s.redirect(c, "/staff/legal/"+strconv.FormatInt(id, 10))
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/web"
+	"gorm.io/gorm"
 )
 
 // legalZone is the library's time zone in these tests: west of UTC, so a
@@ -191,7 +192,9 @@ func TestLegalProcessNotIssuedByACourtNeverProduces(t *testing.T) {
 		a.patron(card, pin, "Rosa", "Parks")
 		prep, second := legalOfficers(t, a)
 		for _, kind := range []string{"national_security_letter", "other"} {
-			id := prep.record(t, legalForm(kind, card))
+			f := legalForm(kind, card)
+			f.Del("place_holds") // no legal hold for process not issued by a court
+			id := prep.record(t, f)
 			page := prep.get("/staff/legal/" + id)
 			if !strings.Contains(page.doc(t).Find(`[data-testid="not-court-issued"]`).Text(), "never approved and no records are ever produced") {
 				t.Fatalf("%s: the page says plainly nothing can be produced", kind)
@@ -423,8 +426,8 @@ func TestLegalNondisclosureRestrictsUntilLifted(t *testing.T) {
 		id := prep.record(t, form)
 		var req models.LegalRequest
 		a.store.DB.Where("id = ?", id).Take(&req)
-		if want := time.Date(2027, 6, 30, 0, 0, 0, 0, legalZone); req.NondisclosureUntil == nil || !req.NondisclosureUntil.Equal(want) {
-			t.Fatalf("nondisclosure ends at the start of its day in the library's zone: %v", req.NondisclosureUntil)
+		if want := time.Date(2027, 7, 1, 0, 0, 0, 0, legalZone); req.NondisclosureUntil == nil || !req.NondisclosureUntil.Equal(want) {
+			t.Fatalf("nondisclosure ends when the day after its last day starts, in the library's zone: %v", req.NondisclosureUntil)
 		}
 		wantRedirect(t, second.step(id, "review", review("favourable")), "/staff/legal/"+id)
 		wantRedirect(t, second.step(id, "approve", nil), "/staff/legal/"+id)
@@ -462,14 +465,23 @@ func TestLegalNondisclosureRestrictsUntilLifted(t *testing.T) {
 		}
 		var ended models.AuditEntry
 		a.store.DB.Where("action = ? AND patron_id = ?", models.AuditLegalNondisclosureEnded, p.ID).Take(&ended)
-		if want := "On 2026-11-27 your records were produced for it: Current loans, Holds, from 2026-06-01 to 2026-06-30."; !strings.Contains(ended.Detail, want) {
-			t.Fatalf("the entry says what was produced under the order: %q", ended.Detail)
+		for _, want := range []string{"It was lifted on 2026-11-27.", "On 2026-11-27 a legal hold for it paused deletion of your records.",
+			"On 2026-11-27 your records were produced for it: Current loans, Holds, from 2026-06-01 to 2026-06-30."} {
+			if !strings.Contains(ended.Detail, want) {
+				t.Fatalf("the entry says what was held and produced under the order: %q", ended.Detail)
+			}
+		}
+		// The sweep never writes it again.
+		if _, err := a.store.SweepEndedNondisclosure(t.Context(), legalZone); err != nil || len(restricted(models.AuditLegalNondisclosureEnded)) != 1 {
+			t.Fatalf("the end is recorded once (%v)", err)
 		}
 		if page := pc.get("/data/staff-access").body; !strings.Contains(page, "SW-2026-118") || !strings.Contains(page, "order not to tell you has ended") {
 			t.Fatal("after lifting, the patron sees that the order ended")
 		}
-		// After lifting: releasing the hold and producing again are shown.
+		// After lifting: releasing the hold and producing again (after a
+		// new approval) are shown.
 		wantRedirect(t, prep.step(id, "patrons/"+itoa(p.ID)+"/release", nil), "/staff/legal/"+id)
+		wantRedirect(t, second.step(id, "approve", nil), "/staff/legal/"+id)
 		wantStatus(t, prep.step(id, "produce", nil), http.StatusOK)
 		if got := restricted(models.AuditLegalRelease); len(got) != 1 || got[0] {
 			t.Fatalf("release after lifting: restricted %v", got)
@@ -543,8 +555,8 @@ func TestLegalRequestFormNamesEachBadField(t *testing.T) {
 			{"bad from", "scope_from", "first date", func(f url.Values) { f.Set("scope_from", "June 1") }},
 			{"unknown category", "categories", "only the categories listed", func(f url.Values) { f["categories"] = []string{"loans", "everything"} }},
 			{"no category", "categories", "at least one", func(f url.Values) { f.Del("categories") }},
-			{"nondisclosure without end", "nondisclosure_until", "Give the date", func(f url.Values) { f.Set("nondisclosure", "yes") }},
-			{"nondisclosure ending before receipt", "nondisclosure_until", "after the date the request was received", func(f url.Values) {
+			{"nondisclosure without end", "nondisclosure_until", "Give the last day", func(f url.Values) { f.Set("nondisclosure", "yes") }},
+			{"nondisclosure ending before receipt", "nondisclosure_until", "on or after the date the request was received", func(f url.Values) {
 				f.Set("nondisclosure", "yes")
 				f.Set("nondisclosure_until", "2026-11-19")
 			}},
@@ -686,4 +698,463 @@ func (a *app) approveLegal(t *testing.T, req models.LegalRequest) {
 	if err := a.store.ApproveLegalRequest(ctx, approver, req.ID); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// inZone is a wall-clock time in the tests' library zone.
+func inZone(t *testing.T, v string) time.Time {
+	t.Helper()
+	x, err := time.ParseInLocation("2006-01-02 15:04", v, legalZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+// postLegal posts the request form and returns the response.
+func (c *client) postLegal(f url.Values) response {
+	f.Set("csrf_token", c.csrf("/staff/legal/new"))
+	return c.post("/staff/legal/new", f)
+}
+
+// The form's dates are read on the store's clock (not the machine's) and
+// kept within sane bounds; card lines are short, and unknown cards are
+// named only a few at a time.
+func TestLegalFormDatesAndCardsAreBounded(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		a.patron(card, pin, "Rosa", "Parks")
+		prep, second := legalOfficers(t, a)
+		var many []string
+		for i := 0; i < 40; i++ {
+			many = append(many, "9000000000"+strings.Repeat("0", 2-len(itoa(int64(i))))+itoa(int64(i)))
+		}
+		for _, c := range []struct {
+			name, field, want string
+			change            func(url.Values)
+		}{
+			// The store's clock says November 27; the machine's may be later.
+			{"received after the store's today", "received_on", "cannot be in the future", func(f url.Values) { f.Set("received_on", "2026-11-30") }},
+			{"received long ago", "received_on", "within the last 20 years", func(f url.Values) { f.Set("received_on", "1999-01-01") }},
+			{"scope from year 1", "scope_from", "1970", func(f url.Values) { f.Set("scope_from", "0001-01-01") }},
+			{"scope after receipt", "scope_to", "cannot be after the date the request was received", func(f url.Values) { f.Set("scope_to", "2035-12-31") }},
+			{"nondisclosure in year 9999", "nondisclosure_until", "within 20 years", func(f url.Values) {
+				f.Set("nondisclosure", "yes")
+				f.Set("nondisclosure_until", "9999-12-31")
+			}},
+			{"a card line too long", "cards", "at most 32 characters", func(f url.Values) { f.Set("cards", card+"\n"+strings.Repeat("7", 33)) }},
+		} {
+			f := legalForm("search_warrant", card)
+			c.change(f)
+			r := prep.postLegal(f)
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			if got := r.doc(t).Find(`[data-testid="` + c.field + `-error"]`).Text(); !strings.Contains(got, c.want) {
+				t.Errorf("%s: message next to %s is %q, want %q", c.name, c.field, got, c.want)
+			}
+		}
+		f := legalForm("search_warrant", card)
+		f.Set("cards", strings.Join(many, "\n"))
+		r := prep.postLegal(f)
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		got := r.doc(t).Find(`[data-testid="cards-error"]`).Text()
+		if !strings.Contains(got, many[4]) || strings.Contains(got, many[5]) || !strings.Contains(got, "and 35 more") {
+			t.Errorf("unknown cards: a few named, the rest counted: %q", got)
+		}
+		huge := strings.Repeat("x", 20000)
+		f = legalForm("search_warrant", card)
+		f.Set("cards", huge)
+		r = prep.postLegal(f)
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		if strings.Contains(r.body, strings.Repeat("x", 100)) || !strings.Contains(r.doc(t).Find(`[data-testid="cards-error"]`).Text(), "at most 100") {
+			t.Error("a huge card box is refused and not echoed back")
+		}
+		if n := tableCount(t, a, "legal_requests"); n != 0 {
+			t.Fatalf("%d requests saved from bad forms", n)
+		}
+		// The review's date too is read on the store's clock.
+		id := prep.record(t, legalForm("search_warrant", card))
+		rv := review("favourable")
+		rv.Set("reviewed_on", "2026-11-30")
+		r = second.step(id, "review", rv)
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		if !strings.Contains(r.doc(t).Find(`[data-testid="reviewed_on-error"]`).Text(), "cannot be in the future") {
+			t.Errorf("a review dated after the store's today is refused: %s", excerpt(r.body))
+		}
+	})
+}
+
+// The form asks for the last day a nondisclosure order applies, and the
+// order is in force through the whole of that day in the library's zone:
+// at 23:59 a hold is still secret, at 00:00 the next day it is not.
+func TestLegalNondisclosureAppliesThroughItsLastDay(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		q := a.patron("21000000007777", "1111", "Ida", "Wells")
+		prep, _ := legalOfficers(t, a)
+		if !strings.Contains(prep.get("/staff/legal/new").doc(t).Find(`label[for="nondisclosure_until"]`).Text(), "Last day the nondisclosure order applies") {
+			t.Fatal("the form asks for the order's last day")
+		}
+		form := legalForm("court_order", card, q.CardNumber)
+		form.Set("nondisclosure", "yes")
+		form.Set("nondisclosure_until", "2026-11-28")
+		form.Del("place_holds")
+		id := prep.record(t, form)
+		var req models.LegalRequest
+		a.store.DB.Where("id = ?", id).Take(&req)
+		if want := inZone(t, "2026-11-29 00:00"); req.NondisclosureUntil == nil || !req.NondisclosureUntil.Equal(want) {
+			t.Fatalf("stored as the start of the following day: %v", req.NondisclosureUntil)
+		}
+		restricted := func(pid int64) bool {
+			var e models.AuditEntry
+			if err := a.store.DB.Where("action = ? AND patron_id = ?", models.AuditLegalHold, pid).Take(&e).Error; err != nil {
+				t.Fatal(err)
+			}
+			return e.Restricted
+		}
+		// Staff sessions time out while the clock moves on: sign in anew.
+		signIn := func(at string) {
+			a.clock.Set(inZone(t, at))
+			prep = a.client()
+			wantRedirect(t, prep.staffSignIn("preparer", staffPassword), "/staff")
+		}
+		signIn("2026-11-28 23:59")
+		if got := prep.get("/staff/legal/" + id).doc(t).Find(`[data-testid="nondisclosure"]`).Text(); !strings.Contains(got, "In force through November 28, 2026") {
+			t.Fatalf("on its last day the order is in force: %q", got)
+		}
+		wantRedirect(t, prep.step(id, "patrons/"+itoa(p.ID)+"/hold", nil), "/staff/legal/"+id)
+		if !restricted(p.ID) {
+			t.Fatal("a hold placed at 23:59 on the last day is restricted")
+		}
+		signIn("2026-11-29 00:00")
+		if got := prep.get("/staff/legal/" + id).doc(t).Find(`[data-testid="nondisclosure"]`).Text(); !strings.Contains(got, "its last day was November 28, 2026") {
+			t.Fatalf("the next day the order has ended: %q", got)
+		}
+		wantRedirect(t, prep.step(id, "patrons/"+itoa(q.ID)+"/hold", nil), "/staff/legal/"+id)
+		if restricted(q.ID) {
+			t.Fatal("a hold placed at 00:00 the next day is not restricted")
+		}
+	})
+}
+
+// coveredHold is what a request's page says of a patron's legal hold.
+func coveredHold(t *testing.T, c *client, id string) string {
+	t.Helper()
+	return strings.Join(strings.Fields(c.get("/staff/legal/"+id).doc(t).Find(`[data-testid="covered"] tbody td`).First().Text()), " ")
+}
+
+// Each request holds a patron with its own hold: a second request on the
+// same patron places and releases only its own, and never ends (or
+// reveals) a hold kept secret under another request's nondisclosure order.
+func TestLegalHoldsBelongToTheirRequest(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		dueRecords(t, a, p)
+		prep, _ := legalOfficers(t, a)
+		secret := legalForm("court_order", card)
+		secret.Set("reference", "ND-SECRET-1")
+		secret.Set("nondisclosure", "yes")
+		secret.Set("nondisclosure_until", "2027-06-30")
+		idA := prep.record(t, secret)
+		open := legalForm("subpoena", card)
+		open.Set("reference", "OPEN-2")
+		open.Del("place_holds")
+		idB := prep.record(t, open)
+		if got := coveredHold(t, prep, idB); !strings.HasPrefix(got, "No") || !strings.Contains(got, "Place hold") {
+			t.Fatalf("request B placed no hold, so its page says none: %q", got)
+		}
+		if got := coveredHold(t, prep, idA); !strings.HasPrefix(got, "Yes") {
+			t.Fatalf("request A's page shows its hold: %q", got)
+		}
+		wantRedirect(t, prep.step(idB, "patrons/"+itoa(p.ID)+"/hold", nil), "/staff/legal/"+idB)
+		openHolds := func(reqID string) int64 {
+			var n int64
+			a.store.DB.Model(&models.LegalHold{}).Where("request_id = ? AND patron_id = ? AND released_at IS NULL", reqID, p.ID).Count(&n)
+			return n
+		}
+		if openHolds(idA) != 1 || openHolds(idB) != 1 {
+			t.Fatalf("each request has its own hold: A %d, B %d", openHolds(idA), openHolds(idB))
+		}
+		if got := coveredHold(t, prep, idB); !strings.HasPrefix(got, "Yes") {
+			t.Fatalf("B's page shows B's hold: %q", got)
+		}
+		wantRedirect(t, prep.step(idB, "patrons/"+itoa(p.ID)+"/release", nil), "/staff/legal/"+idB)
+		if openHolds(idA) != 1 || openHolds(idB) != 0 {
+			t.Fatalf("releasing B's hold leaves A's: A %d, B %d", openHolds(idA), openHolds(idB))
+		}
+		if got := coveredHold(t, prep, idA); !strings.HasPrefix(got, "Yes") {
+			t.Fatalf("A's page still shows A's hold: %q", got)
+		}
+		if got := coveredHold(t, prep, idB); !strings.HasPrefix(got, "No") {
+			t.Fatalf("B's page shows B's hold released: %q", got)
+		}
+		// A's hold still keeps the records the purge would delete.
+		purgeCounts(t, a)
+		if n := countRows(t, a.store.DB, "reference_questions", p.ID); n != 2 {
+			t.Fatalf("A's hold keeps the patron's records: %d reference questions left", n)
+		}
+		// The patron sees B's hold come and go, and nothing of A.
+		var es []models.AuditEntry
+		a.store.DB.Where("patron_id = ? AND action IN ?", p.ID, []string{models.AuditLegalHold, models.AuditLegalRelease}).Order("id").Find(&es)
+		if len(es) != 3 || !es[0].Restricted || es[1].Restricted || es[2].Restricted {
+			t.Fatalf("A's hold restricted, B's hold and release not: %+v", es)
+		}
+		pc := a.client()
+		pc.signIn(card, pin)
+		if page := pc.get("/data/staff-access").body; strings.Contains(page, "ND-SECRET-1") || !strings.Contains(page, "Resumed deletion") {
+			t.Fatal("the patron sees B's release and nothing of A")
+		}
+		if strings.Contains(pc.get("/data").body, "Deletion paused") {
+			t.Fatal("with only A's secret hold left, the patron's pages look like no hold")
+		}
+	})
+}
+
+// A legal hold is placed only for process issued by a court, and a
+// review that refuses the request releases its holds, audited: patron
+// pages never call a hold "a court order" when none stands behind it.
+func TestLegalHoldsOnlyForCourtIssuedProcess(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		prep, second := legalOfficers(t, a)
+		openHolds := func() int64 {
+			var n int64
+			a.store.DB.Model(&models.LegalHold{}).Where("patron_id = ? AND released_at IS NULL", p.ID).Count(&n)
+			return n
+		}
+		// The form refuses a hold for a national security letter.
+		r := prep.postLegal(legalForm("national_security_letter", card))
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		if got := r.doc(t).Find(`[data-testid="place_holds-error"]`).Text(); !strings.Contains(got, "only for process issued by a court") {
+			t.Fatalf("the form says why next to the box: %q", got)
+		}
+		nsl := legalForm("national_security_letter", card)
+		nsl.Del("place_holds")
+		id := prep.record(t, nsl)
+		page := prep.get("/staff/legal/" + id).doc(t)
+		if page.Find(`form[action$="/hold"]`).Length() != 0 {
+			t.Fatal("the page of process not issued by a court offers no hold")
+		}
+		r = prep.step(id, "patrons/"+itoa(p.ID)+"/hold", nil)
+		wantStatus(t, r, http.StatusConflict)
+		if got := r.doc(t).Find(`[data-testid="hold-error"]`).Text(); !strings.Contains(got, "not issued by a court") {
+			t.Fatalf("a hold for an NSL is refused with the reason: %q", got)
+		}
+		// Nor through the store.
+		if _, _, err := a.store.CreateLegalRequest(t.Context(), 1, models.LegalForm{Kind: "national_security_letter", Issuer: "FBI",
+			Reference: "NSL-1", PlaceHolds: true}, testNow, []string{card}); err == nil {
+			t.Fatal("the store refuses a hold for an NSL")
+		}
+		if openHolds() != 0 || auditCount(t, a, models.AuditLegalHold) != 0 {
+			t.Fatal("no hold placed for process not issued by a court")
+		}
+		// A court order with holds, refused by the review: its holds go.
+		co := prep.record(t, legalForm("court_order", card))
+		if openHolds() != 1 {
+			t.Fatal("the court order holds the patron")
+		}
+		wantRedirect(t, second.step(co, "review", review("refused")), "/staff/legal/"+co)
+		if openHolds() != 0 || auditCount(t, a, models.AuditLegalRelease) != 1 {
+			t.Fatalf("a refused request's holds are released, audited: %d open, %d releases", openHolds(), auditCount(t, a, models.AuditLegalRelease))
+		}
+		if got := coveredHold(t, prep, co); !strings.HasPrefix(got, "No") {
+			t.Fatalf("the refused request's page shows no hold: %q", got)
+		}
+		r = prep.step(co, "patrons/"+itoa(p.ID)+"/hold", nil)
+		wantStatus(t, r, http.StatusConflict)
+		if got := r.doc(t).Find(`[data-testid="hold-error"]`).Text(); !strings.Contains(got, "refused") {
+			t.Fatalf("a hold after a refused review is refused with the reason: %q", got)
+		}
+		pc := a.client()
+		pc.signIn(card, pin)
+		if strings.Contains(pc.get("/data").body, "Deletion paused") {
+			t.Fatal("no court order keeps the patron's records")
+		}
+	})
+}
+
+// An approval covers one production: producing uses it up (the production
+// keeps who approved it), and producing again needs a fresh approval by a
+// second person, still not the preparer. A scope reaching past the date
+// the request was received is never produced.
+func TestLegalOneApprovalCoversOneProduction(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		a.patron(card, pin, "Rosa", "Parks")
+		prep, second := legalOfficers(t, a)
+		id := prep.record(t, legalForm("search_warrant", card))
+		wantRedirect(t, second.step(id, "review", review("favourable")), "/staff/legal/"+id)
+		wantRedirect(t, second.step(id, "approve", nil), "/staff/legal/"+id)
+		wantStatus(t, prep.step(id, "produce", nil), http.StatusOK)
+		for _, c := range []*client{prep, second} {
+			r := c.step(id, "produce", nil)
+			wantStatus(t, r, http.StatusConflict)
+			if got := r.doc(t).Find(`[data-testid="produce-error"]`).Text(); !strings.Contains(got, "new approval") {
+				t.Fatalf("a second production without a new approval says why: %q", got)
+			}
+		}
+		if n := tableCount(t, a, "legal_productions"); n != 1 {
+			t.Fatalf("%d productions from one approval", n)
+		}
+		page := second.get("/staff/legal/" + id).doc(t)
+		if got := page.Find(`[data-testid="approval"]`).Text(); !strings.Contains(got, "Each approval covers one production") {
+			t.Fatalf("the page explains that the approval was used: %q", got)
+		}
+		if page.Find(`form[action$="/approve"]`).Length() != 1 {
+			t.Fatal("the second officer may approve again")
+		}
+		if got := prep.get("/staff/legal").doc(t).Find(`[data-testid="legal-status"]`).Text(); !strings.Contains(got, "Produced (1)") {
+			t.Fatalf("list status %q", got)
+		}
+		r := prep.step(id, "approve", nil)
+		wantStatus(t, r, http.StatusForbidden)
+		if !strings.Contains(r.doc(t).Find(`[data-testid="approve-error"]`).Text(), "You recorded this request") {
+			t.Fatal("the preparer still cannot approve")
+		}
+		wantRedirect(t, second.step(id, "approve", nil), "/staff/legal/"+id)
+		wantStatus(t, prep.step(id, "produce", nil), http.StatusOK)
+		var secondSt models.Staff
+		a.store.DB.Where("username = ?", "second").Take(&secondSt)
+		var prods []models.LegalProduction
+		a.store.DB.Where("request_id = ?", id).Order("id").Find(&prods)
+		if len(prods) != 2 || auditCount(t, a, models.AuditLegalApprove) != 2 {
+			t.Fatalf("two approvals, two productions: %d", len(prods))
+		}
+		for _, p := range prods {
+			if p.ApprovedBy == nil || *p.ApprovedBy != secondSt.ID {
+				t.Fatalf("each production keeps who approved it: %+v", p)
+			}
+		}
+		// A scope past the date received (a row written before the form
+		// checked it) is never produced.
+		wantRedirect(t, second.step(id, "approve", nil), "/staff/legal/"+id)
+		a.store.DB.Model(&models.LegalRequest{}).Where("id = ?", id).Update("scope_to", time.Date(2035, 12, 31, 0, 0, 0, 0, legalZone))
+		r = prep.step(id, "produce", nil)
+		wantStatus(t, r, http.StatusConflict)
+		if got := r.doc(t).Find(`[data-testid="produce-error"]`).Text(); !strings.Contains(got, "after the date the request was received") {
+			t.Fatalf("a scope past receipt is refused: %q", got)
+		}
+	})
+}
+
+// No production without the officer's name, agency and how their
+// identity was checked, even for a request recorded before the form
+// asked for them.
+func TestLegalNoProductionWithoutTheOfficersIdentity(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		a.patron(card, pin, "Rosa", "Parks")
+		prep, second := legalOfficers(t, a)
+		id := prep.record(t, legalForm("search_warrant", card))
+		wantRedirect(t, second.step(id, "review", review("favourable")), "/staff/legal/"+id)
+		wantRedirect(t, second.step(id, "approve", nil), "/staff/legal/"+id)
+		for _, col := range []string{"identity_check", "officer_name", "officer_agency"} {
+			var req models.LegalRequest
+			a.store.DB.Where("id = ?", id).Take(&req)
+			a.store.DB.Model(&models.LegalRequest{}).Where("id = ?", id).Update(col, "")
+			wantNothingProduced(t, a, prep.step(id, "produce", nil), http.StatusConflict, "identity")
+			a.store.DB.Model(&models.LegalRequest{}).Where("id = ?", id).Updates(map[string]any{
+				"identity_check": req.IdentityCheck, "officer_name": req.OfficerName, "officer_agency": req.OfficerAgency})
+		}
+		wantStatus(t, prep.step(id, "produce", nil), http.StatusOK)
+	})
+}
+
+// A production's staff-access part leaves out entries of legal process:
+// one agency's package never names another court's request.
+func TestLegalProductionLeavesOutOtherLegalProcess(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		prep, second := legalOfficers(t, a)
+		first := legalForm("court_order", card)
+		first.Set("reference", "A-REF-1")
+		first.Set("issuer", "Court of Agency A")
+		idA := prep.record(t, first)
+		wantRedirect(t, second.step(idA, "review", review("favourable")), "/staff/legal/"+idA)
+		wantRedirect(t, second.step(idA, "approve", nil), "/staff/legal/"+idA)
+		wantStatus(t, prep.step(idA, "produce", nil), http.StatusOK)
+		if err := a.store.DB.Transaction(func(tx *gorm.DB) error {
+			return a.store.AppendAudit(tx, &models.AuditEntry{PatronID: &p.ID, Action: models.AuditPatronLookup, Detail: "looked up at the desk"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		other := legalForm("search_warrant", card)
+		other.Set("reference", "B-REF-2")
+		other.Set("received_on", "2026-11-27")
+		other.Set("scope_from", "2026-11-01")
+		other.Set("scope_to", "2026-11-27")
+		other["categories"] = []string{"staff_access"}
+		other.Del("place_holds")
+		idB := prep.record(t, other)
+		rv := review("favourable")
+		rv.Set("reviewed_on", "2026-11-27")
+		wantRedirect(t, second.step(idB, "review", rv), "/staff/legal/"+idB)
+		wantRedirect(t, second.step(idB, "approve", nil), "/staff/legal/"+idB)
+		r := prep.step(idB, "produce", nil)
+		wantStatus(t, r, http.StatusOK)
+		part := string(unzip(t, r.body)["patron-001.json"])
+		if !strings.Contains(part, models.AuditPatronLookup) {
+			t.Fatalf("the staff-access part holds the look-up: %s", part)
+		}
+		if strings.Contains(part, "A-REF-1") || strings.Contains(part, "Agency A") || strings.Contains(part, `"legal.`) {
+			t.Fatalf("the staff-access part names another request: %s", part)
+		}
+	})
+}
+
+// When a nondisclosure order runs out on its date, the periodic sweep
+// writes, once, an entry each covered patron keeps: what was held and
+// produced of their records while the order applied. Their staff-access
+// page and export show it long after the one-time notice.
+func TestLegalEndedNondisclosureLeavesALastingRecord(t *testing.T) {
+	forEachDB(t, legalConfig(), func(t *testing.T, a *app) {
+		p := a.patron(card, pin, "Rosa", "Parks")
+		prep, second := legalOfficers(t, a)
+		form := legalForm("court_order", card)
+		form.Set("nondisclosure", "yes")
+		form.Set("nondisclosure_until", "2026-11-28")
+		id := prep.record(t, form)
+		wantRedirect(t, second.step(id, "review", review("favourable")), "/staff/legal/"+id)
+		wantRedirect(t, second.step(id, "approve", nil), "/staff/legal/"+id)
+		wantStatus(t, prep.step(id, "produce", nil), http.StatusOK)
+		see := func() (string, string) {
+			pc := a.client()
+			pc.signIn(card, pin)
+			return pc.get("/data/staff-access").body, pc.get("/data/export.json").body
+		}
+		page, export := see()
+		if strings.Contains(page, "SW-2026-118") || strings.Contains(export, "SW-2026-118") {
+			t.Fatal("while the order applies the patron is not told")
+		}
+		// The sweep before the order's end writes nothing.
+		if _, err := a.store.SweepEndedNondisclosure(t.Context(), legalZone); err != nil {
+			t.Fatal(err)
+		}
+		if n := auditCount(t, a, models.AuditLegalNondisclosureEnded); n != 0 {
+			t.Fatalf("%d ended entries while the order applies", n)
+		}
+		a.clock.Set(inZone(t, "2026-11-29 01:00"))
+		for i := 0; i < 2; i++ {
+			if _, err := a.store.SweepEndedNondisclosure(t.Context(), legalZone); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var es []models.AuditEntry
+		a.store.DB.Where("action = ? AND patron_id = ?", models.AuditLegalNondisclosureEnded, p.ID).Find(&es)
+		if len(es) != 1 || es[0].Restricted {
+			t.Fatalf("one unrestricted ended entry, once: %+v", es)
+		}
+		for _, want := range []string{"SW-2026-118", "Its last day was 2026-11-28", "On 2026-11-27 a legal hold for it paused deletion of your records",
+			"On 2026-11-27 your records were produced for it: Current loans, Holds, from 2026-06-01 to 2026-06-30."} {
+			if !strings.Contains(es[0].Detail, want) {
+				t.Errorf("the entry says %q: %q", want, es[0].Detail)
+			}
+		}
+		var req models.LegalRequest
+		a.store.DB.Where("id = ?", id).Take(&req)
+		if req.NondisclosureEndedRecordedAt == nil {
+			t.Fatal("the request is marked: its end is recorded")
+		}
+		page, export = see()
+		for _, body := range []string{page, export} {
+			if !strings.Contains(body, "SW-2026-118") || !strings.Contains(body, "your records were produced for it: Current loans, Holds") {
+				t.Fatalf("the patron's lasting record shows the production: %s", excerpt(body))
+			}
+		}
+	})
 }

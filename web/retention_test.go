@@ -31,6 +31,7 @@ func (a *app) legalRequest(t *testing.T, nondisclosure bool, ps ...models.Patron
 	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	req, _, err := a.store.CreateLegalRequest(context.Background(), officer.ID, models.LegalForm{Kind: "search_warrant",
 		Issuer: "Superior Court of California", Reference: "SW-2026-118", Nondisclosure: nondisclosure, PlaceHolds: true,
+		OfficerName: "Det. Ana Ruiz", OfficerAgency: "Oakland Police Department", IdentityCheck: "Badge and photo ID seen",
 		Categories: keys, ScopeFrom: &from, ScopeTo: &testNow}, testNow, cards)
 	if err != nil {
 		t.Fatal(err)

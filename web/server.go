@@ -363,6 +363,13 @@ func (s *Server) SweepSessions(ctx context.Context, every time.Duration) {
 		if err := s.Store.SweepSigninCounters(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			s.Log.Warn("sign-in counter sweep failed", "err", err)
 		}
+		// A nondisclosure order that ran out on its date: each covered
+		// patron's staff-access list records, once, what it kept from them.
+		if n, err := s.Store.SweepEndedNondisclosure(ctx, s.Config.Location); err != nil && !errors.Is(err, context.Canceled) {
+			s.Log.Warn("ended nondisclosure sweep failed", "err", err)
+		} else if n > 0 {
+			s.Log.Info("ended nondisclosure orders recorded", "count", n)
+		}
 		select {
 		case <-ctx.Done():
 			return
