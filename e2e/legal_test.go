@@ -192,7 +192,7 @@ func TestLegalProcessJourney(t *testing.T) {
 			Officer: "Special Agent Casey Lin", Agency: "Federal Bureau of Investigation",
 			Identity:   "Credentials seen; confirmed by phone with the field office",
 			Categories: []string{"reading_history"}, From: scopeFrom.Format("2006-01-02"), To: scopeTo.Format("2006-01-02"),
-			Card: blake.Card,
+			Card: blake.Card, NoHold: true,
 		})
 		wantPage(t, nsl, http.StatusOK, nsl.URL.Path, "from Federal Bureau of Investigation")
 		// The terms are set in capitals by the style sheet.
@@ -247,13 +247,15 @@ func TestLegalProcessJourney(t *testing.T) {
 }
 
 // legalRequestForm is what an officer types on /staff/legal/new; the
-// nondisclosure box stays clear and the legal hold stays chosen.
+// nondisclosure box stays clear and the legal hold stays chosen unless
+// NoHold clears it (a hold is only for court-issued process).
 type legalRequestForm struct {
 	Kind, Issuer, Reference, Received string
 	Officer, Agency, Identity         string
 	Categories                        []string
 	From, To                          string
 	Card                              string
+	NoHold                            bool
 }
 
 // recordLegalRequest fills in the form the tab shows and submits it; it
@@ -274,6 +276,9 @@ func (tb *tab) recordLegalRequest(page string, f legalRequestForm) *pageState {
 	}
 	for _, c := range f.Categories {
 		actions = append(actions, chromedp.Click(chromedp.CSS(fmt.Sprintf(`input[name="categories"][value=%q]`, c))))
+	}
+	if f.NoHold {
+		actions = append(actions, chromedp.Click(chromedp.CSS(`input[name="place_holds"]`)))
 	}
 	do(tb, "fill in the legal request", actions...)
 	st := tb.click(`form[action="/staff/legal/new"] button[type="submit"]`, page)
