@@ -37,6 +37,9 @@ type PatronView struct {
 	patronID int64
 	now      time.Time
 	r        Retention
+	// legal is set when legal process ever touched the patron: a hold,
+	// in force or released, or a production.
+	legal bool
 }
 
 // PatronView works out what patron patronID's own pages may show now.
@@ -46,13 +49,45 @@ func (s *Store) PatronView(ctx context.Context, patronID int64) (PatronView, err
 
 func (s *Store) patronView(db *gorm.DB, patronID int64) (PatronView, error) {
 	v := PatronView{patronID: patronID, now: s.Now(), r: s.RetentionNow()}
+	// One round trip tells both whether any hold is in force and whether
+	// legal process ever touched the patron (a hold, released or not, or
+	// a production): for nearly every patron it has not, and the
+	// overview then asks nothing more about it.
+	rows, err := db.Raw(`SELECT 0, id, request_id, placed_at, released_at FROM legal_holds WHERE patron_id = ?
+		UNION ALL SELECT 1, production_id, NULL, NULL, NULL FROM legal_production_patrons WHERE patron_id = ?`, patronID, patronID).Rows()
+	if err != nil {
+		return v, fmt.Errorf("models: patron view: %w", err)
+	}
 	var holds []LegalHold
-	if err := db.Where("patron_id = ? AND released_at IS NULL", patronID).Order("placed_at").Find(&holds).Error; err != nil {
+	for rows.Next() {
+		var (
+			production       int
+			h                LegalHold
+			placed, released any
+		)
+		if err := rows.Scan(&production, &h.ID, &h.RequestID, &placed, &released); err != nil {
+			rows.Close()
+			return v, fmt.Errorf("models: patron view: %w", err)
+		}
+		v.legal = true
+		if production == 1 {
+			continue
+		}
+		if _, gone := parseDBTime(released); gone {
+			continue
+		}
+		h.PlacedAt, _ = parseDBTime(placed)
+		holds = append(holds, h)
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
 		return v, fmt.Errorf("models: patron view: %w", err)
 	}
 	if len(holds) == 0 {
 		return v, nil
 	}
+	sort.Slice(holds, func(i, j int) bool { return holds[i].PlacedAt.Before(holds[j].PlacedAt) })
 	reqs, err := legalRequestsByID(db, holds)
 	if err != nil {
 		return v, err
@@ -284,6 +319,16 @@ type LegalNotice struct {
 // since (their last visit's notice).
 func (s *Store) LegalNotices(ctx context.Context, patronID int64, since *time.Time) ([]LegalNotice, error) {
 	return s.legalNotices(s.db(ctx), patronID, since)
+}
+
+// LegalNoticesFor is LegalNotices for the patron of a PatronView the
+// caller has worked out: when no legal process ever touched them, it
+// asks the database nothing.
+func (s *Store) LegalNoticesFor(ctx context.Context, v PatronView, since *time.Time) ([]LegalNotice, error) {
+	if !v.legal {
+		return nil, nil
+	}
+	return s.legalNotices(s.db(ctx), v.patronID, since)
 }
 
 func (s *Store) legalNotices(db *gorm.DB, patronID int64, since *time.Time) ([]LegalNotice, error) {

@@ -56,9 +56,11 @@ func (s *Store) OverviewWith(ctx context.Context, p Patron, limits SessionLimits
 	// more than the rest of the call's Go code.
 	// The fourth and fifth: whether the live notifications are shown
 	// whole, and the time before which they are due (the purge's rule).
+	// The sixth: the time before which a consent entry's successor makes
+	// it due (see keptDue).
 	notifCutoff := now.AddDate(0, 0, -r.NotificationDays)
 	rows, err := s.DB.Statement.ConnPool.QueryContext(ctx, overviewSQL[DialectOfDB(s.DB)](),
-		p.ID, now.Add(-limits.Idle), now.Add(-limits.Absolute), v.Paused, notifCutoff)
+		p.ID, now.Add(-limits.Idle), now.Add(-limits.Absolute), v.Paused, notifCutoff, auditCutoff(now, r))
 	if err != nil {
 		return nil, fmt.Errorf("models: overview: %w", err)
 	}
@@ -69,6 +71,7 @@ func (s *Store) OverviewWith(ctx context.Context, p Patron, limits SessionLimits
 		oldest   *time.Time
 	}
 	found := make(map[string]*acc, len(cats))
+	dueRows := map[string]int64{} // by table, for keptDue's tables
 	for rows.Next() {
 		var (
 			slug        string
@@ -78,6 +81,10 @@ func (s *Store) OverviewWith(ctx context.Context, p Patron, limits SessionLimits
 		)
 		if err := rows.Scan(&slug, &n, &id, &newest, &old, &label); err != nil {
 			return nil, fmt.Errorf("models: overview: %w", err)
+		}
+		if table, ok := strings.CutPrefix(slug, "due:"); ok {
+			dueRows[table] = n
+			continue
 		}
 		a := found[slug]
 		if a == nil {
@@ -112,7 +119,9 @@ func (s *Store) OverviewWith(ctx context.Context, p Patron, limits SessionLimits
 				}
 			}
 		}
-		if isKept(c.Slug) && !v.Paused && a != nil && a.oldest != nil && v.mayBeDue(c.Table, *a.oldest) {
+		_, counted := keptDue[c.Table]
+		if isKept(c.Slug) && !v.Paused && a != nil && ((counted && dueRows[c.Table] > 0) ||
+			(!counted && a.oldest != nil && v.mayBeDue(c.Table, *a.oldest))) {
 			// Records past retention that a hold keeps are not shown.
 			//
 			// A timing difference remains, and is documented
@@ -192,8 +201,43 @@ func buildOverviewSQL(mark string) string {
 			"(SELECT %s FROM %s WHERE %s ORDER BY %s DESC, id DESC LIMIT 1) FROM %s WHERE %s",
 			c.Slug, c.TimeColumn, oldest, c.Label, c.Table, where, c.TimeColumn, c.Table, where))
 	}
+	// A kept category whose oldest date cannot tell whether anything in
+	// it is due counts its due rows in the same round trip (6 is their
+	// cutoff).
+	for _, c := range categories() {
+		if due, ok := keptDue[c.Table]; ok {
+			parts = append(parts, fmt.Sprintf("SELECT 'due:%s', COUNT(*), 0, NULL, NULL, NULL FROM %s WHERE patron_id = %s1 AND (%s)",
+				c.Table, c.Table, mark, strings.ReplaceAll(due, "?", mark+"6")))
+		}
+	}
 	return strings.Join(parts, " UNION ALL ")
 }
+
+// keptDue is the purge's rule for each kept table whose oldest date does
+// not tell whether a record is due: a consent entry falls due when a
+// later choice on the same subject has been on record for the audit
+// period, so a patron's first choice years ago says nothing. Every
+// placeholder in the rule is that one cutoff.
+var keptDue = func() map[string]string {
+	out := map[string]string{}
+	cut := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := DefaultRetention()
+	for _, rule := range purgeRulesAt(cut.AddDate(r.AuditYears, 0, 0), r, SessionLimits{}) {
+		if rule.table != "consent_entries" {
+			continue
+		}
+		for _, a := range rule.args {
+			if a != any(cut) {
+				panic("models: the overview counts due consent entries with one cutoff")
+			}
+		}
+		out[rule.table] = rule.where
+	}
+	if len(out) == 0 {
+		panic("models: no purge rule for consent_entries")
+	}
+	return out
+}()
 
 // liveDue is the purge's rule for each table the overview reads live
 // whose records fall due by time; every placeholder in it is the same

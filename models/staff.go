@@ -263,6 +263,12 @@ func (s *Store) AssistNotices(ctx context.Context, p Patron) ([]StaffAccessRecor
 	if err != nil {
 		return nil, err
 	}
+	return s.AssistNoticesFor(ctx, p, v)
+}
+
+// AssistNoticesFor is AssistNotices for a PatronView the caller has
+// worked out for p.
+func (s *Store) AssistNoticesFor(ctx context.Context, p Patron, v PatronView) ([]StaffAccessRecord, error) {
 	q := v.HideFrom(staffAccessQuery(s.db(ctx), p.ID), "audit_entries", "audit_entries.id").
 		Where("audit_entries.action IN ?", []string{AuditAssistStart, AuditAssistAction})
 	if p.AssistSeenAt != nil {

@@ -46,7 +46,7 @@ func (s *Server) DataOverview(c echo.Context) error {
 	if !o.Assisted {
 		// Legal process comes first: what was produced, or since when
 		// deletion is paused. Nothing under a nondisclosure order.
-		legal, err := s.Store.LegalNotices(ctx, p.ID, p.AssistSeenAt)
+		legal, err := s.Store.LegalNoticesFor(ctx, view, p.AssistSeenAt)
 		if err != nil {
 			return err
 		}
@@ -55,7 +55,7 @@ func (s *Server) DataOverview(c echo.Context) error {
 		}
 	}
 	if !o.Assisted && staffTouchedSince(sums, p.AssistSeenAt) {
-		notices, err := s.Store.AssistNotices(c.Request().Context(), *p)
+		notices, err := s.Store.AssistNoticesFor(ctx, *p, view)
 		if err != nil {
 			return err
 		}
