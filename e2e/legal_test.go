@@ -195,6 +195,7 @@ func TestLegalProcessJourney(t *testing.T) {
 			Card: blake.Card, NoHold: true,
 		})
 		wantPage(t, nsl, http.StatusOK, nsl.URL.Path, "from Federal Bureau of Investigation")
+		officer.wantNotice(nsl, "The request is recorded and kept on file. It was not issued by a court, so nothing can be produced for it.")
 		// The terms are set in capitals by the style sheet.
 		if facts := strings.ToLower(officer.textOf(`[data-testid="facts"]`)); !strings.Contains(facts, "issued by\nfederal bureau of investigation") ||
 			strings.Contains(facts, "issuing court") {

@@ -172,7 +172,11 @@ func (s *Server) StaffLegalCreate(c echo.Context) error {
 		} else if err != nil {
 			return err
 		} else {
-			s.flash(c, "The request is recorded. Next: the legal review.")
+			if req.CourtIssued() {
+				s.flash(c, "The request is recorded. Next: the legal review.")
+			} else {
+				s.flash(c, "The request is recorded and kept on file. It was not issued by a court, so nothing can be produced for it.")
+			}
 			return s.redirect(c, "/staff/legal/"+strconv.FormatInt(req.ID, 10))
 		}
 	}
