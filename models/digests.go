@@ -178,12 +178,11 @@ func (s *Store) assembleRange(ctx context.Context, kind, suffix string, now time
 // notificationsDueAt is the purge's rule for notifications at time n
 // (purgeRulesAt, the one definition of "due").
 func notificationsDueAt(n time.Time, r Retention) purgeRule {
-	for _, rule := range purgeRulesAt(n, r, SessionLimits{}) {
-		if rule.table == "notifications" {
-			return rule
-		}
+	rule, ok := purgeRuleFor(n, r, "notifications")
+	if !ok {
+		panic("models: the purge has no rule for notifications")
 	}
-	panic("models: the purge has no rule for notifications")
+	return rule
 }
 
 // DueDigest names a digest that is due to be sent.

@@ -132,12 +132,7 @@ func (v PatronView) dueRule(table string) (purgeRule, bool) {
 	if table == "audit_entries" {
 		return purgeRule{table: table, key: "id", where: "created_at < ?", args: []any{auditCutoff(v.now, v.r)}, patronScoped: true}, true
 	}
-	for _, rule := range purgeRulesAt(v.now, v.r, SessionLimits{}) {
-		if rule.table == table && rule.patronScoped {
-			return rule, true
-		}
-	}
-	return purgeRule{}, false
+	return purgeRuleFor(v.now, v.r, table)
 }
 
 // Hidden is a set of a patron's records their pages leave out: a query

@@ -216,48 +216,38 @@ func buildOverviewSQL(mark string) string {
 // keptDue is the purge's rule for each kept table whose oldest date does
 // not tell whether a record is due: a consent entry falls due when a
 // later choice on the same subject has been on record for the audit
-// period, so a patron's first choice years ago says nothing. Every
-// placeholder in the rule is that one cutoff.
-var keptDue = func() map[string]string {
-	out := map[string]string{}
-	cut := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-	r := DefaultRetention()
-	for _, rule := range purgeRulesAt(cut.AddDate(r.AuditYears, 0, 0), r, SessionLimits{}) {
-		if rule.table != "consent_entries" {
-			continue
-		}
-		for _, a := range rule.args {
-			if a != any(cut) {
-				panic("models: the overview counts due consent entries with one cutoff")
-			}
-		}
-		out[rule.table] = rule.where
-	}
-	if len(out) == 0 {
-		panic("models: no purge rule for consent_entries")
-	}
-	return out
-}()
+// period, so a patron's first choice years ago says nothing.
+var keptDue = map[string]string{
+	"consent_entries": oneCutoffRule("consent_entries", func(cut time.Time) time.Time {
+		return cut.AddDate(DefaultRetention().AuditYears, 0, 0)
+	}),
+}
 
 // liveDue is the purge's rule for each table the overview reads live
-// whose records fall due by time; every placeholder in it is the same
-// cutoff.
-var liveDue = func() map[string]string {
-	out := map[string]string{}
+// whose records fall due by time.
+var liveDue = map[string]string{
+	"notifications": oneCutoffRule("notifications", func(cut time.Time) time.Time {
+		return cut.AddDate(0, 0, DefaultRetention().NotificationDays)
+	}),
+}
+
+// oneCutoffRule is the purge's rule for table as SQL whose every
+// placeholder is the same cutoff, so the overview can number them all
+// as one argument; at is the time at which the cutoff is cut. It panics
+// at start if the rule ever takes another argument.
+func oneCutoffRule(table string, at func(cut time.Time) time.Time) string {
 	cut := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-	for _, rule := range purgeRulesAt(cut.AddDate(0, 0, DefaultRetention().NotificationDays), DefaultRetention(), SessionLimits{}) {
-		if rule.table != "notifications" {
-			continue
-		}
-		for _, a := range rule.args {
-			if a != any(cut) {
-				panic("models: the overview reads notifications with one cutoff")
-			}
-		}
-		out[rule.table] = rule.where
+	rule, ok := purgeRuleFor(at(cut), DefaultRetention(), table)
+	if !ok {
+		panic("models: the purge has no rule for " + table)
 	}
-	return out
-}()
+	for _, a := range rule.args {
+		if a != any(cut) {
+			panic("models: the overview reads " + table + " with one cutoff, but the purge's rule takes another")
+		}
+	}
+	return rule.where
+}
 
 // numberPlaceholders numbers the "?" placeholders of sql in order, each
 // after mark: "a = ? AND b > ?" becomes "a = $1 AND b > $2".

@@ -68,6 +68,17 @@ func (s *Store) purgeRules(r Retention, limits SessionLimits) []purgeRule {
 // one definition of "due" that the purge deletes by and that patrons'
 // own pages hide by (see PatronView), so a record a patron sees is one
 // the purge would keep.
+// purgeRuleFor is the purge's rule for table at time n, among those that
+// keep a patron's rows under a legal hold; false when there is none.
+func purgeRuleFor(n time.Time, r Retention, table string) (purgeRule, bool) {
+	for _, rule := range purgeRulesAt(n, r, SessionLimits{}) {
+		if rule.table == table && rule.patronScoped {
+			return rule, true
+		}
+	}
+	return purgeRule{}, false
+}
+
 func purgeRulesAt(n time.Time, r Retention, limits SessionLimits) []purgeRule {
 	return []purgeRule{
 		{"reference_questions", "reference_questions", "id", "asked_at < ?", []any{n.AddDate(0, -r.ReferenceMonths, 0)}, true},
