@@ -135,6 +135,17 @@ func (v PatronView) dueRule(table string) (purgeRule, bool) {
 	return purgeRuleFor(v.now, v.r, table)
 }
 
+// PausedFor says whether a hold the patron may be told of keeps the
+// records of table past their retention: the table's records fall due by
+// time, and deletion is paused.
+func (v PatronView) PausedFor(table string) bool {
+	if !v.Paused {
+		return false
+	}
+	_, ok := v.dueRule(table)
+	return ok
+}
+
 // Hidden is a set of a patron's records their pages leave out: a query
 // over the IDs of the records the purge would delete now.
 type Hidden struct {

@@ -95,6 +95,9 @@ type Detail struct {
 	Sessions *SessionControls
 	// ManageURL leads to the page where the patron changes this choice.
 	ManageURL, ManageLabel string
+	// Paused says, under How long, that a court order pauses deletion of
+	// these records; "" when it does not.
+	Paused string
 	// Parts are further tables of the category, each under its caption
 	// (the digest emails on the notifications page).
 	Parts []Table

@@ -205,6 +205,9 @@ func (s *Server) DataDetail(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if view.PausedFor(cat.Table) {
+		d.Paused = Paused + ": nothing here is deleted while it lasts."
+	}
 	var t views.Table
 	var older, newer *models.Cursor
 	// Staff assisting a patron never see history titles, so none are read.

@@ -304,6 +304,11 @@ func TestHeldPatronSeesDeletionPausedNotAPastDate(t *testing.T) {
 			if m := pastDate.FindString(r.body); m != "" {
 				t.Errorf("%s promises a deletion date: %q", path, m)
 			}
+			// Said where the page says how long, not only in a table
+			// column a phone scrolls out of view.
+			if got := strings.TrimSpace(r.doc(t).Find(`.facts [data-testid="paused"]`).Text()); got != "Deletion paused by a court order: nothing here is deleted while it lasts." {
+				t.Errorf("%s: How long does not say deletion is paused: %q", path, got)
+			}
 		}
 		if !strings.Contains(c.get("/data/notifications").body, "Daily email of October 27, 2026") {
 			t.Error("the email that carried a held notification is not shown")
