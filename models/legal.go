@@ -657,7 +657,7 @@ func (s *Store) recordNondisclosureEnded(tx *gorm.DB, req LegalRequest, staffID 
 		}
 		for _, pr := range prods {
 			what := fmt.Sprintf(" On %s your records were produced for it: %s", day(pr.ProducedAt),
-				strings.Join(CategoryTitles(strings.Split(pr.Categories, ",")), ", "))
+				strings.Join(CategoryTitles(categoryKeys(pr.Categories)), ", "))
 			if pr.ScopeFrom != nil && pr.ScopeTo != nil {
 				what += fmt.Sprintf(", from %s to %s", day(*pr.ScopeFrom), day(*pr.ScopeTo))
 			}
@@ -695,11 +695,15 @@ func LegalStatus(r LegalRequest, productions int) string {
 }
 
 // ScopeKeys are the export keys of the categories a request names.
-func (r LegalRequest) ScopeKeys() []string {
-	if r.ScopeCategories == "" {
+func (r LegalRequest) ScopeKeys() []string { return categoryKeys(r.ScopeCategories) }
+
+// categoryKeys splits a comma-separated list of export keys, as requests
+// and productions store them.
+func categoryKeys(list string) []string {
+	if list == "" {
 		return nil
 	}
-	return strings.Split(r.ScopeCategories, ",")
+	return strings.Split(list, ",")
 }
 
 // CategoryTitles names export keys as people read them, in order.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -377,7 +376,7 @@ func (s *Store) legalNotices(db *gorm.DB, patronID int64, since *time.Time) ([]L
 		}
 		n := &LegalNotice{RequestID: id}
 		if r, ok := reqs[id]; ok {
-			n.Court, n.Reference, n.Kind = r.Issuer, r.Reference, legalKindLabel(r.Kind)
+			n.Court, n.Reference, n.Kind = r.Issuer, r.Reference, LegalKindLabel(r.Kind)
 		}
 		notices[id] = n
 		return n
@@ -394,12 +393,8 @@ func (s *Store) legalNotices(db *gorm.DB, patronID int64, since *time.Time) ([]L
 		}
 	}
 	for _, p := range prods {
-		e := LegalEvent{At: p.ProducedAt, What: LegalEventProduced, From: p.ScopeFrom, To: p.ScopeTo}
-		for _, key := range strings.Split(p.Categories, ",") {
-			if key = strings.TrimSpace(key); key != "" {
-				e.Categories = append(e.Categories, categoryTitleByKey(key))
-			}
-		}
+		e := LegalEvent{At: p.ProducedAt, What: LegalEventProduced, From: p.ScopeFrom, To: p.ScopeTo,
+			Categories: CategoryTitles(categoryKeys(p.Categories))}
 		get(p.RequestID).Events = append(get(p.RequestID).Events, e)
 	}
 	var out []LegalNotice
@@ -462,26 +457,6 @@ func (n LegalNotice) PausedNow() bool {
 	return held > 0
 }
 
-func legalKindLabel(kind string) string {
-	for _, k := range LegalKinds {
-		if k.Value == kind {
-			return k.Label
-		}
-	}
-	return kind
-}
-
-// categoryTitleByKey names a category by its export key, as the patron
-// reads it.
-func categoryTitleByKey(key string) string {
-	for _, c := range categories() {
-		if c.Key == key {
-			return c.Title
-		}
-	}
-	return key
-}
-
 // LegalTold is one patron to be told by email, once, of a request whose
 // nondisclosure order has ended.
 type LegalTold struct {
@@ -530,7 +505,7 @@ func (s *Store) UntoldLegalNoticesAfter(ctx context.Context, requestID, patronID
 		if t.Notice.Court == "" {
 			var r LegalRequest
 			if err := db.Where("id = ?", row.RequestID).Take(&r).Error; err == nil {
-				t.Notice.Court, t.Notice.Kind, t.Notice.Reference = r.Issuer, legalKindLabel(r.Kind), r.Reference
+				t.Notice.Court, t.Notice.Kind, t.Notice.Reference = r.Issuer, LegalKindLabel(r.Kind), r.Reference
 			}
 		}
 		out = append(out, t)

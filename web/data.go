@@ -823,7 +823,7 @@ func (s *Server) legalNoticeView(n models.LegalNotice) views.LegalNotice {
 			if n.Court != "" {
 				to = n.Court
 			}
-			v.Lines = append(v.Lines, s.date(e.At)+": the library produced "+what+" ("+s.span(e.From, e.To)+") for "+to+".")
+			v.Lines = append(v.Lines, s.date(e.At)+": the library produced "+what+" (records "+datedSpan(e.From, e.To, s.date)+") for "+to+".")
 		}
 	}
 	if n.NondisclosureEnded != nil {
@@ -832,7 +832,6 @@ func (s *Server) legalNoticeView(n models.LegalNotice) views.LegalNotice {
 	return v
 }
 
-// span names the dates a production covered.
 // quotedList names categories in a sentence: “Holds” and “Fines and
 // fees”, so that a title holding "and" still reads as one.
 func quotedList(titles []string) string {
@@ -846,14 +845,16 @@ func quotedList(titles []string) string {
 	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 }
 
-func (s *Server) span(from, to *time.Time) string {
+// datedSpan names the dates a production covered, each written by date:
+// "dated March 1, 2026 to June 30, 2026", or "of every date".
+func datedSpan(from, to *time.Time, date func(time.Time) string) string {
 	switch {
 	case from != nil && to != nil:
-		return "records dated " + s.date(*from) + " to " + s.date(*to)
+		return "dated " + date(*from) + " to " + date(*to)
 	case from != nil:
-		return "records dated from " + s.date(*from)
+		return "dated from " + date(*from)
 	case to != nil:
-		return "records dated up to " + s.date(*to)
+		return "dated up to " + date(*to)
 	}
-	return "records of every date"
+	return "of every date"
 }

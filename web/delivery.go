@@ -697,18 +697,9 @@ func LegalEmailText(library string, loc *time.Location, contact views.Contact, p
 		case models.LegalEventProduced:
 			what := "your records"
 			if len(e.Categories) > 0 {
-				what = "your " + strings.Join(e.Categories, ", ")
+				what = "your " + quotedList(e.Categories)
 			}
-			span := "of every date"
-			switch {
-			case e.From != nil && e.To != nil:
-				span = "dated " + date(*e.From) + " to " + date(*e.To)
-			case e.From != nil:
-				span = "dated from " + date(*e.From)
-			case e.To != nil:
-				span = "dated up to " + date(*e.To)
-			}
-			fmt.Fprintf(&b, "- %s: we produced %s, %s, for %s.\n", date(e.At), what, span, court)
+			fmt.Fprintf(&b, "- %s: we produced %s, %s, for %s.\n", date(e.At), what, datedSpan(e.From, e.To, date), court)
 		}
 	}
 	b.WriteString("\nYou can see what we hold about you by signing in to the privacy portal. To ask about this, ")
