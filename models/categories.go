@@ -1,14 +1,23 @@
 package models
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
 
 // Category is one kind of data the library holds about a patron, with the
-// plain words the patron reads about it. The list below is the single
-// source for the overview, the detail pages, the export and the print
-// view; a test fails if a table with a patron reference is missing here.
+// plain words the patron reads about it and everything the code does with
+// it: one descriptor per category, each in its own file (category_*.go),
+// registered in registry below. The overview, the detail pages, the
+// export, the legal production, the print view, the retention schedule,
+// the purge and the kept summaries all iterate over the registry; none
+// names a category. A test fails if a table with a patron reference is
+// missing here (TestEveryPatronTableHasACategory).
+//
+// Adding a category: a new category_*.go file with its descriptor, one
+// line in registry, and a migration that creates its table (and, if its
+// summary is kept, its triggers: see Kept).
 type Category struct {
 	Slug       string // in URLs: /data/{slug}
 	Key        string // in the export
@@ -41,6 +50,82 @@ type Category struct {
 	// detail page, the print view and the export show them beside its
 	// records (the digest emails that carried the notifications).
 	Parts []CategoryPart
+
+	// Fields, for a category kept on the patron's own row (Table ""),
+	// lists what is held.
+	Fields func(Patron) []Field
+	// Columns label the detail page's table; Records reads one page of
+	// it, newest first (web lays out each record by its type).
+	Columns []string
+	Records func(ctx context.Context, s *Store, patronID int64, req PageRequest, limits SessionLimits) (RecordPage, error)
+	// Deletable says the patron may delete single records from the
+	// detail page (/data/{slug}/{id}/delete).
+	Deletable bool
+	// CountOnlyForStaff says staff assisting the patron read the count of
+	// records only, never a record.
+	CountOnlyForStaff bool
+	// Controls names the extra controls the detail page shows.
+	Controls Controls
+	// ManageURL and ManageLabel link the detail page to where the patron
+	// changes what is held.
+	ManageURL, ManageLabel string
+	// NewestLabel says how the overview reads the newest record's label.
+	NewestLabel LabelKind
+
+	// Schedule, for a time-limited category, is its line of the
+	// retention schedule: when a record is due, and the rule in words.
+	Schedule *ScheduleRule
+	// Purge lists the deletions the category's retention makes at time n
+	// (nil: the purge never deletes its records on its own).
+	Purge func(n time.Time, r Retention, limits SessionLimits) []purgeRule
+	// Kept, when set, is how the category is summed up in
+	// patron_summaries by triggers (see summaries.go); nil when the
+	// overview reads its table live.
+	Kept *SummarySpec
+	// write writes the category's records into an export or a legal
+	// production (see recordScope).
+	write func(x recordScope) error
+}
+
+// Controls names extra controls a category's detail page shows.
+type Controls int
+
+const (
+	NoControls      Controls = iota
+	HistoryControls          // turn reading history on or off, delete it
+	SignInControls           // sign out everywhere else
+)
+
+// LabelKind says how the overview reads a category's newest label.
+type LabelKind int
+
+const (
+	LabelText           LabelKind = iota // as it is
+	LabelConsentSubject                  // a consent subject (ConsentReadingHistory, ...)
+	LabelAuditAction                     // an audit action
+	LabelChannel                         // a sign-in channel
+)
+
+// RecordPage is one page of a category's records, each of the record type
+// the category reads (Loan, Hold, ...), with the cursors to either side.
+type RecordPage struct {
+	Rows         []any
+	Older, Newer *Cursor
+}
+
+// recordsOf adapts a typed page reader to Category.Records.
+func recordsOf[T any](read func(s *Store, ctx context.Context, patronID int64, req PageRequest) (Page[T], error)) func(context.Context, *Store, int64, PageRequest, SessionLimits) (RecordPage, error) {
+	return func(ctx context.Context, s *Store, patronID int64, req PageRequest, _ SessionLimits) (RecordPage, error) {
+		pg, err := read(s, ctx, patronID, req)
+		if err != nil {
+			return RecordPage{}, err
+		}
+		rows := make([]any, len(pg.Rows))
+		for i, r := range pg.Rows {
+			rows[i] = r
+		}
+		return RecordPage{Rows: rows, Older: pg.Older, Newer: pg.Newer}, nil
+	}
 }
 
 // CategoryPart is a table shown and exported with a category: in the
@@ -48,6 +133,30 @@ type Category struct {
 // second table titled Title.
 type CategoryPart struct {
 	Table, Key, Title, Empty string
+	// write writes the part's rows into an export or a legal production.
+	write func(x recordScope) error
+}
+
+// registry is every category, in the order the overview shows them. It
+// is filled in by init (the descriptors' functions refer back to it), and
+// so are the lookups derived from it.
+var registry []*Category
+
+// bySlug finds a registered category by slug.
+var bySlug map[string]*Category
+
+func init() {
+	registry = []*Category{
+		&contactCategory, &cardCategory, &loansCategory, &readingHistoryCategory, &holdsCategory,
+		&finesCategory, &illCategory, &referenceCategory, &computerSessionsCategory, &mailingListsCategory,
+		&favoritesCategory, &notificationsCategory, &consentsCategory, &staffAccessCategory, &sessionsCategory,
+	}
+	bySlug = make(map[string]*Category, len(registry))
+	for _, c := range registry {
+		bySlug[c.Slug] = c
+	}
+	schedule = scheduleOf(registry)
+	keptSummaries = keptOf(registry)
 }
 
 // CourtOrder is who outside the library may see every kind of data: the
@@ -76,96 +185,24 @@ func CategoriesFor(r Retention) []Category {
 }
 
 func categories() []Category {
-	return []Category{
-		{Slug: "contact", One: "detail", Many: "details", Key: "contact", Title: "Contact details",
-			Purpose:   "To reach you about your loans, holds and the notices you asked for, as the policy allows.",
-			Retention: "As long as your card is active.",
-			SharedWith: alsoCourt("A collection agency, only to recover long-overdue materials. " +
-				"The library's mail service, only your name and email address, to deliver the library's emails to you.")},
-		{Slug: "card", One: "detail", Many: "details", Key: "card", Title: "Library card and borrowing privileges",
-			Purpose:    "To lend to you: your card number, home branch, expiry date and whether you can borrow.",
-			Retention:  "As long as your card is active.",
-			SharedWith: CourtOrder},
-		{Slug: "loans", One: "item", Many: "items", Key: "loans", Title: "Current loans", Table: "loans", TimeColumn: "checked_out_at", Label: "title",
-			Purpose:    "To know what you have borrowed and when it is due.",
-			Retention:  "Until you return the item; then it is deleted, unless you keep a reading history.",
-			SharedWith: alsoCourt("A collection agency, only to recover long-overdue materials."),
-			Empty:      "You have nothing checked out. Items you borrow appear here until you return them."},
-		{Slug: "reading-history", One: "item", Many: "items", Key: "reading_history", Title: "Reading history", Table: "reading_history", TimeColumn: "returned_at", Label: "title", CountColumn: "history_count",
-			Purpose:    "Kept only because you asked for it, so you can look back at what you borrowed.",
-			Retention:  "Until you delete it or turn reading history off.",
-			SharedWith: CourtOrder,
-			Empty:      "Nothing is kept. Reading history is off unless you turn it on; then items you return are listed here."},
-		{Slug: "holds", One: "hold", Many: "holds", Key: "holds", Title: "Holds", Table: "holds", TimeColumn: "placed_at", DueFrom: "closed_at", Label: "title",
-			Purpose:    "To set items aside for you and tell you when they are ready.",
-			Retention:  "30 days after a hold is filled or cancelled.",
-			SharedWith: CourtOrder,
-			Empty:      "You have no holds. Items you reserve appear here until 30 days after you collect or cancel them."},
-		{Slug: "fines", One: "fine or fee", Many: "fines and fees", Key: "fines", Title: "Fines and fees", Table: "fines", TimeColumn: "assessed_at", DueFrom: "settled_at", Label: "description",
-			Purpose:    "To record what is owed to the library, and what was paid or waived.",
-			Retention:  "90 days after a fine is paid or waived.",
-			SharedWith: alsoCourt("A collection agency, only to recover materials."),
-			Empty:      "You owe nothing, and no paid or waived fines are on record."},
-		{Slug: "ill", One: "request", Many: "requests", Key: "interlibrary_loans", Title: "Interlibrary loans", Table: "ill_requests", TimeColumn: "requested_at", DueFrom: "completed_at", Label: "title",
-			Purpose:    "To borrow items from other libraries for you.",
-			Retention:  "90 days after the loan is completed or cancelled.",
-			SharedWith: alsoCourt("The lending library, only what the loan needs."),
-			Empty:      "You have no interlibrary loan requests."},
-		{Slug: "reference", One: "question", Many: "questions", Key: "reference_questions", Title: "Email reference questions", Table: "reference_questions", TimeColumn: "asked_at", DueFrom: "asked_at", Label: "subject",
-			Purpose:    "To answer your questions and any follow-up; the policy keeps them confidential.",
-			Retention:  "At most 12 months after you asked, as the policy promises.",
-			SharedWith: CourtOrder,
-			Empty:      "You have not sent us a question by email in the last 12 months."},
-		{Slug: "computer-sessions", One: "session", Many: "sessions", Key: "computer_sessions", Title: "Computer sessions", Table: "computer_sessions", TimeColumn: "started_at", DueFrom: "started_at", Label: "station",
-			Purpose:    "To share the public internet computers fairly.",
-			Retention:  "24 hours after the session started.",
-			SharedWith: CourtOrder,
-			Empty:      "You have not used a library computer in the last 24 hours."},
-		{Slug: "mailing-lists", One: "list", Many: "lists", Key: "mailing_lists", Title: "Mailing lists", Table: "subscriptions", TimeColumn: "subscribed_at",
-			Label:      "(SELECT name FROM mailing_lists WHERE mailing_lists.id = subscriptions.list_id)",
-			Purpose:    "To send you only the mailings you chose.",
-			Retention:  "Until you unsubscribe.",
-			SharedWith: alsoCourt("The library's mail service, only your name and email address."),
-			Empty:      "You are on no mailing lists. Nothing is sent to you unless you subscribe."},
-		{Slug: "favorites", One: "favorite", Many: "favorites", Key: "favorites", Title: "Favorite authors and subjects", Table: "favorites", TimeColumn: "created_at", Label: "display",
-			Purpose:    "Linked only if you chose, and used only to tell you about new arrivals.",
-			Retention:  "Until you remove them or unlink them from your record.",
-			SharedWith: alsoCourt("The library's mail service, only in the new-arrival emails you chose (\"Because you follow\")."),
-			Empty:      "No favorites are linked to your record."},
-		{Slug: "notifications", One: "notification", Many: "notifications", Key: "notifications", Title: "Notifications we sent you", Table: "notifications", TimeColumn: "created_at", DueFrom: "sent_at", Label: "title",
-			Parts: []CategoryPart{{Table: "digests", Key: "emails", Title: "Emails that carried them",
-				Empty: "No email has been sent to you about new arrivals."}},
-			Purpose:    "To show you what we told you about new arrivals, and what is waiting to be sent.",
-			Retention:  "30 days after a notification is emailed, or after it was made when it is not emailed.",
-			SharedWith: alsoCourt("The library's mail service, only to deliver the emails you chose."),
-			Empty:      "We have not sent you any notifications."},
-		{Slug: "consents", One: "change", Many: "changes", Key: "consent_history", Title: "Consent history", Table: "consent_entries", TimeColumn: "created_at", Label: "subject",
-			Purpose:    "To prove what you chose and when, and who made each change.",
-			Retention:  "As long as the choice it records, plus two years.",
-			SharedWith: CourtOrder,
-			Empty:      "You have not made any privacy choices yet."},
-		{Slug: "staff-access", One: "entry", Many: "entries", Key: "staff_access", Title: "Staff access and assistance", Table: "audit_entries", TimeColumn: "created_at", Label: "action",
-			Where:      "restricted = FALSE",
-			Purpose:    "To show you every time staff looked up or helped with your record.",
-			Retention:  "2 years.",
-			SharedWith: CourtOrder,
-			Empty:      "No staff member has looked up or helped with your record."},
-		{Slug: "sessions", One: "sign-in", Many: "sign-ins", Key: "sessions", Title: "Active sign-ins", Table: "sessions", TimeColumn: "last_seen_at", Label: "channel",
-			Purpose:    "To keep you signed in on the devices you use.",
-			Retention:  "Until you sign out, after 15 minutes without activity, or 8 hours after sign-in.",
-			SharedWith: CourtOrder,
-			Empty:      "You are not signed in anywhere else."},
+	out := make([]Category, len(registry))
+	for i, c := range registry {
+		out[i] = *c
 	}
+	return out
 }
 
 // CategoryBySlug finds a category by its URL name.
 func CategoryBySlug(slug string) (Category, bool) {
-	for _, c := range Categories() {
-		if c.Slug == slug {
-			return c, true
-		}
+	c, ok := bySlug[slug]
+	if !ok {
+		return Category{}, false
 	}
-	return Category{}, false
+	out := *c
+	if text, ok := DefaultRetention().Describe(slug); ok {
+		out.Retention = text
+	}
+	return out, true
 }
 
 // parseDBTime reads a time that an aggregate (MIN, MAX) returned: a
@@ -193,3 +230,5 @@ func mustCategory(slug string) Category {
 	}
 	return c
 }
+
+var sprintf = fmt.Sprintf

@@ -112,7 +112,8 @@ func (s *Store) Export(ctx context.Context, patronID int64, meta ExportMeta, out
 				w.WriteString(",")
 			}
 			first = false
-			if err := s.exportCategory(tx, w, c, patronID, meta); err != nil {
+			x := recordScope{s: s, tx: tx, w: w, patron: p, limits: meta.Limits, view: meta.view}
+			if err := x.exportCategory(c); err != nil {
 				return fmt.Errorf("%s: %w", c.Key, err)
 			}
 		}
@@ -125,86 +126,107 @@ func (s *Store) Export(ctx context.Context, patronID int64, meta ExportMeta, out
 	return w.Flush()
 }
 
-func (s *Store) exportCategory(tx *gorm.DB, w *bufio.Writer, c Category, patronID int64, meta ExportMeta) error {
+// recordScope is where a category writes its records: into the export
+// (view set: leaving out what the patron's own pages do not show) or into
+// a legal production (legal set: only the records of [from, end)). Each
+// category's descriptor says how it writes (Category.write).
+type recordScope struct {
+	s      *Store
+	tx     *gorm.DB
+	w      *bufio.Writer
+	c      *Category
+	patron Patron
+	limits SessionLimits
+	view   *PatronView
+	// legal, from and end: a legal production of the records whose time
+	// falls in [from, end).
+	legal     bool
+	from, end time.Time
+}
+
+// hide leaves out what the patron's pages do not show: records past
+// their retention that a hold they may not be told of keeps.
+func (x recordScope) hide(q *gorm.DB, idCol string) *gorm.DB {
+	if x.view == nil {
+		return q
+	}
+	return x.view.HideFrom(q, x.c.Table, idCol)
+}
+
+// during keeps, in a legal production, the rows whose col falls in the
+// period.
+func (x recordScope) during(q *gorm.DB, col string) *gorm.DB {
+	if !x.legal {
+		return q
+	}
+	return q.Where(col+" >= ? AND "+col+" < ?", x.from.UTC(), x.end.UTC())
+}
+
+// inPeriod says whether t falls in a legal production's period (always,
+// in an export).
+func (x recordScope) inPeriod(t time.Time) bool {
+	return !x.legal || (!t.Before(x.from) && t.Before(x.end))
+}
+
+// writeTable writes the patron's rows of the category's table, read as
+// T, newest first.
+func writeTable[T any](x recordScope) error {
+	q := x.hide(x.tx.Model(new(T)).Where("patron_id = ?", x.patron.ID), x.c.Table+".id")
+	q = x.during(q, x.c.TimeColumn)
+	return streamRows[T](x.tx, x.w, q.Order(x.c.TimeColumn+" DESC").Order("id DESC"))
+}
+
+// writeKept writes the rows of a list read whole, those in the period.
+func writeKept[T any](x recordScope, rows []T, at func(T) time.Time) error {
+	if !x.legal {
+		return writeRows(x.w, rows)
+	}
+	var kept []T
+	for _, r := range rows {
+		if x.inPeriod(at(r)) {
+			kept = append(kept, r)
+		}
+	}
+	return writeRows(x.w, kept)
+}
+
+// writeRecords writes c's records, then its parts, each as the JSON
+// array the export and the legal production carry.
+func (x recordScope) writeRecords(c *Category) error {
+	x.c = c
+	if c.write == nil {
+		return fmt.Errorf("no writer for category %q", c.Slug)
+	}
+	if err := c.write(x); err != nil {
+		return err
+	}
+	x.w.WriteString("]")
+	for _, part := range c.Parts {
+		key, _ := json.Marshal(part.Key)
+		x.w.WriteString(",")
+		x.w.Write(key)
+		x.w.WriteString(":[")
+		if part.write == nil {
+			return fmt.Errorf("no writer for %s's part %q", c.Slug, part.Table)
+		}
+		if err := part.write(x); err != nil {
+			return err
+		}
+		x.w.WriteString("]")
+	}
+	x.w.WriteString("}")
+	return nil
+}
+
+func (x recordScope) exportCategory(c Category) error {
+	w := x.w
 	key, _ := json.Marshal(c.Key)
 	info, _ := json.Marshal(exportCategory{c.Title, c.Purpose, c.Retention, c.SharedWith})
 	w.Write(key)
 	w.WriteString(":")
 	w.Write(info[:len(info)-1])
 	w.WriteString(`,"records":[`)
-	var err error
-	// hide leaves out what the patron's pages do not show: records past
-	// their retention that a hold they may not be told of keeps.
-	hide := func(q *gorm.DB, idCol string) *gorm.DB {
-		if meta.view == nil {
-			return q
-		}
-		return meta.view.HideFrom(q, c.Table, idCol)
-	}
-	scoped := func(model any) *gorm.DB {
-		return hide(tx.Model(model).Where("patron_id = ?", patronID), c.Table+".id").Order(c.TimeColumn + " DESC").Order("id DESC")
-	}
-	switch c.Slug {
-	case "loans":
-		err = streamRows[Loan](tx, w, scoped(&Loan{}))
-	case "reading-history":
-		err = streamRows[HistoryEntry](tx, w, scoped(&HistoryEntry{}))
-	case "holds":
-		err = streamRows[Hold](tx, w, scoped(&Hold{}))
-	case "fines":
-		err = streamRows[Fine](tx, w, scoped(&Fine{}))
-	case "ill":
-		err = streamRows[ILLRequest](tx, w, scoped(&ILLRequest{}))
-	case "reference":
-		err = streamRows[ReferenceQuestion](tx, w, scoped(&ReferenceQuestion{}))
-	case "computer-sessions":
-		err = streamRows[ComputerSession](tx, w, scoped(&ComputerSession{}))
-	case "favorites":
-		err = streamRows[Favorite](tx, w, scoped(&Favorite{}))
-	case "notifications":
-		err = streamRows[Notification](tx, w, scoped(&Notification{}))
-	case "consents":
-		err = streamRows[ConsentEntry](tx, w, scoped(&ConsentEntry{}))
-	case "mailing-lists":
-		err = streamRows[SubscriptionRecord](tx, w, subscriptionQuery(tx, patronID).Order("subscriptions.subscribed_at DESC"))
-	case "staff-access":
-		err = streamRows[StaffAccessRecord](tx, w, hide(staffAccessQuery(tx, patronID), "audit_entries.id").Order("audit_entries.created_at DESC"))
-	case "sessions":
-		var rows []SessionRecord
-		if rows, err = s.activeSessions(tx, patronID, meta.Limits); err == nil {
-			err = writeRows(w, rows)
-		}
-	default:
-		err = fmt.Errorf("no exporter for category %q", c.Slug)
-	}
-	if err != nil {
-		return err
-	}
-	w.WriteString("]")
-	for _, part := range c.Parts {
-		key, _ := json.Marshal(part.Key)
-		w.WriteString(",")
-		w.Write(key)
-		w.WriteString(":[")
-		switch part.Table {
-		case "digests":
-			var rows []DigestRecord
-			if rows, err = digestRecords(tx, patronID); err == nil && meta.view != nil {
-				rows, err = visibleDigests(tx, *meta.view, rows)
-			}
-			if err == nil {
-				err = writeRows(w, rows)
-			}
-		default:
-			err = fmt.Errorf("no exporter for %s's part %q", c.Slug, part.Table)
-		}
-		if err != nil {
-			return err
-		}
-		w.WriteString("]")
-	}
-	w.WriteString("}")
-	return nil
+	return x.writeRecords(&c)
 }
 
 // streamRows encodes each row of q as JSON, separated by commas, without

@@ -301,7 +301,6 @@ func (s *Store) legalPart(tx *gorm.DB, out *bytes.Buffer, req LegalRequest, p Pa
 	}
 	w.Write(head[:len(head)-1])
 	w.WriteString(`,"categories":{`)
-	fromUTC, endUTC := from.UTC(), end.UTC()
 	for i, c := range cats {
 		if i > 0 {
 			w.WriteString(",")
@@ -312,90 +311,10 @@ func (s *Store) legalPart(tx *gorm.DB, out *bytes.Buffer, req LegalRequest, p Pa
 		w.WriteString(`:{"title":`)
 		w.Write(title)
 		w.WriteString(`,"records":[`)
-		inRange := func(model any) *gorm.DB {
-			return tx.Model(model).Where("patron_id = ?", p.ID).
-				Where(c.TimeColumn+" >= ? AND "+c.TimeColumn+" < ?", fromUTC, endUTC).
-				Order(c.TimeColumn + " DESC").Order("id DESC")
-		}
-		var err error
-		switch c.Slug {
-		case "contact":
-			err = writeRows(w, []legalContact{{p.GivenName, p.FamilyName, p.Email, p.Phone, p.PostalAddress}})
-		case "card":
-			err = writeRows(w, []legalCard{{p.CardNumber, p.HomeBranch, p.CardExpiresOn.Format("2006-01-02"), p.BorrowingStatus, p.CreatedAt}})
-		case "loans":
-			err = streamRows[Loan](tx, w, inRange(&Loan{}))
-		case "reading-history":
-			err = streamRows[HistoryEntry](tx, w, inRange(&HistoryEntry{}))
-		case "holds":
-			err = streamRows[Hold](tx, w, inRange(&Hold{}))
-		case "fines":
-			err = streamRows[Fine](tx, w, inRange(&Fine{}))
-		case "ill":
-			err = streamRows[ILLRequest](tx, w, inRange(&ILLRequest{}))
-		case "reference":
-			err = streamRows[ReferenceQuestion](tx, w, inRange(&ReferenceQuestion{}))
-		case "computer-sessions":
-			err = streamRows[ComputerSession](tx, w, inRange(&ComputerSession{}))
-		case "favorites":
-			err = streamRows[Favorite](tx, w, inRange(&Favorite{}))
-		case "notifications":
-			err = streamRows[Notification](tx, w, inRange(&Notification{}))
-		case "consents":
-			err = streamRows[ConsentEntry](tx, w, inRange(&ConsentEntry{}))
-		case "mailing-lists":
-			err = streamRows[SubscriptionRecord](tx, w, subscriptionQuery(tx, p.ID).
-				Where("subscriptions.subscribed_at >= ? AND subscriptions.subscribed_at < ?", fromUTC, endUTC).
-				Order("subscriptions.subscribed_at DESC"))
-		case "staff-access":
-			// Entries of legal process are left out: one agency's package
-			// never names another court's request, hold or production.
-			err = streamRows[StaffAccessRecord](tx, w, staffAccessQuery(tx, p.ID).
-				Where("audit_entries.action NOT LIKE ?", "legal.%").
-				Where("audit_entries.created_at >= ? AND audit_entries.created_at < ?", fromUTC, endUTC).
-				Order("audit_entries.created_at DESC"))
-		case "sessions":
-			var rows, kept []SessionRecord
-			if rows, err = s.activeSessions(tx, p.ID, meta.Limits); err == nil {
-				for _, r := range rows {
-					if !r.LastSeenAt.Before(from) && r.LastSeenAt.Before(end) {
-						kept = append(kept, r)
-					}
-				}
-				err = writeRows(w, kept)
-			}
-		default:
-			err = fmt.Errorf("no production for category %q", c.Slug)
-		}
-		if err != nil {
+		x := recordScope{s: s, tx: tx, w: w, patron: p, limits: meta.Limits, legal: true, from: from, end: end}
+		if err := x.writeRecords(&c); err != nil {
 			return fmt.Errorf("%s: %w", c.Key, err)
 		}
-		w.WriteString("]")
-		for _, part := range c.Parts {
-			pk, _ := json.Marshal(part.Key)
-			w.WriteString(",")
-			w.Write(pk)
-			w.WriteString(":[")
-			switch part.Table {
-			case "digests":
-				var rows, kept []DigestRecord
-				if rows, err = digestRecords(tx, p.ID); err == nil {
-					for _, r := range rows {
-						if !r.CreatedAt.Before(from) && r.CreatedAt.Before(end) {
-							kept = append(kept, r)
-						}
-					}
-					err = writeRows(w, kept)
-				}
-			default:
-				err = fmt.Errorf("no production for %s's part %q", c.Slug, part.Table)
-			}
-			if err != nil {
-				return err
-			}
-			w.WriteString("]")
-		}
-		w.WriteString("}")
 	}
 	w.WriteString("}}\n")
 	return w.Flush()

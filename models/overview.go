@@ -119,7 +119,7 @@ func (s *Store) OverviewWith(ctx context.Context, p Patron, limits SessionLimits
 				}
 			}
 		}
-		_, counted := keptDue[c.Table]
+		_, counted := keptDue()[c.Table]
 		if isKept(c.Slug) && !v.Paused && a != nil && ((counted && dueRows[c.Table] > 0) ||
 			(!counted && a.oldest != nil && v.mayBeDue(c.Table, *a.oldest))) {
 			// Records past retention that a hold keeps are not shown.
@@ -147,11 +147,8 @@ func (s *Store) OverviewWith(ctx context.Context, p Patron, limits SessionLimits
 		}
 		summary.Paused = v.Paused && summary.OldestDue != nil
 		summary.Category = c
-		switch c.Slug {
-		case "contact":
-			summary.Count = int64(len(ContactFields(p)))
-		case "card":
-			summary.Count = int64(len(CardFields(p)))
+		if c.Fields != nil {
+			summary.Count = int64(len(c.Fields(p)))
 		}
 		out = append(out, summary)
 	}
@@ -191,7 +188,7 @@ func buildOverviewSQL(mark string) string {
 				c.Slug, c.TimeColumn, oldest, c.Label, c.Table, where))
 			continue
 		}
-		if due, ok := liveDue[c.Table]; ok {
+		if due, ok := liveDue()[c.Table]; ok {
 			// Unless deletion is paused (4), leave out what the purge
 			// would delete now (its rule, due before 5).
 			where += fmt.Sprintf(" AND (%s4 OR %s.id NOT IN (SELECT id FROM %s WHERE patron_id = %s1 AND (%s)))",
@@ -205,7 +202,7 @@ func buildOverviewSQL(mark string) string {
 	// it is due counts its due rows in the same round trip (6 is their
 	// cutoff).
 	for _, c := range categories() {
-		if due, ok := keptDue[c.Table]; ok {
+		if due, ok := keptDue()[c.Table]; ok {
 			parts = append(parts, fmt.Sprintf("SELECT 'due:%s', COUNT(*), 0, NULL, NULL, NULL FROM %s WHERE patron_id = %s1 AND (%s)",
 				c.Table, c.Table, mark, strings.ReplaceAll(due, "?", mark+"6")))
 		}
@@ -217,19 +214,19 @@ func buildOverviewSQL(mark string) string {
 // not tell whether a record is due: a consent entry falls due when a
 // later choice on the same subject has been on record for the audit
 // period, so a patron's first choice years ago says nothing.
-var keptDue = map[string]string{
-	"consent_entries": oneCutoffRule("consent_entries", func(cut time.Time) time.Time {
+var keptDue = sync.OnceValue(func() map[string]string {
+	return map[string]string{"consent_entries": oneCutoffRule("consent_entries", func(cut time.Time) time.Time {
 		return cut.AddDate(DefaultRetention().AuditYears, 0, 0)
-	}),
-}
+	})}
+})
 
 // liveDue is the purge's rule for each table the overview reads live
 // whose records fall due by time.
-var liveDue = map[string]string{
-	"notifications": oneCutoffRule("notifications", func(cut time.Time) time.Time {
+var liveDue = sync.OnceValue(func() map[string]string {
+	return map[string]string{"notifications": oneCutoffRule("notifications", func(cut time.Time) time.Time {
 		return cut.AddDate(0, 0, DefaultRetention().NotificationDays)
-	}),
-}
+	})}
+})
 
 // oneCutoffRule is the purge's rule for table as SQL whose every
 // placeholder is the same cutoff, so the overview can number them all

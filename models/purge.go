@@ -80,36 +80,25 @@ func purgeRuleFor(n time.Time, r Retention, table string) (purgeRule, bool) {
 }
 
 func purgeRulesAt(n time.Time, r Retention, limits SessionLimits) []purgeRule {
-	return []purgeRule{
-		{"reference_questions", "reference_questions", "id", "asked_at < ?", []any{n.AddDate(0, -r.ReferenceMonths, 0)}, true},
-		{"holds", "holds", "id", "closed_at < ?", []any{n.AddDate(0, 0, -r.HoldDays)}, true},
-		{"fines", "fines", "id", "settled_at < ?", []any{n.AddDate(0, 0, -r.FineDays)}, true},
-		{"interlibrary_loans", "ill_requests", "id", "completed_at < ?", []any{n.AddDate(0, 0, -r.ILLDays)}, true},
-		{"computer_sessions", "computer_sessions", "id", "started_at < ?", []any{n.Add(-time.Duration(r.ComputerHours) * time.Hour)}, true},
-		// A notification whose email was given up goes as if sent then
-		// (a failed digest's next_attempt_at is when it was given up); one
-		// never emailed (the patron chose no emails, has no address, or no
-		// mail server is set up) goes the same time after it was created:
-		// by then it has served its purpose on the patron's own page.
-		{"notifications", "notifications", "id", "(sent_at < ? OR digest_id IN (SELECT id FROM digests " +
-			"WHERE status = 'failed' AND next_attempt_at < ?) OR (sent_at IS NULL AND digest_id IS NULL AND created_at < ?))",
-			[]any{n.AddDate(0, 0, -r.NotificationDays), n.AddDate(0, 0, -r.NotificationDays), n.AddDate(0, 0, -r.NotificationDays)}, true},
-		// Digest emails go with the notifications they carried.
-		{"digests", "digests", "id", "NOT EXISTS (SELECT 1 FROM notifications WHERE notifications.digest_id = digests.id)", nil, true},
-		// A consent entry proves a choice until a later entry replaces it;
-		// then it is kept for the audit period.
-		{"consent_history", "consent_entries", "id", "EXISTS (SELECT 1 FROM consent_entries later WHERE later.patron_id = consent_entries.patron_id " +
-			"AND later.subject = consent_entries.subject AND later.id > consent_entries.id AND later.created_at < ?)",
-			[]any{n.AddDate(-r.AuditYears, 0, 0)}, true},
-		// Expired sessions go through endSessions, which records the end of
-		// an assistance one carried ("timed out").
-		{"sessions", "sessions", "token_hash", "(last_seen_at <= ? OR created_at <= ?)", []any{n.Add(-limits.Idle), n.Add(-limits.Absolute)}, false},
-		{"handoff_tokens", "handoff_tokens", "jti", "expires_at < ?", []any{n}, false},
+	var out []purgeRule
+	for _, c := range registry {
+		if c.Purge != nil {
+			out = append(out, c.Purge(n, r, limits)...)
+		}
+	}
+	return append(out,
+		// Tables that hold no patron's data of their own.
+		purgeRule{"handoff_tokens", "handoff_tokens", "jti", "expires_at < ?", []any{n}, false},
 		// New arrivals are not personal data; once no notification names
 		// one, a year on it has served its purpose. Its terms go with it.
-		{"arrivals", "arrivals", "id", "created_at < ? AND NOT EXISTS (SELECT 1 FROM notifications WHERE notifications.arrival_id = arrivals.id)",
-			[]any{n.AddDate(-ArrivalKeepYears, 0, 0)}, false},
-	}
+		purgeRule{"arrivals", "arrivals", "id", "created_at < ? AND NOT EXISTS (SELECT 1 FROM notifications WHERE notifications.arrival_id = arrivals.id)",
+			[]any{n.AddDate(-ArrivalKeepYears, 0, 0)}, false})
+}
+
+// byDate is the purge rule, named name, of a category whose records in
+// table are due a fixed time after column: rows where it is before cut.
+func byDate(name, table, column string, cut time.Time) purgeRule {
+	return purgeRule{name, table, "id", column + " < ?", []any{cut}, true}
 }
 
 // Purge deletes every record whose retention has run out, in batches of

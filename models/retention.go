@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -40,25 +41,41 @@ func DefaultRetention() Retention {
 	}
 }
 
+// ScheduleRule is a time-limited category's line of the retention
+// schedule: the setting that configures it, when a record is due, and the
+// rule in words. Each category's descriptor carries its own.
+type ScheduleRule struct {
+	RetentionRule // Key, Label, Unit, Min, Max, Reason (Value is read by Rules)
+	// Pos is the rule's place on the schedule (the settings page).
+	Pos int
+	// value points at the rule's setting in a schedule.
+	value func(r *Retention) *int
+	// due is when a record whose retention counts from t is deleted.
+	due func(r Retention, t time.Time) time.Time
+	// describe says the rule in words, from the values in force.
+	describe func(r Retention) string
+}
+
+// schedule is the categories' rules, in the order the schedule lists them.
+var schedule []*ScheduleRule
+
+func scheduleOf(registry []*Category) []*ScheduleRule {
+	var out []*ScheduleRule
+	for _, c := range registry {
+		if c.Schedule != nil {
+			out = append(out, c.Schedule)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Pos < out[j].Pos })
+	return out
+}
+
 // due returns when a record whose retention counts from t is deleted,
 // for the category with the given slug, and false for categories that
 // are not time-limited.
 func (r Retention) due(slug string, t time.Time) (time.Time, bool) {
-	switch slug {
-	case "reference":
-		return t.AddDate(0, r.ReferenceMonths, 0), true
-	case "holds":
-		return t.AddDate(0, 0, r.HoldDays), true
-	case "fines":
-		return t.AddDate(0, 0, r.FineDays), true
-	case "ill":
-		return t.AddDate(0, 0, r.ILLDays), true
-	case "computer-sessions":
-		return t.Add(time.Duration(r.ComputerHours) * time.Hour), true
-	case "notifications":
-		return t.AddDate(0, 0, r.NotificationDays), true
-	case "staff-access":
-		return t.AddDate(r.AuditYears, 0, 0), true
+	if c, ok := bySlug[slug]; ok && c.Schedule != nil {
+		return c.Schedule.due(r, t), true
 	}
 	return time.Time{}, false
 }
@@ -80,51 +97,26 @@ type RetentionRule struct {
 
 // Rules lists the schedule's configurable lines with their enforced bounds.
 // Email reference questions can never be kept more than twelve months: the
-// policy says so.
+// policy says so (see category_reference.go).
 func (r Retention) Rules() []RetentionRule {
-	return []RetentionRule{
-		{"reference_months", "Email reference questions, after they were asked", "months", r.ReferenceMonths, 1, 12,
-			"The policy keeps them at most twelve months, for statistics and follow-up questions."},
-		{"hold_days", "Holds, after they are filled or cancelled", "days", r.HoldDays, 0, 90,
-			"Long enough to answer a question about a hold, no longer."},
-		{"fine_days", "Fines and fees, after they are paid or waived", "days", r.FineDays, 0, 365,
-			"Long enough to settle a dispute about a payment."},
-		{"ill_days", "Interlibrary loans, after they are completed", "days", r.ILLDays, 0, 365,
-			"Long enough to settle questions with the lending library."},
-		{"computer_hours", "Computer sessions, after they started", "hours", r.ComputerHours, 1, 72,
-			"Public-computer bookings matter only on the day; library guidance asks for 24 hours."},
-		{"notification_days", "Notifications, after they were emailed (or made, if never emailed)", "days", r.NotificationDays, 1, 90,
-			"Long enough to show a patron what we told them."},
-		{"audit_years", "Staff access and audit entries", "years", r.AuditYears, AuditYearsMin, 7,
-			"Long enough for a patron or an auditor to question a staff access."},
+	out := make([]RetentionRule, len(schedule))
+	for i, rule := range schedule {
+		out[i] = rule.RetentionRule
+		out[i].Value = *rule.value(&r)
 	}
+	return out
 }
 
 // Set changes one rule after checking it against its bounds.
 func (r *Retention) Set(key string, v int) error {
-	for _, rule := range r.Rules() {
+	for _, rule := range schedule {
 		if rule.Key != key {
 			continue
 		}
 		if v < rule.Min || v > rule.Max {
 			return &InputError{key, fmt.Sprintf("Choose between %d and %d %s.", rule.Min, rule.Max, rule.Unit)}
 		}
-		switch key {
-		case "reference_months":
-			r.ReferenceMonths = v
-		case "hold_days":
-			r.HoldDays = v
-		case "fine_days":
-			r.FineDays = v
-		case "ill_days":
-			r.ILLDays = v
-		case "computer_hours":
-			r.ComputerHours = v
-		case "notification_days":
-			r.NotificationDays = v
-		case "audit_years":
-			r.AuditYears = v
-		}
+		*rule.value(r) = v
 		return nil
 	}
 	return &InputError{key, "No such retention rule."}
@@ -133,21 +125,8 @@ func (r *Retention) Set(key string, v int) error {
 // Describe says a time-limited category's rule in words, from the values
 // in force; ok is false for categories that are not time-limited.
 func (r Retention) Describe(slug string) (string, bool) {
-	switch slug {
-	case "reference":
-		return fmt.Sprintf("At most %d months after you asked, as the policy promises.", r.ReferenceMonths), true
-	case "holds":
-		return fmt.Sprintf("%d days after a hold is filled or cancelled.", r.HoldDays), true
-	case "fines":
-		return fmt.Sprintf("%d days after a fine is paid or waived.", r.FineDays), true
-	case "ill":
-		return fmt.Sprintf("%d days after the loan is completed or cancelled.", r.ILLDays), true
-	case "computer-sessions":
-		return fmt.Sprintf("%d hours after the session started.", r.ComputerHours), true
-	case "notifications":
-		return fmt.Sprintf("%d days after a notification is emailed, or after it was made when it is not emailed.", r.NotificationDays), true
-	case "staff-access":
-		return fmt.Sprintf("%d years.", r.AuditYears), true
+	if c, ok := bySlug[slug]; ok && c.Schedule != nil {
+		return c.Schedule.describe(r), true
 	}
 	return "", false
 }

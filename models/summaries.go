@@ -17,8 +17,16 @@ import (
 // rows say, so it is neither shown nor exported on its own, and it changes
 // or disappears as soon as those rows do.
 
-// keptSummary says how one category's table is summed up. Label and Where
-// are SQL over a row of the table, written with {r} for the row's name.
+// SummarySpec is how a category's table is summed up: the newest row is
+// the latest of the category's TimeColumn (then the highest id), the
+// oldest the least of its DueFrom (or TimeColumn). Label and Where are
+// SQL over a row of the table, written with {r} for the row's name.
+type SummarySpec struct {
+	Label string // names the newest row
+	Where string // only rows that match are counted ("" for all)
+}
+
+// keptSummary says how one category's table is summed up.
 type keptSummary struct {
 	Slug, Table string
 	Time        string // the newest is the latest Time, then the highest id
@@ -27,45 +35,36 @@ type keptSummary struct {
 	Where       string // only rows that match are counted ("" for all)
 }
 
-// keptSummaries are the summaries migration 202611270008 set up. Frozen
-// with it: a change here would make databases differ by when they were
-// migrated. A later change is a new migration with a list of its own.
-// TestEveryCategoryIsKept checks them against categories().
-var keptSummaries = []keptSummary{
-	{Slug: "loans", Table: "loans", Time: "checked_out_at", Label: "{r}.title"},
-	{Slug: "reading-history", Table: "reading_history", Time: "returned_at", Label: "{r}.title"},
-	{Slug: "holds", Table: "holds", Time: "placed_at", Due: "closed_at", Label: "{r}.title"},
-	{Slug: "fines", Table: "fines", Time: "assessed_at", Due: "settled_at", Label: "{r}.description"},
-	{Slug: "ill", Table: "ill_requests", Time: "requested_at", Due: "completed_at", Label: "{r}.title"},
-	{Slug: "reference", Table: "reference_questions", Time: "asked_at", Due: "asked_at", Label: "{r}.subject"},
-	{Slug: "computer-sessions", Table: "computer_sessions", Time: "started_at", Due: "started_at", Label: "{r}.station"},
-	{Slug: "mailing-lists", Table: "subscriptions", Time: "subscribed_at",
-		Label: "(SELECT name FROM mailing_lists WHERE mailing_lists.id = {r}.list_id)"},
-	{Slug: "favorites", Table: "favorites", Time: "created_at", Label: "{r}.display"},
-	{Slug: "consents", Table: "consent_entries", Time: "created_at", Label: "{r}.subject"},
-	// Audit entries outlive their patron (they carry no foreign key): an
-	// entry written about a deleted patron has no summary to keep.
-	{Slug: "staff-access", Table: "audit_entries", Time: "created_at", Label: "{r}.action",
-		Where: "{r}.restricted = FALSE AND {r}.patron_id IN (SELECT id FROM patrons)"},
-}
-
-// Two categories are read from their own tables instead:
+// keptSummaries are the summaries of the categories whose descriptor says
+// Kept, in the registry's order. Migration 202611270008 set them up with
+// the SQL summaryDDL produces; TestSummaryDDLIsFrozen checks that SQL has
+// not changed since, so a change to a category's summary (or a new kept
+// category) is a new migration of its own, never an edit here.
+//
+// Two categories are read from their own tables instead (Kept is nil):
 //   - active sign-ins, which depend on the time of asking;
 //   - notifications, which arrival matching writes hundreds of thousands
 //     at a time: keeping their summaries cost it a third more time, over
 //     its budget (docs/benchmarks.md), where reading them costs the
 //     overview one aggregate over the patron's notifications.
-var readLive = map[string]bool{"sessions": true, "notifications": true}
+var keptSummaries []keptSummary
+
+func keptOf(registry []*Category) []keptSummary {
+	var out []keptSummary
+	for _, c := range registry {
+		if c.Kept != nil {
+			out = append(out, keptSummary{Slug: c.Slug, Table: c.Table, Time: c.TimeColumn, Due: c.DueFrom,
+				Label: c.Kept.Label, Where: c.Kept.Where})
+		}
+	}
+	return out
+}
 
 // isKept says whether the overview reads category slug from its kept
 // summary rather than from its table.
 func isKept(slug string) bool {
-	for _, k := range keptSummaries {
-		if k.Slug == slug {
-			return true
-		}
-	}
-	return false
+	c, ok := bySlug[slug]
+	return ok && c.Kept != nil
 }
 
 func (k keptSummary) due() string {

@@ -134,25 +134,24 @@ func plural(n int64, one, many string) string {
 // Staff assisting a patron read the reading history's count only, never
 // a title, here as on the detail page.
 func (s *Server) heldLine(sum models.CategorySummary, assisted bool) string {
-	switch sum.Slug {
-	case "contact", "card":
+	if sum.Fields != nil {
 		return plural(sum.Count, sum.One, sum.Many) + " on your record."
 	}
 	if sum.Count == 0 {
 		return "Nothing."
 	}
 	line := plural(sum.Count, sum.One, sum.Many)
-	if assisted && sum.Slug == "reading-history" {
+	if assisted && sum.CountOnlyForStaff {
 		return line + "."
 	}
 	if sum.Newest != nil {
 		label := sum.NewestLabel
-		switch sum.Slug {
-		case "consents":
+		switch sum.Category.NewestLabel {
+		case models.LabelConsentSubject:
 			label = consentSubject(label)
-		case "staff-access":
+		case models.LabelAuditAction:
 			label = auditAction(label)
-		case "sessions":
+		case models.LabelChannel:
 			label = channelName(label)
 		}
 		if label != "" {
@@ -188,12 +187,8 @@ func (s *Server) DataDetail(c echo.Context) error {
 	d := views.Detail{Slug: cat.Slug, Title: cat.Title, Purpose: cat.Purpose, Retention: cat.Retention,
 		SharedWith: cat.SharedWith, Empty: cat.Empty}
 	ctx := c.Request().Context()
-	switch cat.Slug {
-	case "contact":
-		d.Fields = fields(models.ContactFields(*p))
-		return s.render(c, http.StatusOK, views.DataDetail(s.page(c, cat.Title), d))
-	case "card":
-		d.Fields = fields(models.CardFields(*p))
+	if cat.Fields != nil {
+		d.Fields = fields(cat.Fields(*p))
 		return s.render(c, http.StatusOK, views.DataDetail(s.page(c, cat.Title), d))
 	}
 	req, err := pageRequest(c)
@@ -211,7 +206,7 @@ func (s *Server) DataDetail(c echo.Context) error {
 	var t views.Table
 	var older, newer *models.Cursor
 	// Staff assisting a patron never see history titles, so none are read.
-	if !(assisted && cat.Slug == "reading-history") {
+	if !(assisted && cat.CountOnlyForStaff) {
 		if t, older, newer, err = s.records(ctx, c, cat, p.ID, view, req, !assisted); err != nil {
 			return err
 		}
@@ -225,8 +220,8 @@ func (s *Server) DataDetail(c echo.Context) error {
 		d.NewerURL = base + "?before=" + url.QueryEscape(newer.String())
 		d.NewestURL = base
 	}
-	switch cat.Slug {
-	case "reading-history":
+	switch cat.Controls {
+	case models.HistoryControls:
 		n := p.HistoryCount // kept on the patron's row, read with the session
 		d.History = &views.HistoryControls{Enabled: p.ReadingHistoryEnabled, Count: n, Staff: assisted}
 		if assisted {
@@ -235,14 +230,13 @@ func (s *Server) DataDetail(c echo.Context) error {
 		if !p.ReadingHistoryEnabled && n == 0 {
 			d.Empty = "Reading history is off, so nothing is kept: when you return an item, the record of the loan is deleted."
 		}
-	case "sessions":
+	case models.SignInControls:
 		if !assisted {
 			d.Sessions = &views.SessionControls{Others: len(t.Rows) - 1}
 		}
-	case "favorites", "notifications":
-		d.ManageURL, d.ManageLabel = "/favorites", "Manage your favorites"
-	case "mailing-lists":
-		d.ManageURL, d.ManageLabel = "/mailing-lists", "Choose your mailing lists"
+	}
+	if cat.ManageURL != "" {
+		d.ManageURL, d.ManageLabel = cat.ManageURL, cat.ManageLabel
 	}
 	if d.Parts, err = s.categoryParts(ctx, cat, p.ID, view); err != nil {
 		return err
@@ -302,173 +296,104 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 			t.Columns = append(t.Columns, views.Column{Label: l, Numeric: l == "Amount" || l == "Renewals"})
 		}
 	}
-	var older, newer *models.Cursor
-	var err error
-	switch cat.Slug {
-	case "loans":
-		cols("Title", "Author", "Checked out", "Due", "Renewals", "Branch")
-		var pg models.Page[models.Loan]
-		if pg, err = s.Store.Loans(ctx, patronID, req); err == nil {
-			older, newer = pg.Older, pg.Newer
-			for _, r := range pg.Rows {
-				due := s.date(r.DueAt)
-				if r.DueAt.Before(s.Store.Now()) {
-					due += " (overdue)"
-				}
-				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Title, r.Author, s.date(r.CheckedOutAt), due, strconv.Itoa(r.Renewals), r.Branch}})
-			}
-		}
-	case "reading-history":
-		cols("Title", "Author", "Format", "Borrowed", "Returned")
-		var pg models.Page[models.HistoryEntry]
-		if pg, err = s.Store.History(ctx, patronID, req); err == nil {
-			older, newer = pg.Older, pg.Newer
-			if actions {
-				t.Columns = append(t.Columns, views.Column{Label: "Delete"})
-			}
-			for _, r := range pg.Rows {
-				row := views.Row{Cells: []string{r.Title, r.Author, r.Format, s.date(r.CheckedOutAt), s.date(r.ReturnedAt)}}
-				if actions {
-					row.Action = &views.RowAction{Label: "Delete", Name: "Delete " + r.Title + " from your history",
-						URL: "/data/reading-history/" + strconv.FormatInt(r.ID, 10) + "/delete"}
-				}
-				t.Rows = append(t.Rows, row)
-			}
-		}
-	case "holds":
-		cols("Title", "Author", "Pick up at", "Placed", "Status")
-		var pg models.Page[models.Hold]
-		if pg, err = s.Store.Holds(ctx, patronID, req); err == nil {
-			older, newer = pg.Older, pg.Newer
-			for _, r := range pg.Rows {
-				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Title, r.Author, r.PickupBranch, s.date(r.PlacedAt), s.holdStatus(r, due)}})
-			}
-		}
-	case "fines":
-		cols("What for", "Item", "Amount", "Charged", "Status")
-		var pg models.Page[models.Fine]
-		if pg, err = s.Store.Fines(ctx, patronID, req); err == nil {
-			older, newer = pg.Older, pg.Newer
-			for _, r := range pg.Rows {
-				status := titleCase(r.Status)
-				if r.SettledAt != nil {
-					status += " " + s.date(*r.SettledAt) + "; " + deletedOn(due("fines", *r.SettledAt))
-				}
-				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Description, r.Title, money(r.AmountCents), s.date(r.AssessedAt), status}})
-			}
-		}
-	case "ill":
-		cols("Title", "Author", "Lending library", "Requested", "Status")
-		var pg models.Page[models.ILLRequest]
-		if pg, err = s.Store.ILLRequests(ctx, patronID, req); err == nil {
-			older, newer = pg.Older, pg.Newer
-			for _, r := range pg.Rows {
-				status := titleCase(strings.ReplaceAll(r.Status, "_", " "))
-				if r.CompletedAt != nil {
-					status += "; " + deletedOn(due("ill", *r.CompletedAt))
-				}
-				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Title, r.Author, r.LendingLibrary, s.date(r.RequestedAt), status}})
-			}
-		}
-	case "reference":
-		cols("Subject", "Your question", "Asked", "Answered", "Will be deleted")
-		var pg models.Page[models.ReferenceQuestion]
-		if pg, err = s.Store.ReferenceQuestions(ctx, patronID, req); err == nil {
-			older, newer = pg.Older, pg.Newer
-			for _, r := range pg.Rows {
-				answered := "Not yet"
-				if r.AnsweredAt != nil {
-					answered = s.date(*r.AnsweredAt)
-				}
-				t.Rows = append(t.Rows, views.Row{Cells: []string{orDefault(r.Subject, "(no subject)"), r.Question, s.date(r.AskedAt), answered, due("reference", r.AskedAt)}})
-			}
-		}
-	case "computer-sessions":
-		cols("Started", "Ended", "Branch", "Computer", "Will be deleted")
-		var pg models.Page[models.ComputerSession]
-		if pg, err = s.Store.ComputerSessions(ctx, patronID, req); err == nil {
-			older, newer = pg.Older, pg.Newer
-			for _, r := range pg.Rows {
-				ended := "Still in use"
-				if r.EndedAt != nil {
-					ended = s.dateTime(*r.EndedAt)
-				}
-				t.Rows = append(t.Rows, views.Row{Cells: []string{s.dateTime(r.StartedAt), ended, r.Branch, r.Station, dueTime("computer-sessions", r.StartedAt)}})
-			}
-		}
-	case "mailing-lists":
-		cols("List", "How often", "Sent by", "Subscribed")
-		var pg models.Page[models.SubscriptionRecord]
-		if pg, err = s.Store.Subscriptions(ctx, patronID, req); err == nil {
-			older, newer = pg.Older, pg.Newer
-			for _, r := range pg.Rows {
-				t.Rows = append(t.Rows, views.Row{Cells: []string{r.ListName, r.Frequency, r.Sender, s.date(r.SubscribedAt)}})
-			}
-		}
-	case "favorites":
-		cols("Favorite", "Kind", "Added")
-		var pg models.Page[models.Favorite]
-		if pg, err = s.Store.Favorites(ctx, patronID, req); err == nil {
-			older, newer = pg.Older, pg.Newer
-			for _, r := range pg.Rows {
-				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Display, titleCase(r.Kind), s.date(r.CreatedAt)}})
-			}
-		}
-	case "notifications":
-		cols("New arrival", "Because you follow", "Found", "Email")
-		var pg models.Page[models.NotificationDelivery]
-		if pg, err = s.Store.NotificationDeliveries(ctx, patronID, req); err == nil {
-			older, newer = pg.Older, pg.Newer
-			for _, r := range pg.Rows {
-				t.Rows = append(t.Rows, views.Row{Cells: []string{r.Title, r.Reason, s.date(r.CreatedAt), s.deliveryStatus(currentPatron(c), r, due)}})
-			}
-		}
-	case "consents":
-		cols("Choice", "Changed from", "Changed to", "By", "How", "When")
-		var pg models.Page[models.ConsentEntry]
-		if pg, err = s.Store.Consents(ctx, patronID, req); err == nil {
-			older, newer = pg.Older, pg.Newer
-			for _, r := range pg.Rows {
-				by := "You"
-				if r.Actor == models.ActorStaff {
-					by = "Library staff, at your request"
-				}
-				t.Rows = append(t.Rows, views.Row{Cells: []string{consentSubject(r.Subject), consentValue(r.OldValue), consentValue(r.NewValue), by, channelName(r.Channel), s.dateTime(r.CreatedAt)}})
-			}
-		}
-	case "staff-access":
-		cols("What", "Staff member", "Reason", "When")
-		var pg models.Page[models.StaffAccessRecord]
-		if pg, err = s.Store.StaffAccess(ctx, patronID, req); err == nil {
-			older, newer = pg.Older, pg.Newer
-			for _, r := range pg.Rows {
-				what := auditAction(r.Action)
-				if r.Detail != "" {
-					what += ": " + r.Detail
-				}
-				t.Rows = append(t.Rows, views.Row{Cells: []string{what, orDefault(r.StaffName, "Library system"), r.Reason, s.dateTime(r.CreatedAt)}})
-			}
-		}
-	case "sessions":
-		cols("Signed in", "Last active", "How", "Where")
-		var rows []models.SessionRecord
-		if rows, err = s.Store.ActiveSessions(ctx, patronID, s.Config.Sessions); err == nil {
-			current := ""
-			if sess := session(c); sess != nil && sess.ID != "" {
-				current = models.HashToken(sess.ID)
-			}
-			for _, r := range rows {
-				where := "Another device or browser"
-				if r.TokenHash == current {
-					where = "This device"
-				}
-				t.Rows = append(t.Rows, views.Row{Cells: []string{s.dateTime(r.CreatedAt), s.dateTime(r.LastSeenAt), channelName(r.Channel), where}})
-			}
-		}
-	default:
-		err = fmt.Errorf("web: no table for category %q", cat.Slug)
+	cols(cat.Columns...)
+	if actions && cat.Deletable {
+		t.Columns = append(t.Columns, views.Column{Label: "Delete"})
 	}
-	return t, older, newer, err
+	if cat.Records == nil {
+		return t, nil, nil, fmt.Errorf("web: no table for category %q", cat.Slug)
+	}
+	pg, err := cat.Records(ctx, s.Store, patronID, req, s.Config.Sessions)
+	if err != nil {
+		return t, nil, nil, err
+	}
+	current := ""
+	if sess := session(c); sess != nil && sess.ID != "" {
+		current = models.HashToken(sess.ID)
+	}
+	for _, rec := range pg.Rows {
+		row, err := s.recordRow(c, rec, due, dueTime, current)
+		if err != nil {
+			return t, nil, nil, err
+		}
+		if h, ok := rec.(models.HistoryEntry); ok && actions && cat.Deletable {
+			row.Action = &views.RowAction{Label: "Delete", Name: "Delete " + h.Title + " from your history",
+				URL: "/data/" + cat.Slug + "/" + strconv.FormatInt(h.ID, 10) + "/delete"}
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t, pg.Older, pg.Newer, nil
+}
+
+// recordRow lays out one record of a detail page's table, by its type
+// (each category reads one: see models.Category.Records). due and dueTime
+// say when a record counting down from a time is deleted, by slug;
+// current is the hashed token of the session asking.
+func (s *Server) recordRow(c echo.Context, rec any, due, dueTime func(string, time.Time) string, current string) (views.Row, error) {
+	var cells []string
+	switch r := rec.(type) {
+	case models.Loan:
+		dueAt := s.date(r.DueAt)
+		if r.DueAt.Before(s.Store.Now()) {
+			dueAt += " (overdue)"
+		}
+		cells = []string{r.Title, r.Author, s.date(r.CheckedOutAt), dueAt, strconv.Itoa(r.Renewals), r.Branch}
+	case models.HistoryEntry:
+		cells = []string{r.Title, r.Author, r.Format, s.date(r.CheckedOutAt), s.date(r.ReturnedAt)}
+	case models.Hold:
+		cells = []string{r.Title, r.Author, r.PickupBranch, s.date(r.PlacedAt), s.holdStatus(r, due)}
+	case models.Fine:
+		status := titleCase(r.Status)
+		if r.SettledAt != nil {
+			status += " " + s.date(*r.SettledAt) + "; " + deletedOn(due("fines", *r.SettledAt))
+		}
+		cells = []string{r.Description, r.Title, money(r.AmountCents), s.date(r.AssessedAt), status}
+	case models.ILLRequest:
+		status := titleCase(strings.ReplaceAll(r.Status, "_", " "))
+		if r.CompletedAt != nil {
+			status += "; " + deletedOn(due("ill", *r.CompletedAt))
+		}
+		cells = []string{r.Title, r.Author, r.LendingLibrary, s.date(r.RequestedAt), status}
+	case models.ReferenceQuestion:
+		answered := "Not yet"
+		if r.AnsweredAt != nil {
+			answered = s.date(*r.AnsweredAt)
+		}
+		cells = []string{orDefault(r.Subject, "(no subject)"), r.Question, s.date(r.AskedAt), answered, due("reference", r.AskedAt)}
+	case models.ComputerSession:
+		ended := "Still in use"
+		if r.EndedAt != nil {
+			ended = s.dateTime(*r.EndedAt)
+		}
+		cells = []string{s.dateTime(r.StartedAt), ended, r.Branch, r.Station, dueTime("computer-sessions", r.StartedAt)}
+	case models.SubscriptionRecord:
+		cells = []string{r.ListName, r.Frequency, r.Sender, s.date(r.SubscribedAt)}
+	case models.Favorite:
+		cells = []string{r.Display, titleCase(r.Kind), s.date(r.CreatedAt)}
+	case models.NotificationDelivery:
+		cells = []string{r.Title, r.Reason, s.date(r.CreatedAt), s.deliveryStatus(currentPatron(c), r, due)}
+	case models.ConsentEntry:
+		by := "You"
+		if r.Actor == models.ActorStaff {
+			by = "Library staff, at your request"
+		}
+		cells = []string{consentSubject(r.Subject), consentValue(r.OldValue), consentValue(r.NewValue), by, channelName(r.Channel), s.dateTime(r.CreatedAt)}
+	case models.StaffAccessRecord:
+		what := auditAction(r.Action)
+		if r.Detail != "" {
+			what += ": " + r.Detail
+		}
+		cells = []string{what, orDefault(r.StaffName, "Library system"), r.Reason, s.dateTime(r.CreatedAt)}
+	case models.SessionRecord:
+		where := "Another device or browser"
+		if r.TokenHash == current {
+			where = "This device"
+		}
+		cells = []string{s.dateTime(r.CreatedAt), s.dateTime(r.LastSeenAt), channelName(r.Channel), where}
+	default:
+		return views.Row{}, fmt.Errorf("web: no layout for a record of type %T", rec)
+	}
+	return views.Row{Cells: cells}, nil
 }
 
 func (s *Server) due(slug string, from time.Time) string {
@@ -755,11 +680,9 @@ func (s *Server) DataPrint(c echo.Context) error {
 	}
 	for _, cat := range s.Store.Categories() {
 		sec := views.PrintSection{Title: cat.Title, Purpose: cat.Purpose, Retention: cat.Retention, Empty: cat.Empty}
-		switch cat.Slug {
-		case "contact":
-			sec.Fields = fields(models.ContactFields(*p))
-		case "card":
-			sec.Fields = fields(models.CardFields(*p))
+		switch {
+		case cat.Fields != nil:
+			sec.Fields = fields(cat.Fields(*p))
 		default:
 			all := views.Table{}
 			req := models.PageRequest{Limit: 500}

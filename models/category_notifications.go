@@ -1,0 +1,61 @@
+package models
+
+import "time"
+
+// notificationsCategory: new-arrival notifications, with the digest
+// emails that carried them. Arrival matching writes them hundreds of
+// thousands at a time, so the overview reads them live (Kept is nil: see
+// keptSummaries).
+var notificationsCategory = Category{
+	Slug: "notifications", One: "notification", Many: "notifications", Key: "notifications", Title: "Notifications we sent you",
+	Table: "notifications", TimeColumn: "created_at", DueFrom: "sent_at", Label: "title",
+	Parts: []CategoryPart{{Table: "digests", Key: "emails", Title: "Emails that carried them",
+		Empty: "No email has been sent to you about new arrivals.", write: writeDigests}},
+	Purpose:     "To show you what we told you about new arrivals, and what is waiting to be sent.",
+	Retention:   "30 days after a notification is emailed, or after it was made when it is not emailed.",
+	SharedWith:  alsoCourt("The library's mail service, only to deliver the emails you chose."),
+	Empty:       "We have not sent you any notifications.",
+	Columns:     []string{"New arrival", "Because you follow", "Found", "Email"},
+	Records:     recordsOf((*Store).NotificationDeliveries),
+	ManageURL:   "/favorites",
+	ManageLabel: "Manage your favorites",
+	Schedule: &ScheduleRule{Pos: 6,
+		RetentionRule: RetentionRule{Key: "notification_days", Label: "Notifications, after they were emailed (or made, if never emailed)", Unit: "days", Min: 1, Max: 90,
+			Reason: "Long enough to show a patron what we told them."},
+		value: func(r *Retention) *int { return &r.NotificationDays },
+		due:   func(r Retention, t time.Time) time.Time { return t.AddDate(0, 0, r.NotificationDays) },
+		describe: func(r Retention) string {
+			return sprintf("%d days after a notification is emailed, or after it was made when it is not emailed.", r.NotificationDays)
+		},
+	},
+	Purge: func(n time.Time, r Retention, _ SessionLimits) []purgeRule {
+		cut := n.AddDate(0, 0, -r.NotificationDays)
+		return []purgeRule{
+			// A notification whose email was given up goes as if sent then
+			// (a failed digest's next_attempt_at is when it was given up); one
+			// never emailed (the patron chose no emails, has no address, or no
+			// mail server is set up) goes the same time after it was created:
+			// by then it has served its purpose on the patron's own page.
+			{"notifications", "notifications", "id", "(sent_at < ? OR digest_id IN (SELECT id FROM digests " +
+				"WHERE status = 'failed' AND next_attempt_at < ?) OR (sent_at IS NULL AND digest_id IS NULL AND created_at < ?))",
+				[]any{cut, cut, cut}, true},
+			// Digest emails go with the notifications they carried.
+			{"digests", "digests", "id", "NOT EXISTS (SELECT 1 FROM notifications WHERE notifications.digest_id = digests.id)", nil, true},
+		}
+	},
+	write: writeTable[Notification],
+}
+
+// writeDigests writes the digest emails that carried the patron's
+// notifications: in the export those the patron's pages show, in a legal
+// production those sent in the period.
+func writeDigests(x recordScope) error {
+	rows, err := digestRecords(x.tx, x.patron.ID)
+	if err == nil && x.view != nil {
+		rows, err = visibleDigests(x.tx, *x.view, rows)
+	}
+	if err != nil {
+		return err
+	}
+	return writeKept(x, rows, func(r DigestRecord) time.Time { return r.CreatedAt })
+}
