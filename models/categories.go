@@ -205,22 +205,29 @@ func CategoryBySlug(slug string) (Category, bool) {
 	return out, true
 }
 
-// parseDBTime reads a time that an aggregate (MIN, MAX) returned: a
-// time.Time from PostgreSQL, text from SQLite.
-func parseDBTime(v any) (time.Time, bool) {
+// parseDBTime reads a time that a query returned into an any: a
+// time.Time from PostgreSQL, text from SQLite. NULL (nil) is no time, and
+// no error; anything else that is not a time is an error, never a time
+// silently left out.
+func parseDBTime(v any) (*time.Time, error) {
 	switch t := v.(type) {
+	case nil:
+		return nil, nil
 	case time.Time:
-		return t.UTC(), true
+		u := t.UTC()
+		return &u, nil
 	case string:
 		for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05"} {
 			if p, err := time.Parse(layout, t); err == nil {
-				return p.UTC(), true
+				u := p.UTC()
+				return &u, nil
 			}
 		}
+		return nil, fmt.Errorf("models: %q is not a time", t)
 	case []byte:
 		return parseDBTime(string(t))
 	}
-	return time.Time{}, false
+	return nil, fmt.Errorf("models: a %T is not a time", v)
 }
 
 func mustCategory(slug string) Category {

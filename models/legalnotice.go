@@ -72,10 +72,21 @@ func (s *Store) patronView(db *gorm.DB, patronID int64) (PatronView, error) {
 		if production == 1 {
 			continue
 		}
-		if _, gone := parseDBTime(released); gone {
+		gone, err := parseDBTime(released)
+		if err == nil && gone != nil {
 			continue
 		}
-		h.PlacedAt, _ = parseDBTime(placed)
+		var at *time.Time
+		if err == nil {
+			at, err = parseDBTime(placed)
+		}
+		if err != nil {
+			rows.Close()
+			return v, fmt.Errorf("models: patron view: hold %d: %w", h.ID, err)
+		}
+		if at != nil {
+			h.PlacedAt = *at
+		}
 		holds = append(holds, h)
 	}
 	err = rows.Err()
@@ -264,8 +275,8 @@ func (s *Store) recount(ctx context.Context, v PatronView, c Category, limits Se
 	if agg.N == 0 {
 		return sum, nil, nil
 	}
-	if t, ok := parseDBTime(agg.Newest); ok {
-		sum.Newest = &t
+	if sum.Newest, err = parseDBTime(agg.Newest); err != nil {
+		return sum, nil, fmt.Errorf("models: overview %s: %w", c.Slug, err)
 	}
 	var label []*string
 	if err := q().Order(c.TimeColumn+" DESC, id DESC").Limit(1).Pluck(c.Label, &label).Error; err != nil {
@@ -274,9 +285,9 @@ func (s *Store) recount(ctx context.Context, v PatronView, c Category, limits Se
 	if len(label) > 0 && label[0] != nil {
 		sum.NewestLabel = *label[0]
 	}
-	var oldest *time.Time
-	if t, ok := parseDBTime(agg.Oldest); ok {
-		oldest = &t
+	oldest, err := parseDBTime(agg.Oldest)
+	if err != nil {
+		return sum, nil, fmt.Errorf("models: overview %s: %w", c.Slug, err)
 	}
 	return sum, oldest, nil
 }

@@ -94,14 +94,21 @@ func (s *Store) OverviewWith(ctx context.Context, p Patron, limits SessionLimits
 		a.Count += n
 		// The newest record names the card: latest time, then highest ID,
 		// as the detail page orders them.
-		if t, ok := parseDBTime(newest); ok && (a.Newest == nil || t.After(*a.Newest) || (t.Equal(*a.Newest) && id > a.newestID)) {
-			a.Newest, a.newestID, a.NewestLabel = &t, id, ""
+		t, err := parseDBTime(newest)
+		if err != nil {
+			return nil, fmt.Errorf("models: overview %s: newest: %w", slug, err)
+		}
+		if t != nil && (a.Newest == nil || t.After(*a.Newest) || (t.Equal(*a.Newest) && id > a.newestID)) {
+			a.Newest, a.newestID, a.NewestLabel = t, id, ""
 			if label != nil {
 				a.NewestLabel = *label
 			}
 		}
-		if t, ok := parseDBTime(old); ok && (a.oldest == nil || t.Before(*a.oldest)) {
-			a.oldest = &t
+		if t, err = parseDBTime(old); err != nil {
+			return nil, fmt.Errorf("models: overview %s: oldest: %w", slug, err)
+		}
+		if t != nil && (a.oldest == nil || t.Before(*a.oldest)) {
+			a.oldest = t
 		}
 	}
 	if err := rows.Err(); err != nil {

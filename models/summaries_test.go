@@ -341,3 +341,40 @@ func dbTime(v any) string {
 	}
 	return fmt.Sprintf("unreadable %T %v", v, v)
 }
+
+// TestOverviewReportsATimeItCannotRead: a date the overview cannot read
+// is an error, never a card quietly shown without its newest date (as it
+// was before parseDBTime returned errors). SQLite keeps times as text, so
+// a value written by hand can be anything.
+func TestOverviewReportsATimeItCannotRead(t *testing.T) {
+	db := modeltest.SQLite(t, modeltest.NewFakeClock(testTime))
+	s := modeltest.NewStore(t, db, modeltest.NewFakeClock(testTime))
+	g := s.DB.WithContext(t.Context())
+	p := createPatron(t, s, "21000000000211", "1111")
+	if err := g.Exec("INSERT INTO loans (patron_id, title, checked_out_at, due_at) VALUES (?, 'Dune', ?, ?)",
+		p.ID, testTime, testTime.AddDate(0, 0, 21)).Error; err != nil {
+		t.Fatal(err)
+	}
+	limits := models.SessionLimits{Idle: time.Hour, Absolute: time.Hour}
+	sums, err := s.Overview(t.Context(), p, limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sum := range sums {
+		if sum.Slug == "loans" && (sum.Newest == nil || sum.NewestLabel != "Dune") {
+			t.Fatalf("loans before: %+v", sum)
+		}
+	}
+	if err := g.Exec("UPDATE patron_summaries SET newest_at = 'last Tuesday' WHERE patron_id = ? AND slug = 'loans'", p.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	sums, err = s.Overview(t.Context(), p, limits)
+	if err == nil || !strings.Contains(err.Error(), "last Tuesday") {
+		for _, sum := range sums {
+			if sum.Slug == "loans" {
+				t.Errorf("loans: newest %v, label %q", sum.Newest, sum.NewestLabel)
+			}
+		}
+		t.Fatalf("an unreadable date: err %v, want an error naming it", err)
+	}
+}

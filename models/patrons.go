@@ -1,5 +1,7 @@
 package models
 
+// Loading one patron's row, by ID or by card number.
+
 import (
 	"context"
 )
