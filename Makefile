@@ -54,7 +54,7 @@ $(AXE_JS):
 bench: ## run the Go benchmarks over PostgreSQL, then bench-load (figures go in docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench '^BenchmarkPortal$$' -benchtime 10s -count 1 -timeout 30m ./web/
 	$(GO) test -run '^$$' -bench '^BenchmarkPurgeUnderLoad$$' -benchtime 1x -count 1 -timeout 30m ./web/
-	$(GO) test -run '^$$' -bench '^BenchmarkImportLoans$$' -benchtime 1x -count 1 -timeout 30m ./models/
+	$(GO) test -run '^$$' -bench '^BenchmarkImportLoans$$' -benchtime 1x -count 1 -timeout 30m ./models/ilsimport/
 	$(GO) test -run '^$$' -bench '^BenchmarkArrivalMatching$$' -benchtime 1x -count 1 -timeout 30m ./models/
 	$(GO) test -run '^$$' -bench '^BenchmarkSigninUnderSpray$$' -benchtime 1x -count 1 -timeout 30m ./web/
 	@$(MAKE) --no-print-directory bench-load

@@ -57,8 +57,9 @@ type purgeRule struct {
 	patronScoped                bool // a legal hold on the patron keeps the row
 }
 
-// notHeld keeps the rows of patrons under a legal hold.
-const notHeld = " AND patron_id NOT IN (SELECT patron_id FROM legal_holds WHERE released_at IS NULL)"
+// NotHeld, appended to a WHERE clause, keeps the rows of patrons under a
+// legal hold (the purge and the ILS import's deletions obey it).
+const NotHeld = " AND patron_id NOT IN (SELECT patron_id FROM legal_holds WHERE released_at IS NULL)"
 
 func (s *Store) purgeRules(r Retention, limits SessionLimits) []purgeRule {
 	return purgeRulesAt(s.Now(), r, limits)
@@ -189,7 +190,7 @@ func wrapPurge(err error) error {
 func (s *Store) purgeRule(ctx context.Context, db *gorm.DB, rule purgeRule, dryRun bool, batch int) (int64, error) {
 	where := rule.where
 	if rule.patronScoped {
-		where += notHeld
+		where += NotHeld
 	}
 	if dryRun {
 		var n int64

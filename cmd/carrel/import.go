@@ -15,7 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/ilsimport"
 )
 
 // importStderr is where bad lines, notes and the progress bar go; tests
@@ -63,11 +63,11 @@ func importCmd(ctx context.Context, c *config, args []string, out io.Writer) err
 	fs.SetOutput(io.Discard)
 	format := fs.String("format", "", "csv or jsonl")
 	full := fs.Bool("full", false, "the file is a complete snapshot")
-	maxDelete := fs.Float64("max-delete", models.DefaultImportMaxDelete*100, "percent")
+	maxDelete := fs.Float64("max-delete", ilsimport.DefaultMaxDelete*100, "percent")
 	strict := fs.Bool("strict", false, "all or nothing")
 	dryRun := fs.Bool("dry-run", false, "check, write nothing")
 	reportPath := fs.String("report", "", "report file")
-	batch := fs.Int("batch", models.DefaultImportBatch, "rows per statement")
+	batch := fs.Int("batch", ilsimport.DefaultBatch, "rows per statement")
 	// Flags may come before or after FILE (the settings flags before
 	// "import" are parsed by run).
 	var pos []string
@@ -88,10 +88,10 @@ func importCmd(ctx context.Context, c *config, args []string, out io.Writer) err
 	if len(pos) != 2 {
 		return &configError{"import: usage: carrel import KIND FILE [flags] (see carrel import --help)"}
 	}
-	kind, path := models.ImportKind(pos[0]), pos[1]
-	if _, ok := models.ImportColumns(kind); !ok {
+	kind, path := ilsimport.Kind(pos[0]), pos[1]
+	if _, ok := ilsimport.Columns(kind); !ok {
 		var kinds []string
-		for _, k := range models.ImportKinds() {
+		for _, k := range ilsimport.Kinds() {
 			kinds = append(kinds, string(k))
 		}
 		return &configError{fmt.Sprintf("import: %q is not a kind of record: use one of %s", kind, strings.Join(kinds, ", "))}
@@ -146,14 +146,14 @@ func importCmd(ctx context.Context, c *config, args []string, out io.Writer) err
 		fmt.Fprintln(importStderr, line)
 		fmt.Fprintln(report, line)
 	}
-	opts := models.ImportOptions{
+	opts := ilsimport.Options{
 		Kind: kind, Format: f, Full: *full, MaxDelete: *maxDelete / 100, Strict: *strict, DryRun: *dryRun,
 		BatchSize: *batch, Location: c.Web.Location,
-		BadLine: func(b models.BadLine) { say(b.String()) },
+		BadLine: func(b ilsimport.BadLine) { say(b.String()) },
 	}
 	if bar != nil {
 		started := time.Now()
-		opts.Progress = func(p models.ImportProgress) {
+		opts.Progress = func(p ilsimport.Progress) {
 			rate := float64(p.Rows) / max(time.Since(started).Seconds(), 0.001)
 			bar.Describe(fmt.Sprintf("%s: %d rows, %.0f rows/s", kind, p.Rows, rate))
 			if size >= 0 {
@@ -163,15 +163,15 @@ func importCmd(ctx context.Context, c *config, args []string, out io.Writer) err
 			}
 		}
 	}
-	res, err := store.Import(ctx, in, opts)
+	res, err := ilsimport.Run(ctx, store, in, opts)
 	if bar != nil {
 		_ = bar.Finish()
 		_ = bar.Clear()
 	}
-	if errors.Is(err, models.ErrImportBusy) {
+	if errors.Is(err, ilsimport.ErrBusy) {
 		return errors.New("another import is running on this database: nothing was read; try again when it ends")
 	}
-	var fe *models.ImportFileError
+	var fe *ilsimport.FileError
 	if errors.As(err, &fe) {
 		fmt.Fprintln(report, fe.Msg)
 		return fmt.Errorf("%s: %s", path, fe.Msg)
@@ -207,7 +207,7 @@ func plural(n int64, what string) string {
 }
 
 // importFormat is the --format flag, or else the file's extension.
-func importFormat(flagValue, path string) (models.ImportFormat, error) {
+func importFormat(flagValue, path string) (ilsimport.Format, error) {
 	v := strings.ToLower(flagValue)
 	if v == "" {
 		switch strings.ToLower(filepath.Ext(path)) {
@@ -221,9 +221,9 @@ func importFormat(flagValue, path string) (models.ImportFormat, error) {
 	}
 	switch v {
 	case "csv":
-		return models.FormatCSV, nil
+		return ilsimport.FormatCSV, nil
 	case "jsonl", "ndjson":
-		return models.FormatJSONL, nil
+		return ilsimport.FormatJSONL, nil
 	}
 	return "", &configError{"import: --format is csv or jsonl"}
 }
@@ -231,7 +231,7 @@ func importFormat(flagValue, path string) (models.ImportFormat, error) {
 // newImportBar is a progress bar on w when w is a terminal, else nil: a
 // bar in a log file or a pipe is noise. Its total is the file's size, for
 // the time left; its description carries the rows and rows per second.
-func newImportBar(w io.Writer, kind models.ImportKind, size int64) *progressbar.ProgressBar {
+func newImportBar(w io.Writer, kind ilsimport.Kind, size int64) *progressbar.ProgressBar {
 	f, ok := w.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil

@@ -1,4 +1,4 @@
-package models_test
+package ilsimport_test
 
 import (
 	"encoding/csv"
@@ -15,13 +15,14 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/ilsimport"
 	"github.com/carrel-library/carrel/models/modeltest"
 )
 
 // importRun is one import's outcome, with the bad lines as reported.
 type importRun struct {
-	res models.ImportResult
-	bad []models.BadLine
+	res ilsimport.Result
+	bad []ilsimport.BadLine
 	err error
 }
 
@@ -35,24 +36,24 @@ func (r importRun) badText() string {
 
 // runImport imports body as a file of kind in format; opts may adjust the
 // options.
-func runImport(t *testing.T, s *models.Store, kind models.ImportKind, format models.ImportFormat, body string,
-	opts ...func(*models.ImportOptions)) importRun {
+func runImport(t *testing.T, s *models.Store, kind ilsimport.Kind, format ilsimport.Format, body string,
+	opts ...func(*ilsimport.Options)) importRun {
 	t.Helper()
 	var run importRun
-	o := models.ImportOptions{Kind: kind, Format: format, BatchSize: 2,
-		BadLine: func(b models.BadLine) { run.bad = append(run.bad, b) }}
+	o := ilsimport.Options{Kind: kind, Format: format, BatchSize: 2,
+		BadLine: func(b ilsimport.BadLine) { run.bad = append(run.bad, b) }}
 	for _, f := range opts {
 		f(&o)
 	}
-	run.res, run.err = s.Import(t.Context(), strings.NewReader(body), o)
+	run.res, run.err = ilsimport.Run(t.Context(), s, strings.NewReader(body), o)
 	return run
 }
 
-func full(maxDelete float64) func(*models.ImportOptions) {
-	return func(o *models.ImportOptions) { o.Full, o.MaxDelete = true, maxDelete }
+func full(maxDelete float64) func(*ilsimport.Options) {
+	return func(o *ilsimport.Options) { o.Full, o.MaxDelete = true, maxDelete }
 }
 
-func strict(o *models.ImportOptions) { o.Strict = true }
+func strict(o *ilsimport.Options) { o.Strict = true }
 
 // counts is what an import did, in a form a test can compare.
 type counts struct{ read, ins, upd, same, bad int64 }
@@ -111,7 +112,7 @@ p3,21000000000103,Cy,Shelver,cy@example.org,,,Main,2026-12-31,blocked,
 
 func importPatrons(t *testing.T, s *models.Store) map[string]models.Patron {
 	t.Helper()
-	wantCounts(t, "patrons", runImport(t, s, models.ImportPatrons, models.FormatCSV, patronsCSV), counts{3, 3, 0, 0, 0})
+	wantCounts(t, "patrons", runImport(t, s, ilsimport.Patrons, ilsimport.FormatCSV, patronsCSV), counts{3, 3, 0, 0, 0})
 	var ps []models.Patron
 	if err := s.DB.WithContext(t.Context()).Where("ils_id IS NOT NULL").Find(&ps).Error; err != nil {
 		t.Fatal(err)
@@ -169,14 +170,14 @@ func TestImportPatronsIsIdempotentAndKeepsPrivacyChoices(t *testing.T) {
 		}
 		clock.Advance(time.Hour)
 		before := snapshots(t, s.DB)
-		again := runImport(t, s, models.ImportPatrons, models.FormatCSV, patronsCSV)
+		again := runImport(t, s, ilsimport.Patrons, ilsimport.FormatCSV, patronsCSV)
 		wantCounts(t, "the same file again", again, counts{3, 0, 0, 3, 0})
 		sameTables(t, "the same file again", before, snapshots(t, s.DB))
 
 		// A file that tries to set the patron's choices changes nothing.
 		sneaky := "ils_id,card_number,family_name,card_expires_on,borrowing_status,reading_history_enabled,favorites_linked,favorites_notice,email,phone,postal_address,home_branch,given_name\n" +
 			"p1,21000000000101,Reader,2028-01-31,active,false,false,none,ada@example.org,555-0101,\"1 Main Street\nApt 2\",Central,Ada\n"
-		r := runImport(t, s, models.ImportPatrons, models.FormatCSV, sneaky)
+		r := runImport(t, s, ilsimport.Patrons, ilsimport.FormatCSV, sneaky)
 		wantCounts(t, "privacy columns", r, counts{1, 0, 0, 1, 0})
 		if !strings.Contains(strings.Join(r.res.Notes, "\n"), "reading_history_enabled ignored: it is the patron's own choice") {
 			t.Errorf("notes do not say the privacy columns were ignored: %q", r.res.Notes)
@@ -185,7 +186,7 @@ func TestImportPatronsIsIdempotentAndKeepsPrivacyChoices(t *testing.T) {
 
 		// A change from the ILS updates that patron alone, with its time.
 		changed := strings.Replace(patronsCSV, "555-0101", "555-0199", 1)
-		wantCounts(t, "a new phone number", runImport(t, s, models.ImportPatrons, models.FormatCSV, changed), counts{3, 0, 1, 2, 0})
+		wantCounts(t, "a new phone number", runImport(t, s, ilsimport.Patrons, ilsimport.FormatCSV, changed), counts{3, 0, 1, 2, 0})
 		var got models.Patron
 		s.DB.Where("id = ?", ada.ID).Take(&got)
 		if got.Phone != "555-0199" || !got.UpdatedAt.Equal(s.Now()) || !got.ReadingHistoryEnabled || !got.FavoritesLinked || got.FavoritesNotice != "weekly" {
@@ -205,7 +206,7 @@ func TestImportPatronPINs(t *testing.T) {
 		// Ben gets a PIN, Ada a new one; Cy's row still has none and keeps
 		// whatever Cy has.
 		withPINs := strings.NewReplacer(",active,4821", ",active,7310", "Ocean Park,2027-06-30,active,", "Ocean Park,2027-06-30,active,2468").Replace(patronsCSV)
-		wantCounts(t, "new PINs", runImport(t, s, models.ImportPatrons, models.FormatCSV, withPINs), counts{3, 0, 2, 1, 0})
+		wantCounts(t, "new PINs", runImport(t, s, ilsimport.Patrons, ilsimport.FormatCSV, withPINs), counts{3, 0, 2, 1, 0})
 		for _, c := range []struct{ card, pin string }{{"21000000000101", "7310"}, {"21000000000102", "2468"}} {
 			if _, err := s.AuthenticatePatron(ctx, c.card, c.pin); err != nil {
 				t.Errorf("card %s cannot sign in with its new PIN: %v", c.card, err)
@@ -217,7 +218,7 @@ func TestImportPatronPINs(t *testing.T) {
 		// A file without the pin column keeps every stored hash.
 		noPIN := strings.NewReplacer(",pin\n", "\n", ",7310\n", "\n", ",2468\n", "\n", ",\n", "\n").Replace(withPINs)
 		before := snapshot(t, s.DB, "patrons")
-		r := runImport(t, s, models.ImportPatrons, models.FormatCSV, noPIN)
+		r := runImport(t, s, ilsimport.Patrons, ilsimport.FormatCSV, noPIN)
 		wantCounts(t, "no pin column", r, counts{3, 0, 0, 3, 0})
 		if !reflect.DeepEqual(before, snapshot(t, s.DB, "patrons")) {
 			t.Error("a file without PINs changed a stored hash")
@@ -242,13 +243,13 @@ const loansJSONL = `{"ils_id":"L1","patron_ils_id":"p1","title":"Kindred","autho
 func TestImportLoansCSVAndJSONLinesAreTheSameAndIdempotent(t *testing.T) {
 	eachDB(t, func(t *testing.T, s *models.Store, _ *modeltest.FakeClock) {
 		la, _ := time.LoadLocation("America/Los_Angeles")
-		inLA := func(o *models.ImportOptions) { o.Location = la }
+		inLA := func(o *ilsimport.Options) { o.Location = la }
 		ps := importPatrons(t, s)
-		wantCounts(t, "loans CSV", runImport(t, s, models.ImportLoans, models.FormatCSV, loansCSV, inLA), counts{3, 3, 0, 0, 0})
+		wantCounts(t, "loans CSV", runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, loansCSV, inLA), counts{3, 3, 0, 0, 0})
 		before := snapshots(t, s.DB)
-		wantCounts(t, "loans CSV again", runImport(t, s, models.ImportLoans, models.FormatCSV, loansCSV, inLA), counts{3, 0, 0, 3, 0})
+		wantCounts(t, "loans CSV again", runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, loansCSV, inLA), counts{3, 0, 0, 3, 0})
 		sameTables(t, "loans CSV again", before, snapshots(t, s.DB))
-		wantCounts(t, "the same loans as JSON Lines", runImport(t, s, models.ImportLoans, models.FormatJSONL, loansJSONL, inLA), counts{3, 0, 0, 3, 0})
+		wantCounts(t, "the same loans as JSON Lines", runImport(t, s, ilsimport.Loans, ilsimport.FormatJSONL, loansJSONL, inLA), counts{3, 0, 0, 3, 0})
 		sameTables(t, "the same loans as JSON Lines", before, snapshots(t, s.DB))
 
 		var loans []models.Loan
@@ -273,7 +274,7 @@ func TestImportLoansCSVAndJSONLinesAreTheSameAndIdempotent(t *testing.T) {
 
 		// A renewal in the ILS updates one loan.
 		renewed := strings.Replace(loansCSV, "2026-04-22,2,", "2026-05-13,3,", 1)
-		wantCounts(t, "a renewal", runImport(t, s, models.ImportLoans, models.FormatCSV, renewed, inLA), counts{3, 0, 1, 2, 0})
+		wantCounts(t, "a renewal", runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, renewed, inLA), counts{3, 0, 1, 2, 0})
 	})
 }
 
@@ -291,7 +292,7 @@ func TestImportReturnedLoansBecomeHistoryOnlyWithConsent(t *testing.T) {
 		ps := importPatrons(t, s)
 		ada, ben := ps["p1"], ps["p2"]
 		setHistory(t, s, ada.ID, true) // Ada asked for a reading history; Ben did not
-		wantCounts(t, "loans", runImport(t, s, models.ImportLoans, models.FormatCSV, loansCSV), counts{3, 3, 0, 0, 0})
+		wantCounts(t, "loans", runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, loansCSV), counts{3, 3, 0, 0, 0})
 
 		// Kindred (Ada) and The Dispossessed (Ben) come back; so does L9,
 		// a loan of Ada's the portal never held as current.
@@ -299,7 +300,7 @@ func TestImportReturnedLoansBecomeHistoryOnlyWithConsent(t *testing.T) {
 			"0,Central,\n", "0,Central,2026-04-06T17:00:00Z\n",
 			"2,Ocean Park,\n", "2,Ocean Park,2026-04-06\n").Replace(loansCSV) +
 			"L9,p1,Lilith's Brood,\"Butler, Octavia E.\",Book,31000000000009,2026-03-01,2026-03-22,0,Central,2026-03-20\n"
-		r := runImport(t, s, models.ImportLoans, models.FormatCSV, returned)
+		r := runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, returned)
 		wantCounts(t, "returns", r, counts{4, 0, 0, 2, 0})
 		if r.res.ToHistory != 1 || r.res.Returned != 1 {
 			t.Fatalf("to history %d, returned and deleted %d; want 1 and 1", r.res.ToHistory, r.res.Returned)
@@ -320,7 +321,7 @@ func TestImportReturnedLoansBecomeHistoryOnlyWithConsent(t *testing.T) {
 		}
 
 		before := snapshots(t, s.DB)
-		again := runImport(t, s, models.ImportLoans, models.FormatCSV, returned)
+		again := runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, returned)
 		wantCounts(t, "returns again", again, counts{4, 0, 0, 4, 0})
 		if again.res.ToHistory != 0 || again.res.Returned != 0 {
 			t.Errorf("returns again: to history %d, returned %d", again.res.ToHistory, again.res.Returned)
@@ -331,7 +332,7 @@ func TestImportReturnedLoansBecomeHistoryOnlyWithConsent(t *testing.T) {
 		if err := s.DeleteHistoryEntry(t.Context(), ada.ID, hist[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		wantCounts(t, "after Ada deleted the entry", runImport(t, s, models.ImportLoans, models.FormatCSV, returned), counts{4, 0, 0, 4, 0})
+		wantCounts(t, "after Ada deleted the entry", runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, returned), counts{4, 0, 0, 4, 0})
 		if n := rowsWhere(t, s.DB, "reading_history", "patron_id = ?", ada.ID); n != 0 {
 			t.Errorf("a deleted history entry came back: %d entries", n)
 		}
@@ -339,9 +340,9 @@ func TestImportReturnedLoansBecomeHistoryOnlyWithConsent(t *testing.T) {
 		// Ben turns history on now: a loan returned from now on is kept.
 		setHistory(t, s, ben.ID, true)
 		out := "L4,p2,The Left Hand of Darkness,\"Le Guin, Ursula K.\",Book,31000000000004,2026-04-02,2026-04-23,0,Ocean Park,\n"
-		wantCounts(t, "Ben borrows", runImport(t, s, models.ImportLoans, models.FormatCSV, strings.SplitN(loansCSV, "\n", 2)[0]+"\n"+out), counts{1, 1, 0, 0, 0})
+		wantCounts(t, "Ben borrows", runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, strings.SplitN(loansCSV, "\n", 2)[0]+"\n"+out), counts{1, 1, 0, 0, 0})
 		back := strings.Replace(out, "Ocean Park,\n", "Ocean Park,2026-04-07T09:00:00Z\n", 1)
-		r = runImport(t, s, models.ImportLoans, models.FormatJSONL, csvToJSONL(t, strings.SplitN(loansCSV, "\n", 2)[0]+"\n"+back))
+		r = runImport(t, s, ilsimport.Loans, ilsimport.FormatJSONL, csvToJSONL(t, strings.SplitN(loansCSV, "\n", 2)[0]+"\n"+back))
 		wantCounts(t, "Ben returns", r, counts{1, 0, 0, 0, 0})
 		if r.res.ToHistory != 1 || rowsWhere(t, s.DB, "reading_history", "patron_id = ? AND ils_id = ?", ben.ID, "L4") != 1 {
 			t.Errorf("Ben's return with history on: to history %d", r.res.ToHistory)
@@ -383,7 +384,7 @@ func TestImportBadLinesAreReportedAndGoodLinesGoIn(t *testing.T) {
 			"L5,p2,,,Book,,2026-03-31,2026-04-20,0,Central,\n" + // 7: no title
 			"L6,p2,Wild Seed,,Book\n" + // 8: too few fields
 			"L7,p2,Mind of My Mind,,Book,,2026-04-01,2026-04-22,0,Central,\n" // 9: good
-		r := runImport(t, s, models.ImportLoans, models.FormatCSV, body)
+		r := runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, body)
 		wantCounts(t, "bad lines", r, counts{8, 2, 0, 0, 6})
 		want := []string{
 			"line 3: card 21000000000101: due_at: not a date (use YYYY-MM-DD or RFC 3339)",
@@ -411,7 +412,7 @@ func TestImportBadLinesAreReportedAndGoodLinesGoIn(t *testing.T) {
 			"L8,p1,Clay's Ark,,Book,,2026-03-30,2026-04-20,0,Central,\n" +
 			"L9,p1,Survivor,,Book,,2026-03-30,2026-04-20,0,Central,\n" +
 			"L10,p1,Patternmaster,,Book,,2026-03-30,2026-04-20,-1,Central,\n"
-		r = runImport(t, s, models.ImportLoans, models.FormatCSV, tail)
+		r = runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, tail)
 		wantCounts(t, "a bad last line", r, counts{3, 2, 0, 0, 1})
 		if r.badText() != "line 4: card 21000000000101: renewals: not a whole number from 0 to 999" {
 			t.Errorf("bad lines: %s", r.badText())
@@ -428,7 +429,7 @@ func TestImportBadPatronLinesNeverShowThePIN(t *testing.T) {
 			"p4,21000000000101,Di,Duplicate,,,,Central,2028-01-31,active,8642\n" + // Ada's card, if it had gone in
 			"p5,21000000000105,Ed,Good,,,,Central,2028-01-31,active,3141\n" +
 			"p6,21000000000105,Fi,Twin,,,,Central,2028-01-31,active,2718\n" // Ed's card
-		r := runImport(t, s, models.ImportPatrons, models.FormatCSV, body)
+		r := runImport(t, s, ilsimport.Patrons, ilsimport.FormatCSV, body)
 		wantCounts(t, "bad patrons", r, counts{6, 2, 0, 0, 4})
 		text := r.badText() + "\n" + r.res.Summary()
 		for _, secret := range []string{"9876", "12\n", "5555", "3141", "2718", "8642", "Ada", "Reader", "not-an-address", "Twin"} {
@@ -451,14 +452,14 @@ func TestImportBadPatronLinesNeverShowThePIN(t *testing.T) {
 func TestImportStrictRollsEverythingBack(t *testing.T) {
 	eachDB(t, func(t *testing.T, s *models.Store, _ *modeltest.FakeClock) {
 		importPatrons(t, s)
-		wantCounts(t, "loans", runImport(t, s, models.ImportLoans, models.FormatCSV, loansCSV), counts{3, 3, 0, 0, 0})
+		wantCounts(t, "loans", runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, loansCSV), counts{3, 3, 0, 0, 0})
 		before := snapshots(t, s.DB)
 		body := strings.Replace(loansCSV, "2026-04-20,0,", "2026-05-20,1,", 1) + // a renewal
 			"L5,p2,Imago,,Book,,2026-04-01,2026-04-22,0,Central,\n" + // new
 			"L6,p2,Wild Seed,,Book,,yesterday,2026-04-22,0,Central,\n" + // bad
 			"L7,p3,Mind of My Mind,,Book,,2026-04-01,2026-04-22,0,Central,\n" +
 			"L8,p404,Clay's Ark,,Book,,2026-04-01,2026-04-22,0,Central,\n" // bad
-		r := runImport(t, s, models.ImportLoans, models.FormatCSV, body, strict, full(1))
+		r := runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, body, strict, full(1))
 		if r.err != nil || !r.res.RolledBack || r.res.Bad != 2 || r.res.Deleted != 0 {
 			t.Fatalf("strict: err %v, rolled back %v, bad %d, deleted %d", r.err, r.res.RolledBack, r.res.Bad, r.res.Deleted)
 		}
@@ -475,7 +476,7 @@ func TestImportStrictRollsEverythingBack(t *testing.T) {
 		// back too.
 		dup := strings.Replace(patronsCSV, "p3,21000000000103", "p3,21000000000101", 1) +
 			"p4,21000000000104,Di,New,,,,Main,2027-01-01,active,\n"
-		r = runImport(t, s, models.ImportPatrons, models.FormatCSV, dup, strict)
+		r = runImport(t, s, ilsimport.Patrons, ilsimport.FormatCSV, dup, strict)
 		if r.err != nil || !r.res.RolledBack || r.res.Bad != 1 || !strings.Contains(r.badText(), "line 5: card 21000000000101: card_number: another patron") {
 			t.Fatalf("strict duplicate card: err %v, rolled back %v, bad:\n%s", r.err, r.res.RolledBack, r.badText())
 		}
@@ -483,7 +484,7 @@ func TestImportStrictRollsEverythingBack(t *testing.T) {
 
 		// Without bad lines a strict import commits.
 		good := strings.Replace(loansCSV, "2026-04-20,0,", "2026-05-20,1,", 1)
-		wantCounts(t, "strict and good", runImport(t, s, models.ImportLoans, models.FormatCSV, good, strict), counts{3, 0, 1, 2, 0})
+		wantCounts(t, "strict and good", runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, good, strict), counts{3, 0, 1, 2, 0})
 	})
 }
 
@@ -500,7 +501,7 @@ func auditEntries(t *testing.T, db *gorm.DB, action string) []models.AuditEntry 
 func TestImportFullSnapshotDeletesWhatItNoLongerLists(t *testing.T) {
 	eachDB(t, func(t *testing.T, s *models.Store, _ *modeltest.FakeClock) {
 		ps := importPatrons(t, s)
-		wantCounts(t, "loans", runImport(t, s, models.ImportLoans, models.FormatCSV, loansCSV), counts{3, 3, 0, 0, 0})
+		wantCounts(t, "loans", runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, loansCSV), counts{3, 3, 0, 0, 0})
 		// A loan entered by hand (no ILS id) is not the ILS's to delete.
 		manual := models.Loan{PatronID: ps["p1"].ID, Title: "By hand", CheckedOutAt: s.Now(), DueAt: s.Now()}
 		s.DB.Create(&manual)
@@ -508,7 +509,7 @@ func TestImportFullSnapshotDeletesWhatItNoLongerLists(t *testing.T) {
 
 		// With a bad line, a full snapshot deletes nothing, and says so.
 		bad := withoutL2 + "L5,p2,Imago,,Book,,someday,2026-04-22,0,Central,\n"
-		r := runImport(t, s, models.ImportLoans, models.FormatCSV, bad, full(1))
+		r := runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, bad, full(1))
 		if r.res.Bad != 1 || r.res.Deleted != 0 || !strings.Contains(r.res.FullRefused, "bad line") {
 			t.Fatalf("a full snapshot with a bad line: bad %d, deleted %d, refused %q", r.res.Bad, r.res.Deleted, r.res.FullRefused)
 		}
@@ -516,7 +517,7 @@ func TestImportFullSnapshotDeletesWhatItNoLongerLists(t *testing.T) {
 			t.Fatal("a full snapshot with a bad line deleted a record")
 		}
 		// Deleting more than the allowed share is refused too.
-		r = runImport(t, s, models.ImportLoans, models.FormatCSV, withoutL2, full(0.2))
+		r = runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, withoutL2, full(0.2))
 		if r.res.Deleted != 0 || !strings.Contains(r.res.FullRefused, "would delete 1 of 3 loans (more than 20%)") {
 			t.Fatalf("over the limit: deleted %d, refused %q", r.res.Deleted, r.res.FullRefused)
 		}
@@ -524,7 +525,7 @@ func TestImportFullSnapshotDeletesWhatItNoLongerLists(t *testing.T) {
 			t.Fatalf("%d audit entries for deletions that did not happen", n)
 		}
 
-		r = runImport(t, s, models.ImportLoans, models.FormatCSV, withoutL2, full(0.5))
+		r = runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, withoutL2, full(0.5))
 		if r.err != nil || r.res.Deleted != 1 || r.res.FullRefused != "" {
 			t.Fatalf("full snapshot: err %v, deleted %d, refused %q", r.err, r.res.Deleted, r.res.FullRefused)
 		}
@@ -542,7 +543,7 @@ func TestImportFullSnapshotDeletesWhatItNoLongerLists(t *testing.T) {
 			t.Errorf("VerifyAudit = %+v, %v", res, err)
 		}
 		// Again: nothing to delete, nothing audited.
-		r = runImport(t, s, models.ImportLoans, models.FormatCSV, withoutL2, full(0.5))
+		r = runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, withoutL2, full(0.5))
 		wantCounts(t, "full again", r, counts{2, 0, 0, 2, 0})
 		if r.res.Deleted != 0 || len(auditEntries(t, s.DB, models.AuditILSImportDelete)) != 1 {
 			t.Errorf("full again: deleted %d", r.res.Deleted)
@@ -580,7 +581,7 @@ func TestImportFullPatronSnapshotDeletesAPatronWithEverything(t *testing.T) {
 		ps := importPatrons(t, s)
 		gone, kept, held := ps["p1"], ps["p2"], ps["p3"]
 		setHistory(t, s, gone.ID, true)
-		wantCounts(t, "loans", runImport(t, s, models.ImportLoans, models.FormatCSV, loansCSV), counts{3, 3, 0, 0, 0})
+		wantCounts(t, "loans", runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, loansCSV), counts{3, 3, 0, 0, 0})
 
 		staff := models.Staff{Username: "officer", DisplayName: "O. Officer", Role: models.RolePrivacyOfficer, PasswordHash: "v1$none$none"}
 		list := models.MailingList{Slug: "news", Name: "News", ConsentText: "Send me the news."}
@@ -658,7 +659,7 @@ func TestImportFullPatronSnapshotDeletesAPatronWithEverything(t *testing.T) {
 
 		onlyBen := strings.Join(slicesDelete(slicesDelete(strings.Split(patronsCSV, "\n"), 1), 1), "\n") // Ada's two lines go
 		onlyBen = strings.Join(slicesDelete(strings.Split(onlyBen, "\n"), 2), "\n")                      // and Cy's
-		r := runImport(t, s, models.ImportPatrons, models.FormatCSV, onlyBen, full(1))
+		r := runImport(t, s, ilsimport.Patrons, ilsimport.FormatCSV, onlyBen, full(1))
 		if r.err != nil || r.res.Read != 1 || r.res.Deleted != 1 || r.res.Held != 1 {
 			t.Fatalf("full patrons: err %v, read %d, deleted %d, held %d, refused %q", r.err, r.res.Read, r.res.Deleted, r.res.Held, r.res.FullRefused)
 		}
@@ -695,13 +696,13 @@ func TestImportOtherKinds(t *testing.T) {
 	eachDB(t, func(t *testing.T, s *models.Store, _ *modeltest.FakeClock) {
 		importPatrons(t, s)
 		cases := []struct {
-			kind                models.ImportKind
+			kind                ilsimport.Kind
 			table               string
 			csv                 string
 			read, ins, bad, old int64
 			badText             string
 		}{
-			{models.ImportHolds, "holds", `ils_id,patron_ils_id,title,author,pickup_branch,status,placed_at,ready_until,closed_at
+			{ilsimport.Holds, "holds", `ils_id,patron_ils_id,title,author,pickup_branch,status,placed_at,ready_until,closed_at
 H1,p1,Kindred,"Butler, Octavia E.",Central,ready,2026-03-30,2026-04-10,
 H2,p1,Dawn,,Central,Filled,2026-03-01,,2026-04-01T10:00:00Z
 H3,p2,Imago,,Central,cancelled,2026-03-01,,
@@ -711,7 +712,7 @@ H6,p2,Imago,,Central,filled,2025-01-01,,2025-02-01
 `, 6, 2, 3, 1, "line 4: card 21000000000102: closed_at: required when status is filled or cancelled\n" +
 				"line 5: card 21000000000102: closed_at: must be empty while status is waiting\n" +
 				"line 6: card 21000000000102: status: not one of waiting, in_transit, ready, filled, cancelled"},
-			{models.ImportFines, "fines", `ils_id,patron_ils_id,description,title,amount,status,assessed_at,settled_at
+			{ilsimport.Fines, "fines", `ils_id,patron_ils_id,description,title,amount,status,assessed_at,settled_at
 F1,p1,Overdue,Kindred,1.5,outstanding,2026-03-30,
 F2,p1,Lost item,Dawn,25.000000,paid,2026-03-01,2026-04-01
 F3,p2,Overdue,,12.345,outstanding,2026-03-30,
@@ -719,23 +720,23 @@ F4,p2,Overdue,,-2.00,outstanding,2026-03-30,
 F5,p2,Damaged,,3.00,waived,2025-06-01,2025-07-01
 `, 5, 2, 2, 1, "line 4: card 21000000000102: amount: not an amount (digits with at most two decimals, like 12.50)\n" +
 				"line 5: card 21000000000102: amount: not an amount (digits with at most two decimals, like 12.50)"},
-			{models.ImportILL, "ill_requests", `ils_id,patron_ils_id,title,author,lending_library,status,requested_at,completed_at
+			{ilsimport.ILL, "ill_requests", `ils_id,patron_ils_id,title,author,lending_library,status,requested_at,completed_at
 I1,p1,Fledgling,,Lakewood Public Library,shipped,2026-03-30,
 I2,p2,Fledgling,,Lakewood Public Library,returned,2026-03-01,
 `, 2, 1, 1, 0, "line 3: card 21000000000102: completed_at: required when status is returned or cancelled"},
-			{models.ImportReference, "reference_questions", `ils_id,patron_ils_id,subject,question,answer,asked_at,answered_at
+			{ilsimport.Reference, "reference_questions", `ils_id,patron_ils_id,subject,question,answer,asked_at,answered_at
 R1,p1,Maps,"Do you hold
 local maps?",We do.,2026-03-30T10:00:00Z,2026-03-30T12:00:00Z
 R2,p2,Old,Something asked long ago,,2025-01-01,
 `, 2, 1, 0, 1, ""},
-			{models.ImportComputerSessions, "computer_sessions", `ils_id,patron_ils_id,branch,station,started_at,ended_at
+			{ilsimport.ComputerSessions, "computer_sessions", `ils_id,patron_ils_id,branch,station,started_at,ended_at
 C1,p1,Central,PC-3,2026-04-07T09:00:00Z,2026-04-07T10:00:00Z
 C2,p2,Central,PC-4,2026-04-05T09:00:00Z,2026-04-05T10:00:00Z
 `, 2, 1, 0, 1, ""},
 		}
 		for _, c := range cases {
 			t.Run(string(c.kind), func(t *testing.T) {
-				r := runImport(t, s, c.kind, models.FormatCSV, c.csv)
+				r := runImport(t, s, c.kind, ilsimport.FormatCSV, c.csv)
 				wantCounts(t, string(c.kind), r, counts{c.read, c.ins, 0, 0, c.bad})
 				if r.res.Expired != c.old {
 					t.Errorf("past retention: %d, want %d", r.res.Expired, c.old)
@@ -748,7 +749,7 @@ C2,p2,Central,PC-4,2026-04-05T09:00:00Z,2026-04-05T10:00:00Z
 				}
 				// The good lines as JSON Lines change nothing.
 				before := snapshots(t, s.DB)
-				again := runImport(t, s, c.kind, models.FormatJSONL, csvToJSONL(t, c.csv))
+				again := runImport(t, s, c.kind, ilsimport.FormatJSONL, csvToJSONL(t, c.csv))
 				if again.err != nil || again.res.Inserted != 0 || again.res.Updated != 0 || again.res.Unchanged != c.ins {
 					t.Errorf("JSON Lines again: %s\n%s", again.res.Summary(), again.badText())
 				}
@@ -781,13 +782,13 @@ func TestImportRefusesAFileWithoutItsColumns(t *testing.T) {
 			{"missing columns", "ils_id,patron_ils_id,title\nL1,p1,Kindred\n", "lacks the required column(s) checked_out_at, due_at"},
 			{"a column twice", "ils_id,ils_id\n", "names the column ils_id twice"},
 		} {
-			r := runImport(t, s, models.ImportLoans, models.FormatCSV, c.body)
-			var fe *models.ImportFileError
+			r := runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, c.body)
+			var fe *ilsimport.FileError
 			if !errors.As(r.err, &fe) || !strings.Contains(fe.Msg, c.want) {
 				t.Errorf("%s: err %v, want %q", c.name, r.err, c.want)
 			}
 		}
-		r := runImport(t, s, models.ImportLoans, models.FormatJSONL, "{\"ils_id\": \"L1\"\n[1, 2]\n{\"ils_id\": {\"a\": 1}}\n")
+		r := runImport(t, s, ilsimport.Loans, ilsimport.FormatJSONL, "{\"ils_id\": \"L1\"\n[1, 2]\n{\"ils_id\": {\"a\": 1}}\n")
 		want := "line 1: not a JSON object\nline 2: not a JSON object\nline 3: ils_id: not a plain value (a string, number or null)"
 		if r.err != nil || r.badText() != want {
 			t.Errorf("JSON Lines: err %v, bad lines:\n%s\nwant:\n%s", r.err, r.badText(), want)
@@ -806,10 +807,10 @@ func TestImportDoesNotKeepHistoryAfterItIsTurnedOff(t *testing.T) {
 		ps := importPatrons(t, s)
 		ada := ps["p1"]
 		setHistory(t, s, ada.ID, true)
-		wantCounts(t, "loans", runImport(t, s, models.ImportLoans, models.FormatCSV, loansCSV), counts{3, 3, 0, 0, 0})
+		wantCounts(t, "loans", runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, loansCSV), counts{3, 3, 0, 0, 0})
 		returned := strings.Replace(loansCSV, "0,Central,\n", "0,Central,2026-04-06\n", 1)
 		done := make(chan importRun)
-		go func() { done <- runImport(t, s, models.ImportLoans, models.FormatCSV, returned) }()
+		go func() { done <- runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, returned) }()
 		setHistory(t, s, ada.ID, false)
 		if r := <-done; r.err != nil {
 			t.Fatal(r.err)
@@ -823,20 +824,20 @@ func TestImportDoesNotKeepHistoryAfterItIsTurnedOff(t *testing.T) {
 // TestImportDocsExamples imports every example file of docs/import.md, in
 // order, and checks that the documentation names every column.
 func TestImportDocsExamples(t *testing.T) {
-	doc, err := os.ReadFile("../docs/import.md")
+	doc, err := os.ReadFile("../../docs/import.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	examples := map[models.ImportKind]string{
-		models.ImportPatrons: "patrons.csv", models.ImportLoans: "loans.csv", models.ImportHolds: "holds.csv",
-		models.ImportFines: "fines.csv", models.ImportILL: "ill.jsonl", models.ImportReference: "reference.jsonl",
-		models.ImportComputerSessions: "computer-sessions.csv",
+	examples := map[ilsimport.Kind]string{
+		ilsimport.Patrons: "patrons.csv", ilsimport.Loans: "loans.csv", ilsimport.Holds: "holds.csv",
+		ilsimport.Fines: "fines.csv", ilsimport.ILL: "ill.jsonl", ilsimport.Reference: "reference.jsonl",
+		ilsimport.ComputerSessions: "computer-sessions.csv",
 	}
-	for _, kind := range models.ImportKinds() {
+	for _, kind := range ilsimport.Kinds() {
 		if !strings.Contains(string(doc), "### "+string(kind)+" ([example](examples/"+examples[kind]+"))") {
 			t.Errorf("docs/import.md has no section for %s with its example", kind)
 		}
-		cols, _ := models.ImportColumns(kind)
+		cols, _ := ilsimport.Columns(kind)
 		for _, c := range cols {
 			want := "| " + c.Name + " |"
 			if c.Required {
@@ -849,16 +850,16 @@ func TestImportDocsExamples(t *testing.T) {
 	}
 	eachDB(t, func(t *testing.T, s *models.Store, _ *modeltest.FakeClock) {
 		la, _ := time.LoadLocation("America/Los_Angeles")
-		for _, kind := range models.ImportKinds() {
-			body, err := os.ReadFile(filepath.Join("..", "docs", "examples", examples[kind]))
+		for _, kind := range ilsimport.Kinds() {
+			body, err := os.ReadFile(filepath.Join("..", "..", "docs", "examples", examples[kind]))
 			if err != nil {
 				t.Fatal(err)
 			}
-			format := models.FormatCSV
+			format := ilsimport.FormatCSV
 			if strings.HasSuffix(examples[kind], ".jsonl") {
-				format = models.FormatJSONL
+				format = ilsimport.FormatJSONL
 			}
-			r := runImport(t, s, kind, format, string(body), func(o *models.ImportOptions) { o.Location = la })
+			r := runImport(t, s, kind, format, string(body), func(o *ilsimport.Options) { o.Location = la })
 			if r.err != nil || r.res.Bad != 0 || r.res.Expired != 0 || r.res.Inserted == 0 || len(r.res.Notes) != 0 {
 				t.Errorf("%s: err %v, %s, notes %q\n%s", examples[kind], r.err, r.res.Summary(), r.res.Notes, r.badText())
 			}
@@ -883,10 +884,10 @@ func TestImportsTakeTurnsOnPostgres(t *testing.T) {
 		if _, err := conn.ExecContext(t.Context(), "SELECT pg_advisory_lock(727476)"); err != nil {
 			t.Fatal(err)
 		}
-		if r := runImport(t, s, models.ImportPatrons, models.FormatCSV, patronsCSV); !errors.Is(r.err, models.ErrImportBusy) || r.res.Read != 0 {
+		if r := runImport(t, s, ilsimport.Patrons, ilsimport.FormatCSV, patronsCSV); !errors.Is(r.err, ilsimport.ErrBusy) || r.res.Read != 0 {
 			t.Fatalf("an import while another runs: %v, %d rows read", r.err, r.res.Read)
 		}
-		if r := runImport(t, s, models.ImportPatrons, models.FormatCSV, patronsCSV, func(o *models.ImportOptions) { o.DryRun = true }); r.err != nil {
+		if r := runImport(t, s, ilsimport.Patrons, ilsimport.FormatCSV, patronsCSV, func(o *ilsimport.Options) { o.DryRun = true }); r.err != nil {
 			t.Fatalf("a dry run needs no turn: %v", r.err)
 		}
 		conn.ExecContext(t.Context(), "SELECT pg_advisory_unlock(727476)")

@@ -1,4 +1,4 @@
-package models_test
+package ilsimport_test
 
 import (
 	"bufio"
@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/ilsimport"
 	"github.com/carrel-library/carrel/models/modeltest"
 )
 
@@ -57,14 +58,14 @@ func BenchmarkImportLoans(b *testing.B) {
 	st, _ := os.Stat(path)
 	b.Logf("%d loans for %d patrons, %.0f MB of CSV", rows, patrons, float64(st.Size())/1e6)
 
-	importFile := func(b *testing.B, opts models.ImportOptions) models.ImportResult {
+	importFile := func(b *testing.B, opts ilsimport.Options) ilsimport.Result {
 		f, err := os.Open(path)
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer f.Close()
-		opts.Kind, opts.Format, opts.BatchSize = models.ImportLoans, models.FormatCSV, batch
-		res, err := s.Import(ctx, f, opts)
+		opts.Kind, opts.Format, opts.BatchSize = ilsimport.Loans, ilsimport.FormatCSV, batch
+		res, err := ilsimport.Run(ctx, s, f, opts)
 		if err != nil || res.Bad != 0 {
 			b.Fatalf("import: %v (%d bad lines)", err, res.Bad)
 		}
@@ -86,7 +87,7 @@ func BenchmarkImportLoans(b *testing.B) {
 	pg.Exec("CHECKPOINT")
 	b.Run("dry-run", func(b *testing.B) {
 		for range b.N {
-			if res := importFile(b, models.ImportOptions{DryRun: true}); res.Good != int64(rows) {
+			if res := importFile(b, ilsimport.Options{DryRun: true}); res.Good != int64(rows) {
 				b.Fatalf("dry run: %s", res.Summary())
 			}
 		}
@@ -115,7 +116,7 @@ func BenchmarkImportLoans(b *testing.B) {
 			b.StopTimer()
 			truncate(b, "loans")
 			b.StartTimer()
-			if res := importFile(b, models.ImportOptions{}); res.Inserted != int64(rows) {
+			if res := importFile(b, ilsimport.Options{}); res.Inserted != int64(rows) {
 				b.Fatalf("first import: %s", res.Summary())
 			}
 		}
@@ -126,12 +127,12 @@ func BenchmarkImportLoans(b *testing.B) {
 		pg.Table("loans").Count(&n)
 		if n != int64(rows) {
 			truncate(b, "loans")
-			importFile(b, models.ImportOptions{})
+			importFile(b, ilsimport.Options{})
 		}
 		pg.Exec("CHECKPOINT")
 		b.ResetTimer()
 		for range b.N {
-			if res := importFile(b, models.ImportOptions{}); res.Unchanged != int64(rows) {
+			if res := importFile(b, ilsimport.Options{}); res.Unchanged != int64(rows) {
 				b.Fatalf("the same file again: %s", res.Summary())
 			}
 		}
