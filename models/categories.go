@@ -85,6 +85,22 @@ type Category struct {
 	// write writes the category's records into an export or a legal
 	// production (see recordScope).
 	write func(x recordScope) error
+	// Import, for a category the ILS import keeps in step, says how its
+	// table is written (see package ilsimport).
+	Import *ImportMapping
+}
+
+// ImportMapping is how the ILS import writes a category's table. The
+// columns it writes are Model's, all but id, in the struct's order; each
+// is read from the file's field of the same name, or the one From names,
+// and patron_id from the patron the line references.
+type ImportMapping struct {
+	// Kind is the kind of file (carrel import <kind>); "" for a table the
+	// import writes only on the way (the reading history, from returned
+	// loans).
+	Kind  string
+	Model any               // a record of the table: Loan{}, ...
+	From  map[string]string // column → file field, where the names differ
 }
 
 // Controls names extra controls a category's detail page shows.

@@ -24,6 +24,7 @@ var computerSessionsCategory = Category{
 	Purge: func(n time.Time, r Retention, _ SessionLimits) []purgeRule {
 		return []purgeRule{byDate("computer_sessions", "computer_sessions", "started_at", n.Add(-time.Duration(r.ComputerHours)*time.Hour))}
 	},
-	Kept:  &SummarySpec{Label: "{r}.station"},
-	write: writeTable[ComputerSession],
+	Kept:   &SummarySpec{Label: "{r}.station"},
+	write:  writeTable[ComputerSession],
+	Import: &ImportMapping{Kind: "computer-sessions", Model: ComputerSession{}},
 }

@@ -24,6 +24,7 @@ var finesCategory = Category{
 	Purge: func(n time.Time, r Retention, _ SessionLimits) []purgeRule {
 		return []purgeRule{byDate("fines", "fines", "settled_at", n.AddDate(0, 0, -r.FineDays))}
 	},
-	Kept:  &SummarySpec{Label: "{r}.description"},
-	write: writeTable[Fine],
+	Kept:   &SummarySpec{Label: "{r}.description"},
+	write:  writeTable[Fine],
+	Import: &ImportMapping{Kind: "fines", Model: Fine{}, From: map[string]string{"amount_cents": "amount"}},
 }

@@ -25,6 +25,7 @@ var holdsCategory = Category{
 	Purge: func(n time.Time, r Retention, _ SessionLimits) []purgeRule {
 		return []purgeRule{byDate("holds", "holds", "closed_at", n.AddDate(0, 0, -r.HoldDays))}
 	},
-	Kept:  &SummarySpec{Label: "{r}.title"},
-	write: writeTable[Hold],
+	Kept:   &SummarySpec{Label: "{r}.title"},
+	write:  writeTable[Hold],
+	Import: &ImportMapping{Kind: "holds", Model: Hold{}},
 }

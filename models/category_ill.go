@@ -24,6 +24,7 @@ var illCategory = Category{
 	Purge: func(n time.Time, r Retention, _ SessionLimits) []purgeRule {
 		return []purgeRule{byDate("interlibrary_loans", "ill_requests", "completed_at", n.AddDate(0, 0, -r.ILLDays))}
 	},
-	Kept:  &SummarySpec{Label: "{r}.title"},
-	write: writeTable[ILLRequest],
+	Kept:   &SummarySpec{Label: "{r}.title"},
+	write:  writeTable[ILLRequest],
+	Import: &ImportMapping{Kind: "ill", Model: ILLRequest{}},
 }

@@ -13,4 +13,5 @@ var loansCategory = Category{
 	Records:    recordsOf((*Store).Loans),
 	Kept:       &SummarySpec{Label: "{r}.title"},
 	write:      writeTable[Loan],
+	Import:     &ImportMapping{Kind: "loans", Model: Loan{}},
 }

@@ -16,4 +16,5 @@ var readingHistoryCategory = Category{
 	Controls:          HistoryControls,
 	Kept:              &SummarySpec{Label: "{r}.title"},
 	write:             writeTable[HistoryEntry],
+	Import:            &ImportMapping{Model: HistoryEntry{}},
 }

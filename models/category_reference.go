@@ -25,6 +25,7 @@ var referenceCategory = Category{
 	Purge: func(n time.Time, r Retention, _ SessionLimits) []purgeRule {
 		return []purgeRule{byDate("reference_questions", "reference_questions", "asked_at", n.AddDate(0, -r.ReferenceMonths, 0))}
 	},
-	Kept:  &SummarySpec{Label: "{r}.subject"},
-	write: writeTable[ReferenceQuestion],
+	Kept:   &SummarySpec{Label: "{r}.subject"},
+	write:  writeTable[ReferenceQuestion],
+	Import: &ImportMapping{Kind: "reference", Model: ReferenceQuestion{}},
 }

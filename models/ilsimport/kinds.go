@@ -17,6 +17,10 @@ type dbColumn struct {
 	insertOnly bool // written when the row is new, never updated
 	noCompare  bool // updated along with a change, but not a change itself
 	set        string
+	// field is the file field the column is read from; nullable says
+	// an absent value is NULL (derived tables only: see tableOf).
+	field    string
+	nullable bool
 }
 
 // tableSpec is a table an import writes, keyed on ils_id.
@@ -84,43 +88,15 @@ var (
 		{name: "created_at", pg: "timestamptz", insertOnly: true},
 		{name: "updated_at", pg: "timestamptz", noCompare: true},
 	}}
-	loansTable = &tableSpec{name: "loans", cols: []dbColumn{
-		{name: "patron_id", pg: "int8"}, {name: "ils_id", pg: "text"},
-		{name: "title", pg: "text"}, {name: "author", pg: "text"}, {name: "format", pg: "text"},
-		{name: "barcode", pg: "text"}, {name: "checked_out_at", pg: "timestamptz"},
-		{name: "due_at", pg: "timestamptz"}, {name: "renewals", pg: "int8"}, {name: "branch", pg: "text"},
-	}}
-	historyTable = &tableSpec{name: "reading_history", cols: []dbColumn{
-		{name: "patron_id", pg: "int8"}, {name: "ils_id", pg: "text"},
-		{name: "title", pg: "text"}, {name: "author", pg: "text"}, {name: "format", pg: "text"},
-		{name: "checked_out_at", pg: "timestamptz"}, {name: "returned_at", pg: "timestamptz"},
-	}}
-	holdsTable = &tableSpec{name: "holds", cols: []dbColumn{
-		{name: "patron_id", pg: "int8"}, {name: "ils_id", pg: "text"},
-		{name: "title", pg: "text"}, {name: "author", pg: "text"}, {name: "pickup_branch", pg: "text"},
-		{name: "status", pg: "text"}, {name: "placed_at", pg: "timestamptz"},
-		{name: "ready_until", pg: "timestamptz"}, {name: "closed_at", pg: "timestamptz"},
-	}}
-	finesTable = &tableSpec{name: "fines", cols: []dbColumn{
-		{name: "patron_id", pg: "int8"}, {name: "ils_id", pg: "text"},
-		{name: "description", pg: "text"}, {name: "title", pg: "text"}, {name: "amount_cents", pg: "int8"},
-		{name: "status", pg: "text"}, {name: "assessed_at", pg: "timestamptz"}, {name: "settled_at", pg: "timestamptz"},
-	}}
-	illTable = &tableSpec{name: "ill_requests", cols: []dbColumn{
-		{name: "patron_id", pg: "int8"}, {name: "ils_id", pg: "text"},
-		{name: "title", pg: "text"}, {name: "author", pg: "text"}, {name: "lending_library", pg: "text"},
-		{name: "status", pg: "text"}, {name: "requested_at", pg: "timestamptz"}, {name: "completed_at", pg: "timestamptz"},
-	}}
-	referenceTable = &tableSpec{name: "reference_questions", cols: []dbColumn{
-		{name: "patron_id", pg: "int8"}, {name: "ils_id", pg: "text"},
-		{name: "subject", pg: "text"}, {name: "question", pg: "text"}, {name: "answer", pg: "text"},
-		{name: "asked_at", pg: "timestamptz"}, {name: "answered_at", pg: "timestamptz"},
-	}}
-	computerTable = &tableSpec{name: "computer_sessions", cols: []dbColumn{
-		{name: "patron_id", pg: "int8"}, {name: "ils_id", pg: "text"},
-		{name: "branch", pg: "text"}, {name: "station", pg: "text"},
-		{name: "started_at", pg: "timestamptz"}, {name: "ended_at", pg: "timestamptz"},
-	}}
+	// The categories' tables are derived from their descriptors (see
+	// models.ImportMapping and tableOf).
+	loansTable     = tableOf("loans")
+	historyTable   = tableOf("reading_history")
+	holdsTable     = tableOf("holds")
+	finesTable     = tableOf("fines")
+	illTable       = tableOf("ill_requests")
+	referenceTable = tableOf("reference_questions")
+	computerTable  = tableOf("computer_sessions")
 )
 
 // closedWhen checks that a record's closing time is given exactly when
@@ -180,10 +156,6 @@ var importSpecs = map[Kind]*importSpec{
 			{name: "branch", typ: fText, max: 100},
 			{name: "returned_at", typ: fTime},
 		},
-		build: func(r *parsedRow, patronID int64) []any {
-			return []any{patronID, r.str("ils_id"), r.str("title"), r.str("author"), r.str("format"),
-				r.str("barcode"), r.time("checked_out_at"), r.time("due_at"), r.num("renewals"), r.str("branch")}
-		},
 	}),
 	Holds: indexed(&importSpec{
 		kind: Holds, table: holdsTable,
@@ -203,10 +175,6 @@ var importSpecs = map[Kind]*importSpec{
 		expired: func(r *parsedRow, ret models.Retention, now time.Time) bool {
 			return r.has("closed_at") && r.time("closed_at").Before(now.AddDate(0, 0, -ret.HoldDays))
 		},
-		build: func(r *parsedRow, patronID int64) []any {
-			return []any{patronID, r.str("ils_id"), r.str("title"), r.str("author"), r.str("pickup_branch"),
-				r.str("status"), r.time("placed_at"), r.optTime("ready_until"), r.optTime("closed_at")}
-		},
 	}),
 	Fines: indexed(&importSpec{
 		kind: Fines, table: finesTable,
@@ -224,10 +192,6 @@ var importSpecs = map[Kind]*importSpec{
 		},
 		expired: func(r *parsedRow, ret models.Retention, now time.Time) bool {
 			return r.has("settled_at") && r.time("settled_at").Before(now.AddDate(0, 0, -ret.FineDays))
-		},
-		build: func(r *parsedRow, patronID int64) []any {
-			return []any{patronID, r.str("ils_id"), r.str("description"), r.str("title"), r.num("amount"),
-				r.str("status"), r.time("assessed_at"), r.optTime("settled_at")}
 		},
 	}),
 	ILL: indexed(&importSpec{
@@ -247,10 +211,6 @@ var importSpecs = map[Kind]*importSpec{
 		expired: func(r *parsedRow, ret models.Retention, now time.Time) bool {
 			return r.has("completed_at") && r.time("completed_at").Before(now.AddDate(0, 0, -ret.ILLDays))
 		},
-		build: func(r *parsedRow, patronID int64) []any {
-			return []any{patronID, r.str("ils_id"), r.str("title"), r.str("author"), r.str("lending_library"),
-				r.str("status"), r.time("requested_at"), r.optTime("completed_at")}
-		},
 	}),
 	Reference: indexed(&importSpec{
 		kind: Reference, table: referenceTable,
@@ -265,10 +225,6 @@ var importSpecs = map[Kind]*importSpec{
 		expired: func(r *parsedRow, ret models.Retention, now time.Time) bool {
 			return r.time("asked_at").Before(now.AddDate(0, -ret.ReferenceMonths, 0))
 		},
-		build: func(r *parsedRow, patronID int64) []any {
-			return []any{patronID, r.str("ils_id"), r.str("subject"), r.str("question"), r.str("answer"),
-				r.time("asked_at"), r.optTime("answered_at")}
-		},
 	}),
 	ComputerSessions: indexed(&importSpec{
 		kind: ComputerSessions, table: computerTable,
@@ -282,10 +238,6 @@ var importSpecs = map[Kind]*importSpec{
 		expired: func(r *parsedRow, ret models.Retention, now time.Time) bool {
 			return r.time("started_at").Before(now.Add(-time.Duration(ret.ComputerHours) * time.Hour))
 		},
-		build: func(r *parsedRow, patronID int64) []any {
-			return []any{patronID, r.str("ils_id"), r.str("branch"), r.str("station"),
-				r.time("started_at"), r.optTime("ended_at")}
-		},
 	}),
 }
 
@@ -294,6 +246,9 @@ func indexed(s *importSpec) *importSpec {
 	s.idx = map[string]int{}
 	for i, f := range s.fields {
 		s.idx[f.name] = i
+	}
+	if s.build == nil {
+		s.build = builderFor(s)
 	}
 	return s
 }

@@ -542,9 +542,15 @@ func (imp *importer) returnLoans(conn gorm.ConnPool, rows []*pendingRow) (batchC
 	var keep []*pendingRow
 	for _, r := range rows {
 		if historyOn[r.patronID] && (inLoans[r.ilsID] || inHistory[r.ilsID]) {
-			v := r.vals
-			keep = append(keep, &pendingRow{line: r.line, card: r.card, ilsID: r.ilsID, patronID: r.patronID,
-				vals: []any{v[0], v[1], v[2], v[3], v[4], v[6], r.returnAt}})
+			vals := make([]any, len(historyFromLoan))
+			for i, j := range historyFromLoan {
+				if j < 0 {
+					vals[i] = r.returnAt
+				} else {
+					vals[i] = r.vals[j]
+				}
+			}
+			keep = append(keep, &pendingRow{line: r.line, card: r.card, ilsID: r.ilsID, patronID: r.patronID, vals: vals})
 		}
 	}
 	changed := map[string]bool{}
