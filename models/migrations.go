@@ -561,10 +561,13 @@ func Migrate(ctx context.Context, db *gorm.DB) error {
 	if DialectOfDB(db) == Postgres {
 		// The lock belongs to one connection, so hold one for the whole run.
 		return db.Connection(func(conn *gorm.DB) error {
-			if err := conn.Exec("SELECT pg_advisory_lock(727472)").Error; err != nil {
+			if err := conn.Exec(fmt.Sprintf("SELECT pg_advisory_lock(%d)", lockMigrate)).Error; err != nil {
 				return fmt.Errorf("models: migration lock: %w", err)
 			}
-			defer conn.Exec("SELECT pg_advisory_unlock(727472)")
+			// Released even when ctx is cancelled: the connection goes back
+			// to the pool, and a lock left on it would keep every other
+			// run waiting.
+			defer conn.WithContext(context.WithoutCancel(ctx)).Exec(fmt.Sprintf("SELECT pg_advisory_unlock(%d)", lockMigrate))
 			return migrate(conn)
 		})
 	}
