@@ -46,9 +46,6 @@ const (
 // notices about them are gone, nothing needs them.
 const ArrivalKeepYears = 1
 
-// arrivalsLock is the PostgreSQL advisory lock that serialises batches.
-const arrivalsLock = 727477
-
 // analyzeFrom is the size of batch from which matching first refreshes
 // the planner's statistics on PostgreSQL (see MatchPending).
 const analyzeFrom = 1000
@@ -139,7 +136,7 @@ func (s *Store) AddArrivals(ctx context.Context, src ArrivalSource, items []Arri
 			// One batch at a time (SQLite has one writer anyway): two
 			// instances posting the same new item would otherwise both
 			// take it for new. Batches are few; waiting costs nothing.
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", arrivalsLock).Error; err != nil {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", lockArrivals).Error; err != nil {
 				return fmt.Errorf("lock: %w", err)
 			}
 		}

@@ -57,7 +57,7 @@ func (s *Store) AppendAudit(tx *gorm.DB, e *AuditEntry) error {
 		return errors.New("models: AppendAudit needs a transaction, so its lock lasts until the commit")
 	}
 	if DialectOfDB(tx) == Postgres {
-		if err := tx.Exec("SELECT pg_advisory_xact_lock(727473)").Error; err != nil {
+		if err := tx.Exec(fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockAudit)).Error; err != nil {
 			return fmt.Errorf("models: audit lock: %w", err)
 		}
 	}

@@ -154,14 +154,19 @@ func (s *Store) Purge(ctx context.Context, dryRun bool, batch int, limits Sessio
 		return s.purgeCheckpoint(ctx, rep, wrapPurge(err))
 	}
 	err := db.Connection(func(conn *gorm.DB) error {
+		// The lock is taken and released whatever becomes of ctx (see
+		// locks.go): cancelled while the answer was read, the lock would
+		// be held with no one to release it, on a connection that goes
+		// back to the pool.
+		locking := conn.WithContext(context.WithoutCancel(ctx))
 		var got bool
-		if err := conn.Raw("SELECT pg_try_advisory_lock(727475)").Scan(&got).Error; err != nil {
+		if err := locking.Raw(fmt.Sprintf("SELECT pg_try_advisory_lock(%d)", lockPurge)).Scan(&got).Error; err != nil {
 			return err
 		}
 		if !got {
 			return ErrPurgeBusy
 		}
-		defer conn.Exec("SELECT pg_advisory_unlock(727475)")
+		defer locking.Exec(fmt.Sprintf("SELECT pg_advisory_unlock(%d)", lockPurge))
 		// A fresh statement for every query on the locked connection.
 		return run(conn.Session(&gorm.Session{NewDB: true}))
 	})

@@ -138,7 +138,7 @@ func (s *Store) SeedDemo(ctx context.Context) (SeedResult, error) {
 		if DialectOfDB(tx) == Postgres {
 			// Two seeds at once would otherwise both find nothing and
 			// collide on the unique keys.
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(727474)").Error; err != nil {
+			if err := tx.Exec(fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockSeed)).Error; err != nil {
 				return fmt.Errorf("seed lock: %w", err)
 			}
 		}

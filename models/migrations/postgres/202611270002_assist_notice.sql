@@ -1,0 +1,5 @@
+-- 202611270002_assist_notice on PostgreSQL. Frozen: never edit a released step; a change is a new one.
+--
+-- When a patron last saw the notice that staff assisted them.
+
+ALTER TABLE patrons ADD COLUMN assist_seen_at TIMESTAMPTZ;
