@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
+	"github.com/libtnb/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -69,6 +69,22 @@ var sqlitePragmas = []struct{ name, value, want string }{
 	{"synchronous", "NORMAL", "1"},
 }
 
+// sqliteTimeOptions fix how the driver (modernc.org/sqlite) writes and
+// reads times, to what Carrel's files have always held: SQLite stores a
+// time as text, and SQL compares it as text with the values and parameters
+// beside it, so the format is part of the schema.
+//   - _time_format=sqlite: written as "2006-01-02 15:04:05.999999999-07:00"
+//     ("2026-11-28 18:12:56.34484+00:00"), the format of every file written
+//     before (glebarez/sqlite's default);
+//   - _timezone=UTC: written in UTC, as the store always gives them, and
+//     read back in time.UTC rather than in a zone made from the offset;
+//   - _texttotime=0, _inttotime=0: only text in a DATE, DATETIME or
+//     TIMESTAMP column is read as a time; an expression's text (MAX(x), a
+//     summary's CASE) stays a string, for parseDBTime.
+//
+// testdata/old-driver.db and TestOldDriverDatabase pin all of this.
+var sqliteTimeOptions = []string{"_time_format=sqlite", "_timezone=UTC", "_texttotime=0", "_inttotime=0"}
+
 // Open connects to the database at url (a postgres:// URL, or a SQLite file
 // path) and checks that it answers. The SQLite file's folder is created.
 func Open(ctx context.Context, url string, clock Clock) (*gorm.DB, error) {
@@ -114,6 +130,7 @@ func Open(ctx context.Context, url string, clock Clock) (*gorm.DB, error) {
 		// begins, so a second process waits (busy_timeout) instead of
 		// failing with SQLITE_BUSY when its read turns into a write.
 		q = append(q, "_txlock=immediate")
+		q = append(q, sqliteTimeOptions...)
 		db, err = gorm.Open(sqlite.Open("file:"+path+"?"+strings.Join(q, "&")), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("models: open sqlite: %w", err)
