@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gorilla/sessions"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -123,13 +122,13 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		r := c.Request()
-		sess, err := s.Sessions.New(r, s.Sessions.CookieName(r))
+		sess, err := s.Sessions.Load(r)
 		if err != nil {
 			return fmt.Errorf("web: load session: %w", err)
 		}
 		c.Set(ctxSession, sess)
 		ctx := r.Context()
-		if id, ok := sess.Values[keyPatron].(int64); ok {
+		if id, ok := sess.PatronID(); ok {
 			p, err := s.sessionPatron(ctx, sess, id)
 			if errors.Is(err, models.ErrNotFound) {
 				// The patron was deleted: the session goes with them.
@@ -139,7 +138,7 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			c.Set(ctxPatron, p)
 		}
-		if id, ok := sess.Values[keyStaff].(int64); ok {
+		if id, ok := sess.StaffID(); ok {
 			st, err := s.Store.StaffMember(ctx, id)
 			if errors.Is(err, models.ErrNotFound) {
 				// Disabled (a removed account takes its sessions with it).
@@ -164,8 +163,8 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 
 // sessionPatron is the session's patron: the row read with the session
 // when there is one, else read now.
-func (s *Server) sessionPatron(ctx context.Context, sess *sessions.Session, id int64) (*models.Patron, error) {
-	if p, ok := sess.Values[flagPatron].(*models.Patron); ok && p.ID == id {
+func (s *Server) sessionPatron(ctx context.Context, sess *Session, id int64) (*models.Patron, error) {
+	if p := sess.cachedPatron(id); p != nil {
 		return p, nil
 	}
 	p, err := s.Store.Patron(ctx, id)
@@ -177,7 +176,7 @@ func (s *Server) sessionPatron(ctx context.Context, sess *sessions.Session, id i
 
 // destroyThen ends a session whose principal no longer exists, recording
 // why an assistance it carried ended, and goes on as an anonymous visitor.
-func (s *Server) destroyThen(c echo.Context, sess *sessions.Session, next echo.HandlerFunc, cause string) error {
+func (s *Server) destroyThen(c echo.Context, sess *Session, next echo.HandlerFunc, cause string) error {
 	if err := s.Sessions.End(c.Request().Context(), sess, cause); err != nil {
 		return err
 	}
@@ -204,7 +203,7 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		sess := session(c)
-		if sess == nil || !validCSRF(sess, formToken(c)) {
+		if sess == nil || !sess.validCSRF(formToken(c)) {
 			return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 		}
 		return next(c)

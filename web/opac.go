@@ -88,10 +88,7 @@ func (s *Server) Handoff(c echo.Context) error {
 		ret = ""
 	}
 	sess := session(c)
-	sess.Values[keyHandoffToken] = token
-	sess.Values[keyHandoffTo] = localPath(c.QueryParam("to"))
-	sess.Values[keyHandoffReturn] = ret
-	sess.Values[flagDirty] = true
+	sess.HoldHandoff(token, localPath(c.QueryParam("to")), ret)
 	return s.redirect(c, "/opac/handoff/confirm")
 }
 
@@ -128,16 +125,7 @@ func pendingHandoff(c echo.Context) (token, to, ret string) {
 	if sess == nil {
 		return "", "", ""
 	}
-	token, _ = sess.Values[keyHandoffToken].(string)
-	to, _ = sess.Values[keyHandoffTo].(string)
-	ret, _ = sess.Values[keyHandoffReturn].(string)
-	if token != "" {
-		delete(sess.Values, keyHandoffToken)
-		delete(sess.Values, keyHandoffTo)
-		delete(sess.Values, keyHandoffReturn)
-		sess.Values[flagDirty] = true
-	}
-	return token, to, ret
+	return sess.TakeHandoff()
 }
 
 // HandoffConfirm asks whether to continue as the patron the catalog sent,
@@ -147,7 +135,7 @@ func (s *Server) HandoffConfirm(c echo.Context) error {
 	sess := session(c)
 	var token string
 	if sess != nil {
-		token, _ = sess.Values[keyHandoffToken].(string)
+		token = sess.HandoffToken()
 	}
 	if current == "" || token == "" {
 		return s.redirect(c, handoffStay(c))
@@ -211,12 +199,11 @@ func (s *Server) acceptHandoff(c echo.Context, token, to, unsignedReturn string)
 		if err := s.startSession(c, p, models.ChannelCatalog); err != nil {
 			return err
 		}
-		sess.Values[keyCatalogWelcome] = true
+		sess.WelcomeFromCatalog()
 		s.stats.Inc("signin.catalog")
 	}
 	if ret != "" {
-		sess.Values[keyCatalogReturn] = ret
-		sess.Values[flagDirty] = true
+		sess.SetCatalogReturn(ret)
 	}
 	return s.redirect(c, handoffTarget(to))
 }
