@@ -153,7 +153,7 @@ func (s *Server) renderLogin(c echo.Context, status int, title string, f views.L
 }
 
 // signinFormExpired answers a sign-in whose form token is missing, too
-// old or not ours: the form again (again, from signinForms), with what was
+// old or not ours: the form again (again, the route's SigninForm), with what was
 // typed (never the secret) and a sentence saying why, rather than a bare
 // refusal.
 func (s *Server) signinFormExpired(c echo.Context, again signinFormAgain) error {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/carrel-library/carrel/models"
@@ -39,7 +41,10 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// recoverPanic turns a panic into a plain 500, logged by route only.
+// recoverPanic turns a panic into a plain 500 (handleError's page and
+// log line, by route), and logs where it happened: the stack as functions
+// and source lines only (panicStack), with no argument values, which could
+// be a patron's ID or pieces of their data.
 func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
 		defer func() {
@@ -47,11 +52,32 @@ func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
+				s.Log.Error("panic", "route", c.Path(), "stack", panicStack())
 				err = fmt.Errorf("web: panic in %s: %v", c.Path(), r)
 			}
 		}()
 		return next(c)
 	}
+}
+
+// panicStack is the stack of a panicking goroutine, called from the
+// deferred recover: one "function file:line" per frame, from where the
+// panic happened outwards, without the runtime's own frames.
+func panicStack() string {
+	pc := make([]uintptr, 64)
+	n := runtime.Callers(3, pc) // past Callers, panicStack and the deferred func
+	frames := runtime.CallersFrames(pc[:n])
+	var b strings.Builder
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, "runtime.") {
+			fmt.Fprintf(&b, "%s %s:%d\n", f.Function, f.File, f.Line)
+		}
+		if !more {
+			break
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // contentSecurityPolicy allows nothing from another origin, no inline
@@ -118,7 +144,7 @@ const fromAnotherSite = "opened from another site"
 // they are assisting.
 func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if withoutSession[c.Path()] {
+		if rt := s.routeOf(c); rt != nil && rt.NoSession {
 			return next(c)
 		}
 		r := c.Request()
@@ -193,12 +219,13 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
 		}
-		if csrfExempt[c.Path()] {
+		rt := s.routeOf(c)
+		if rt != nil && rt.OwnTokenCheck {
 			return next(c)
 		}
-		if again, ok := signinForms[c.Path()]; ok {
+		if rt != nil && rt.SigninForm != nil {
 			if !s.validSigninForm(c) {
-				return s.signinFormExpired(c, again)
+				return s.signinFormExpired(c, rt.SigninForm)
 			}
 			return next(c)
 		}

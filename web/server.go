@@ -32,6 +32,8 @@ type Server struct {
 	logo    []byte
 	stats   *stats
 	metrics http.Handler
+	// routes finds a request's line of the route table.
+	routes routeIndex
 	// lookups paces each staff member's patron searches and records opened.
 	lookups *lookupLimiter
 }

@@ -45,10 +45,10 @@ const (
 type Session struct {
 	raw *sessions.Session
 
-	changed    bool          // values changed: write the row
-	sendCookie bool          // token changed: send the cookie
-	secure     bool          // the cookie must be Secure
-	createdAt  time.Time     // when the row was created (sign-in)
+	changed    bool           // values changed: write the row
+	sendCookie bool           // token changed: send the cookie
+	secure     bool           // the cookie must be Secure
+	createdAt  time.Time      // when the row was created (sign-in)
 	patron     *models.Patron // read with the session, in the same query
 
 	// shown is the notice a page of this request shows (page sets it,
