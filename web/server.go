@@ -177,28 +177,25 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 	return p
 }
 
-// showNotice puts on the first page built for a request the messages
-// waiting in the session for it (a flash, a record's message, the
-// catalog's welcome), without spending them: render spends them once the
-// page is written (Session.spendNotice), so that a page built and never
-// sent, or an error page, which saves nothing, leaves them for the next.
+// showNotice puts on a page the messages waiting in the session for the
+// next page (a flash, a record's message, the catalog's welcome) that no
+// page of this request took yet, without spending them: render spends
+// them once the page is written (Session.spendNotice), so that a page
+// built and never sent, or an error page, which saves nothing, leaves
+// them for the next.
 func (s *Server) showNotice(c echo.Context, sess *Session, p *views.Page) {
-	if sess.shown.taken {
-		return
-	}
 	flash, rec, welcome := sess.peekNotice()
-	sess.shown = shownNotice{taken: true}
-	if welcome && currentStaff(c) == nil {
+	if welcome && !sess.shown.welcome && currentStaff(c) == nil {
 		if patron := currentPatron(c); patron != nil {
 			p.CatalogWelcome = patron.DisplayName()
 			sess.shown.welcome = true
 		}
 	}
-	if flash != "" {
+	if flash != "" && sess.shown.flash == "" {
 		p.Notice = flash
 		sess.shown.flash = flash
 	}
-	if rec != "" {
+	if rec != "" && sess.shown.record == "" {
 		p.Notice = s.recordNotice(c, rec)
 		sess.shown.record = rec
 	}

@@ -51,15 +51,15 @@ type Session struct {
 	createdAt  time.Time      // when the row was created (sign-in)
 	patron     *models.Patron // read with the session, in the same query
 
-	// shown is the notice a page of this request shows (page sets it,
-	// render spends it once the page is written).
+	// shown is what a page of this request took from the session to show
+	// (showNotice); render spends it once the page is written.
 	shown shownNotice
 }
 
 // shownNotice is what a page took from the session to show: spent (removed
-// from the session) only once the page is rendered.
+// from the session) only once a page is rendered. A message kept after the
+// page was built is not on it: its setter clears what was taken.
 type shownNotice struct {
-	taken   bool
 	flash   string
 	record  string
 	welcome bool
@@ -186,13 +186,22 @@ func (s *Session) SetCatalogReturn(ret string) { s.set(keyCatalogReturn, ret) }
 
 // WelcomeFromCatalog asks the next page to welcome the patron the
 // catalog sent.
-func (s *Session) WelcomeFromCatalog() { s.set(keyCatalogWelcome, true) }
+func (s *Session) WelcomeFromCatalog() {
+	s.set(keyCatalogWelcome, true)
+	s.shown.welcome = false
+}
 
 // Flash keeps a one-line message for the next page.
-func (s *Session) Flash(msg string) { s.set(keyFlash, msg) }
+func (s *Session) Flash(msg string) {
+	s.set(keyFlash, msg)
+	s.shown.flash = ""
+}
 
 // FlashRecord keeps a message about a record ("kind:id") for the next page.
-func (s *Session) FlashRecord(rec string) { s.set(keyFlashRecord, rec) }
+func (s *Session) FlashRecord(rec string) {
+	s.set(keyFlashRecord, rec)
+	s.shown.record = ""
+}
 
 // peekNotice reads, without spending them, the messages waiting for the
 // next page: a flash, a record's message and the catalog's welcome.
@@ -204,18 +213,13 @@ func (s *Session) peekNotice() (flash, record string, welcome bool) {
 // showed. A message kept after the page was built (and so not on it)
 // stays for the next page.
 func (s *Session) spendNotice() {
-	sh := s.shown
-	if !sh.taken {
-		return
-	}
-	s.shown = shownNotice{taken: true}
-	if sh.flash != "" && s.str(keyFlash) == sh.flash {
+	if s.shown.flash != "" {
 		s.del(keyFlash)
 	}
-	if sh.record != "" && s.str(keyFlashRecord) == sh.record {
+	if s.shown.record != "" {
 		s.del(keyFlashRecord)
 	}
-	if sh.welcome {
+	if s.shown.welcome {
 		s.del(keyCatalogWelcome)
 	}
 }

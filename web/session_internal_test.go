@@ -48,14 +48,14 @@ func TestRenderSpendsOnlyTheNoticeThePageShowed(t *testing.T) {
 	if flash, _, _ := s.peekNotice(); flash != "Saved." || s.Changed() {
 		t.Fatal("a notice no page showed was spent")
 	}
-	s.shown = shownNotice{taken: true, flash: "Saved."}
+	s.shown = shownNotice{flash: "Saved."}    // a page showed it
 	s.Flash("Signed out of 1 other session.") // kept after the page was built
 	s.changed = false
 	s.spendNotice()
 	if flash, _, _ := s.peekNotice(); flash != "Signed out of 1 other session." {
 		t.Fatalf("the notice kept after the page was built went with it (flash %q)", flash)
 	}
-	s.shown = shownNotice{taken: true, flash: "Signed out of 1 other session."}
+	s.shown = shownNotice{flash: "Signed out of 1 other session."}
 	s.spendNotice()
 	if flash, _, _ := s.peekNotice(); flash != "" || !s.Changed() {
 		t.Fatal("the notice the page showed was not spent")
