@@ -11,12 +11,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Session keys of a catalog hand-off.
-const (
-	keyCatalogReturn  = "catalog_return"
-	keyCatalogWelcome = "catalog_welcome"
-)
-
 // handoffTargets are the pages a catalog may send a patron to.
 var handoffTargets = []string{"/data", "/favorites", "/mailing-lists", "/opac/follow", "/policy"}
 
@@ -91,13 +85,6 @@ func (s *Server) Handoff(c echo.Context) error {
 	sess.HoldHandoff(token, localPath(c.QueryParam("to")), ret)
 	return s.redirect(c, "/opac/handoff/confirm")
 }
-
-// Session keys of a hand-off waiting for the signed-in visitor's answer.
-const (
-	keyHandoffToken  = "handoff_token"
-	keyHandoffTo     = "handoff_to"
-	keyHandoffReturn = "handoff_return"
-)
 
 // handoffAsker is who a hand-off must ask before it switches accounts:
 // the staff member or patron signed in on this browser, else "".

@@ -33,6 +33,20 @@ const (
 	keyFlash  = "flash"
 	// keyFlashRecord is a message about a record, kept as "kind:id".
 	keyFlashRecord = "flash_record"
+
+	// An assistance, beside keyAssist (the patron's ID); models reads the
+	// reason back when a session ends.
+	keyAssistReason  = models.SessionAssistReason
+	keyAssistNote    = models.SessionAssistNote
+	keyAssistStarted = models.SessionAssistStarted
+	// A catalog hand-off waiting for the signed-in visitor's answer.
+	keyHandoffToken  = "handoff_token"
+	keyHandoffTo     = "handoff_to"
+	keyHandoffReturn = "handoff_return"
+	// Where a patron the catalog sent goes back to, and the welcome the
+	// next page says to them.
+	keyCatalogReturn  = "catalog_return"
+	keyCatalogWelcome = "catalog_welcome"
 )
 
 // Session is the visitor's session as a request sees it: what the row

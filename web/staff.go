@@ -24,13 +24,6 @@ const (
 	ctxAssist = "carrel.assist"
 )
 
-// Session keys of an assistance, beside keyAssist (the patron's ID).
-const (
-	keyAssistReason  = models.SessionAssistReason
-	keyAssistNote    = models.SessionAssistNote
-	keyAssistStarted = models.SessionAssistStarted
-)
-
 // assistance is a staff member acting for a patron, at their request.
 type assistance struct {
 	Patron  *models.Patron
