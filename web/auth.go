@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"github.com/gorilla/sessions"
 	"math"
 	"net/http"
 	"net/url"
@@ -154,7 +153,7 @@ func (s *Server) renderLogin(c echo.Context, status int, title string, f views.L
 }
 
 // signinFormExpired answers a sign-in whose form token is missing, too
-// old or not ours: the form again (again, from signinForms), with what was
+// old or not ours: the form again (again, the route's SigninForm), with what was
 // typed (never the secret) and a sentence saying why, rather than a bare
 // refusal.
 func (s *Server) signinFormExpired(c echo.Context, again signinFormAgain) error {
@@ -179,9 +178,7 @@ func (s *Server) startSession(c echo.Context, p models.Patron, channel string) e
 	if err := s.Sessions.Destroy(c.Request().Context(), sess); err != nil {
 		return err
 	}
-	sess.Values[keyPatron] = p.ID
-	sess.Values[keyChan] = channel
-	sess.Values[flagDirty] = true
+	sess.SignInPatron(p.ID, channel)
 	c.Set(ctxPatron, &p)
 	return nil
 }
@@ -193,7 +190,7 @@ func (s *Server) startSession(c echo.Context, p models.Patron, channel string) e
 // must present its token here like everywhere else.
 func (s *Server) Logout(c echo.Context) error {
 	sess := session(c)
-	if signedIn(sess) && !validCSRF(sess, formToken(c)) {
+	if sess.SignedIn() && !sess.validCSRF(formToken(c)) {
 		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 	}
 	if sess != nil {
@@ -213,9 +210,4 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// signedIn reports whether a session belongs to a patron or a staff member.
-func signedIn(sess *sessions.Session) bool {
-	return sess != nil && (sess.Values[keyPatron] != nil || sess.Values[keyStaff] != nil)
 }

@@ -136,6 +136,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
+	store.Count = srv.CountEvent
 	e := &benchEnv{store: store, handler: srv, heavyID: heavyID}
 	e.server = httptest.NewServer(srv)
 	b.Cleanup(e.server.Close)

@@ -91,7 +91,7 @@ func (s *Server) dismissNotices(c echo.Context) error {
 		return s.redirect(c, "/data")
 	}
 	seen := time.UnixMicro(us).UTC()
-	if start, ok := session(c).Values[flagCreatedAt].(time.Time); !ok || seen.Before(start.Truncate(time.Microsecond)) {
+	if start := session(c).CreatedAt(); start.IsZero() || seen.Before(start.Truncate(time.Microsecond)) {
 		return s.redirect(c, "/data")
 	}
 	err = s.Store.DismissAssistNotices(c.Request().Context(), currentPatron(c).ID, seen)
@@ -308,8 +308,8 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 		return t, nil, nil, err
 	}
 	current := ""
-	if sess := session(c); sess != nil && sess.ID != "" {
-		current = models.HashToken(sess.ID)
+	if sess := session(c); sess != nil && sess.Token() != "" {
+		current = models.HashToken(sess.Token())
 	}
 	for _, rec := range pg.Rows {
 		row, err := s.recordRow(c, rec, due, dueTime, current)
@@ -614,7 +614,7 @@ func (s *Server) HistoryDelete(c echo.Context) error {
 func (s *Server) EndOtherSessions(c echo.Context) error {
 	p := currentPatron(c)
 	sess := session(c)
-	n, err := s.Store.EndOtherSessions(c.Request().Context(), p.ID, models.HashToken(sess.ID))
+	n, err := s.Store.EndOtherSessions(c.Request().Context(), p.ID, models.HashToken(sess.Token()))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,10 @@
 package web
 
-import "context"
+import (
+	"context"
+
+	"github.com/labstack/echo/v4"
+)
 
 // Exported for the external tests' fuzz targets.
 var (
@@ -13,3 +17,10 @@ func (s *Server) PurgeOnceForTest(ctx context.Context) { s.purgeOnce(ctx) }
 
 // SigninFormPurpose is the purpose the sign-in forms' stamps are made for.
 const SigninFormPurpose = signinFormPurpose
+
+// HandleForTest adds a route outside the table, behind the same
+// middleware, for a test that needs a handler the portal does not have
+// (one that panics).
+func (s *Server) HandleForTest(method, path string, h func(echo.Context) error) {
+	s.echo.Add(method, path, h)
+}

@@ -89,6 +89,7 @@ func newApp(t *testing.T, db modeltest.DB, clock *modeltest.FakeClock, cfg web.C
 	if err != nil {
 		t.Fatal(err)
 	}
+	store.Count = srv.CountEvent
 	a := &app{t: t, store: store, clock: clock, logs: logs, cookies: &cookieLog{}}
 	// Demo mode runs on plain HTTP; a production portal is reached over
 	// HTTPS, and its Secure cookie would not even be sent over HTTP.

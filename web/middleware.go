@@ -5,10 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gorilla/sessions"
 	"net/http"
 	"net/url"
 	"regexp"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/carrel-library/carrel/models"
@@ -40,7 +41,10 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// recoverPanic turns a panic into a plain 500, logged by route only.
+// recoverPanic turns a panic into a plain 500 (handleError's page and
+// log line, by route), and logs where it happened: the stack as functions
+// and source lines only (panicStack), with no argument values, which could
+// be a patron's ID or pieces of their data.
 func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
 		defer func() {
@@ -48,11 +52,32 @@ func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
+				s.Log.Error("panic", "route", c.Path(), "stack", panicStack())
 				err = fmt.Errorf("web: panic in %s: %v", c.Path(), r)
 			}
 		}()
 		return next(c)
 	}
+}
+
+// panicStack is the stack of a panicking goroutine, called from the
+// deferred recover: one "function file:line" per frame, from where the
+// panic happened outwards, without the runtime's own frames.
+func panicStack() string {
+	pc := make([]uintptr, 64)
+	n := runtime.Callers(3, pc) // past Callers, panicStack and the deferred func
+	frames := runtime.CallersFrames(pc[:n])
+	var b strings.Builder
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, "runtime.") {
+			fmt.Fprintf(&b, "%s %s:%d\n", f.Function, f.File, f.Line)
+		}
+		if !more {
+			break
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // contentSecurityPolicy allows nothing from another origin, no inline
@@ -119,17 +144,17 @@ const fromAnotherSite = "opened from another site"
 // they are assisting.
 func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if withoutSession[c.Path()] {
+		if rt := s.routeOf(c); rt != nil && rt.NoSession {
 			return next(c)
 		}
 		r := c.Request()
-		sess, err := s.Sessions.New(r, s.Sessions.CookieName(r))
+		sess, err := s.Sessions.Load(r)
 		if err != nil {
 			return fmt.Errorf("web: load session: %w", err)
 		}
 		c.Set(ctxSession, sess)
 		ctx := r.Context()
-		if id, ok := sess.Values[keyPatron].(int64); ok {
+		if id, ok := sess.PatronID(); ok {
 			p, err := s.sessionPatron(ctx, sess, id)
 			if errors.Is(err, models.ErrNotFound) {
 				// The patron was deleted: the session goes with them.
@@ -139,7 +164,7 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			c.Set(ctxPatron, p)
 		}
-		if id, ok := sess.Values[keyStaff].(int64); ok {
+		if id, ok := sess.StaffID(); ok {
 			st, err := s.Store.StaffMember(ctx, id)
 			if errors.Is(err, models.ErrNotFound) {
 				// Disabled (a removed account takes its sessions with it).
@@ -164,8 +189,8 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 
 // sessionPatron is the session's patron: the row read with the session
 // when there is one, else read now.
-func (s *Server) sessionPatron(ctx context.Context, sess *sessions.Session, id int64) (*models.Patron, error) {
-	if p, ok := sess.Values[flagPatron].(*models.Patron); ok && p.ID == id {
+func (s *Server) sessionPatron(ctx context.Context, sess *Session, id int64) (*models.Patron, error) {
+	if p := sess.cachedPatron(id); p != nil {
 		return p, nil
 	}
 	p, err := s.Store.Patron(ctx, id)
@@ -177,7 +202,7 @@ func (s *Server) sessionPatron(ctx context.Context, sess *sessions.Session, id i
 
 // destroyThen ends a session whose principal no longer exists, recording
 // why an assistance it carried ended, and goes on as an anonymous visitor.
-func (s *Server) destroyThen(c echo.Context, sess *sessions.Session, next echo.HandlerFunc, cause string) error {
+func (s *Server) destroyThen(c echo.Context, sess *Session, next echo.HandlerFunc, cause string) error {
 	if err := s.Sessions.End(c.Request().Context(), sess, cause); err != nil {
 		return err
 	}
@@ -194,17 +219,18 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
 		}
-		if csrfExempt[c.Path()] {
+		rt := s.routeOf(c)
+		if rt != nil && rt.OwnTokenCheck {
 			return next(c)
 		}
-		if again, ok := signinForms[c.Path()]; ok {
+		if rt != nil && rt.SigninForm != nil {
 			if !s.validSigninForm(c) {
-				return s.signinFormExpired(c, again)
+				return s.signinFormExpired(c, rt.SigninForm)
 			}
 			return next(c)
 		}
 		sess := session(c)
-		if sess == nil || !validCSRF(sess, formToken(c)) {
+		if sess == nil || !sess.validCSRF(formToken(c)) {
 			return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 		}
 		return next(c)

@@ -11,12 +11,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Session keys of a catalog hand-off.
-const (
-	keyCatalogReturn  = "catalog_return"
-	keyCatalogWelcome = "catalog_welcome"
-)
-
 // handoffTargets are the pages a catalog may send a patron to.
 var handoffTargets = []string{"/data", "/favorites", "/mailing-lists", "/opac/follow", "/policy"}
 
@@ -88,19 +82,9 @@ func (s *Server) Handoff(c echo.Context) error {
 		ret = ""
 	}
 	sess := session(c)
-	sess.Values[keyHandoffToken] = token
-	sess.Values[keyHandoffTo] = localPath(c.QueryParam("to"))
-	sess.Values[keyHandoffReturn] = ret
-	sess.Values[flagDirty] = true
+	sess.HoldHandoff(token, localPath(c.QueryParam("to")), ret)
 	return s.redirect(c, "/opac/handoff/confirm")
 }
-
-// Session keys of a hand-off waiting for the signed-in visitor's answer.
-const (
-	keyHandoffToken  = "handoff_token"
-	keyHandoffTo     = "handoff_to"
-	keyHandoffReturn = "handoff_return"
-)
 
 // handoffAsker is who a hand-off must ask before it switches accounts:
 // the staff member or patron signed in on this browser, else "".
@@ -128,16 +112,7 @@ func pendingHandoff(c echo.Context) (token, to, ret string) {
 	if sess == nil {
 		return "", "", ""
 	}
-	token, _ = sess.Values[keyHandoffToken].(string)
-	to, _ = sess.Values[keyHandoffTo].(string)
-	ret, _ = sess.Values[keyHandoffReturn].(string)
-	if token != "" {
-		delete(sess.Values, keyHandoffToken)
-		delete(sess.Values, keyHandoffTo)
-		delete(sess.Values, keyHandoffReturn)
-		sess.Values[flagDirty] = true
-	}
-	return token, to, ret
+	return sess.TakeHandoff()
 }
 
 // HandoffConfirm asks whether to continue as the patron the catalog sent,
@@ -147,7 +122,7 @@ func (s *Server) HandoffConfirm(c echo.Context) error {
 	sess := session(c)
 	var token string
 	if sess != nil {
-		token, _ = sess.Values[keyHandoffToken].(string)
+		token = sess.HandoffToken()
 	}
 	if current == "" || token == "" {
 		return s.redirect(c, handoffStay(c))
@@ -211,12 +186,11 @@ func (s *Server) acceptHandoff(c echo.Context, token, to, unsignedReturn string)
 		if err := s.startSession(c, p, models.ChannelCatalog); err != nil {
 			return err
 		}
-		sess.Values[keyCatalogWelcome] = true
+		sess.WelcomeFromCatalog()
 		s.stats.Inc("signin.catalog")
 	}
 	if ret != "" {
-		sess.Values[keyCatalogReturn] = ret
-		sess.Values[flagDirty] = true
+		sess.SetCatalogReturn(ret)
 	}
 	return s.redirect(c, handoffTarget(to))
 }

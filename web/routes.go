@@ -61,7 +61,10 @@ var assistAllowed = map[string]bool{
 	"assist.end": true, "staff.logout": true,
 }
 
-// Route is one line of the routing table.
+// Route is one line of the routing table: what it serves, who may reach
+// it, and how the middleware treats it. The middleware reads a request's
+// properties from its matched route (Server.routeOf), never from a list of
+// paths kept elsewhere, so a route keeps them whatever its path becomes.
 type Route struct {
 	Method  string
 	Path    string
@@ -70,7 +73,45 @@ type Route struct {
 	Handler echo.HandlerFunc
 	// Before runs ahead of the handler, after the access guard.
 	Before []echo.MiddlewareFunc
+
+	// NoSession: the route never reads the visitor's session (nor starts
+	// one); loading it would only cost a database read, or, for one-click
+	// unsubscribe and the ILS's API, must not happen at all.
+	NoSession bool
+	// OwnTokenCheck: an unsafe route that checks its own token or key
+	// instead of the session's form token (see Logout, the unsubscribe
+	// links, APIArrivals). Every such route is named in
+	// TestUnsafeRoutesCheckTheFormToken.
+	OwnTokenCheck bool
+	// SigninForm, for the forms an anonymous visitor posts, shows the form
+	// again when its stateless form token (signinFormToken) is refused:
+	// a visitor has no session, so no session token, until they sign in.
+	SigninForm signinFormAgain
+	// BodyLimit replaces Config.BodyLimit for the route's requests;
+	// ownBodyLimit leaves the limit to the handler.
+	BodyLimit string
 }
+
+// ownBodyLimit is the BodyLimit of a route whose handler limits its own
+// body (the API, so that it can answer in JSON).
+const ownBodyLimit = "handler"
+
+// route is a line of the table with no properties beyond its middleware.
+func route(method, path, name string, a Access, h echo.HandlerFunc, before ...echo.MiddlewareFunc) Route {
+	return Route{Method: method, Path: path, Name: name, Access: a, Handler: h, Before: before}
+}
+
+// withoutSession marks a route that never needs the visitor's session.
+func (r Route) withoutSession() Route { r.NoSession = true; return r }
+
+// checksOwnToken marks an unsafe route that checks its own token or key.
+func (r Route) checksOwnToken() Route { r.OwnTokenCheck = true; return r }
+
+// signinForm marks a sign-in form, with the function that shows it again.
+func (r Route) signinForm(again signinFormAgain) Route { r.SigninForm = again; return r }
+
+// bodyLimit gives a route its own body limit (or ownBodyLimit).
+func (r Route) bodyLimit(limit string) Route { r.BodyLimit = limit; return r }
 
 // RouteTable is every route of the portal, in one readable place.
 func (s *Server) RouteTable() []Route {
@@ -79,147 +120,176 @@ func (s *Server) RouteTable() []Route {
 	// but open only from the portal's own pages or a typed address.
 	ownPagesOnly := []echo.MiddlewareFunc{s.ownPagesOnly}
 	return []Route{
-		{http.MethodGet, "/", "home", Public, s.Home, nil},
-		{http.MethodGet, "/login", "login", Public, s.LoginPage, nil},
-		{http.MethodPost, "/login", "login.submit", Public, s.LoginSubmit, []echo.MiddlewareFunc{signinLimit}},
-		{http.MethodPost, "/logout", "logout", Public, s.Logout, nil},
-		{http.MethodGet, "/data", "data", PatronOnly, s.DataOverview, nil},
-		{http.MethodGet, "/data/export.json", "data.export", PatronOnly, s.DataExport, nil},
-		{http.MethodGet, "/data/print", "data.print", PatronOnly, s.DataPrint, nil},
-		{http.MethodGet, "/data/:category", "data.detail", PatronOnly, s.DataDetail, nil},
-		{http.MethodPost, "/data/reading-history/on", "history.on", PatronOnly, s.HistoryOn, nil},
-		{http.MethodGet, "/data/reading-history/off", "history.off", PatronOnly, s.HistoryOffConfirm, nil},
-		{http.MethodPost, "/data/reading-history/off", "history.off.submit", PatronOnly, s.HistoryOff, nil},
-		{http.MethodGet, "/data/reading-history/clear", "history.clear", PatronOnly, s.HistoryClearConfirm, nil},
-		{http.MethodPost, "/data/reading-history/clear", "history.clear.submit", PatronOnly, s.HistoryClear, nil},
-		{http.MethodPost, "/data/reading-history/:id/delete", "history.delete", PatronOnly, s.HistoryDelete, nil},
-		{http.MethodPost, "/data/sessions/end-others", "sessions.end_others", PatronOnly, s.EndOtherSessions, nil},
-		{http.MethodGet, "/favorites", "favorites", PatronOnly, s.FavoritesPage, nil},
-		{http.MethodPost, "/favorites/link", "favorites.link", PatronOnly, s.FavoritesLink, nil},
-		{http.MethodGet, "/favorites/unlink", "favorites.unlink", PatronOnly, s.FavoritesUnlinkConfirm, nil},
-		{http.MethodPost, "/favorites/unlink", "favorites.unlink.submit", PatronOnly, s.FavoritesUnlink, nil},
-		{http.MethodPost, "/favorites/add", "favorites.add", PatronOnly, s.FavoritesAdd, nil},
-		{http.MethodPost, "/favorites/:id/remove", "favorites.remove", PatronOnly, s.FavoritesRemove, nil},
-		{http.MethodPost, "/favorites/notice", "favorites.notice", PatronOnly, s.FavoritesNotice, nil},
-		{http.MethodGet, "/opac/follow", "opac.follow", PatronOnly, s.Follow, nil},
-		{http.MethodGet, "/opac/handoff", "opac.handoff", Public, s.Handoff, []echo.MiddlewareFunc{signinLimit}},
+		route(http.MethodGet, "/", "home", Public, s.Home),
+		route(http.MethodGet, "/login", "login", Public, s.LoginPage),
+		route(http.MethodPost, "/login", "login.submit", Public, s.LoginSubmit, signinLimit).signinForm((*Server).loginFormAgain),
+		// Signing out works with an expired session too (see Logout).
+		route(http.MethodPost, "/logout", "logout", Public, s.Logout).checksOwnToken(),
+		route(http.MethodGet, "/data", "data", PatronOnly, s.DataOverview),
+		route(http.MethodGet, "/data/export.json", "data.export", PatronOnly, s.DataExport),
+		route(http.MethodGet, "/data/print", "data.print", PatronOnly, s.DataPrint),
+		route(http.MethodGet, "/data/:category", "data.detail", PatronOnly, s.DataDetail),
+		route(http.MethodPost, "/data/reading-history/on", "history.on", PatronOnly, s.HistoryOn),
+		route(http.MethodGet, "/data/reading-history/off", "history.off", PatronOnly, s.HistoryOffConfirm),
+		route(http.MethodPost, "/data/reading-history/off", "history.off.submit", PatronOnly, s.HistoryOff),
+		route(http.MethodGet, "/data/reading-history/clear", "history.clear", PatronOnly, s.HistoryClearConfirm),
+		route(http.MethodPost, "/data/reading-history/clear", "history.clear.submit", PatronOnly, s.HistoryClear),
+		route(http.MethodPost, "/data/reading-history/:id/delete", "history.delete", PatronOnly, s.HistoryDelete),
+		route(http.MethodPost, "/data/sessions/end-others", "sessions.end_others", PatronOnly, s.EndOtherSessions),
+		route(http.MethodGet, "/favorites", "favorites", PatronOnly, s.FavoritesPage),
+		route(http.MethodPost, "/favorites/link", "favorites.link", PatronOnly, s.FavoritesLink),
+		route(http.MethodGet, "/favorites/unlink", "favorites.unlink", PatronOnly, s.FavoritesUnlinkConfirm),
+		route(http.MethodPost, "/favorites/unlink", "favorites.unlink.submit", PatronOnly, s.FavoritesUnlink),
+		route(http.MethodPost, "/favorites/add", "favorites.add", PatronOnly, s.FavoritesAdd),
+		route(http.MethodPost, "/favorites/:id/remove", "favorites.remove", PatronOnly, s.FavoritesRemove),
+		route(http.MethodPost, "/favorites/notice", "favorites.notice", PatronOnly, s.FavoritesNotice),
+		route(http.MethodGet, "/opac/follow", "opac.follow", PatronOnly, s.Follow),
+		route(http.MethodGet, "/opac/handoff", "opac.handoff", Public, s.Handoff, signinLimit),
 		// With someone else signed in, a hand-off asks first; the token
 		// waits in that session, out of the address bar (web/opac.go).
-		{http.MethodGet, "/opac/handoff/confirm", "opac.handoff.confirm", Public, s.HandoffConfirm, nil},
-		{http.MethodPost, "/opac/handoff/confirm", "opac.handoff.continue", Public, s.HandoffContinue, []echo.MiddlewareFunc{signinLimit}},
-		{http.MethodPost, "/opac/handoff/stay", "opac.handoff.stay", Public, s.HandoffStay, nil},
-		{http.MethodGet, "/mailing-lists", "lists", PatronOnly, s.MailingListsPage, nil},
-		{http.MethodPost, "/mailing-lists/unsubscribe-all", "lists.unsubscribe_all", PatronOnly, s.ListUnsubscribeAll, nil},
-		{http.MethodPost, "/mailing-lists/:slug/subscribe", "lists.subscribe", PatronOnly, s.ListSubscribe, nil},
-		{http.MethodPost, "/mailing-lists/:slug/unsubscribe", "lists.unsubscribe", PatronOnly, s.ListUnsubscribe, nil},
-		{http.MethodGet, "/unsubscribe/:token", "unsubscribe", Public, s.UnsubscribePage, nil},
-		{http.MethodPost, "/unsubscribe/:token", "unsubscribe.submit", Public, s.UnsubscribeSubmit, nil},
+		route(http.MethodGet, "/opac/handoff/confirm", "opac.handoff.confirm", Public, s.HandoffConfirm),
+		route(http.MethodPost, "/opac/handoff/confirm", "opac.handoff.continue", Public, s.HandoffContinue, signinLimit),
+		route(http.MethodPost, "/opac/handoff/stay", "opac.handoff.stay", Public, s.HandoffStay),
+		route(http.MethodGet, "/mailing-lists", "lists", PatronOnly, s.MailingListsPage),
+		route(http.MethodPost, "/mailing-lists/unsubscribe-all", "lists.unsubscribe_all", PatronOnly, s.ListUnsubscribeAll),
+		route(http.MethodPost, "/mailing-lists/:slug/subscribe", "lists.subscribe", PatronOnly, s.ListSubscribe),
+		route(http.MethodPost, "/mailing-lists/:slug/unsubscribe", "lists.unsubscribe", PatronOnly, s.ListUnsubscribe),
+		// One-click unsubscribe works signed out, for a mail provider too:
+		// it never starts a session or reads one, and its token is its check.
+		route(http.MethodGet, "/unsubscribe/:token", "unsubscribe", Public, s.UnsubscribePage).withoutSession(),
+		route(http.MethodPost, "/unsubscribe/:token", "unsubscribe.submit", Public, s.UnsubscribeSubmit).withoutSession().checksOwnToken(),
 		// The unsubscribe link of new-arrival emails (web/delivery.go).
-		{http.MethodGet, "/unsubscribe/notices/:token", "notices.unsubscribe", Public, s.NoticeUnsubscribePage, nil},
-		{http.MethodPost, "/unsubscribe/notices/:token", "notices.unsubscribe.submit", Public, s.NoticeUnsubscribeSubmit, nil},
-		{http.MethodGet, "/staff/lists", "staff.lists", StaffAdmin, s.StaffLists, nil},
-		{http.MethodGet, "/staff/lists/new", "staff.lists.new", StaffAdmin, s.StaffListNew, nil},
-		{http.MethodPost, "/staff/lists/new", "staff.lists.create", StaffAdmin, s.StaffListSave, nil},
-		{http.MethodGet, "/staff/lists/:slug", "staff.lists.edit", StaffAdmin, s.StaffListEdit, nil},
-		{http.MethodPost, "/staff/lists/:slug", "staff.lists.save", StaffAdmin, s.StaffListSave, nil},
-		{http.MethodPost, "/staff/lists/:slug/retire", "staff.lists.retire", StaffAdmin, s.StaffListRetire, nil},
+		route(http.MethodGet, "/unsubscribe/notices/:token", "notices.unsubscribe", Public, s.NoticeUnsubscribePage).withoutSession(),
+		route(http.MethodPost, "/unsubscribe/notices/:token", "notices.unsubscribe.submit", Public, s.NoticeUnsubscribeSubmit).withoutSession().checksOwnToken(),
+		route(http.MethodGet, "/staff/lists", "staff.lists", StaffAdmin, s.StaffLists),
+		route(http.MethodGet, "/staff/lists/new", "staff.lists.new", StaffAdmin, s.StaffListNew),
+		route(http.MethodPost, "/staff/lists/new", "staff.lists.create", StaffAdmin, s.StaffListSave),
+		route(http.MethodGet, "/staff/lists/:slug", "staff.lists.edit", StaffAdmin, s.StaffListEdit),
+		route(http.MethodPost, "/staff/lists/:slug", "staff.lists.save", StaffAdmin, s.StaffListSave),
+		route(http.MethodPost, "/staff/lists/:slug/retire", "staff.lists.retire", StaffAdmin, s.StaffListRetire),
 		// Downloads that produce patrons' records are POSTs with the form
 		// token: no link, on any site, can make one happen.
-		{http.MethodPost, "/staff/lists/:slug/export.csv", "staff.lists.export", StaffAdmin, s.StaffListExport, nil},
-		{http.MethodPost, "/data/assist-notice/dismiss", "assist_notice.dismiss", PatronOnly, s.DismissAssistNotice, nil},
-		{http.MethodGet, "/staff/login", "staff.login", Public, s.StaffLoginPage, nil},
-		{http.MethodPost, "/staff/login", "staff.login.submit", Public, s.StaffLoginSubmit, []echo.MiddlewareFunc{signinLimit}},
-		{http.MethodPost, "/staff/logout", "staff.logout", Public, s.StaffLogout, nil},
-		{http.MethodGet, "/staff", "staff.console", StaffAssistant, s.StaffConsole, nil},
-		{http.MethodGet, "/staff/patrons", "staff.patrons", StaffAssistant, s.StaffPatrons, ownPagesOnly},
-		{http.MethodGet, "/staff/patrons/:id", "staff.patron", StaffAssistant, s.StaffPatron, ownPagesOnly},
-		{http.MethodPost, "/staff/patrons/:id/assist", "staff.assist", StaffAssistant, s.StaffAssist, nil},
-		{http.MethodPost, "/assist/end", "assist.end", Assisting, s.AssistEnd, nil},
-		{http.MethodGet, "/staff/audit", "staff.audit", StaffOfficer, s.StaffAudit, nil},
-		{http.MethodPost, "/staff/audit/verify", "staff.audit.verify", StaffOfficer, s.StaffAuditVerify, nil},
-		{http.MethodGet, "/staff/retention", "staff.retention", StaffOfficer, s.StaffRetention, nil},
-		{http.MethodPost, "/staff/retention", "staff.retention.save", StaffOfficer, s.StaffRetentionSave, nil},
-		{http.MethodGet, "/staff/legal", "staff.legal", StaffOfficer, s.StaffLegal, nil},
-		{http.MethodGet, "/staff/legal/new", "staff.legal.new", StaffOfficer, s.StaffLegalNew, nil},
-		{http.MethodPost, "/staff/legal/new", "staff.legal.create", StaffOfficer, s.StaffLegalCreate, nil},
-		{http.MethodGet, "/staff/legal/:id", "staff.legal.request", StaffOfficer, s.StaffLegalRequest, nil},
-		{http.MethodPost, "/staff/legal/:id/patrons/:pid/:action", "staff.legal.hold", StaffOfficer, s.StaffLegalHold, nil},
+		route(http.MethodPost, "/staff/lists/:slug/export.csv", "staff.lists.export", StaffAdmin, s.StaffListExport),
+		route(http.MethodPost, "/data/assist-notice/dismiss", "assist_notice.dismiss", PatronOnly, s.DismissAssistNotice),
+		route(http.MethodGet, "/staff/login", "staff.login", Public, s.StaffLoginPage),
+		route(http.MethodPost, "/staff/login", "staff.login.submit", Public, s.StaffLoginSubmit, signinLimit).signinForm((*Server).staffLoginFormAgain),
+		route(http.MethodPost, "/staff/logout", "staff.logout", Public, s.StaffLogout).checksOwnToken(),
+		route(http.MethodGet, "/staff", "staff.console", StaffAssistant, s.StaffConsole),
+		route(http.MethodGet, "/staff/patrons", "staff.patrons", StaffAssistant, s.StaffPatrons, ownPagesOnly...),
+		route(http.MethodGet, "/staff/patrons/:id", "staff.patron", StaffAssistant, s.StaffPatron, ownPagesOnly...),
+		route(http.MethodPost, "/staff/patrons/:id/assist", "staff.assist", StaffAssistant, s.StaffAssist),
+		route(http.MethodPost, "/assist/end", "assist.end", Assisting, s.AssistEnd),
+		route(http.MethodGet, "/staff/audit", "staff.audit", StaffOfficer, s.StaffAudit),
+		route(http.MethodPost, "/staff/audit/verify", "staff.audit.verify", StaffOfficer, s.StaffAuditVerify),
+		route(http.MethodGet, "/staff/retention", "staff.retention", StaffOfficer, s.StaffRetention),
+		route(http.MethodPost, "/staff/retention", "staff.retention.save", StaffOfficer, s.StaffRetentionSave),
+		route(http.MethodGet, "/staff/legal", "staff.legal", StaffOfficer, s.StaffLegal),
+		route(http.MethodGet, "/staff/legal/new", "staff.legal.new", StaffOfficer, s.StaffLegalNew),
+		route(http.MethodPost, "/staff/legal/new", "staff.legal.create", StaffOfficer, s.StaffLegalCreate),
+		route(http.MethodGet, "/staff/legal/:id", "staff.legal.request", StaffOfficer, s.StaffLegalRequest),
+		route(http.MethodPost, "/staff/legal/:id/patrons/:pid/:action", "staff.legal.hold", StaffOfficer, s.StaffLegalHold),
 		// The legal workflow: review, a second person's approval, then one
 		// package (a POST with the form token), and lifting nondisclosure.
-		{http.MethodPost, "/staff/legal/:id/review", "staff.legal.review", StaffOfficer, s.StaffLegalReview, nil},
-		{http.MethodPost, "/staff/legal/:id/approve", "staff.legal.approve", StaffOfficer, s.StaffLegalApprove, nil},
-		{http.MethodPost, "/staff/legal/:id/produce", "staff.legal.produce", StaffOfficer, s.StaffLegalProduce, nil},
-		{http.MethodPost, "/staff/legal/:id/nondisclosure/lift", "staff.legal.lift", StaffOfficer, s.StaffLegalLift, nil},
-		{http.MethodGet, "/staff/stats", "staff.stats", StaffOfficer, s.StaffStats, nil},
-		{http.MethodGet, "/staff/stats.csv", "staff.stats.csv", StaffOfficer, s.StaffStatsCSV, nil},
-		{http.MethodGet, "/metrics", "metrics", Public, s.Metrics, nil},
-		{http.MethodGet, "/staff/accounts", "staff.accounts", StaffAdmin, s.StaffAccounts, nil},
-		{http.MethodGet, "/staff/arrivals", "staff.arrivals", StaffAssistant, s.StaffArrivals, nil},
-		{http.MethodPost, "/staff/arrivals", "staff.arrivals.upload", StaffAssistant, s.StaffArrivalsUpload, nil},
+		route(http.MethodPost, "/staff/legal/:id/review", "staff.legal.review", StaffOfficer, s.StaffLegalReview),
+		route(http.MethodPost, "/staff/legal/:id/approve", "staff.legal.approve", StaffOfficer, s.StaffLegalApprove),
+		route(http.MethodPost, "/staff/legal/:id/produce", "staff.legal.produce", StaffOfficer, s.StaffLegalProduce),
+		route(http.MethodPost, "/staff/legal/:id/nondisclosure/lift", "staff.legal.lift", StaffOfficer, s.StaffLegalLift),
+		route(http.MethodGet, "/staff/stats", "staff.stats", StaffOfficer, s.StaffStats),
+		route(http.MethodGet, "/staff/stats.csv", "staff.stats.csv", StaffOfficer, s.StaffStatsCSV),
+		route(http.MethodGet, "/metrics", "metrics", Public, s.Metrics).withoutSession(),
+		route(http.MethodGet, "/staff/accounts", "staff.accounts", StaffAdmin, s.StaffAccounts),
+		// A form with a CSV file of new arrivals may be larger than others.
+		route(http.MethodGet, "/staff/arrivals", "staff.arrivals", StaffAssistant, s.StaffArrivals).bodyLimit(arrivalsFormLimit),
+		route(http.MethodPost, "/staff/arrivals", "staff.arrivals.upload", StaffAssistant, s.StaffArrivalsUpload).bodyLimit(arrivalsFormLimit),
 		// The ILS posts new arrivals with an API key (Authorization:
-		// Bearer), checked by the handler; no session, no cookie.
-		{http.MethodPost, "/api/arrivals", "api.arrivals", Public, s.APIArrivals, nil},
-		{http.MethodGet, "/policy", "policy", Public, s.PolicyPage, nil},
-		{http.MethodGet, "/healthz", "healthz", Public, s.Healthz, nil},
-		{http.MethodGet, "/readyz", "readyz", Public, s.Readyz, nil},
-		{http.MethodGet, "/static/*", "static", Public, s.Static, nil},
-		{http.MethodGet, "/library-logo", "logo", Public, s.Logo, nil},
+		// Bearer), checked by the handler; no session, no cookie. It limits
+		// its own body, so that it can answer in JSON.
+		route(http.MethodPost, "/api/arrivals", "api.arrivals", Public, s.APIArrivals).withoutSession().checksOwnToken().bodyLimit(ownBodyLimit),
+		route(http.MethodGet, "/policy", "policy", Public, s.PolicyPage),
+		// Probes, assets and the logo never need the visitor's session.
+		route(http.MethodGet, "/healthz", "healthz", Public, s.Healthz).withoutSession(),
+		route(http.MethodGet, "/readyz", "readyz", Public, s.Readyz).withoutSession(),
+		route(http.MethodGet, "/static/*", "static", Public, s.Static).withoutSession(),
+		route(http.MethodGet, "/library-logo", "logo", Public, s.Logo).withoutSession(),
 	}
-}
-
-// withoutSession are the routes that never need the visitor's session:
-// loading it there would only cost a database read.
-var withoutSession = map[string]bool{
-	"/static/*": true, "/library-logo": true, "/healthz": true, "/readyz": true, "/metrics": true,
-	// One-click unsubscribe works signed out, for a mail provider too; it
-	// must never start a session or read one.
-	"/unsubscribe/:token":         true,
-	"/unsubscribe/notices/:token": true,
-	// The ILS authenticates each request with its API key.
-	"/api/arrivals": true,
-}
-
-// csrfExempt are unsafe routes that check their own token (see Logout).
-var csrfExempt = map[string]bool{"/logout": true, "/staff/logout": true, "/unsubscribe/:token": true, "/api/arrivals": true,
-	"/unsubscribe/notices/:token": true}
-
-// signinForms are the forms an anonymous visitor posts: they carry a
-// stateless form token (signinFormToken) in place of a session's, since a
-// visitor has no session until they sign in. Each comes with the one
-// function that shows it again, which checkCSRF uses when a token is
-// refused.
-var signinForms = map[string]signinFormAgain{
-	"/login":       (*Server).loginFormAgain,
-	"/staff/login": (*Server).staffLoginFormAgain,
 }
 
 // signinFormAgain shows a sign-in form again, with what was posted (never
 // the secret), a status and a message saying why.
 type signinFormAgain func(s *Server, c echo.Context, status int, msg string) error
 
-// bodyLimits are the routes whose requests may be larger than
-// Config.BodyLimit: a form with a CSV file of new arrivals, and the API,
-// which limits its own body so that it can answer in JSON ("" here).
-var bodyLimits = map[string]string{"/staff/arrivals": arrivalsFormLimit, "/api/arrivals": ""}
+// routeIndex finds the table's line for a request from the route echo
+// matched: its path pattern and the method.
+type routeIndex map[string][]*Route
 
-// bodyLimit holds every request body to Config.BodyLimit, or to the
-// route's own limit in bodyLimits, before anything reads it.
-func (s *Server) bodyLimit() echo.MiddlewareFunc {
-	def := middleware.BodyLimit(s.Config.BodyLimit)
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		limited := def(next)
-		own := map[string]echo.HandlerFunc{}
-		for path, limit := range bodyLimits {
-			own[path] = next
-			if limit != "" {
-				own[path] = middleware.BodyLimit(limit)(next)
+func newRouteIndex(table []Route) routeIndex {
+	ix := routeIndex{}
+	for i := range table {
+		r := &table[i]
+		ix[r.Path] = append(ix[r.Path], r)
+	}
+	return ix
+}
+
+// find is the route serving method at the pattern path, or nil when no
+// route has that pattern (a 404). A method the pattern does not serve (a
+// 405, answered as a 404) gets the properties of the pattern's unsafe
+// route if the method is unsafe, else of its first route: the properties
+// that concern the path (session, body limit) are the same on every route
+// of a path (TestRoutePropertiesAgreeOnAPath).
+func (ix routeIndex) find(method, path string) *Route {
+	rs := ix[path]
+	for _, r := range rs {
+		if r.Method == method {
+			return r
+		}
+	}
+	if !isSafeMethod(method) {
+		for _, r := range rs {
+			if !isSafeMethod(r.Method) {
+				return r
 			}
 		}
-		return func(c echo.Context) error {
-			if h, ok := own[c.Path()]; ok {
-				return h(c)
+	}
+	if len(rs) > 0 {
+		return rs[0]
+	}
+	return nil
+}
+
+// routeOf is the route a request matched, or nil.
+func (s *Server) routeOf(c echo.Context) *Route {
+	return s.routes.find(c.Request().Method, c.Path())
+}
+
+// bodyLimit holds every request body to Config.BodyLimit, or to its
+// route's own BodyLimit, before anything reads it.
+func (s *Server) bodyLimit() echo.MiddlewareFunc {
+	def := middleware.BodyLimit(s.Config.BodyLimit)
+	own := map[*Route]echo.MiddlewareFunc{}
+	for _, rs := range s.routes {
+		for _, r := range rs {
+			switch r.BodyLimit {
+			case "":
+			case ownBodyLimit:
+				own[r] = nil
+			default:
+				own[r] = middleware.BodyLimit(r.BodyLimit)
 			}
-			return limited(c)
+		}
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			limit := def
+			if r := s.routeOf(c); r != nil {
+				if l, ok := own[r]; ok {
+					if l == nil {
+						return next(c)
+					}
+					limit = l
+				}
+			}
+			return limit(next)(c)
 		}
 	}
 }
@@ -230,6 +300,8 @@ func (s *Server) router() *echo.Echo {
 	e.HidePort = true
 	e.IPExtractor = s.ipExtractor()
 	e.HTTPErrorHandler = s.handleError
+	table := s.RouteTable()
+	s.routes = newRouteIndex(table)
 	e.Use(
 		s.accessLog,
 		s.recoverPanic,
@@ -240,7 +312,7 @@ func (s *Server) router() *echo.Echo {
 		s.checkCSRF,
 		s.countPageView,
 	)
-	for _, r := range s.RouteTable() {
+	for _, r := range table {
 		mw := append([]echo.MiddlewareFunc{s.guard(r.Access, r.Name)}, r.Before...)
 		e.Add(r.Method, r.Path, r.Handler, mw...).Name = r.Name
 	}

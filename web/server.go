@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,14 +10,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/a-h/templ"
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/static"
 	"github.com/carrel-library/carrel/views"
-	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 )
 
@@ -35,11 +32,17 @@ type Server struct {
 	logo    []byte
 	stats   *stats
 	metrics http.Handler
+	// routes finds a request's line of the route table.
+	routes routeIndex
 	// lookups paces each staff member's patron searches and records opened.
 	lookups *lookupLimiter
 }
 
-// New builds the server and its router.
+// New builds the server and its router. It leaves store as it is: a
+// second server over the same store (a test's, a tool's) must not take the
+// first one's event counts. To count the store's own events (consent
+// changes) in the usage statistics, whoever owns the store wires them to
+// one server: store.Count = srv.CountEvent.
 func New(store *models.Store, cfg Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -90,11 +93,14 @@ func New(store *models.Store, cfg Config, log *slog.Logger) (*Server, error) {
 	s.Sessions = NewSessionStore(store, cfg.Sessions, s.secureCookie)
 	s.stats = newStats(store, cfg.Location)
 	s.lookups = newLookupLimiter(cfg.StaffSearchBurst, cfg.StaffSearchEvery)
-	store.Count = s.stats.Inc
 	s.metrics = s.metricsHandler()
 	s.echo = s.router()
 	return s, nil
 }
+
+// CountEvent counts an anonymous event in the usage statistics; it is
+// what a store's Count hook is set to (see New).
+func (s *Server) CountEvent(name string) { s.stats.Inc(name) }
 
 // ServeHTTP makes the Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
@@ -161,28 +167,38 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 			}
 		} else if patron := currentPatron(c); patron != nil {
 			p.Principal = &views.Principal{Kind: "patron", Name: patron.DisplayName()}
-			p.CatalogReturn, _ = sess.Values[keyCatalogReturn].(string)
-			if sess.Values[keyCatalogWelcome] == true {
-				p.CatalogWelcome = patron.DisplayName()
-				delete(sess.Values, keyCatalogWelcome)
-				sess.Values[flagDirty] = true
-			}
+			p.CatalogReturn = sess.CatalogReturn()
 		}
 		if p.Principal != nil {
-			p.CSRF = CSRFToken(sess)
+			p.CSRF = sess.CSRFToken()
 		}
-		if msg, ok := sess.Values[keyFlash].(string); ok {
-			p.Notice = msg
-			delete(sess.Values, keyFlash)
-			sess.Values[flagDirty] = true
-		}
-		if rec, ok := sess.Values[keyFlashRecord].(string); ok {
-			p.Notice = s.recordNotice(c, rec)
-			delete(sess.Values, keyFlashRecord)
-			sess.Values[flagDirty] = true
-		}
+		s.showNotice(c, sess, &p)
 	}
 	return p
+}
+
+// showNotice puts on a page the messages waiting in the session for the
+// next page (a flash, a record's message, the catalog's welcome) that no
+// page of this request took yet, without spending them: render spends
+// them once the page is written (Session.spendNotice), so that a page
+// built and never sent, or an error page, which saves nothing, leaves
+// them for the next.
+func (s *Server) showNotice(c echo.Context, sess *Session, p *views.Page) {
+	flash, rec, welcome := sess.peekNotice()
+	if welcome && !sess.shown.welcome && currentStaff(c) == nil {
+		if patron := currentPatron(c); patron != nil {
+			p.CatalogWelcome = patron.DisplayName()
+			sess.shown.welcome = true
+		}
+	}
+	if flash != "" && sess.shown.flash == "" {
+		p.Notice = flash
+		sess.shown.flash = flash
+	}
+	if rec != "" && sess.shown.record == "" {
+		p.Notice = s.recordNotice(c, rec)
+		sess.shown.record = rec
+	}
 }
 
 // flash keeps a one-line message for the next page the visitor sees. It
@@ -191,8 +207,7 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 // is flashRecord's.
 func (s *Server) flash(c echo.Context, msg string) {
 	if sess := session(c); sess != nil {
-		sess.Values[keyFlash] = msg
-		sess.Values[flagDirty] = true
+		sess.Flash(msg)
 	}
 }
 
@@ -201,8 +216,7 @@ func (s *Server) flash(c echo.Context, msg string) {
 // record's name is looked up when the page is shown.
 func (s *Server) flashRecord(c echo.Context, kind string, id int64) {
 	if sess := session(c); sess != nil {
-		sess.Values[keyFlashRecord] = kind + ":" + strconv.FormatInt(id, 10)
-		sess.Values[flagDirty] = true
+		sess.FlashRecord(kind + ":" + strconv.FormatInt(id, 10))
 	}
 }
 
@@ -279,30 +293,29 @@ func (s *Server) actor(c echo.Context) models.Actor {
 		return a
 	}
 	if sess := session(c); sess != nil {
-		if ch, ok := sess.Values[keyChan].(string); ok && ch != "" {
+		if ch := sess.Channel(); ch != "" {
 			a.Channel = ch
 		}
 	}
 	return a
 }
 
-// pageBuffers hold pages while they are rendered, reused from one request
-// to the next rather than grown afresh for each.
-var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// render writes a component: into a buffer first, so that a failing
-// render is a clean 500 and not half a page; then the session is saved
-// (it may set the cookie), then the page is sent.
+// render writes a component: into a buffer first (templ's own pool), so
+// that a failing render is a clean 500 and not half a page; then the
+// notice the page showed is spent and the session saved (it may set the
+// cookie), then the page is sent.
 func (s *Server) render(c echo.Context, status int, comp templ.Component) error {
-	buf := pageBuffers.Get().(*bytes.Buffer)
+	buf := templ.GetBuffer()
 	defer func() {
 		if buf.Cap() <= 1<<20 { // a rare huge page is not kept
-			buf.Reset()
-			pageBuffers.Put(buf)
+			templ.ReleaseBuffer(buf)
 		}
 	}()
 	if err := comp.Render(c.Request().Context(), buf); err != nil {
 		return fmt.Errorf("web: render: %w", err)
+	}
+	if sess := session(c); sess != nil {
+		sess.spendNotice()
 	}
 	if err := s.saveSession(c); err != nil {
 		return err
@@ -338,8 +351,8 @@ const (
 	ctxPatron  = "carrel.patron"
 )
 
-func session(c echo.Context) *sessions.Session {
-	sess, _ := c.Get(ctxSession).(*sessions.Session)
+func session(c echo.Context) *Session {
+	sess, _ := c.Get(ctxSession).(*Session)
 	return sess
 }
 

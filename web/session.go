@@ -33,30 +33,216 @@ const (
 	keyFlash  = "flash"
 	// keyFlashRecord is a message about a record, kept as "kind:id".
 	keyFlashRecord = "flash_record"
+
+	// An assistance, beside keyAssist (the patron's ID); models reads the
+	// reason back when a session ends.
+	keyAssistReason  = models.SessionAssistReason
+	keyAssistNote    = models.SessionAssistNote
+	keyAssistStarted = models.SessionAssistStarted
+	// A catalog hand-off waiting for the signed-in visitor's answer.
+	keyHandoffToken  = "handoff_token"
+	keyHandoffTo     = "handoff_to"
+	keyHandoffReturn = "handoff_return"
+	// Where a patron the catalog sent goes back to, and the welcome the
+	// next page says to them.
+	keyCatalogReturn  = "catalog_return"
+	keyCatalogWelcome = "catalog_welcome"
 )
 
-// flag keys are never stored: they tell Save what this request changed.
-type flagKey int
+// Session is the visitor's session as a request sees it: what the row
+// stores, read and changed through typed methods only, each of which marks
+// the session changed, and what this request learned about it (never
+// stored). The store writes it back only when it changed. It wraps
+// gorilla's session, whose ID is the cookie's token ("" until the session
+// is stored) and whose Values hold the stored values by string key, as
+// decodeRow and encodeRow spell them; nothing else goes into Values.
+type Session struct {
+	raw *sessions.Session
 
-const (
-	flagDirty       flagKey = iota // values changed: write the row
-	flagCookie                     // token changed: send the cookie
-	flagCreatedAt                  // time.Time the row was created
-	flagLastSeen                   // time.Time of the row's last activity
-	flagSecure                     // bool: cookie must be Secure
-	flagTokenHashed                // string: hash of the token as loaded
-	flagPatron                     // *models.Patron read with the session, in the same query
-)
+	changed    bool           // values changed: write the row
+	sendCookie bool           // token changed: send the cookie
+	secure     bool           // the cookie must be Secure
+	createdAt  time.Time      // when the row was created (sign-in)
+	patron     *models.Patron // read with the session, in the same query
 
-// SessionStore is a gorilla/sessions Store that keeps every session in the
-// database and gives the browser only an opaque random token. It never
-// sets an expiry on the cookie: the cookie lives as long as the browser
-// session, and the server decides when a session is over (idle and
-// absolute limits), whatever the browser keeps.
-//
-// gorilla's own stores read Options.MaxAge both as the cookie's lifetime
-// and as "delete me" when it is not positive; this store ignores MaxAge and
-// offers Destroy instead.
+	// shown is what a page of this request took from the session to show
+	// (showNotice); render spends it once the page is written.
+	shown shownNotice
+}
+
+// shownNotice is what a page took from the session to show: spent (removed
+// from the session) only once a page is rendered. A message kept after the
+// page was built is not on it: its setter clears what was taken.
+type shownNotice struct {
+	flash   string
+	record  string
+	welcome bool
+}
+
+func newSession(name string, secure bool) *Session {
+	raw := sessions.NewSession(nil, name)
+	raw.IsNew = true
+	return &Session{raw: raw, secure: secure}
+}
+
+// Token is the cookie's token, "" while the session is not stored.
+func (s *Session) Token() string { return s.raw.ID }
+
+// Changed reports whether this request changed what the row stores.
+func (s *Session) Changed() bool { return s.changed }
+
+func (s *Session) set(key string, v any) {
+	s.raw.Values[key] = v
+	s.changed = true
+}
+
+func (s *Session) del(keys ...string) {
+	for _, k := range keys {
+		if _, ok := s.raw.Values[k]; ok {
+			delete(s.raw.Values, k)
+			s.changed = true
+		}
+	}
+}
+
+func (s *Session) str(key string) string {
+	v, _ := s.raw.Values[key].(string)
+	return v
+}
+
+func (s *Session) id(key string) (int64, bool) {
+	v, ok := s.raw.Values[key].(int64)
+	return v, ok
+}
+
+// PatronID is the signed-in patron's ID, if a patron is signed in.
+func (s *Session) PatronID() (int64, bool) { return s.id(keyPatron) }
+
+// StaffID is the signed-in staff member's ID, if staff are signed in.
+func (s *Session) StaffID() (int64, bool) { return s.id(keyStaff) }
+
+// SignedIn reports whether the session belongs to a patron or a staff
+// member.
+func (s *Session) SignedIn() bool {
+	return s != nil && (s.raw.Values[keyPatron] != nil || s.raw.Values[keyStaff] != nil)
+}
+
+// SignInPatron makes the session the patron's, signed in by channel.
+func (s *Session) SignInPatron(id int64, channel string) {
+	s.set(keyPatron, id)
+	s.set(keyChan, channel)
+}
+
+// SignInStaff makes the session the staff member's.
+func (s *Session) SignInStaff(id int64) { s.set(keyStaff, id) }
+
+// Channel is how the patron signed in ("" when unknown).
+func (s *Session) Channel() string { return s.str(keyChan) }
+
+// CreatedAt is when the stored session began (zero for a new one).
+func (s *Session) CreatedAt() time.Time { return s.createdAt }
+
+// cachedPatron is the patron read with the session, if it is patron id.
+func (s *Session) cachedPatron(id int64) *models.Patron {
+	if s.patron != nil && s.patron.ID == id {
+		return s.patron
+	}
+	return nil
+}
+
+// Assistance is the assistance the session carries: the patron's ID and
+// the reason, note and start time (RFC 3339) as stored.
+func (s *Session) Assistance() (patronID int64, reason, note, started string, ok bool) {
+	patronID, ok = s.id(keyAssist)
+	return patronID, s.str(keyAssistReason), s.str(keyAssistNote), s.str(keyAssistStarted), ok
+}
+
+// StartAssistance records that staff assist patron patronID.
+func (s *Session) StartAssistance(patronID int64, reason, note string, started time.Time) {
+	s.set(keyAssist, patronID)
+	s.set(keyAssistReason, reason)
+	s.set(keyAssistNote, note)
+	s.set(keyAssistStarted, started.Format(time.RFC3339Nano))
+	s.set(keyChan, models.ChannelStaffAssisted)
+}
+
+// EndAssistance forgets the assistance; the session goes on as staff's own.
+func (s *Session) EndAssistance() {
+	s.del(keyAssist, keyAssistReason, keyAssistNote, keyAssistStarted)
+	s.set(keyChan, "")
+}
+
+// HoldHandoff keeps a catalog hand-off waiting for the visitor's answer.
+func (s *Session) HoldHandoff(token, to, ret string) {
+	s.set(keyHandoffToken, token)
+	s.set(keyHandoffTo, to)
+	s.set(keyHandoffReturn, ret)
+}
+
+// HandoffToken is the token of the hand-off waiting, or "".
+func (s *Session) HandoffToken() string { return s.str(keyHandoffToken) }
+
+// TakeHandoff takes the waiting hand-off out of the session.
+func (s *Session) TakeHandoff() (token, to, ret string) {
+	token, to, ret = s.str(keyHandoffToken), s.str(keyHandoffTo), s.str(keyHandoffReturn)
+	if token != "" {
+		s.del(keyHandoffToken, keyHandoffTo, keyHandoffReturn)
+	}
+	return token, to, ret
+}
+
+// CatalogReturn is the catalog address a patron who came from it goes
+// back to, or "".
+func (s *Session) CatalogReturn() string { return s.str(keyCatalogReturn) }
+
+// SetCatalogReturn keeps the catalog address to go back to.
+func (s *Session) SetCatalogReturn(ret string) { s.set(keyCatalogReturn, ret) }
+
+// WelcomeFromCatalog asks the next page to welcome the patron the
+// catalog sent.
+func (s *Session) WelcomeFromCatalog() {
+	s.set(keyCatalogWelcome, true)
+	s.shown.welcome = false
+}
+
+// Flash keeps a one-line message for the next page.
+func (s *Session) Flash(msg string) {
+	s.set(keyFlash, msg)
+	s.shown.flash = ""
+}
+
+// FlashRecord keeps a message about a record ("kind:id") for the next page.
+func (s *Session) FlashRecord(rec string) {
+	s.set(keyFlashRecord, rec)
+	s.shown.record = ""
+}
+
+// peekNotice reads, without spending them, the messages waiting for the
+// next page: a flash, a record's message and the catalog's welcome.
+func (s *Session) peekNotice() (flash, record string, welcome bool) {
+	return s.str(keyFlash), s.str(keyFlashRecord), s.raw.Values[keyCatalogWelcome] == true
+}
+
+// spendNotice removes from the session the messages a rendered page
+// showed. A message kept after the page was built (and so not on it)
+// stays for the next page.
+func (s *Session) spendNotice() {
+	if s.shown.flash != "" {
+		s.del(keyFlash)
+	}
+	if s.shown.record != "" {
+		s.del(keyFlashRecord)
+	}
+	if s.shown.welcome {
+		s.del(keyCatalogWelcome)
+	}
+}
+
+// SessionStore keeps every session in the database and gives the browser
+// only an opaque random token. It never sets an expiry on the cookie: the
+// cookie lives as long as the browser session, and the server decides
+// when a session is over (idle and absolute limits), whatever the browser
+// keeps. Sessions end with Destroy or End.
 type SessionStore struct {
 	Store  *models.Store
 	Limits models.SessionLimits
@@ -92,17 +278,12 @@ func (st *SessionStore) CookieName(r *http.Request) string {
 	return cookieName
 }
 
-// Get returns the request's session, loading it at most once per request.
-func (st *SessionStore) Get(r *http.Request, name string) (*sessions.Session, error) {
-	return sessions.GetRegistry(r).Get(st, name)
-}
-
-// New loads the session named by the request's cookie, or starts an empty
-// one (not yet stored) when there is none, it is unknown, or it expired.
-func (st *SessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
-	s := sessions.NewSession(st, name)
-	s.IsNew = true
-	s.Values[flagSecure] = st.Secure(r)
+// Load loads the session named by the request's cookie, or starts an
+// empty one (not yet stored) when there is none, it is unknown, or it
+// expired.
+func (st *SessionStore) Load(r *http.Request) (*Session, error) {
+	name := st.CookieName(r)
+	s := newSession(name, st.Secure(r))
 	c, err := r.Cookie(name)
 	if err != nil || c.Value == "" || len(c.Value) > 128 {
 		return s, nil
@@ -127,76 +308,70 @@ func (st *SessionStore) New(r *http.Request, name string) (*sessions.Session, er
 		if err := st.Store.TouchSession(ctx, hash, now); err != nil {
 			return s, err
 		}
-		row.LastSeenAt = now
 	}
-	s.ID = c.Value
-	s.IsNew = false
-	if err := decodeRow(row, s.Values); err != nil {
+	s.raw.ID = c.Value
+	s.raw.IsNew = false
+	if err := decodeRow(row, s.raw.Values); err != nil {
 		return s, err
 	}
-	s.Values[flagCreatedAt] = row.CreatedAt
-	s.Values[flagLastSeen] = row.LastSeenAt
-	s.Values[flagTokenHashed] = hash
-	if patron != nil {
-		s.Values[flagPatron] = patron
-	}
+	s.createdAt = row.CreatedAt
+	s.patron = patron
 	return s, nil
 }
 
 // Save stores the session if this request changed it, and sends the cookie
 // if its token is new. It must run before the response is written.
-func (st *SessionStore) Save(r *http.Request, w http.ResponseWriter, s *sessions.Session) error {
-	if s.Values[flagDirty] != true {
+func (st *SessionStore) Save(r *http.Request, w http.ResponseWriter, s *Session) error {
+	if !s.changed {
 		return nil
 	}
 	ctx := r.Context()
-	row, err := encodeRow(s.Values)
+	row, err := encodeRow(s.raw.Values)
 	if err != nil {
 		return err
 	}
 	row.LastSeenAt = st.Store.Now()
-	if s.ID == "" && !signedIn(s) {
+	if s.raw.ID == "" && !s.SignedIn() {
 		// Nobody signed in: nothing is stored and no cookie is sent. A
 		// row and a cookie come only with a successful sign-in.
-		delete(s.Values, flagDirty)
+		s.changed = false
 		return nil
 	}
-	if s.ID == "" {
-		s.ID = models.RandomToken()
-		row.TokenHash = models.HashToken(s.ID)
+	if s.raw.ID == "" {
+		s.raw.ID = models.RandomToken()
+		row.TokenHash = models.HashToken(s.raw.ID)
 		row.CreatedAt = row.LastSeenAt
 		if err := st.Store.CreateSession(ctx, &row); err != nil {
 			return err
 		}
-		s.IsNew = false
-		s.Values[flagCookie] = true
+		s.raw.IsNew = false
+		s.sendCookie = true
 	} else {
-		row.TokenHash = models.HashToken(s.ID)
+		row.TokenHash = models.HashToken(s.raw.ID)
 		if err := st.Store.SaveSession(ctx, &row); err != nil {
 			return err
 		}
 	}
-	delete(s.Values, flagDirty)
-	if s.Values[flagCookie] == true {
+	s.changed = false
+	if s.sendCookie {
 		st.setCookie(w, s)
-		delete(s.Values, flagCookie)
+		s.sendCookie = false
 	}
 	return nil
 }
 
-func (st *SessionStore) setCookie(w http.ResponseWriter, s *sessions.Session) {
-	secure, _ := s.Values[flagSecure].(bool)
+func (st *SessionStore) setCookie(w http.ResponseWriter, s *Session) {
 	name := cookieName
-	if secure {
+	if s.secure {
 		name = secureCookieName
 	}
 	// No Expires and no MaxAge: a browser-session cookie.
 	http.SetCookie(w, &http.Cookie{
 		Name:     name,
-		Value:    s.ID,
+		Value:    s.raw.ID,
 		Path:     "/",
 		HttpOnly: true,
-		Secure:   secure,
+		Secure:   s.secure,
 		SameSite: http.SameSiteLaxMode,
 	})
 }
@@ -204,62 +379,55 @@ func (st *SessionStore) setCookie(w http.ResponseWriter, s *sessions.Session) {
 // Rotate gives the session a new token, now, so that whoever knew the old
 // one (a fixed or leaked token) is left with nothing. The session keeps its
 // values; its CSRF token is renewed too. The new cookie goes out with Save.
-func (st *SessionStore) Rotate(ctx context.Context, s *sessions.Session) error {
-	s.Values[keyCSRF] = models.RandomToken()
-	s.Values[flagDirty] = true
-	if s.ID == "" {
+func (st *SessionStore) Rotate(ctx context.Context, s *Session) error {
+	s.set(keyCSRF, models.RandomToken())
+	if s.raw.ID == "" {
 		return nil
 	}
 	newID := models.RandomToken()
-	if err := st.Store.RotateSession(ctx, models.HashToken(s.ID), models.HashToken(newID)); err != nil {
+	if err := st.Store.RotateSession(ctx, models.HashToken(s.raw.ID), models.HashToken(newID)); err != nil {
 		return err
 	}
-	s.ID = newID
-	s.Values[flagCookie] = true
+	s.raw.ID = newID
+	s.sendCookie = true
 	return nil
 }
 
 // Destroy ends the session on the server: its token is worthless from now
 // on, whatever the browser does with the cookie.
-func (st *SessionStore) Destroy(ctx context.Context, s *sessions.Session) error {
+func (st *SessionStore) Destroy(ctx context.Context, s *Session) error {
 	return st.End(ctx, s, models.AssistEndedSession)
 }
 
 // End is Destroy saying why: an assistance the session carried is
 // recorded as ended with cause, in the same transaction as the deletion.
-func (st *SessionStore) End(ctx context.Context, s *sessions.Session, cause string) error {
-	if s.ID != "" {
-		if err := st.Store.EndSession(ctx, models.HashToken(s.ID), cause); err != nil {
+// The session goes on empty, as an anonymous visitor's.
+func (st *SessionStore) End(ctx context.Context, s *Session, cause string) error {
+	if s.raw.ID != "" {
+		if err := st.Store.EndSession(ctx, models.HashToken(s.raw.ID), cause); err != nil {
 			return err
 		}
 	}
-	s.ID = ""
-	s.IsNew = true
-	for k := range s.Values {
-		if k != flagSecure {
-			delete(s.Values, k)
-		}
-	}
+	*s = *newSession(s.raw.Name(), s.secure)
 	return nil
 }
 
 // CSRFToken returns a signed-in session's synchronizer token, creating
 // it if need be. An anonymous visitor has no session: the sign-in forms
 // carry a stateless token instead (signinFormToken).
-func CSRFToken(s *sessions.Session) string {
-	if tok, ok := s.Values[keyCSRF].(string); ok && tok != "" {
+func (s *Session) CSRFToken() string {
+	if tok := s.str(keyCSRF); tok != "" {
 		return tok
 	}
 	tok := models.RandomToken()
-	s.Values[keyCSRF] = tok
-	s.Values[flagDirty] = true
+	s.set(keyCSRF, tok)
 	return tok
 }
 
 // validCSRF compares a submitted token with the session's in constant time.
-func validCSRF(s *sessions.Session, submitted string) bool {
-	tok, ok := s.Values[keyCSRF].(string)
-	return ok && tok != "" && s.ID != "" &&
+func (s *Session) validCSRF(submitted string) bool {
+	tok := s.str(keyCSRF)
+	return tok != "" && s.raw.ID != "" &&
 		subtle.ConstantTimeCompare([]byte(tok), []byte(submitted)) == 1
 }
 

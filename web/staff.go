@@ -14,7 +14,6 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
-	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 )
@@ -23,13 +22,6 @@ import (
 const (
 	ctxStaff  = "carrel.staff"
 	ctxAssist = "carrel.assist"
-)
-
-// Session keys of an assistance, beside keyAssist (the patron's ID).
-const (
-	keyAssistReason  = models.SessionAssistReason
-	keyAssistNote    = models.SessionAssistNote
-	keyAssistStarted = models.SessionAssistStarted
 )
 
 // assistance is a staff member acting for a patron, at their request.
@@ -55,18 +47,18 @@ func currentAssist(c echo.Context) *assistance {
 
 // loadAssistance restores an assistance in progress, or ends it when its
 // time is up: it lasts at most Config.AssistLimit.
-func (s *Server) loadAssistance(c echo.Context, sess *sessions.Session, st *models.Staff) error {
-	pid, ok := sess.Values[keyAssist].(int64)
+func (s *Server) loadAssistance(c echo.Context, sess *Session, st *models.Staff) error {
+	pid, reason, note, startedText, ok := sess.Assistance()
 	if !ok {
 		return nil
 	}
 	ctx := c.Request().Context()
-	started, _ := time.Parse(time.RFC3339Nano, str(sess.Values[keyAssistStarted]))
-	a := &assistance{Reason: str(sess.Values[keyAssistReason]), Note: str(sess.Values[keyAssistNote]), Started: started}
+	started, _ := time.Parse(time.RFC3339Nano, startedText)
+	a := &assistance{Reason: reason, Note: note, Started: started}
 	elapsed := s.Store.Now().Sub(started)
 	if elapsed >= s.Config.AssistLimit || started.IsZero() {
 		detail := "ended automatically after " + strconv.Itoa(int(s.Config.AssistLimit.Minutes())) + " minutes"
-		if _, err := s.Store.EndAssist(ctx, models.HashToken(sess.ID), detail); err != nil {
+		if _, err := s.Store.EndAssist(ctx, models.HashToken(sess.Token()), detail); err != nil {
 			return err
 		}
 		if err := s.endAssistance(c, sess); err != nil {
@@ -88,17 +80,12 @@ func (s *Server) loadAssistance(c echo.Context, sess *sessions.Session, st *mode
 	return nil
 }
 
-func str(v any) string { s, _ := v.(string); return s }
-
 // endAssistance returns a staff session to the console, on a new token.
 // The end of the assistance is recorded first, by models.Store.EndAssist.
 // A session that went meanwhile (swept, or its token rotated by another
 // request) is not brought back: the visitor goes on signed out.
-func (s *Server) endAssistance(c echo.Context, sess *sessions.Session) error {
-	for _, k := range []string{keyAssist, keyAssistReason, keyAssistNote, keyAssistStarted} {
-		delete(sess.Values, k)
-	}
-	sess.Values[keyChan] = ""
+func (s *Server) endAssistance(c echo.Context, sess *Session) error {
+	sess.EndAssistance()
 	c.Set(ctxPatron, nil)
 	c.Set(ctxAssist, nil)
 	err := s.Sessions.Rotate(c.Request().Context(), sess)
@@ -169,8 +156,7 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 		return err
 	}
 	s.stats.Inc("signin.staff")
-	sess.Values[keyStaff] = st.ID
-	sess.Values[flagDirty] = true
+	sess.SignInStaff(st.ID)
 	c.Set(ctxStaff, &st)
 	c.Set(ctxPatron, nil)
 	return s.redirect(c, orDefault(f.Next, "/staff"))
@@ -179,7 +165,7 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 // StaffLogout ends the staff session, and any assistance with it.
 func (s *Server) StaffLogout(c echo.Context) error {
 	sess := session(c)
-	if signedIn(sess) && !validCSRF(sess, formToken(c)) {
+	if sess.SignedIn() && !sess.validCSRF(formToken(c)) {
 		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 	}
 	if sess != nil {
@@ -398,11 +384,7 @@ func (s *Server) StaffAssist(c echo.Context) error {
 	}
 	s.stats.Inc("assist.start")
 	sess := session(c)
-	sess.Values[keyAssist] = p.ID
-	sess.Values[keyAssistReason] = reason
-	sess.Values[keyAssistNote] = note
-	sess.Values[keyAssistStarted] = s.Store.Now().Format(time.RFC3339Nano)
-	sess.Values[keyChan] = models.ChannelStaffAssisted
+	sess.StartAssistance(p.ID, reason, note, s.Store.Now())
 	if err := s.Sessions.Rotate(c.Request().Context(), sess); err != nil {
 		return err
 	}
@@ -412,7 +394,7 @@ func (s *Server) StaffAssist(c echo.Context) error {
 // AssistEnd ends the assistance and returns to the staff console.
 func (s *Server) AssistEnd(c echo.Context) error {
 	a, sess := currentAssist(c), session(c)
-	if _, err := s.Store.EndAssist(c.Request().Context(), models.HashToken(sess.ID), ""); err != nil {
+	if _, err := s.Store.EndAssist(c.Request().Context(), models.HashToken(sess.Token()), ""); err != nil {
 		return err
 	}
 	if err := s.endAssistance(c, sess); err != nil {

@@ -255,6 +255,7 @@ func serve(ctx context.Context, c *config, _ []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	store.Count = srv.CountEvent // consent changes go into the usage statistics
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (CARREL_ADDR): %w", c.Addr, err)
