@@ -12,7 +12,7 @@ import (
 	"mime/quotedprintable"
 	"net"
 	"net/http"
-	"net/mail"
+	netmail "net/mail"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,6 +21,8 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/jobs"
+	"github.com/carrel-library/carrel/models/mail"
 	"github.com/carrel-library/carrel/models/modeltest"
 	"github.com/carrel-library/carrel/web"
 	"github.com/emersion/go-smtp"
@@ -157,16 +159,24 @@ func mailConfig(srv *smtpServer) web.Config {
 	cfg := demoConfig()
 	cfg.PublicURL = portal
 	cfg.LibraryName = "Test Library"
-	cfg.Mail = web.MailConfig{Host: "127.0.0.1", Port: srv.port(), From: "Test Library <news@library.example>",
+	cfg.Mail = mail.Config{Host: "127.0.0.1", Port: srv.port(), From: "Test Library <news@library.example>",
 		TLS: "none", DigestHour: 8, DigestWeekday: time.Friday} // testNow is a Friday, 18:00 UTC
 	return cfg
 }
 
 // deliverer is a sender over the app's store, logging into logs.
-func deliverer(a *app, cfg web.Config, logs io.Writer) *web.Deliverer {
-	d := web.NewDeliverer(a.store, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+func deliverer(a *app, cfg web.Config, logs io.Writer) *mail.Deliverer {
+	d := mail.NewDeliverer(a.store, cfg.Mail, mailLibrary(cfg), slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	d.Timeout = 10 * time.Second
 	return d
+}
+
+// mailLibrary is what the emails say of the library configured in cfg.
+func mailLibrary(cfg web.Config) mail.Library {
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + cfg.Addr
+	}
+	return mail.Library{Name: cfg.LibraryName, PublicURL: cfg.PublicURL, Location: cfg.Location, Contact: cfg.PrivacyContact}
 }
 
 // noticesOn links the patron's favorites and chooses notices, the way the
@@ -194,7 +204,7 @@ func notify(t *testing.T, a *app, p models.Patron, title, id string) models.Noti
 	return n
 }
 
-func run(t *testing.T, d *web.Deliverer) web.DeliveryReport {
+func run(t *testing.T, d *mail.Deliverer) mail.Report {
 	t.Helper()
 	rep, err := d.RunOnce(context.Background())
 	if err != nil {
@@ -214,13 +224,13 @@ func digestRows(t *testing.T, a *app, p models.Patron) []models.Digest {
 
 // parsedEmail is a received message, its parts decoded.
 type parsedEmail struct {
-	header     mail.Header
+	header     netmail.Header
 	text, html string
 }
 
 func parseEmail(t *testing.T, raw []byte) parsedEmail {
 	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	m, err := netmail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatalf("not an email: %v\n%s", err, raw)
 	}
@@ -300,7 +310,7 @@ func TestDigestEmailIsDeliveredOnce(t *testing.T) {
 		if got := e.header.Get("To"); !strings.Contains(got, p.Email) {
 			t.Errorf("To %q", got)
 		}
-		if from, _ := mail.ParseAddress(e.header.Get("From")); from == nil || from.Address != "news@library.example" || from.Name != "Test Library" {
+		if from, _ := netmail.ParseAddress(e.header.Get("From")); from == nil || from.Address != "news@library.example" || from.Name != "Test Library" {
 			t.Errorf("From %q", e.header.Get("From"))
 		}
 		unsub := e.header.Get("List-Unsubscribe")
@@ -456,9 +466,9 @@ func TestTwoSendersDeliverEachDigestOnce(t *testing.T) {
 		}
 		var logs syncBuffer
 		other := modeltest.NewStore(t, a.store.DB, a.clock) // a second instance
-		senders := []*web.Deliverer{deliverer(a, cfg, &logs), web.NewDeliverer(other, cfg, nil)}
+		senders := []*mail.Deliverer{deliverer(a, cfg, &logs), mail.NewDeliverer(other, cfg.Mail, mailLibrary(cfg), nil)}
 		var wg sync.WaitGroup
-		reps := make([]web.DeliveryReport, len(senders))
+		reps := make([]mail.Report, len(senders))
 		errs := make([]error, len(senders))
 		start := make(chan struct{})
 		for i, d := range senders {
@@ -710,7 +720,7 @@ func TestNotificationsPageShowsDeliveryStatus(t *testing.T) {
 		p := a.patron(card, pin, "Rosa", "Parks")
 		noticesOn(t, a, p, models.NoticeDaily)
 		notify(t, a, p, "Kindred", "b1")
-		if _, err := web.NewDeliverer(a.store, demoConfig(), nil).RunOnce(context.Background()); err != web.ErrMailOff {
+		if _, err := mail.NewDeliverer(a.store, demoConfig().Mail, mailLibrary(demoConfig()), nil).RunOnce(context.Background()); err != mail.ErrOff {
 			t.Fatalf("without SMTP: %v", err)
 		}
 		c := a.client()
@@ -733,8 +743,9 @@ func rowsWhere(t *testing.T, a *app, table, where string, args ...any) int64 {
 	return n
 }
 
-// TestServeLoopSendsAndStops is what `carrel serve` runs: the loop sends
-// what is due, keeps going, and returns when the context ends.
+// TestServeLoopSendsAndStops is what `carrel serve` runs: the outbox job,
+// on the scheduler, sends what is due, keeps going, and stops when the
+// context ends.
 func TestServeLoopSendsAndStops(t *testing.T) {
 	srv := startSMTP(t)
 	cfg := mailConfig(srv)
@@ -748,9 +759,20 @@ func TestServeLoopSendsAndStops(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var outbox []jobs.Job
+		for _, j := range jobs.All(a.store, jobs.Config{Sessions: s.Config.Sessions, Mail: s.Config.Mail, Library: mailLibrary(s.Config)}, s.Log) {
+			if j.Name == "outbox" {
+				outbox = append(outbox, j)
+			}
+		}
+		if len(outbox) != 1 || outbox[0].Every != 20*time.Millisecond {
+			t.Fatalf("with SMTP settings, want one outbox job every Mail.Every: %+v", outbox)
+		}
+		sched := jobs.NewScheduler(outbox...)
 		ctx, cancel := context.WithCancel(context.Background())
+		sched.Start(ctx)
 		done := make(chan struct{})
-		go func() { s.DeliverDigests(ctx); close(done) }()
+		go func() { sched.Wait(); close(done) }()
 		for deadline := time.Now().Add(10 * time.Second); len(srv.messages()) == 0 && time.Now().Before(deadline); {
 			time.Sleep(10 * time.Millisecond)
 		}
@@ -764,17 +786,15 @@ func TestServeLoopSendsAndStops(t *testing.T) {
 		if n := len(srv.messages()); n != 1 {
 			t.Fatalf("the loop sent %d emails, want 1", n)
 		}
-		// Without SMTP settings the loop does nothing and returns at once.
+		// Without SMTP settings there is no outbox job at all.
 		off, err := web.New(a.store, demoConfig(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		returned := make(chan struct{})
-		go func() { off.DeliverDigests(context.Background()); close(returned) }()
-		select {
-		case <-returned:
-		case <-time.After(5 * time.Second):
-			t.Fatal("without SMTP the loop should return at once")
+		for _, j := range jobs.All(a.store, jobs.Config{Sessions: off.Config.Sessions, Mail: off.Config.Mail, Library: mailLibrary(off.Config)}, off.Log) {
+			if j.Name == "outbox" {
+				t.Fatal("without SMTP no outbox should run")
+			}
 		}
 	})
 }
