@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -269,6 +270,11 @@ func TestServeLoopSendsAndStops(t *testing.T) {
 		if len(outbox) != 1 || outbox[0].Every != 20*time.Millisecond {
 			t.Fatalf("with SMTP settings, want one outbox job every Mail.Every: %+v", outbox)
 		}
+		// Each pass counted as it ends, so "nothing more goes" is seen
+		// over passes that ran, not over a wait.
+		var passes atomic.Int32
+		pass := outbox[0].Run
+		outbox[0].Run = func(ctx context.Context) { pass(ctx); passes.Add(1) }
 		sched := jobs.NewScheduler(outbox...)
 		ctx, cancel := context.WithCancel(context.Background())
 		sched.Start(ctx)
@@ -277,7 +283,13 @@ func TestServeLoopSendsAndStops(t *testing.T) {
 		for deadline := time.Now().Add(10 * time.Second); len(srv.Messages()) == 0 && time.Now().Before(deadline); {
 			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(100 * time.Millisecond) // a few more rounds: nothing more goes
+		sent := passes.Load()
+		for deadline := time.Now().Add(10 * time.Second); passes.Load() < sent+3 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond) // a few more passes: nothing more goes
+		}
+		if passes.Load() < sent+3 {
+			t.Fatalf("the loop stopped after %d passes", passes.Load())
+		}
 		cancel()
 		select {
 		case <-done:
