@@ -9,11 +9,6 @@ import (
 	"github.com/carrel-library/carrel/models/mail"
 )
 
-// SweepEvery is how often the sweeps run: expired sessions, the retention
-// schedule, used hand-off tokens, sign-in counters and ended
-// nondisclosure orders.
-const SweepEvery = 5 * time.Minute
-
 // Config is what the jobs need to know of the deployment.
 type Config struct {
 	// Sessions are the idle and absolute limits past which a session

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,12 +49,7 @@ func NewDeliverer(store *models.Store, m Config, lib Library, log *slog.Logger) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if lib.Location == nil {
-		lib.Location = time.UTC
-	}
-	if lib.Name == "" {
-		lib.Name = "Public Library"
-	}
+	lib.Location, lib.Name = cmp.Or(lib.Location, time.UTC), cmp.Or(lib.Name, "Public Library")
 	return &Deliverer{Store: store, Mail: m, Library: lib, Log: log, Instance: "sender-" + models.RandomToken()[:12],
 		Lease: 10 * time.Minute, Timeout: time.Minute}
 }
