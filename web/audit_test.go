@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/jobs"
 	"github.com/carrel-library/carrel/web"
 )
 
@@ -81,7 +82,7 @@ func TestDailyPurgeLogsACheckpointAndVerifies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv.PurgeOnceForTest(context.Background())
+		jobs.PurgeOnce(context.Background(), a.store, srv.Config.Sessions, srv.Log)
 		var line string
 		for l := range strings.Lines(logs.String()) {
 			if strings.Contains(l, "level=INFO") && strings.Contains(l, "audit checkpoint") {

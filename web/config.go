@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/mail"
+	netmail "net/mail"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/mail"
 	"github.com/carrel-library/carrel/views"
 )
 
@@ -60,8 +61,8 @@ type Config struct {
 	StaffSearchBurst int
 	StaffSearchEvery time.Duration
 	// Mail is how digest emails are sent; without a host, none are
-	// (see delivery.go).
-	Mail MailConfig
+	// (models/mail).
+	Mail mail.Config
 	// PrivacyContact is whom patrons reach about their privacy: shown in
 	// every page's footer and wherever a patron is asked to tell the
 	// library something. Unset, pages send them to any desk.
@@ -99,7 +100,7 @@ func ParsePrivacyContact(v string) (views.Contact, error) {
 		return views.Contact{}, errors.New("a name and at least an email address or a phone number")
 	}
 	if c.Email != "" {
-		a, err := mail.ParseAddress(c.Email)
+		a, err := netmail.ParseAddress(c.Email)
 		if err != nil || a.Address != c.Email || !strings.Contains(a.Address[strings.LastIndex(a.Address, "@")+1:], ".") {
 			return views.Contact{}, fmt.Errorf("%q is not an email address such as privacy@library.example", c.Email)
 		}

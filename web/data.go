@@ -740,44 +740,17 @@ func (s *Server) legalNoticeView(n models.LegalNotice) views.LegalNotice {
 		case models.LegalEventProduced:
 			what := "your records"
 			if len(e.Categories) > 0 {
-				what = "your " + quotedList(e.Categories)
+				what = "your " + views.QuotedList(e.Categories)
 			}
 			to := "the court"
 			if n.Court != "" {
 				to = n.Court
 			}
-			v.Lines = append(v.Lines, s.date(e.At)+": the library produced "+what+" (records "+datedSpan(e.From, e.To, s.date)+") for "+to+".")
+			v.Lines = append(v.Lines, s.date(e.At)+": the library produced "+what+" (records "+views.DatedSpan(e.From, e.To, s.date)+") for "+to+".")
 		}
 	}
 	if n.NondisclosureEnded != nil {
 		v.Lines = append(v.Lines, "A nondisclosure order kept the library from telling you until "+s.date(*n.NondisclosureEnded)+".")
 	}
 	return v
-}
-
-// quotedList names categories in a sentence: “Holds” and “Fines and
-// fees”, so that a title holding "and" still reads as one.
-func quotedList(titles []string) string {
-	q := make([]string, len(titles))
-	for i, t := range titles {
-		q[i] = "“" + t + "”"
-	}
-	if len(q) == 1 {
-		return q[0]
-	}
-	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
-}
-
-// datedSpan names the dates a production covered, each written by date:
-// "dated March 1, 2026 to June 30, 2026", or "of every date".
-func datedSpan(from, to *time.Time, date func(time.Time) string) string {
-	switch {
-	case from != nil && to != nil:
-		return "dated " + date(*from) + " to " + date(*to)
-	case from != nil:
-		return "dated from " + date(*from)
-	case to != nil:
-		return "dated up to " + date(*to)
-	}
-	return "of every date"
 }

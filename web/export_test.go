@@ -1,8 +1,6 @@
 package web
 
 import (
-	"context"
-
 	"github.com/labstack/echo/v4"
 )
 
@@ -11,9 +9,6 @@ var (
 	HandoffTargetForTest = handoffTarget
 	LocalPathForTest     = localPath
 )
-
-// PurgeOnceForTest runs one daily purge, as the scheduler would.
-func (s *Server) PurgeOnceForTest(ctx context.Context) { s.purgeOnce(ctx) }
 
 // SigninFormPurpose is the purpose the sign-in forms' stamps are made for.
 const SigninFormPurpose = signinFormPurpose

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log"
 	"mime/quotedprintable"
-	"net"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -17,9 +15,9 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/mail/mailtest"
 	"github.com/carrel-library/carrel/views"
 	"github.com/carrel-library/carrel/web"
-	"github.com/emersion/go-smtp"
 	"gorm.io/gorm"
 )
 
@@ -367,11 +365,11 @@ var (
 // purge deleted the other's); once both choose daily emails, neither's
 // email carries it, so it never comes back as a recent one.
 func TestNondisclosureLooksExactlyLikeNoHold(t *testing.T) {
-	srv := startSMTP(t)
+	srv := mailtest.Start(t)
 	cfg := mailConfig(srv)
 	cfg.PrivacyContact = testContact
 	forEachDB(t, cfg, func(t *testing.T, a *app) {
-		srv.reset()
+		srv.Reset()
 		const heldCard = "21000000007777"
 		free := a.patron(card, pin, "Rosa", "Parks")
 		held := a.patron(heldCard, pin, "Rosa", "Parks")
@@ -428,20 +426,20 @@ func TestNondisclosureLooksExactlyLikeNoHold(t *testing.T) {
 		// Both choose daily emails; the next day's emails are alike and
 		// carry only the arrival of today.
 		for _, p := range []models.Patron{free, held} {
-			noticesOn(t, a, p, models.NoticeDaily)
-			notify(t, a, p, "New arrival", "b1")
+			mailtest.NoticesOn(t, a.store, p, models.NoticeDaily)
+			mailtest.Notify(t, a.store, p, "New arrival", "b1")
 		}
 		a.clock.Advance(15 * time.Hour)
 		if rep := run(t, deliverer(a, cfg, &strings.Builder{})); rep.Sent != 2 {
 			t.Fatalf("emails: %s, want one each", rep)
 		}
-		msgs := srv.messages()
+		msgs := srv.Messages()
 		var texts []string
 		for _, m := range msgs {
-			e := parseEmail(t, m.data)
-			texts = append(texts, noticeToken.ReplaceAllString(e.text, "TOKEN"))
-			if strings.Contains(e.text, "Old arrival") || strings.Contains(e.html, "Old arrival") {
-				t.Errorf("an email carries a notification past its retention:\n%s", e.text)
+			e := mailtest.ParseEmail(t, m.Data)
+			texts = append(texts, noticeToken.ReplaceAllString(e.Text, "TOKEN"))
+			if strings.Contains(e.Text, "Old arrival") || strings.Contains(e.HTML, "Old arrival") {
+				t.Errorf("an email carries a notification past its retention:\n%s", e.Text)
 			}
 		}
 		if len(texts) != 2 || texts[0] != texts[1] {
@@ -555,11 +553,11 @@ func TestNoticeListsAProductionFirst(t *testing.T) {
 // with no address), with the contact and no record in it. Without a mail
 // server nothing is marked told, so the email goes once one is set up.
 func TestEndedNondisclosureIsToldOnceByEmail(t *testing.T) {
-	srv := startSMTP(t)
+	srv := mailtest.Start(t)
 	cfg := mailConfig(srv)
 	cfg.PrivacyContact = testContact
 	forEachDB(t, cfg, func(t *testing.T, a *app) {
-		srv.reset()
+		srv.Reset()
 		ctx := context.Background()
 		lifted := a.patron(card, pin, "Rosa", "Parks")
 		expiring := a.patron("21000000007777", pin, "Ida", "Wells")
@@ -574,8 +572,8 @@ func TestEndedNondisclosureIsToldOnceByEmail(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := deliverer(a, cfg, &strings.Builder{})
-		if n, err := d.TellLegal(ctx); err != nil || n != 0 || len(srv.messages()) != 0 {
-			t.Fatalf("while in force: told %d, %d emails (%v)", n, len(srv.messages()), err)
+		if n, err := d.TellLegal(ctx); err != nil || n != 0 || len(srv.Messages()) != 0 {
+			t.Fatalf("while in force: told %d, %d emails (%v)", n, len(srv.Messages()), err)
 		}
 		// Released, then lifted.
 		now := a.clock.Now()
@@ -597,11 +595,11 @@ func TestEndedNondisclosureIsToldOnceByEmail(t *testing.T) {
 		if n, _ := d.TellLegal(ctx); n != 0 {
 			t.Fatalf("told again: %d", n)
 		}
-		msgs := srv.messages()
-		if len(msgs) != 1 || msgs[0].to[0] != "rosa@example.org" {
+		msgs := srv.Messages()
+		if len(msgs) != 1 || msgs[0].To[0] != "rosa@example.org" {
 			t.Fatalf("%d emails: %+v", len(msgs), msgs)
 		}
-		body := plainEmail(t, msgs[0].data)
+		body := plainEmail(t, msgs[0].Data)
 		for _, want := range []string{"CO-2026-0417", "Email reference questions", "privacy@library.example", "deletion of your records resumed"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("email lacks %q", want)
@@ -633,8 +631,8 @@ func TestEndedNondisclosureIsToldOnceByEmail(t *testing.T) {
 		if rp2.ToldAt != nil {
 			t.Fatal("marked told with no mail server")
 		}
-		if rep := run(t, d); rep.Told != 1 || len(srv.messages()) != 2 {
-			t.Fatalf("after expiry: %s, %d emails", rep, len(srv.messages()))
+		if rep := run(t, d); rep.Told != 1 || len(srv.Messages()) != 2 {
+			t.Fatalf("after expiry: %s, %d emails", rep, len(srv.Messages()))
 		}
 	})
 }
@@ -661,57 +659,6 @@ func plainEmail(t *testing.T, raw []byte) string {
 	return string(b)
 }
 
-// pickySMTP is the test SMTP server with one more trick: it answers 451
-// ("try again later") at RCPT for the addresses in refuse, and takes
-// everyone else's mail.
-type pickySMTP struct {
-	*smtpServer
-	refuse map[string]bool
-}
-
-func (p *pickySMTP) setRefused(addrs ...string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.refuse = map[string]bool{}
-	for _, a := range addrs {
-		p.refuse[a] = true
-	}
-}
-
-type pickySession struct {
-	*smtpSession
-	p *pickySMTP
-}
-
-func (ps *pickySession) Rcpt(to string, o *smtp.RcptOptions) error {
-	ps.p.mu.Lock()
-	refused := ps.p.refuse[to]
-	ps.p.mu.Unlock()
-	if refused {
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "Greylisted <" + to + ">, try again later"}
-	}
-	return ps.smtpSession.Rcpt(to, o)
-}
-
-func startPickySMTP(t *testing.T) *pickySMTP {
-	t.Helper()
-	p := &pickySMTP{smtpServer: &smtpServer{}, refuse: map[string]bool{}}
-	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return &pickySession{smtpSession: &smtpSession{srv: p.smtpServer, conn: c}, p: p}, nil
-	}))
-	s.Domain = "mail.test"
-	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
-	s.ErrorLog = log.New(io.Discard, "", 0)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	go s.Serve(ln)
-	t.Cleanup(func() { s.Close() })
-	return p
-}
-
 // TestOneStuckLegalEmailBlocksNoOne: when the mail server keeps saying
 // "try again later" for the first patron to be told that a nondisclosure
 // order ended, the patrons after them are emailed on the same pass; the
@@ -719,12 +666,12 @@ func startPickySMTP(t *testing.T) *pickySMTP {
 // it. The digests of that pass go out even when telling fails outright
 // (here: its table cannot be read), which is logged and counted.
 func TestOneStuckLegalEmailBlocksNoOne(t *testing.T) {
-	srv := startPickySMTP(t)
-	cfg := mailConfig(srv.smtpServer)
+	srv := mailtest.Start(t)
+	cfg := mailConfig(srv)
 	cfg.PrivacyContact = testContact
 	forEachDB(t, cfg, func(t *testing.T, a *app) {
-		srv.reset()
-		srv.setRefused("rosa@example.org")
+		srv.Reset()
+		srv.SetRefused("rosa@example.org")
 		stuck := a.patron(card, pin, "Rosa", "Parks")
 		req := legalRows(t, a, stuck, true, nil, false)
 		var later []models.Patron
@@ -740,8 +687,8 @@ func TestOneStuckLegalEmailBlocksNoOne(t *testing.T) {
 		d := deliverer(a, cfg, logs)
 		to := func() map[string]int {
 			out := map[string]int{}
-			for _, m := range srv.messages() {
-				out[m.to[0]]++
+			for _, m := range srv.Messages() {
+				out[m.To[0]]++
 			}
 			return out
 		}
@@ -762,7 +709,7 @@ func TestOneStuckLegalEmailBlocksNoOne(t *testing.T) {
 			t.Fatal("the stuck patron is marked told though no email went")
 		}
 		// The server takes it now; it is tried again after a wait, once.
-		srv.setRefused()
+		srv.SetRefused()
 		if rep := run(t, d); rep.Told != 0 {
 			t.Errorf("tried again at once: %s", rep)
 		}
@@ -770,14 +717,14 @@ func TestOneStuckLegalEmailBlocksNoOne(t *testing.T) {
 		if rep := run(t, d); rep.Told != 1 || to()["rosa@example.org"] != 1 {
 			t.Fatalf("after the wait: %s, emails %v", rep, to())
 		}
-		if rep := run(t, d); rep.Told != 0 || len(srv.messages()) != 4 {
-			t.Fatalf("told again: %s, %d emails", rep, len(srv.messages()))
+		if rep := run(t, d); rep.Told != 0 || len(srv.Messages()) != 4 {
+			t.Fatalf("told again: %s, %d emails", rep, len(srv.Messages()))
 		}
 
 		// Telling fails outright: the digests still go, and the failure
 		// is counted and logged.
-		noticesOn(t, a, later[0], models.NoticeDaily)
-		notify(t, a, later[0], "Kindred", "k1")
+		mailtest.NoticesOn(t, a.store, later[0], models.NoticeDaily)
+		mailtest.Notify(t, a.store, later[0], "Kindred", "k1")
 		a.clock.Advance(15 * time.Hour)
 		if err := a.store.DB.Exec("ALTER TABLE legal_request_patrons RENAME TO legal_request_patrons_away").Error; err != nil {
 			t.Fatal(err)
@@ -937,11 +884,11 @@ var whereDataGoes = map[string][]string{
 // favorite that matched (favorites) and the arrival (notifications), and
 // never the card number. The favorites page says the same.
 func TestWhoElseMaySeeItNamesWhereEachCategoryGoes(t *testing.T) {
-	srv := startSMTP(t)
+	srv := mailtest.Start(t)
 	cfg := mailConfig(srv)
 	cfg.PrivacyContact = testContact
 	forEachDB(t, cfg, func(t *testing.T, a *app) {
-		srv.reset()
+		srv.Reset()
 		ctx := context.Background()
 		if len(whereDataGoes) != len(models.Categories()) {
 			t.Fatalf("whereDataGoes has %d categories, the portal %d", len(whereDataGoes), len(models.Categories()))
@@ -984,8 +931,8 @@ func TestWhoElseMaySeeItNamesWhereEachCategoryGoes(t *testing.T) {
 			t.Fatalf("%s: want a new-arrival email and a legal one", rep)
 		}
 		var out strings.Builder
-		for _, m := range srv.messages() {
-			out.WriteString(strings.Join(m.to, ",") + "\n" + string(m.data) + "\n")
+		for _, m := range srv.Messages() {
+			out.WriteString(strings.Join(m.To, ",") + "\n" + string(m.Data) + "\n")
 		}
 		sent := out.String()
 		carries := map[string][]string{
@@ -1038,11 +985,11 @@ func slicesContains(s []string, v string) bool {
 // (deletion paused) but is not emailed when the patron then chooses
 // daily emails, and its row says so rather than promising an email.
 func TestHeldNotificationsPastRetentionAreNeverEmailed(t *testing.T) {
-	srv := startSMTP(t)
+	srv := mailtest.Start(t)
 	cfg := mailConfig(srv)
 	cfg.PrivacyContact = testContact
 	forEachDB(t, cfg, func(t *testing.T, a *app) {
-		srv.reset()
+		srv.Reset()
 		p := a.patron(card, pin, "Rosa", "Parks")
 		old := models.Notification{PatronID: p.ID, Title: "Old arrival", Author: "Butler, Octavia E.", Reason: "r",
 			CreatedAt: a.clock.Now().AddDate(0, 0, -40)}
@@ -1051,13 +998,13 @@ func TestHeldNotificationsPastRetentionAreNeverEmailed(t *testing.T) {
 		}
 		legalRows(t, a, p, false, nil, false)
 		purgeCounts(t, a)
-		noticesOn(t, a, p, models.NoticeDaily)
-		notify(t, a, p, "New arrival", "b1")
+		mailtest.NoticesOn(t, a.store, p, models.NoticeDaily)
+		mailtest.Notify(t, a.store, p, "New arrival", "b1")
 		a.clock.Advance(15 * time.Hour)
 		if rep := run(t, deliverer(a, cfg, &strings.Builder{})); rep.Sent != 1 {
 			t.Fatalf("%s: want one email", rep)
 		}
-		if text := parseEmail(t, srv.messages()[0].data).text; strings.Contains(text, "Old arrival") || !strings.Contains(text, "New arrival") {
+		if text := mailtest.ParseEmail(t, srv.Messages()[0].Data).Text; strings.Contains(text, "Old arrival") || !strings.Contains(text, "New arrival") {
 			t.Errorf("the email:\n%s", text)
 		}
 		c := a.client()

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -354,87 +353,4 @@ const (
 func session(c echo.Context) *Session {
 	sess, _ := c.Get(ctxSession).(*Session)
 	return sess
-}
-
-// SweepSessions deletes expired sessions now and then every interval,
-// until ctx ends.
-func (s *Server) SweepSessions(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if n, err := s.Store.DeleteExpiredSessions(ctx, s.Config.Sessions); err != nil && !errors.Is(err, context.Canceled) {
-			s.Log.Warn("session sweep failed", "err", err)
-		} else if n > 0 {
-			s.Log.Info("expired sessions deleted", "count", n)
-		}
-		if err := s.Store.ReloadRetention(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			s.Log.Warn("retention reload failed", "err", err)
-		}
-		if err := s.Store.SweepHandoffTokens(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			s.Log.Warn("hand-off token sweep failed", "err", err)
-		}
-		if err := s.Store.SweepSigninCounters(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			s.Log.Warn("sign-in counter sweep failed", "err", err)
-		}
-		// A nondisclosure order that ran out on its date: each covered
-		// patron's staff-access list records, once, what it kept from them.
-		if n, err := s.Store.SweepEndedNondisclosure(ctx, s.Config.Location); err != nil && !errors.Is(err, context.Canceled) {
-			s.Log.Warn("ended nondisclosure sweep failed", "err", err)
-		} else if n > 0 {
-			s.Log.Info("ended nondisclosure orders recorded", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// PurgeDaily runs the retention purge every Config.PurgeEvery (the first a
-// minute after start) until ctx ends. Another instance purging at the same
-// moment is not an error: it simply wins.
-func (s *Server) PurgeDaily(ctx context.Context) {
-	if s.Config.PurgeEvery <= 0 {
-		return
-	}
-	wait := time.Minute
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = s.Config.PurgeEvery
-		s.purgeOnce(ctx)
-	}
-}
-
-// purgeOnce runs one daily purge, logs a signed checkpoint of the audit
-// log (ids and chain values only, no personal data), so the logs keep
-// the log's end outside the database, and verifies the audit log, whose
-// result the privacy officer's page shows.
-func (s *Server) purgeOnce(ctx context.Context) {
-	rep, err := s.Store.Purge(ctx, false, 1000, s.Config.Sessions)
-	switch {
-	case errors.Is(err, models.ErrPurgeBusy):
-		s.Log.Info("purge skipped: another instance is purging")
-		return
-	case err != nil && !errors.Is(err, context.Canceled):
-		s.Log.Error("purge failed", "err", err)
-		return
-	case err != nil:
-		return
-	}
-	s.Log.Info("purge done", "deleted", rep.Total(), "counts", rep.String())
-	s.Log.Info("audit checkpoint", "checkpoint", rep.Checkpoint.String())
-	check, err := s.Store.VerifyAudit(ctx, nil, "daily purge")
-	switch {
-	case err != nil:
-		s.Log.Error("audit verification failed", "err", err)
-	case check.Intact():
-		s.Log.Info("audit verified", "result", check.Summary())
-	default:
-		s.Log.Error("audit log broken", "result", check.Summary())
-	}
 }

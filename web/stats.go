@@ -76,25 +76,10 @@ func (s *stats) unflushed() map[string]int64 {
 	return out
 }
 
-// FlushStats writes the counters every interval until ctx ends, and once
-// more then.
-func (s *Server) FlushStats(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			if err := s.stats.Flush(context.Background()); err != nil {
-				s.Log.Warn("statistics flush failed", "err", err)
-			}
-			return
-		case <-t.C:
-			if err := s.stats.Flush(ctx); err != nil {
-				s.Log.Warn("statistics flush failed", "err", err)
-			}
-		}
-	}
-}
+// FlushStats writes the counters counted since the last flush; the
+// scheduler (models/jobs.StatsFlush) calls it every half minute and once
+// at shutdown.
+func (s *Server) FlushStats(ctx context.Context) error { return s.stats.Flush(ctx) }
 
 // sections name the parts of the site whose page views are counted.
 var sections = map[string]string{

@@ -5,7 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/mail"
+	netmail "net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/mail"
 	"github.com/carrel-library/carrel/web"
 )
 
@@ -259,9 +260,9 @@ func parseConfig(vals map[string]*string) (*config, error) {
 	return c, nil
 }
 
-// parseMail reads the SMTP and digest settings (web.MailConfig).
-func parseMail(get func(string) string, bad func(env, want string) error) (web.MailConfig, error) {
-	m := web.MailConfig{Host: get("CARREL_SMTP_HOST"), Username: get("CARREL_SMTP_USERNAME"),
+// parseMail reads the SMTP and digest settings (models/mail.Config).
+func parseMail(get func(string) string, bad func(env, want string) error) (mail.Config, error) {
+	m := mail.Config{Host: get("CARREL_SMTP_HOST"), Username: get("CARREL_SMTP_USERNAME"),
 		From: get("CARREL_SMTP_FROM"), TLS: strings.ToLower(get("CARREL_SMTP_TLS"))}
 	hour, err := strconv.Atoi(get("CARREL_DIGEST_HOUR"))
 	if err != nil || hour < 0 || hour > 23 {
@@ -294,7 +295,7 @@ func parseMail(get func(string) string, bad func(env, want string) error) (web.M
 	if m.From == "" {
 		return m, &configError{"CARREL_SMTP_FROM: required with CARREL_SMTP_HOST: the sender of new-arrival emails, such as 'Library <news@library.example>'"}
 	}
-	if a, err := mail.ParseAddress(m.From); err != nil || !strings.Contains(a.Address, ".") {
+	if a, err := netmail.ParseAddress(m.From); err != nil || !strings.Contains(a.Address, ".") {
 		return m, bad("CARREL_SMTP_FROM", "an email address, optionally with a name: 'Library <news@library.example>'")
 	}
 	m.Password = os.Getenv("CARREL_SMTP_PASSWORD")
@@ -333,7 +334,7 @@ func loopbackHost(host string) bool {
 
 // mailWarning is the loud warning for plain-text SMTP to another machine,
 // or "" when there is nothing to warn about.
-func mailWarning(m web.MailConfig) string {
+func mailWarning(m mail.Config) string {
 	if m.Host == "" || m.TLS != "none" || loopbackHost(m.Host) {
 		return ""
 	}

@@ -22,6 +22,7 @@ import (
 	_ "time/tzdata" // the library's time zone must resolve on minimal hosts too
 
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/jobs"
 	"github.com/carrel-library/carrel/web"
 )
 
@@ -269,22 +270,22 @@ func serve(ctx context.Context, c *config, _ []string, out io.Writer) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	defer stopSweep()
-	go srv.SweepSessions(sweepCtx, 5*time.Minute)
-	go srv.PurgeDaily(sweepCtx)
-	statsDone := make(chan struct{})
-	go func() { srv.FlushStats(sweepCtx, 30*time.Second); close(statsDone) }()
-	// New-arrival emails: an email in flight at shutdown is finished and
-	// recorded before serve exits.
+	// New-arrival emails: say whether they go, and warn loudly when in
+	// plain text across the network.
 	if w := mailWarning(c.Web.Mail); w != "" {
 		log.Warn(w)
 	} else if !c.Web.Mail.Enabled() {
 		log.Info("no SMTP server configured (CARREL_SMTP_HOST): new-arrival emails are not sent")
 	}
-	mailDone := make(chan struct{})
-	go func() { srv.DeliverDigests(sweepCtx); close(mailDone) }()
-	defer func() { stopSweep(); <-statsDone; <-mailDone }()
+	// The background work, one scheduler (models/jobs): it stops with ctx,
+	// and serve returns once every job has (the last statistics flushed,
+	// an email in flight sent and recorded).
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	sched := jobs.NewScheduler(jobs.All(store, jobs.Config{Sessions: srv.Config.Sessions, Location: srv.Config.Location,
+		PurgeEvery: srv.Config.PurgeEvery, Mail: srv.Config.Mail, Library: mailLibrary(srv.Config),
+		FlushStats: srv.FlushStats}, log)...)
+	sched.Start(jobsCtx)
+	defer func() { stopJobs(); sched.Wait() }()
 
 	fmt.Fprintf(out, "Carrel is serving %s at http://%s\n", c.Web.LibraryName, ln.Addr())
 	errc := make(chan error, 1)
