@@ -3,8 +3,6 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"encoding/hex"
 	"io"
 	"net/url"
 	"os"
@@ -12,12 +10,10 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/models/modeltest"
 )
 
@@ -172,71 +168,12 @@ func cleanEnv() []string {
 	return env
 }
 
-// postgresMissing is set once PostgreSQL was found unreachable, so later
-// subtests do not wait for it again.
-var postgresMissing atomic.Pointer[error]
-
 // postgresDatabase creates a fresh, empty database on the PostgreSQL server
-// that tests use (as models/modeltest does) and drops it when t ends. The
-// server under test migrates it. Without a reachable server t is skipped,
-// or fails in CI.
+// that tests use and drops it when t ends; the server under test migrates
+// it. Without a reachable server t is skipped, or fails in CI.
 func postgresDatabase(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("CARREL_TEST_DATABASE_URL")
-	if base == "" {
-		base = modeltest.DefaultPostgresURL
-	}
-	hint := "Start PostgreSQL on 127.0.0.1:5432 or set CARREL_TEST_DATABASE_URL."
-	what := "PostgreSQL at " + redact(base)
-	if errp := postgresMissing.Load(); errp != nil {
-		required(t, what, hint, *errp)
-	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("CARREL_TEST_DATABASE_URL: want a postgres:// URL")
-	}
-	q := u.Query()
-	if q.Get("connect_timeout") == "" {
-		q.Set("connect_timeout", "3")
-	}
-	u.RawQuery = q.Encode()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	admin, err := models.Open(ctx, u.String(), nil)
-	if err != nil {
-		postgresMissing.Store(&err)
-		required(t, what, hint, err)
-	}
-	closeAdmin := func() {
-		if sqlDB, err := admin.DB(); err == nil {
-			_ = sqlDB.Close()
-		}
-	}
-	name := "carrel_e2e_" + hex.EncodeToString(models.RandomBytes(8))
-	if err := admin.WithContext(ctx).Exec("CREATE DATABASE " + name).Error; err != nil {
-		closeAdmin()
-		t.Fatalf("create database %s: %v", name, err)
-	}
-	// Registered before the server starts, so it runs after the server stops.
-	t.Cleanup(func() {
-		defer closeAdmin()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := admin.WithContext(ctx).Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").Error; err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
-}
-
-func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
+	return modeltest.PostgresURL(t)
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
