@@ -754,7 +754,6 @@ func TestServeLoopSendsAndStops(t *testing.T) {
 		for deadline := time.Now().Add(10 * time.Second); len(srv.messages()) == 0 && time.Now().Before(deadline); {
 			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(100 * time.Millisecond) // a few more rounds: nothing more goes
 		cancel()
 		select {
 		case <-done:
@@ -763,6 +762,14 @@ func TestServeLoopSendsAndStops(t *testing.T) {
 		}
 		if n := len(srv.messages()); n != 1 {
 			t.Fatalf("the loop sent %d emails, want 1", n)
+		}
+		// Nothing more goes: the round the loop would run next, run here
+		// to its end, finds nothing due.
+		if rep, err := web.NewDeliverer(a.store, cfg, nil).RunOnce(context.Background()); err != nil || rep.Sent != 0 {
+			t.Fatalf("a round after the digest went: %s, %v; want nothing sent", rep, err)
+		}
+		if n := len(srv.messages()); n != 1 {
+			t.Fatalf("after another round %d emails were sent, want 1", n)
 		}
 		// Without SMTP settings the loop does nothing and returns at once.
 		off, err := web.New(a.store, demoConfig(), nil)
