@@ -2,12 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"time"
 )
 
-// The markers in docs/benchmarks.md between which a run writes its report.
+// The markers in docs/benchmarks.md between which the report is copied.
 const (
 	beginMarker = "<!-- load:begin -->"
 	endMarker   = "<!-- load:end -->"
@@ -218,29 +217,4 @@ func firstField(s string) string {
 		return f[0]
 	}
 	return s
-}
-
-// replaceBetweenMarkers puts body between the load markers of doc, or, if
-// doc has none, appends a section holding them.
-func replaceBetweenMarkers(doc, body string) (string, error) {
-	i, j := strings.Index(doc, beginMarker), strings.Index(doc, endMarker)
-	switch {
-	case i < 0 && j < 0:
-		return strings.TrimRight(doc, "\n") + "\n\n## Load at county scale\n\n" + beginMarker + "\n" + body + endMarker + "\n", nil
-	case i < 0 || j < i || strings.Count(doc, beginMarker) != 1 || strings.Count(doc, endMarker) != 1:
-		return "", fmt.Errorf("the load markers %s and %s must each appear once, in that order", beginMarker, endMarker)
-	}
-	return doc[:i+len(beginMarker)] + "\n" + body + doc[j:], nil
-}
-
-func writeDocs(path, body string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	out, err := replaceBetweenMarkers(string(b), strings.TrimRight(body, "\n")+"\n")
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return os.WriteFile(path, []byte(out), 0o644)
 }
