@@ -162,7 +162,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	rep.Marker, rep.Reused = mk, reused
 	rep.DatabaseBytes = db.databaseBytes(ctx)
 	if reused {
-		logf("Reusing the data set seeded %s (seeding took %s): %s", mk.SeededAt.UTC().Format(time.RFC3339), mk.Took, sizeLine(mk.Sizes))
+		logf("Reusing the data set seeded %s (seeding took %s): %s", mk.SeededAt.UTC().Format(time.RFC3339), mk.Took.Round(time.Second), sizeLine(mk.Sizes))
 	} else {
 		logf("Seeded in %s: %s", mk.Took.Round(time.Second), sizeLine(mk.Sizes))
 	}
