@@ -76,7 +76,7 @@ func (r *report) markdown() string {
 	w("### Results\n\n")
 	w("The run of **%s**, at commit `%s`. The command was `%s`",
 		r.Started.UTC().Format("2006-01-02, 15:04 UTC"), m.Commit, r.command())
-	w(" (`make bench-load` runs it after building `bin/carrel`). Re-running replaces everything between the load markers.\n\n")
+	w(" (`make bench-load` runs it after building `bin/carrel`). The run prints this report; it is copied here, between the load markers, by hand.\n\n")
 	w("| machine and data | |\n|---|---|\n")
 	w("| CPUs | %d (`nproc`), `%s`, GOMAXPROCS %d. wrk, the portal and PostgreSQL share them |\n", m.CPUs, m.CPUModel, m.GOMAXPROCS)
 	w("| memory | %s kB |\n", thousands(m.MemoryKB))
