@@ -77,6 +77,22 @@ func Databases(t testing.TB, clock models.Clock) []DB {
 	return append(dbs, DB{Name: string(models.Postgres), Gorm: db})
 }
 
+// URLs returns, per engine name, the address of a fresh, empty database
+// for a program that opens and migrates it itself (the carrel command):
+// sqlitePath, and a PostgreSQL database dropped when t ends. Without
+// PostgreSQL, as for Databases, t gets a skipped subtest "postgres" (or
+// fails in CI).
+func URLs(t *testing.T, sqlitePath string) map[string]string {
+	t.Helper()
+	urls := map[string]string{string(models.SQLite): sqlitePath}
+	if dbURL, err := NewPostgresDatabase(t); err != nil {
+		skipEngine(t, err)
+	} else {
+		urls[string(models.Postgres)] = dbURL
+	}
+	return urls
+}
+
 // SQLite returns a fresh, migrated SQLite database in t's temporary folder.
 func SQLite(t testing.TB, clock models.Clock) *gorm.DB {
 	t.Helper()
