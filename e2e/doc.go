@@ -19,6 +19,10 @@
 // rows of each table only; the other rows repeat the same markup, and
 // everything else a journey checks sees them all (see longPageRows).
 //
+// The binary is started, stopped and spoken to over plain HTTP by
+// e2e/internal/portal, the harness the fault tests (faults_test.go) and
+// the load benchmark (e2e/load) share.
+//
 // The tests never rely on the page's own scripts: the portal works without
 // JavaScript, and the patron journey runs with page scripts switched off.
 //

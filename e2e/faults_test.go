@@ -20,17 +20,15 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os/exec"
-	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"gorm.io/gorm"
 
+	harness "github.com/carrel-library/carrel/e2e/internal/portal"
 	"github.com/carrel-library/carrel/models"
 )
 
@@ -51,7 +49,7 @@ func TestDatabaseStopsAndComesBack(t *testing.T) {
 
 	env := portalEnv(t, direct)
 	seedDemo(t, env)
-	p := launchPortal(t, "outage", withSetting(env, "CARREL_DATABASE_URL", viaProxy.String()))
+	p := launchPortal(t, "outage", harness.WithSetting(env, "CARREL_DATABASE_URL", viaProxy.String()))
 	// The outage's failed requests are logged as errors, by route and
 	// status; anything else at level ERROR is not expected.
 	p.tolerate = func(line string) bool {
@@ -101,7 +99,7 @@ func TestDatabaseStopsAndComesBack(t *testing.T) {
 		select {
 		case <-cut:
 		case <-time.After(5 * time.Second):
-			t.Fatalf("the proxy never saw the reading-history change commit (status %d): nothing was cut", r.code)
+			t.Fatalf("the proxy never saw the reading-history change commit (status %d): nothing was cut", r.Code)
 		}
 		wantCode(t, r, http.StatusServiceUnavailable)
 		wantFriendly503(t, r)
@@ -120,7 +118,7 @@ func TestDatabaseStopsAndComesBack(t *testing.T) {
 		// 5,000 history entries when the database stops.
 		held, release := proxy.holdReplies(1, exportsHistory)
 		defer release()
-		done := startExports(p, c.cookie, 1)
+		done := startExports(p, c.Cookie, 1)
 		select {
 		case <-held:
 		case <-time.After(30 * time.Second):
@@ -143,7 +141,7 @@ func TestDatabaseStopsAndComesBack(t *testing.T) {
 	ok = ok && t.Run("a change right after recovery works, whole", func(t *testing.T) {
 		r := c.post("/data/reading-history/off", historyOff)
 		wantCode(t, r, http.StatusSeeOther)
-		if loc := r.header.Get("Location"); loc != "/data/reading-history" {
+		if loc := r.Header.Get("Location"); loc != "/data/reading-history" {
 			t.Fatalf("turning history off should land on /data/reading-history, not %q", loc)
 		}
 		after := readConsents(t, db, alex.Card)
@@ -168,7 +166,7 @@ func TestDatabaseStopsAndComesBack(t *testing.T) {
 		select {
 		case <-cut:
 		case <-time.After(5 * time.Second):
-			t.Fatalf("the proxy never saw the reading-history change commit (status %d): nothing was cut", r.code)
+			t.Fatalf("the proxy never saw the reading-history change commit (status %d): nothing was cut", r.Code)
 		}
 		wantCode(t, r, http.StatusServiceUnavailable)
 		proxy.up()
@@ -180,10 +178,10 @@ func TestDatabaseStopsAndComesBack(t *testing.T) {
 		}
 		r2 := c.get("/data/reading-history")
 		wantCode(t, r2, http.StatusOK)
-		if state := r2.doc(t).Find(`[data-testid="history-state"]`).Text(); !strings.Contains(state, "Reading history is on") {
+		if state := doc(t, r2).Find(`[data-testid="history-state"]`).Text(); !strings.Contains(state, "Reading history is on") {
 			t.Fatalf("the page should tell the truth after recovery: %q", state)
 		}
-		if strings.Contains(r.body, "nothing was changed") {
+		if strings.Contains(r.Body, "nothing was changed") {
 			t.Fatal("when the database fails during a change, the 503 page must not say \"nothing was changed\": " +
 				"the COMMIT may have been applied")
 		}
@@ -199,21 +197,15 @@ type exportResult struct {
 
 // startExports starts n downloads of the export at once, for the patron
 // signed in with cookie; the channel yields each result as it ends.
-func startExports(p *faultPortal, cookie string, n int) <-chan exportResult {
+func startExports(p *portal, cookie string, n int) <-chan exportResult {
 	out := make(chan exportResult, n)
-	hc := &http.Client{Timeout: 60 * time.Second}
+	hc := harness.NewHTTPClient(60 * time.Second)
 	for range n {
 		go func() {
-			req, _ := http.NewRequest(http.MethodGet, p.URL("/data/export.json"), nil)
-			req.Header.Set("Cookie", sessionCookieName+"="+cookie)
-			resp, err := hc.Do(req)
-			if err != nil {
-				out <- exportResult{err: err}
-				return
-			}
-			defer resp.Body.Close()
-			body, err := io.ReadAll(resp.Body)
-			out <- exportResult{code: resp.StatusCode, body: body, err: err}
+			c := harness.NewClient(p.Base, hc)
+			c.Cookie = cookie
+			r, err := c.Get(context.Background(), "/data/export.json")
+			out <- exportResult{code: r.Code, body: []byte(r.Body), err: err}
 		}()
 	}
 	return out
@@ -257,7 +249,7 @@ func TestExportIsOneConsistentRead(t *testing.T) {
 	viaProxy.Host = proxy.addr
 	env := portalEnv(t, direct)
 	seedDemo(t, env)
-	p := launchPortal(t, "export", withSetting(env, "CARREL_DATABASE_URL", viaProxy.String()))
+	p := launchPortal(t, "export", harness.WithSetting(env, "CARREL_DATABASE_URL", viaProxy.String()))
 	c := newWebClient(t, p.Base)
 	wantCode(t, c.signIn(alex), http.StatusSeeOther)
 	tok := c.csrf("/data/reading-history/off")
@@ -267,7 +259,7 @@ func TestExportIsOneConsistentRead(t *testing.T) {
 	// turns history off.
 	held, release := proxy.holdReplies(1, exportsHistory)
 	defer release()
-	done := startExports(p, c.cookie, 1)
+	done := startExports(p, c.Cookie, 1)
 	select {
 	case <-held:
 	case <-time.After(30 * time.Second):
@@ -313,14 +305,14 @@ func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
 	viaProxy.Host = proxy.addr
 	env := portalEnv(t, direct)
 	seedDemo(t, env)
-	p := launchPortal(t, "sigterm", withSetting(env, "CARREL_DATABASE_URL", viaProxy.String()))
+	p := launchPortal(t, "sigterm", harness.WithSetting(env, "CARREL_DATABASE_URL", viaProxy.String()))
 	c := newWebClient(t, p.Base)
 	wantCode(t, c.signIn(alex), http.StatusSeeOther)
 
 	const n = 3
 	held, release := proxy.holdReplies(n, exportsHistory)
 	defer release()
-	done := startExports(p, c.cookie, n)
+	done := startExports(p, c.Cookie, n)
 	select {
 	case <-held: // every export is part-way through, waiting for the database
 	case <-time.After(30 * time.Second):
@@ -343,8 +335,8 @@ func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	select {
-	case <-p.done:
-		t.Fatalf("the portal exited with exports in flight: %v\n%s", p.err, p.logs)
+	case <-p.Done():
+		t.Fatalf("the portal exited with exports in flight: %v\n%s", p.Err(), p.logs)
 	default:
 	}
 
@@ -359,12 +351,12 @@ func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
 		}
 	}
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-time.After(25 * time.Second):
 		t.Fatalf("the portal did not exit within 25s of SIGTERM\n%s", p.logs)
 	}
-	if p.err != nil {
-		t.Fatalf("want exit status 0 after SIGTERM, got %v\n%s", p.err, p.logs)
+	if p.Err() != nil {
+		t.Fatalf("want exit status 0 after SIGTERM, got %v\n%s", p.Err(), p.logs)
 	}
 	if conn, err := net.DialTimeout("tcp", p.Host, time.Second); err == nil {
 		conn.Close()
@@ -388,7 +380,7 @@ func TestTwoPortalsShareOneDatabase(t *testing.T) {
 	env := portalEnv(t, direct)
 	seedDemo(t, env)
 	a := launchPortal(t, "A", env)
-	b := launchPortal(t, "B", withSetting(env, "CARREL_DATA_DIR", t.TempDir()))
+	b := launchPortal(t, "B", harness.WithSetting(env, "CARREL_DATA_DIR", t.TempDir()))
 	if a.Host == b.Host {
 		t.Fatalf("both portals serve %s", a.Host)
 	}
@@ -396,7 +388,7 @@ func TestTwoPortalsShareOneDatabase(t *testing.T) {
 	onA := newWebClient(t, a.Base)
 	wantCode(t, onA.signIn(alex), http.StatusSeeOther)
 	onB := newWebClient(t, b.Base)
-	onB.cookie = onA.cookie
+	onB.Cookie = onA.Cookie
 	r := onB.get("/data")
 	wantCode(t, r, http.StatusOK)
 	if who := signedIn(r); !strings.Contains(who, alex.Short) {
@@ -407,7 +399,7 @@ func TestTwoPortalsShareOneDatabase(t *testing.T) {
 	wantCode(t, onB.post("/data/reading-history/off", url.Values{"confirm": {"yes"}, "csrf_token": {tok}}), http.StatusSeeOther)
 	r = onA.get("/data/reading-history")
 	wantCode(t, r, http.StatusOK)
-	if state := r.doc(t).Find(`[data-testid="history-state"]`).Text(); !strings.Contains(state, "Reading history is off") {
+	if state := doc(t, r).Find(`[data-testid="history-state"]`).Text(); !strings.Contains(state, "Reading history is off") {
 		t.Fatalf("history turned off on B should show as off on A: %q", state)
 	}
 	// Sign-in on B works too: both processes hash with the same key.
@@ -420,7 +412,7 @@ func TestTwoPortalsShareOneDatabase(t *testing.T) {
 	wantCode(t, r, http.StatusSeeOther)
 	r = onA.get("/data")
 	wantCode(t, r, http.StatusSeeOther)
-	if loc := r.header.Get("Location"); !strings.HasPrefix(loc, "/login") {
+	if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, "/login") {
 		t.Fatalf("after sign-out on B, A should send the old cookie to sign in, not to %q", loc)
 	}
 	// Blake's session on B is untouched.
@@ -429,31 +421,11 @@ func TestTwoPortalsShareOneDatabase(t *testing.T) {
 
 // ---- the portal process ----
 
-// faultPortal is a `carrel serve --demo` whose shutdown the test may
-// drive itself, and whose log may hold the errors the test provokes.
-type faultPortal struct {
-	*portal
-	name string
-	// tolerate accepts a level=ERROR log line the test expects.
-	tolerate func(line string) bool
-
-	termMu   sync.Mutex
-	termSent bool
-}
-
-// terminate sends SIGTERM; the cleanup then only checks the exit.
-func (p *faultPortal) terminate() {
-	p.termMu.Lock()
-	defer p.termMu.Unlock()
-	p.termSent = true
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-}
-
 // portalEnv is the environment of a portal on database dbURL, with a
 // shared secret key so that several processes agree.
 func portalEnv(t *testing.T, dbURL string) []string {
 	t.Helper()
-	return append(cleanEnv(),
+	return append(harness.CleanEnv(),
 		"CARREL_ADDR=127.0.0.1:0",
 		"CARREL_DATA_DIR="+t.TempDir(),
 		"CARREL_LOG_LEVEL=info",
@@ -462,199 +434,47 @@ func portalEnv(t *testing.T, dbURL string) []string {
 	)
 }
 
-// withSetting is env with one variable set to a new value.
-func withSetting(env []string, name, value string) []string {
-	out := make([]string, 0, len(env)+1)
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, name+"=") {
-			out = append(out, kv)
-		}
-	}
-	return append(out, name+"="+value)
-}
-
-func seedDemo(t *testing.T, env []string) {
-	t.Helper()
-	seed := exec.Command(carrelBin, "seed", "--demo")
-	seed.Env = env
-	if out, err := seed.CombinedOutput(); err != nil {
-		t.Fatalf("carrel seed --demo: %v\n%s", err, out)
-	}
-}
-
-// launchPortal starts `carrel serve --demo` with env and waits until it
-// says where it serves. When t ends it gets SIGTERM (unless the test sent
-// it) and must exit 0, without a panic, an unexpected error or a patron
-// identifier in its log.
-func launchPortal(t *testing.T, name string, env []string) *faultPortal {
-	t.Helper()
-	p := &faultPortal{portal: &portal{DB: "postgres", logs: &syncBuffer{}, done: make(chan struct{})}, name: name}
-	p.cmd = exec.Command(carrelBin, "serve", "--demo")
-	p.cmd.Env = env
-	p.cmd.Stderr = p.logs
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start carrel serve (%s): %v", name, err)
-	}
-	addr := make(chan string, 1)
-	stdoutDone := make(chan struct{})
-	go func() {
-		defer close(stdoutDone)
-		re := regexp.MustCompile(`^Carrel is serving .* at (http://\S+)$`)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	go func() {
-		<-stdoutDone
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() { p.finish(t) })
-
-	select {
-	case base := <-addr:
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatalf("carrel serve (%s) printed a bad address %q", name, base)
-		}
-		p.Base, p.Host = base, u.Host
-	case <-p.done:
-		t.Fatalf("carrel serve (%s) exited before serving: %v\n%s", name, p.err, p.logs)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("carrel serve (%s) did not say where it serves within 30s\n%s", name, p.logs)
-	}
-	return p
-}
-
-func (p *faultPortal) finish(t *testing.T) {
-	t.Helper()
-	p.termMu.Lock()
-	sent := p.termSent
-	p.termMu.Unlock()
-	if !sent {
-		select {
-		case <-p.done:
-			t.Errorf("carrel serve (%s) exited on its own: %v\n%s", p.name, p.err, p.logs)
-			return
-		default:
-		}
-		p.terminate()
-	}
-	select {
-	case <-p.done:
-	case <-time.After(25 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		t.Errorf("carrel serve (%s) did not exit within 25s of SIGTERM\n%s", p.name, p.logs)
-		return
-	}
-	if p.err != nil {
-		t.Errorf("carrel serve (%s): want exit status 0 after SIGTERM, got %v\n%s", p.name, p.err, p.logs)
-	}
-	logs := p.logs.String()
-	if strings.Contains(strings.ToLower(logs), "panic") || strings.Contains(logs, "goroutine ") {
-		t.Errorf("carrel serve (%s) panicked:\n%s", p.name, logs)
-	}
-	for _, line := range strings.Split(logs, "\n") {
-		if strings.Contains(line, "level=ERROR") && (p.tolerate == nil || !p.tolerate(line)) {
-			t.Errorf("carrel serve (%s) logged an unexpected error: %s", p.name, line)
-		}
-	}
-	for _, pt := range demoPatrons {
-		for _, id := range pt.identifiers() {
-			if strings.Contains(strings.ToLower(logs), strings.ToLower(id)) {
-				t.Errorf("carrel serve (%s) wrote the patron identifier %q to its log", p.name, id)
-			}
-		}
-	}
-}
-
 // ---- a browser without a browser ----
 
-// sessionCookieName is the cookie in demo mode on plain HTTP.
-const sessionCookieName = "carrel_session"
-
-// webClient is one visitor speaking plain HTTP: it keeps the session
-// cookie by hand (so a test can carry it to another port) and never
-// follows redirects.
+// webClient is one visitor speaking plain HTTP (harness.Client): it keeps
+// the session cookie by hand (so a test can carry it to another port),
+// never follows redirects, and fails t when a request does.
 type webClient struct {
-	t      *testing.T
-	base   string
-	cookie string
-	http   *http.Client
+	*harness.Client
+	t *testing.T
 }
 
-type webResponse struct {
-	code   int
-	header http.Header
-	body   string
-	what   string
-}
+type webResponse = harness.Response
 
 func newWebClient(t *testing.T, base string) *webClient {
-	return &webClient{t: t, base: base, http: &http.Client{
-		Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}}
-}
-
-func (c *webClient) do(req *http.Request) webResponse {
-	c.t.Helper()
-	if c.cookie != "" {
-		req.Header.Set("Cookie", sessionCookieName+"="+c.cookie)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatalf("%s %s: reading the body: %v", req.Method, req.URL.Path, err)
-	}
-	for _, ck := range resp.Cookies() {
-		if ck.Name == sessionCookieName {
-			c.cookie = ck.Value
-		}
-	}
-	return webResponse{code: resp.StatusCode, header: resp.Header, body: string(b), what: req.Method + " " + req.URL.Path}
+	return &webClient{Client: harness.NewClient(base, nil), t: t}
 }
 
 func (c *webClient) get(path string) webResponse {
 	c.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, c.base+path, nil)
-	return c.do(req)
+	r, err := c.Get(context.Background(), path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return r
 }
 
 // post sends a form as a browser on the portal's own page would.
 func (c *webClient) post(path string, form url.Values) webResponse {
 	c.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", c.base)
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	return c.do(req)
+	r, err := c.Post(context.Background(), path, form)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return r
 }
 
 func (c *webClient) csrf(path string) string {
 	c.t.Helper()
 	r := c.get(path)
-	tok, _ := r.doc(c.t).Find(`input[name="csrf_token"]`).First().Attr("value")
+	tok, _ := doc(c.t, r).Find(`input[name="csrf_token"]`).First().Attr("value")
 	if tok == "" {
-		c.t.Fatalf("no csrf_token on %s (status %d)", path, r.code)
+		c.t.Fatalf("no csrf_token on %s (status %d)", path, r.Code)
 	}
 	return tok
 }
@@ -664,9 +484,9 @@ func (c *webClient) signIn(p patron) webResponse {
 	return c.post("/login", url.Values{"card": {p.Card}, "pin": {p.PIN}, "csrf_token": {c.csrf("/login")}})
 }
 
-func (r webResponse) doc(t *testing.T) *goquery.Document {
+func doc(t *testing.T, r webResponse) *goquery.Document {
 	t.Helper()
-	d, err := goquery.NewDocumentFromReader(strings.NewReader(r.body))
+	d, err := goquery.NewDocumentFromReader(strings.NewReader(r.Body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -675,7 +495,7 @@ func (r webResponse) doc(t *testing.T) *goquery.Document {
 
 // signedIn is the "Signed in as" line of a page, "" when nobody is.
 func signedIn(r webResponse) string {
-	d, err := goquery.NewDocumentFromReader(strings.NewReader(r.body))
+	d, err := goquery.NewDocumentFromReader(strings.NewReader(r.Body))
 	if err != nil {
 		return ""
 	}
@@ -684,12 +504,12 @@ func signedIn(r webResponse) string {
 
 func wantCode(t *testing.T, r webResponse, code int) {
 	t.Helper()
-	if r.code != code {
-		body := r.body
+	if r.Code != code {
+		body := r.Body
 		if len(body) > 600 {
 			body = body[:600] + "…"
 		}
-		t.Fatalf("%s: status %d, want %d\n%s", r.what, r.code, code, body)
+		t.Fatalf("%s: status %d, want %d\n%s", r.What, r.Code, code, body)
 	}
 }
 
@@ -697,18 +517,18 @@ func wantCode(t *testing.T, r webResponse, code int) {
 // to come back, and gives away no internals.
 func wantFriendly503(t *testing.T, r webResponse) {
 	t.Helper()
-	if r.doc(t).Find(`[data-testid="error-page"]`).Length() != 1 {
-		t.Fatalf("%s: a 503 should be the friendly error page:\n%s", r.what, r.body)
+	if doc(t, r).Find(`[data-testid="error-page"]`).Length() != 1 {
+		t.Fatalf("%s: a 503 should be the friendly error page:\n%s", r.What, r.Body)
 	}
-	if r.header.Get("Retry-After") == "" {
-		t.Errorf("%s: a 503 should say when to retry", r.what)
+	if r.Header.Get("Retry-After") == "" {
+		t.Errorf("%s: a 503 should say when to retry", r.What)
 	}
 	// The words a reader sees, not the markup: a random form token can
 	// happen to contain "sql".
-	low := strings.ToLower(r.doc(t).Find("body").Text())
+	low := strings.ToLower(doc(t, r).Find("body").Text())
 	for _, leak := range []string{"sql", "postgres", "dial", "connection", "127.0.0.1:"} {
 		if strings.Contains(low, leak) {
-			t.Fatalf("%s: the 503 page gives away %q:\n%s", r.what, leak, r.body)
+			t.Fatalf("%s: the 503 page gives away %q:\n%s", r.What, leak, r.Body)
 		}
 	}
 }
@@ -718,7 +538,7 @@ func waitReady(t *testing.T, c *webClient, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		if c.get("/readyz").code == http.StatusOK {
+		if c.get("/readyz").Code == http.StatusOK {
 			return
 		}
 		if time.Now().After(deadline) {

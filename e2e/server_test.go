@@ -1,23 +1,16 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/hex"
-	"io"
-	"net/url"
-	"os"
+	"errors"
 	"os/exec"
-	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/carrel-library/carrel/models"
+	harness "github.com/carrel-library/carrel/e2e/internal/portal"
 	"github.com/carrel-library/carrel/models/modeltest"
 )
 
@@ -34,27 +27,25 @@ func eachDatabase(t *testing.T, journey func(t *testing.T, db string)) {
 	}
 }
 
-// portal is one running `carrel serve --demo`.
+// portal is one running `carrel serve --demo`, started by launchPortal.
 type portal struct {
+	*harness.Process
 	DB   string // "sqlite" or "postgres"
-	Base string // http://127.0.0.1:PORT
-	Host string // 127.0.0.1:PORT
+	name string // for messages: the engine, or what the fault test calls it
 
 	// env is the server's environment (its data folder and database), for
 	// running other carrel commands against the same data (see carrel).
 	env  []string
-	cmd  *exec.Cmd
 	logs *syncBuffer // the server's stderr: its log
-	done chan struct{}
-	err  error // the process's exit, once done is closed
+	// tolerate accepts a level=ERROR log line the test expects.
+	tolerate func(line string) bool
+
+	termMu   sync.Mutex
+	termSent bool
 }
 
-// URL is the absolute address of a path on the portal.
-func (p *portal) URL(path string) string { return p.Base + path }
-
 // startPortal seeds a fresh database on engine db with the demo data and
-// serves the portal on it. When t ends the server gets SIGTERM and must exit
-// 0, and its log must hold no error and no patron identifier.
+// serves the portal on it; see launchPortal for its end.
 func startPortal(t *testing.T, db string) *portal {
 	t.Helper()
 	env := []string{
@@ -65,178 +56,91 @@ func startPortal(t *testing.T, db string) *portal {
 	if db == "postgres" {
 		env = append(env, "CARREL_DATABASE_URL="+postgresDatabase(t))
 	}
-	env = append(cleanEnv(), env...)
-
-	seed := exec.Command(carrelBin, "seed", "--demo")
-	seed.Env = env
-	if out, err := seed.CombinedOutput(); err != nil {
-		t.Fatalf("carrel seed --demo on %s: %v\n%s", db, err, out)
-	}
-
-	p := &portal{DB: db, env: env, logs: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(carrelBin, "serve", "--demo")
-	p.cmd.Env = env
-	p.cmd.Stderr = p.logs
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start carrel serve: %v", err)
-	}
-	addr := make(chan string, 1)
-	stdoutDone := make(chan struct{})
-	go func() {
-		defer close(stdoutDone)
-		// "Carrel is serving <library> at http://127.0.0.1:PORT"
-		re := regexp.MustCompile(`^Carrel is serving .* at (http://\S+)$`)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	go func() {
-		<-stdoutDone // Wait closes the pipe: read it to the end first
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() { p.stop(t) })
-
-	select {
-	case base := <-addr:
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatalf("carrel serve printed a bad address %q", base)
-		}
-		p.Base, p.Host = base, u.Host
-	case <-p.done:
-		t.Fatalf("carrel serve on %s exited before serving: %v\n%s", db, p.err, p.logs)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("carrel serve on %s did not say where it serves within 30s\n%s", db, p.logs)
-	}
+	env = append(harness.CleanEnv(), env...)
+	seedDemo(t, env)
+	p := launchPortal(t, "on "+db, env)
+	p.DB = db
 	return p
 }
 
-// stop sends SIGTERM and checks a clean exit and a clean log.
+// seedDemo runs `carrel seed --demo` with env.
+func seedDemo(t *testing.T, env []string) {
+	t.Helper()
+	seed := exec.Command(carrelBin, "seed", "--demo")
+	seed.Env = env
+	if out, err := seed.CombinedOutput(); err != nil {
+		t.Fatalf("carrel seed --demo: %v\n%s", err, out)
+	}
+}
+
+// launchPortal starts `carrel serve --demo` with env and waits until it
+// says where it serves. When t ends it gets SIGTERM (unless the test sent
+// it) and must exit 0 within 25s, without a panic, an unexpected error or
+// a patron identifier in its log.
+func launchPortal(t *testing.T, name string, env []string) *portal {
+	t.Helper()
+	p := &portal{DB: "postgres", name: name, env: env, logs: &syncBuffer{}}
+	proc, err := harness.Start(context.Background(), carrelBin, env, p.logs, "serve", "--demo")
+	if err != nil {
+		t.Fatalf("carrel serve (%s): %v\n%s", name, err, p.logs)
+	}
+	p.Process = proc
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+// terminate sends SIGTERM; the cleanup then only checks the exit.
+func (p *portal) terminate() {
+	p.termMu.Lock()
+	defer p.termMu.Unlock()
+	p.termSent = true
+	p.Terminate()
+}
+
+// stop ends the portal (unless the test did) and checks a clean exit and
+// a clean log.
 func (p *portal) stop(t *testing.T) {
 	t.Helper()
-	select {
-	case <-p.done:
-		t.Errorf("carrel serve on %s exited on its own: %v\n%s", p.DB, p.err, p.logs)
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(25 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		t.Errorf("carrel serve on %s did not exit within 25s of SIGTERM\n%s", p.DB, p.logs)
+	p.termMu.Lock()
+	sent := p.termSent
+	p.termMu.Unlock()
+	if !sent && p.Exited() {
+		t.Errorf("carrel serve (%s) exited on its own: %v\n%s", p.name, p.Err(), p.logs)
 		return
 	}
-	if p.err != nil {
-		t.Errorf("carrel serve on %s: want exit status 0 after SIGTERM, got %v\n%s", p.DB, p.err, p.logs)
+	p.terminate()
+	switch err := p.Wait(25 * time.Second); {
+	case errors.Is(err, harness.ErrKilled):
+		t.Errorf("carrel serve (%s) did not exit within 25s of SIGTERM\n%s", p.name, p.logs)
+		return
+	case err != nil:
+		t.Errorf("carrel serve (%s): want exit status 0 after SIGTERM, got %v\n%s", p.name, err, p.logs)
 	}
 	logs := p.logs.String()
+	if strings.Contains(strings.ToLower(logs), "panic") || strings.Contains(logs, "goroutine ") {
+		t.Errorf("carrel serve (%s) panicked:\n%s", p.name, logs)
+	}
 	for _, line := range strings.Split(logs, "\n") {
-		if strings.Contains(line, "level=ERROR") {
-			t.Errorf("carrel serve on %s logged an error: %s", p.DB, line)
+		if strings.Contains(line, "level=ERROR") && (p.tolerate == nil || !p.tolerate(line)) {
+			t.Errorf("carrel serve (%s) logged an unexpected error: %s", p.name, line)
 		}
 	}
 	// The access log names routes, never people (README: "Nothing leaks").
 	for _, pt := range demoPatrons {
 		for _, id := range pt.identifiers() {
 			if strings.Contains(strings.ToLower(logs), strings.ToLower(id)) {
-				t.Errorf("carrel serve on %s wrote the patron identifier %q to its log", p.DB, id)
+				t.Errorf("carrel serve (%s) wrote the patron identifier %q to its log", p.name, id)
 			}
 		}
 	}
 }
 
-// cleanEnv is the environment without CARREL_* settings, so a developer's
-// own settings cannot leak into the server under test.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CARREL_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-// postgresMissing is set once PostgreSQL was found unreachable, so later
-// subtests do not wait for it again.
-var postgresMissing atomic.Pointer[error]
-
 // postgresDatabase creates a fresh, empty database on the PostgreSQL server
-// that tests use (as models/modeltest does) and drops it when t ends. The
-// server under test migrates it. Without a reachable server t is skipped,
-// or fails in CI.
+// that tests use and drops it when t ends; the server under test migrates
+// it. Without a reachable server t is skipped, or fails in CI.
 func postgresDatabase(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("CARREL_TEST_DATABASE_URL")
-	if base == "" {
-		base = modeltest.DefaultPostgresURL
-	}
-	hint := "Start PostgreSQL on 127.0.0.1:5432 or set CARREL_TEST_DATABASE_URL."
-	what := "PostgreSQL at " + redact(base)
-	if errp := postgresMissing.Load(); errp != nil {
-		required(t, what, hint, *errp)
-	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("CARREL_TEST_DATABASE_URL: want a postgres:// URL")
-	}
-	q := u.Query()
-	if q.Get("connect_timeout") == "" {
-		q.Set("connect_timeout", "3")
-	}
-	u.RawQuery = q.Encode()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	admin, err := models.Open(ctx, u.String(), nil)
-	if err != nil {
-		postgresMissing.Store(&err)
-		required(t, what, hint, err)
-	}
-	closeAdmin := func() {
-		if sqlDB, err := admin.DB(); err == nil {
-			_ = sqlDB.Close()
-		}
-	}
-	name := "carrel_e2e_" + hex.EncodeToString(models.RandomBytes(8))
-	if err := admin.WithContext(ctx).Exec("CREATE DATABASE " + name).Error; err != nil {
-		closeAdmin()
-		t.Fatalf("create database %s: %v", name, err)
-	}
-	// Registered before the server starts, so it runs after the server stops.
-	t.Cleanup(func() {
-		defer closeAdmin()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := admin.WithContext(ctx).Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").Error; err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
-}
-
-func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
+	return modeltest.PostgresURL(t)
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.

@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -167,43 +166,17 @@ func newBenchEnv(b *testing.B) *benchEnv {
 // the end), or skips the benchmark when PostgreSQL cannot be reached.
 func benchDatabase(b *testing.B) *gorm.DB {
 	b.Helper()
-	base := os.Getenv("CARREL_TEST_DATABASE_URL")
-	if base == "" {
-		base = modeltest.DefaultPostgresURL
-	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		b.Fatalf("CARREL_TEST_DATABASE_URL must be a postgres:// URL")
-	}
-	q := u.Query()
-	if q.Get("connect_timeout") == "" {
-		q.Set("connect_timeout", "3")
-	}
-	u.RawQuery = q.Encode()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	admin, err := models.Open(ctx, u.String(), nil)
+	dbURL, err := modeltest.NewPostgresDatabase(b)
 	if err != nil {
-		msg := fmt.Sprintf("SKIP: the benchmarks need PostgreSQL, and %s is unreachable (%v). "+
-			"Start PostgreSQL or set CARREL_TEST_DATABASE_URL.", u.Redacted(), err)
+		msg := "SKIP: the benchmarks need PostgreSQL: " + err.Error()
 		fmt.Println("BenchmarkPortal " + msg) // a parent benchmark's skip shows only with -v
 		b.Skip(msg)
 	}
-	name := "carrel_bench_" + hex.EncodeToString(models.RandomBytes(6))
-	if err := admin.Exec("CREATE DATABASE " + name).Error; err != nil {
-		closeGorm(admin)
-		b.Fatalf("create database: %v", err)
-	}
-	b.Cleanup(func() {
-		if err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").Error; err != nil {
-			b.Errorf("drop database %s: %v", name, err)
-		}
-		closeGorm(admin)
-	})
-	u.Path = "/" + name
-	db, err := models.Open(ctx, u.String(), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := models.Open(ctx, dbURL, nil)
 	if err != nil {
-		b.Fatalf("open %s: %v", name, err)
+		b.Fatalf("open the benchmark database: %v", err)
 	}
 	b.Cleanup(func() { closeGorm(db) })
 	if err := models.Migrate(context.Background(), db); err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,27 +27,7 @@ func carrelImport(t *testing.T, args ...string) (code int, stdout, stderr string
 // new SQLite file, and a PostgreSQL database of the test's own.
 func importDatabaseURLs(t *testing.T) map[string]string {
 	t.Helper()
-	urls := map[string]string{"sqlite": filepath.Join(t.TempDir(), "import.db")}
-	for _, d := range modeltest.Databases(t, nil) {
-		if d.Name != string(models.Postgres) {
-			continue
-		}
-		var name string
-		if err := d.Gorm.Raw("SELECT current_database()").Scan(&name).Error; err != nil {
-			t.Fatal(err)
-		}
-		base := os.Getenv("CARREL_TEST_DATABASE_URL")
-		if base == "" {
-			base = modeltest.DefaultPostgresURL
-		}
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u.Path = "/" + name
-		urls["postgres"] = u.String()
-	}
-	return urls
+	return modeltest.URLs(t, filepath.Join(t.TempDir(), "import.db"))
 }
 
 func writeFile(t *testing.T, dir, name, body string) string {

@@ -75,30 +75,6 @@ func TestMarkerRoundTrip(t *testing.T) {
 	}
 }
 
-func TestReplaceBetweenMarkers(t *testing.T) {
-	doc := "# B\n\ntext\n\n" + beginMarker + "\nold\n" + endMarker + "\n\nafter\n"
-	got, err := replaceBetweenMarkers(doc, "new\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "# B\n\ntext\n\n" + beginMarker + "\nnew\n" + endMarker + "\n\nafter\n"; got != want {
-		t.Errorf("got %q, want %q", got, want)
-	}
-	again, _ := replaceBetweenMarkers(got, "new\n")
-	if again != got {
-		t.Error("a second run with the same report changed the document")
-	}
-	appended, err := replaceBetweenMarkers("# B\n", "r\n")
-	if err != nil || !strings.HasSuffix(appended, "## Load at county scale\n\n"+beginMarker+"\nr\n"+endMarker+"\n") {
-		t.Errorf("without markers: %q, %v", appended, err)
-	}
-	for _, bad := range []string{endMarker + beginMarker, beginMarker + beginMarker + endMarker} {
-		if _, err := replaceBetweenMarkers(bad, "x"); err == nil {
-			t.Errorf("%q was accepted", bad)
-		}
-	}
-}
-
 func TestParseWrk(t *testing.T) {
 	out := []byte("Running 20s test @ http://127.0.0.1:1\n  2 threads and 32 connections\n" +
 		`CARREL_WRK {"requests":1000,"duration_us":2000000,"bytes":5,"connect":1,"read":2,"write":3,"status":4,"timeout":5,` +

@@ -12,8 +12,9 @@
 //     baseline, the overview, a detail page, a consent change and sign-in,
 //     each after a warm-up, and reads the server's own access log to count
 //     what it answered.
-//  4. It prints a Markdown report and writes it into docs/benchmarks.md
-//     between the load markers.
+//  4. It prints a Markdown report (and, with -out, writes it to a file) for
+//     a person to read and copy into docs/benchmarks.md, between the load
+//     markers: a run never edits the documentation itself.
 //
 // Run `go run ./e2e/load -h` for its flags. It needs wrk (apt-get install
 // wrk) and PostgreSQL; see docs/benchmarks.md, "Load at county scale".
@@ -66,7 +67,7 @@ type options struct {
 	Duration    time.Duration
 	Connections []int
 	Phases      map[string]bool
-	Docs        string
+	Out         string
 	Args        []string
 }
 
@@ -91,7 +92,7 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	fs.DurationVar(&o.Duration, "duration", 20*time.Second, "each measurement")
 	conns := fs.String("connections", "1,8,32", "connection counts for /readyz and the overview; the other phases use the last")
 	phases := fs.String("phases", strings.Join(phaseNames, ","), "phases to run")
-	fs.StringVar(&o.Docs, "docs", "docs/benchmarks.md", "write the report between its load markers (empty: do not)")
+	fs.StringVar(&o.Out, "out", "", "also write the Markdown report to this file (it always goes to stdout)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -161,7 +162,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	rep.Marker, rep.Reused = mk, reused
 	rep.DatabaseBytes = db.databaseBytes(ctx)
 	if reused {
-		logf("Reusing the data set seeded %s (seeding took %s): %s", mk.SeededAt.UTC().Format(time.RFC3339), mk.Took, sizeLine(mk.Sizes))
+		logf("Reusing the data set seeded %s (seeding took %s): %s", mk.SeededAt.UTC().Format(time.RFC3339), mk.Took.Round(time.Second), sizeLine(mk.Sizes))
 	} else {
 		logf("Seeded in %s: %s", mk.Took.Round(time.Second), sizeLine(mk.Sizes))
 	}
@@ -231,12 +232,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	md := rep.markdown()
 	fmt.Fprintln(out)
 	fmt.Fprint(out, md)
-	if o.Docs != "" {
-		if err := writeDocs(o.Docs, md); err != nil {
+	if o.Out != "" {
+		if err := os.WriteFile(o.Out, []byte(md), 0o644); err != nil {
 			return err
 		}
-		logf("\nWrote the report into %s.", o.Docs)
+		logf("\nWrote the report to %s.", o.Out)
 	}
+	logf("\nTo publish it, copy it between the %s and %s markers of docs/benchmarks.md.", beginMarker, endMarker)
 	return nil
 }
 
@@ -363,10 +365,11 @@ func checkOverview(ctx context.Context, pc *portalClient, sessions []session, hi
 	byCount := slices.Clone(sessions)
 	slices.SortFunc(byCount, func(a, b session) int { return cmp.Compare(history[a.PatronID], history[b.PatronID]) })
 	for _, s := range []session{byCount[len(byCount)-1], byCount[len(byCount)/2]} {
-		code, body, _, err := pc.do(ctx, "GET", "/data", s.Cookie, proxyHeaders(s.Addr), "")
+		r, err := pc.client(s.Addr, s.Cookie).Get(ctx, "/data")
 		if err != nil {
 			return err
 		}
+		code, body := r.Code, r.Body
 		m := heldHistory.FindStringSubmatch(body)
 		want := thousands(history[s.PatronID]) + " item"
 		if history[s.PatronID] == 0 {
@@ -658,7 +661,7 @@ func (r *runner) requests(ctx context.Context, name string, d time.Duration, war
 			id := 1 + (int64(r.signins)*104_729)%r.patrons
 			h := merge(proxyHeaders(a.Addr), r.pc.formHeaders())
 			reqs = append(reqs, request{Method: "POST", Path: "/login", Headers: h,
-				Body: loginBody(fmt.Sprintf("29%012d", id), a.CSRF)})
+				Body: loginForm(fmt.Sprintf("29%012d", id), a.CSRF).Encode()})
 		}
 	}
 	return reqs, nil

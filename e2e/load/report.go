@@ -2,12 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"time"
 )
 
-// The markers in docs/benchmarks.md between which a run writes its report.
+// The markers in docs/benchmarks.md between which the report is copied.
 const (
 	beginMarker = "<!-- load:begin -->"
 	endMarker   = "<!-- load:end -->"
@@ -77,7 +76,7 @@ func (r *report) markdown() string {
 	w("### Results\n\n")
 	w("The run of **%s**, at commit `%s`. The command was `%s`",
 		r.Started.UTC().Format("2006-01-02, 15:04 UTC"), m.Commit, r.command())
-	w(" (`make bench-load` runs it after building `bin/carrel`). Re-running replaces everything between the load markers.\n\n")
+	w(" (`make bench-load` runs it after building `bin/carrel`). The run prints this report; it is copied here, between the load markers, by hand.\n\n")
 	w("| machine and data | |\n|---|---|\n")
 	w("| CPUs | %d (`nproc`), `%s`, GOMAXPROCS %d. wrk, the portal and PostgreSQL share them |\n", m.CPUs, m.CPUModel, m.GOMAXPROCS)
 	w("| memory | %s kB |\n", thousands(m.MemoryKB))
@@ -218,29 +217,4 @@ func firstField(s string) string {
 		return f[0]
 	}
 	return s
-}
-
-// replaceBetweenMarkers puts body between the load markers of doc, or, if
-// doc has none, appends a section holding them.
-func replaceBetweenMarkers(doc, body string) (string, error) {
-	i, j := strings.Index(doc, beginMarker), strings.Index(doc, endMarker)
-	switch {
-	case i < 0 && j < 0:
-		return strings.TrimRight(doc, "\n") + "\n\n## Load at county scale\n\n" + beginMarker + "\n" + body + endMarker + "\n", nil
-	case i < 0 || j < i || strings.Count(doc, beginMarker) != 1 || strings.Count(doc, endMarker) != 1:
-		return "", fmt.Errorf("the load markers %s and %s must each appear once, in that order", beginMarker, endMarker)
-	}
-	return doc[:i+len(beginMarker)] + "\n" + body + doc[j:], nil
-}
-
-func writeDocs(path, body string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	out, err := replaceBetweenMarkers(string(b), strings.TrimRight(body, "\n")+"\n")
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return os.WriteFile(path, []byte(out), 0o644)
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	_ "embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -117,53 +118,20 @@ type marker struct {
 	Sizes      sizes
 }
 
+// markerPrefix starts the comment of a database that holds a load data
+// set; the marker follows as JSON.
+const markerPrefix = "carrel-load "
+
 func (m marker) String() string {
-	s := m.Sizes
-	return fmt.Sprintf("carrel-load seed=%s scale=%s migrations=%s seeded=%s took=%s patrons=%d history=%d favorites=%d "+
-		"loans=%d holds=%d fines=%d subscriptions=%d consents=%d notifications=%d",
-		m.Seed, m.Scale, m.Migrations, m.SeededAt.UTC().Format(time.RFC3339), m.Took.Round(time.Second),
-		s.Patrons, s.History, s.Favorites, s.Loans, s.Holds, s.Fines, s.Subscriptions, s.Consents, s.Notifications)
+	b, _ := json.Marshal(m)
+	return markerPrefix + string(b)
 }
 
-var markerField = regexp.MustCompile(`(\w+)=(\S+)`)
-
 func parseMarker(comment string) (marker, bool) {
-	if !strings.HasPrefix(comment, "carrel-load ") {
-		return marker{}, false
-	}
 	var m marker
-	for _, f := range markerField.FindAllStringSubmatch(comment, -1) {
-		n, _ := strconv.ParseInt(f[2], 10, 64)
-		switch f[1] {
-		case "seed":
-			m.Seed = f[2]
-		case "scale":
-			m.Scale = f[2]
-		case "migrations":
-			m.Migrations = f[2]
-		case "seeded":
-			m.SeededAt, _ = time.Parse(time.RFC3339, f[2])
-		case "took":
-			m.Took, _ = time.ParseDuration(f[2])
-		case "patrons":
-			m.Sizes.Patrons = n
-		case "history":
-			m.Sizes.History = n
-		case "favorites":
-			m.Sizes.Favorites = n
-		case "loans":
-			m.Sizes.Loans = n
-		case "holds":
-			m.Sizes.Holds = n
-		case "fines":
-			m.Sizes.Fines = n
-		case "subscriptions":
-			m.Sizes.Subscriptions = n
-		case "consents":
-			m.Sizes.Consents = n
-		case "notifications":
-			m.Sizes.Notifications = n
-		}
+	body, ok := strings.CutPrefix(comment, markerPrefix)
+	if !ok || json.Unmarshal([]byte(body), &m) != nil {
+		return marker{}, false
 	}
 	return m, m.Seed != "" && m.Scale != "" && m.Migrations != ""
 }

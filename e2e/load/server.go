@@ -6,41 +6,30 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	harness "github.com/carrel-library/carrel/e2e/internal/portal"
 )
 
-// server is the real binary, `carrel serve`, running on the load database.
+// server is the real binary, `carrel serve`, running on the load database
+// (started by the harness e2e tests share).
 type server struct {
-	cmd  *exec.Cmd
-	Base string // http://127.0.0.1:PORT
-	Addr string // 127.0.0.1:PORT
-
-	log  *accessLog
-	rss  atomic.Int64 // the highest VmRSS sampled since the last resetPeak, kB
-	done chan struct{}
-	exit error
+	*harness.Process
+	log *accessLog
+	rss atomic.Int64 // the highest VmRSS sampled since the last resetPeak, kB
 }
 
 // serverEnv is the settings the portal runs with. Only these CARREL_*
 // variables reach it, whatever the caller's environment holds.
-func serverEnv(addr, dbURL, dataDir string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CARREL_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env,
-		"CARREL_ADDR="+addr,
+func serverEnv(dbURL, dataDir string) []string {
+	return append(harness.CleanEnv(),
+		"CARREL_ADDR=127.0.0.1:0",
 		"CARREL_DATABASE_URL="+dbURL,
 		"CARREL_DATA_DIR="+dataDir,
 		"CARREL_SECRET_KEYS="+loadKey(),
@@ -61,25 +50,16 @@ func serverEnv(addr, dbURL, dataDir string) []string {
 // startServer starts `carrel serve` on a free port and waits until
 // /readyz answers.
 func startServer(ctx context.Context, bin, dbURL, dataDir string) (*server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s := &server{log: newAccessLog()}
+	logR, logW := io.Pipe()
+	go s.log.read(logR)
+	proc, err := harness.Start(ctx, bin, serverEnv(dbURL, dataDir), logW, "serve")
 	if err != nil {
-		return nil, err
+		logW.Close()
+		return nil, fmt.Errorf("%w; its last log lines:\n%s", err, s.log.tail())
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s := &server{Addr: addr, Base: "http://" + addr, log: newAccessLog(), done: make(chan struct{})}
-	s.cmd = exec.Command(bin, "serve")
-	s.cmd.Env = serverEnv(addr, dbURL, dataDir)
-	s.cmd.Stdout = io.Discard
-	stderr, err := s.cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s serve: %w", bin, err)
-	}
-	go s.log.read(stderr)
-	go func() { s.exit = s.cmd.Wait(); close(s.done) }()
+	s.Process = proc
+	go func() { <-proc.Done(); logW.Close() }()
 	go s.sampleRSS()
 
 	deadline := time.Now().Add(2 * time.Minute)
@@ -92,8 +72,8 @@ func startServer(ctx context.Context, bin, dbURL, dataDir string) (*server, erro
 			}
 		}
 		select {
-		case <-s.done:
-			return nil, fmt.Errorf("carrel serve exited: %v; its last log lines:\n%s", s.exit, s.log.tail())
+		case <-s.Done():
+			return nil, fmt.Errorf("carrel serve exited: %v; its last log lines:\n%s", s.Err(), s.log.tail())
 		case <-ctx.Done():
 			s.stop()
 			return nil, ctx.Err()
@@ -107,22 +87,9 @@ func startServer(ctx context.Context, bin, dbURL, dataDir string) (*server, erro
 }
 
 // stop ends the server as an operator would: SIGTERM, then a wait.
-func (s *server) stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-}
+func (s *server) stop() { _ = s.Stop(30 * time.Second) }
 
-func (s *server) pid() int { return s.cmd.Process.Pid }
+func (s *server) pid() int { return s.Pid() }
 
 // sampleRSS keeps the highest resident set size seen, every 50 ms.
 func (s *server) sampleRSS() {
@@ -133,7 +100,7 @@ func (s *server) sampleRSS() {
 			s.rss.Store(kb)
 		}
 		select {
-		case <-s.done:
+		case <-s.Done():
 			return
 		case <-t.C:
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	harness "github.com/carrel-library/carrel/e2e/internal/portal"
 )
 
 // session is one signed-in browser: a patron's cookie and form token.
@@ -22,10 +23,10 @@ type session struct {
 	Addr     string // the client address the proxy reports (X-Forwarded-For)
 }
 
-// portalClient speaks to the portal as a browser behind the reverse proxy
-// does: it sends X-Forwarded-For and X-Forwarded-Proto, follows no
-// redirects, and keeps the one cookie itself (a Secure cookie would not go
-// back over plain HTTP through a cookie jar).
+// portalClient speaks to the portal as browsers behind the reverse proxy
+// do: each simulated client is a harness.Client (no redirects, the one
+// cookie kept by hand: a Secure cookie would not go back over plain HTTP
+// through a cookie jar) that sends X-Forwarded-For and X-Forwarded-Proto.
 type portalClient struct {
 	base  string
 	http  *http.Client
@@ -33,15 +34,22 @@ type portalClient struct {
 }
 
 func newPortalClient(base string) *portalClient {
-	c := &portalClient{base: base, http: &http.Client{
-		Timeout:   30 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: 16},
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}}
+	hc := harness.NewHTTPClient(30 * time.Second)
+	hc.Transport = &http.Transport{MaxIdleConnsPerHost: 16}
+	c := &portalClient{base: base, http: hc}
 	c.addrs.Store(1 << 16)
 	return c
+}
+
+// client is one browser at client address addr, with cookie ("" for a
+// new visitor).
+func (c *portalClient) client(addr, cookie string) *harness.Client {
+	hc := harness.NewClient(c.base, c.http)
+	for k, v := range proxyHeaders(addr) {
+		hc.Header.Set(k, v)
+	}
+	hc.Cookie = cookie
+	return hc
 }
 
 // nextAddr is a new client address, 10.x.y.z, for each simulated client.
@@ -56,61 +64,29 @@ func proxyHeaders(addr string) map[string]string {
 }
 
 // formHeaders are what a browser adds to a form it posts to the portal.
-func (c *portalClient) formHeaders() map[string]string {
-	return map[string]string{"Content-Type": "application/x-www-form-urlencoded",
-		"Origin": c.base, "Sec-Fetch-Site": "same-origin"}
-}
+func (c *portalClient) formHeaders() map[string]string { return harness.FormHeaders(c.base) }
 
 var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
-
-// do sends one request and returns its status, body and the cookie it set.
-func (c *portalClient) do(ctx context.Context, method, path, cookie string, headers map[string]string, body string) (int, string, string, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, strings.NewReader(body))
-	if err != nil {
-		return 0, "", "", err
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	if cookie != "" {
-		req.Header.Set("Cookie", cookie)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, "", "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	set := ""
-	for _, ck := range resp.Cookies() {
-		if strings.Contains(ck.Name, "carrel_session") && ck.Value != "" {
-			set = ck.Name + "=" + ck.Value
-		}
-	}
-	if resp.StatusCode == http.StatusSeeOther {
-		b = []byte(resp.Header.Get("Location"))
-	}
-	return resp.StatusCode, string(b), set, err
-}
 
 // anonymous opens the sign-in form as a new visitor: its stateless form
 // token, ready for a POST /login. The form sets no cookie: a visitor has
 // none until they sign in.
 func (c *portalClient) anonymous(ctx context.Context, addr string) (session, error) {
-	code, body, cookie, err := c.do(ctx, http.MethodGet, "/login", "", proxyHeaders(addr), "")
+	hc := c.client(addr, "")
+	r, err := hc.Get(ctx, "/login")
 	if err != nil {
 		return session{}, err
 	}
-	m := csrfField.FindStringSubmatch(body)
-	if code != http.StatusOK || m == nil || cookie != "" {
-		return session{}, fmt.Errorf("GET /login: status %d, form token found %v, cookie set %v", code, m != nil, cookie != "")
+	m := csrfField.FindStringSubmatch(r.Body)
+	if r.Code != http.StatusOK || m == nil || hc.Cookie != "" {
+		return session{}, fmt.Errorf("GET /login: status %d, form token found %v, cookie set %v", r.Code, m != nil, hc.Cookie != "")
 	}
 	return session{CSRF: m[1], Addr: addr}, nil
 }
 
-// loginBody is the sign-in form as a browser posts it.
-func loginBody(card, csrf string) string {
-	return url.Values{"card": {card}, "pin": {loadPIN}, "csrf_token": {csrf}}.Encode()
+// loginForm is the sign-in form as a browser posts it.
+func loginForm(card, csrf string) url.Values {
+	return url.Values{"card": {card}, "pin": {loadPIN}, "csrf_token": {csrf}}
 }
 
 // signIn signs a patron in through the real form, as a browser does: GET
@@ -121,23 +97,23 @@ func (c *portalClient) signIn(ctx context.Context, patronID int64, card string) 
 	if err != nil {
 		return session{}, err
 	}
-	h := merge(proxyHeaders(anon.Addr), c.formHeaders())
-	code, loc, cookie, err := c.do(ctx, http.MethodPost, "/login", "", h, loginBody(card, anon.CSRF))
+	hc := c.client(anon.Addr, "")
+	r, err := hc.Post(ctx, "/login", loginForm(card, anon.CSRF))
 	if err != nil {
 		return session{}, err
 	}
-	if code != http.StatusSeeOther || loc != "/data" || cookie == "" {
-		return session{}, fmt.Errorf("POST /login as card %s: status %d, Location %q", card, code, loc)
+	if loc := r.Header.Get("Location"); r.Code != http.StatusSeeOther || loc != "/data" || hc.Cookie == "" {
+		return session{}, fmt.Errorf("POST /login as card %s: status %d, Location %q", card, r.Code, loc)
 	}
-	code, body, _, err := c.do(ctx, http.MethodGet, "/mailing-lists", cookie, proxyHeaders(anon.Addr), "")
+	r, err = hc.Get(ctx, "/mailing-lists")
 	if err != nil {
 		return session{}, err
 	}
-	m := csrfField.FindStringSubmatch(body)
-	if code != http.StatusOK || m == nil || !strings.Contains(body, "/mailing-lists/"+consentList+"/") {
-		return session{}, fmt.Errorf("GET /mailing-lists after sign-in: status %d, form token found %v", code, m != nil)
+	m := csrfField.FindStringSubmatch(r.Body)
+	if r.Code != http.StatusOK || m == nil || !strings.Contains(r.Body, "/mailing-lists/"+consentList+"/") {
+		return session{}, fmt.Errorf("GET /mailing-lists after sign-in: status %d, form token found %v", r.Code, m != nil)
 	}
-	return session{PatronID: patronID, Card: card, Cookie: cookie, CSRF: m[1], Addr: anon.Addr}, nil
+	return session{PatronID: patronID, Card: card, Cookie: hc.Cookie, CSRF: m[1], Addr: anon.Addr}, nil
 }
 
 func merge(ms ...map[string]string) map[string]string {

@@ -5,13 +5,15 @@
 // postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable); each call
 // of Databases creates a database of its own there and drops it when the
 // test ends. When PostgreSQL cannot be reached, tests run on SQLite alone
-// with a loud warning, except in CI (CI=true), where that is a failure.
+// and the PostgreSQL part shows as skipped, with the reason; in CI
+// (CI=true) that is a failure.
 package modeltest
 
 import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -34,27 +36,61 @@ type DB struct {
 	Gorm *gorm.DB
 }
 
-// postgresMissing is set once PostgreSQL was found unreachable, so later
+// postgresMissing holds why PostgreSQL was found unreachable, so later
 // calls do not wait for it again.
-var postgresMissing atomic.Bool
+var postgresMissing atomic.Pointer[error]
 
 // PostgresSkipped reports whether some test ran without PostgreSQL because
 // it could not be reached.
-func PostgresSkipped() bool { return postgresMissing.Load() }
+func PostgresSkipped() bool { return postgresMissing.Load() != nil }
 
 // Databases returns a fresh, migrated database on each available engine,
 // closed (and on PostgreSQL dropped) when t ends. A nil clock is the wall
 // clock.
+//
+// When PostgreSQL cannot be reached outside CI, the SQLite database alone
+// is returned and t gets a subtest "postgres" skipped with the reason, so
+// that `go test -v` (and test2json) shows SKIP where the engine did not run
+// instead of a pass. In CI (CI=true) t fails.
 func Databases(t testing.TB, clock models.Clock) []DB {
 	t.Helper()
 	if clock == nil {
 		clock = models.SystemClock{}
 	}
 	dbs := []DB{{Name: string(models.SQLite), Gorm: SQLite(t, clock)}}
-	if pg := postgres(t, clock); pg != nil {
-		dbs = append(dbs, DB{Name: string(models.Postgres), Gorm: pg})
+	dbURL, err := NewPostgresDatabase(t)
+	if err != nil {
+		skipEngine(t, err)
+		return dbs
 	}
-	return dbs
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	db, err := models.Open(ctx, dbURL, clock)
+	if err != nil {
+		t.Fatalf("modeltest: open %s: %v", redact(dbURL), err)
+	}
+	// Cleanups run last-registered first: close, then drop.
+	t.Cleanup(func() { closeDB(db) })
+	if err := models.Migrate(context.Background(), db); err != nil {
+		t.Fatalf("modeltest: migrate %s: %v", redact(dbURL), err)
+	}
+	return append(dbs, DB{Name: string(models.Postgres), Gorm: db})
+}
+
+// URLs returns, per engine name, the address of a fresh, empty database
+// for a program that opens and migrates it itself (the carrel command):
+// sqlitePath, and a PostgreSQL database dropped when t ends. Without
+// PostgreSQL, as for Databases, t gets a skipped subtest "postgres" (or
+// fails in CI).
+func URLs(t *testing.T, sqlitePath string) map[string]string {
+	t.Helper()
+	urls := map[string]string{string(models.SQLite): sqlitePath}
+	if dbURL, err := NewPostgresDatabase(t); err != nil {
+		skipEngine(t, err)
+	} else {
+		urls[string(models.Postgres)] = dbURL
+	}
+	return urls
 }
 
 // SQLite returns a fresh, migrated SQLite database in t's temporary folder.
@@ -72,38 +108,70 @@ func SQLite(t testing.TB, clock models.Clock) *gorm.DB {
 	return db
 }
 
-// postgres returns a fresh, migrated PostgreSQL database, or nil when the
-// server cannot be reached outside CI.
-func postgres(t testing.TB, clock models.Clock) *gorm.DB {
+// skipEngine records that PostgreSQL did not run for t: a skipped subtest
+// "postgres" for a test, a log line for a benchmark (a sub-benchmark
+// would stop the benchmark's own figures from being reported).
+func skipEngine(t testing.TB, err error) {
+	t.Helper()
+	msg := "PostgreSQL did not run: " + err.Error()
+	switch tt := t.(type) {
+	case *testing.T:
+		tt.Run(string(models.Postgres), func(t *testing.T) { t.Skip(msg) })
+	default:
+		t.Logf("SKIP: %s", msg)
+	}
+}
+
+// ErrPostgresUnreachable is wrapped by the error NewPostgresDatabase
+// returns when the server cannot be reached.
+var ErrPostgresUnreachable = errString("PostgreSQL is unreachable")
+
+// PostgresURL returns the address of a fresh, empty database on the
+// PostgreSQL server tests use, dropped when t ends, for a test that needs
+// PostgreSQL and nothing else (a server under test migrates it itself).
+// When the server cannot be reached, t is skipped with the reason, or
+// fails in CI (CI=true).
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	dbURL, err := NewPostgresDatabase(t)
+	if err != nil {
+		t.Skip(err.Error())
+	}
+	return dbURL
+}
+
+// NewPostgresDatabase creates a fresh, empty database on the PostgreSQL
+// server at CARREL_TEST_DATABASE_URL (default DefaultPostgresURL), dropped
+// when t ends, and returns its address. When the server cannot be reached
+// it returns an error wrapping ErrPostgresUnreachable that says how to
+// start it, and the caller decides; in CI (CI=true) t fails instead. Once
+// the server was found unreachable, later calls do not wait for it again.
+func NewPostgresDatabase(t testing.TB) (string, error) {
 	t.Helper()
 	base := os.Getenv("CARREL_TEST_DATABASE_URL")
 	if base == "" {
 		base = DefaultPostgresURL
 	}
-	ci := os.Getenv("CI") == "true"
-	unreachable := func(err error) *gorm.DB {
+	unreachable := func(err error) error {
 		t.Helper()
-		if ci {
+		if os.Getenv("CI") == "true" {
 			t.Fatalf("modeltest: PostgreSQL at %s is required in CI: %v", redact(base), err)
 		}
-		postgresMissing.Store(true)
-		t.Logf("\n\n*** WARNING: PostgreSQL at %s is unreachable (%v).\n"+
-			"*** These tests ran on SQLite ONLY. Start PostgreSQL or set CARREL_TEST_DATABASE_URL.\n\n",
-			redact(base), err)
-		return nil
+		return fmt.Errorf("%w: %s (%v); start PostgreSQL or set CARREL_TEST_DATABASE_URL", ErrPostgresUnreachable, redact(base), err)
 	}
-	if postgresMissing.Load() && !ci {
-		return unreachable(errNotReachedBefore)
+	if errp := postgresMissing.Load(); errp != nil {
+		return "", unreachable(*errp)
 	}
 	adminURL, err := withConnectTimeout(base)
 	if err != nil {
 		t.Fatalf("modeltest: CARREL_TEST_DATABASE_URL: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	admin, err := models.Open(ctx, adminURL, clock)
+	admin, err := models.Open(ctx, adminURL, nil)
 	if err != nil {
-		return unreachable(err)
+		postgresMissing.Store(&err)
+		return "", unreachable(err)
 	}
 	name := "carrel_test_" + hex.EncodeToString(models.RandomBytes(8))
 	// Reaching the server is bounded by connect_timeout; creating a
@@ -115,6 +183,8 @@ func postgres(t testing.TB, clock models.Clock) *gorm.DB {
 		closeDB(admin)
 		t.Fatalf("modeltest: create database: %v", err)
 	}
+	// Registered before whatever opens the database, so it runs after
+	// that has closed it.
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -123,26 +193,14 @@ func postgres(t testing.TB, clock models.Clock) *gorm.DB {
 		}
 		closeDB(admin)
 	})
-
 	u, _ := url.Parse(adminURL)
 	u.Path = "/" + name
-	db, err := models.Open(createCtx, u.String(), clock)
-	if err != nil {
-		t.Fatalf("modeltest: open %s: %v", name, err)
-	}
-	// Cleanups run last-registered first: close, then drop.
-	t.Cleanup(func() { closeDB(db) })
-	if err := models.Migrate(context.Background(), db); err != nil {
-		t.Fatalf("modeltest: migrate %s: %v", name, err)
-	}
-	return db
+	return u.String(), nil
 }
 
 type errString string
 
 func (e errString) Error() string { return string(e) }
-
-const errNotReachedBefore = errString("not reachable earlier in this test run")
 
 // withConnectTimeout checks that base is a URL and bounds how long a
 // connection attempt may take, so an unreachable host fails quickly.
