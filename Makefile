@@ -89,17 +89,34 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; \
 	done
 
-generate: ## regenerate the templ components' Go code
-	$(GO) tool templ generate -include-version=false -path views
+generate: ## regenerate the templ components' Go code (the go:generate line in views/generate.go)
+	$(GO) generate ./views
 
 fmt: ## format Go and templ sources
 	gofmt -w $$(git ls-files '*.go' | grep -v '_templ.go$$')
 	$(GO) tool templ fmt views
 
-lint: ## check formatting, vet, and that generated code is fresh
+# gosec is built from its own module file, .ci/gosec.mod: it pulls in some
+# forty modules (AI and cloud SDKs for its autofix feature) and would
+# raise versions the carrel binary links (protobuf, uuid) if it were a
+# tool directive in go.mod. staticcheck and templ are tool directives.
+GOSEC := $(GO) tool -modfile=.ci/gosec.mod gosec
+# Rules left out, each with why; every other finding is fixed or carries
+# a `#nosec Gxxx -- reason` comment where it is:
+#   G104 (errors unhandled): about forty hits, all deliberate: writes to a
+#        bufio or zip writer whose sticky error is checked at Flush/Close,
+#        rows.Close and os.Remove as best-effort cleanup on a path that
+#        already returns an error. go vet and review cover real misses.
+GOSEC_EXCLUDE := G104
+
+lint: ## check formatting (Go and templ), vet, staticcheck, gosec, and that generated code is fresh
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: run make fmt"; exit 1; }
+	@bad=; for f in views/*.templ; do $(GO) tool templ fmt -log-level error -stdout "$$f" | cmp -s - "$$f" || bad="$$bad $$f"; done; \
+		test -z "$$bad" || { echo "templ fmt: not formatted:$$bad; run make fmt"; exit 1; }
 	$(GO) vet ./...
-	$(GO) tool templ generate -include-version=false -path views >/dev/null 2>&1
+	$(GO) tool staticcheck ./...
+	$(GOSEC) -quiet $(if $(GOSEC_EXCLUDE),-exclude=$(GOSEC_EXCLUDE)) ./...
+	$(GO) generate ./views >/dev/null 2>&1
 	@git diff --exit-code -- views >/dev/null || { git diff --stat -- views; echo "templ: generated code is stale; run make generate and commit"; exit 1; }
 
 clean: ## remove the binary, the demo database, axe-core and the e2e screenshots
