@@ -483,8 +483,7 @@ func TestNoticeTokensStopNoticesAndNothingElse(t *testing.T) {
 				t.Fatalf("a token names nobody: %q", tok)
 			}
 			// A mailing-list token is refused here, and a notice token there.
-			var list models.MailingList
-			list = models.MailingList{Slug: "events", Name: "Events", Description: "d", Frequency: "f", Sender: "s", ConsentText: "consent text", ConsentVersion: 1}
+			list := models.MailingList{Slug: "events", Name: "Events", Description: "d", Frequency: "f", Sender: "s", ConsentText: "consent text", ConsentVersion: 1}
 			if err := f.s.DB.Create(&list).Error; err != nil {
 				t.Fatal(err)
 			}

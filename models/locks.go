@@ -31,10 +31,11 @@ const (
 	// lockPurge lets one instance purge at a time; the others return
 	// ErrPurgeBusy (session lock, tried; see Purge).
 	lockPurge = 727475
-	// lockImport makes ILS imports take turns: a full snapshot imported
+	// LockImport (exported for models/ilsimport) makes ILS imports take
+	// turns: a full snapshot imported
 	// alongside an older one could delete what the newer one wrote
 	// (session lock, tried; see the import).
-	lockImport = 727476
+	LockImport = 727476
 	// lockArrivals serialises batches of new arrivals (transaction lock).
 	lockArrivals = 727477
 )

@@ -18,7 +18,6 @@ var visitors = []string{"anonymous", "patron", "assistant", "officer", "admin", 
 // Expected outcomes: Y the route's handler runs; L sent to sign in;
 // F refused (403); S a staff member not assisting is sent to the console.
 // A 5xx is none of these: classify names it "5xx", which no row expects.
-type access string
 
 // accessTable says, for every route the router has, what each kind of
 // visitor gets. A route missing here fails the test, so no future route can

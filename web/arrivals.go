@@ -117,14 +117,17 @@ func (s *Server) apiFailed(c echo.Context, err error) error {
 func decodeArrivals(body []byte) ([]models.ArrivalInput, []models.ItemError, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil || top == nil {
+		//lint:ignore ST1005 the API client is sent this sentence as written
 		return nil, nil, errors.New(`The body must be a JSON object: one item, or {"items": [...]}.`)
 	}
 	raws := []json.RawMessage{body}
 	if list, ok := top["items"]; ok {
 		if len(top) != 1 {
+			//lint:ignore ST1005 the API client is sent this sentence as written
 			return nil, nil, errors.New(`An object with "items" holds nothing else.`)
 		}
 		if err := json.Unmarshal(list, &raws); err != nil || raws == nil {
+			//lint:ignore ST1005 the API client is sent this sentence as written
 			return nil, nil, errors.New(`"items" must be an array of items.`)
 		}
 	}

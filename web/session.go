@@ -366,7 +366,7 @@ func (st *SessionStore) setCookie(w http.ResponseWriter, s *Session) {
 		name = secureCookieName
 	}
 	// No Expires and no MaxAge: a browser-session cookie.
-	http.SetCookie(w, &http.Cookie{
+	http.SetCookie(w, &http.Cookie{ // #nosec G124 -- HttpOnly, SameSite=Lax and Secure (when served over HTTPS) are set below; no Expires/MaxAge on purpose: a browser-session cookie
 		Name:     name,
 		Value:    s.raw.ID,
 		Path:     "/",

@@ -233,7 +233,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintln(out)
 	fmt.Fprint(out, md)
 	if o.Out != "" {
-		if err := os.WriteFile(o.Out, []byte(md), 0o644); err != nil {
+		if err := os.WriteFile(o.Out, []byte(md), 0o644); err != nil { // #nosec G306 -- a benchmark report meant to be read and copied
 			return err
 		}
 		logf("\nWrote the report to %s.", o.Out)
@@ -251,7 +251,7 @@ func ensureBinary(ctx context.Context, bin, tmp string, logf func(string, ...any
 	}
 	out := filepath.Join(tmp, "carrel")
 	logf("Building %s from ./cmd/carrel...", out)
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, "./cmd/carrel")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, "./cmd/carrel") // #nosec G204 -- a command this tool builds, not user input
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/carrel: %v\n%s", err, b)
 	}
@@ -759,7 +759,7 @@ func describeMachine(ctx context.Context, db *gorm.DB, bin, wrkBin string) machi
 	_ = db.Raw("SHOW server_version").Row().Scan(&m.Postgres)
 	_ = db.Raw("SHOW autovacuum").Row().Scan(&m.Autovacuum)
 	_ = db.Raw("SHOW shared_buffers").Row().Scan(&m.SharedBuffers)
-	if b, err := exec.CommandContext(ctx, "go", "version", bin).Output(); err == nil {
+	if b, err := exec.CommandContext(ctx, "go", "version", bin).Output(); err == nil { // #nosec G204 -- a command this tool builds, not user input
 		if f := strings.Fields(string(b)); len(f) >= 2 {
 			m.Go = f[len(f)-1]
 		}

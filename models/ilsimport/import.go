@@ -115,7 +115,7 @@ type Progress struct {
 var ErrBusy = errors.New("another import is running")
 
 // importLock is the advisory lock an import holds on PostgreSQL.
-const importLock = 727476
+const importLock = models.LockImport
 
 // FileError says the file as a whole cannot be imported (no header,
 // a required column missing); nothing was changed.
@@ -241,7 +241,7 @@ func Run(ctx context.Context, s *models.Store, r io.Reader, opts Options) (res R
 		imp.raw = raw
 		if !opts.DryRun {
 			var got bool
-			if err := raw.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", importLock).Scan(&got); err != nil {
+			if err := raw.QueryRowContext(context.WithoutCancel(ctx), "SELECT pg_try_advisory_lock($1)", importLock).Scan(&got); err != nil {
 				return fmt.Errorf("models: import: lock: %w", err)
 			}
 			if !got {
