@@ -13,7 +13,7 @@ import (
 // export, the legal production, the print view, the retention schedule,
 // the purge and the kept summaries all iterate over the registry; none
 // names a category. A test fails if a table with a patron reference is
-// missing here (TestEveryPatronTableHasACategory).
+// missing here (TestEveryPatronTableIsInTheOverviewAndExport).
 //
 // Adding a category: a new category_*.go file with its descriptor, one
 // line in registry, and a migration that creates its table (and, if its
