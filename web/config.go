@@ -127,3 +127,13 @@ func ParsePrivacyContact(v string) (views.Contact, error) {
 // plainly an example, on reserved example names and numbers.
 var DemoPrivacyContact = views.Contact{Name: "Example Privacy Officer (demo)", Email: "privacy@library.example",
 	Phone: "+1 555 0100", Address: "1 Example Street, Example City"}
+
+// MailLibrary is what the emails say of the library: its name, the
+// portal's public address (the listening address when none is set), its
+// time zone and privacy contact.
+func (c Config) MailLibrary() mail.Library {
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	return mail.Library{Name: c.LibraryName, PublicURL: c.PublicURL, Location: c.Location, Contact: c.PrivacyContact}
+}

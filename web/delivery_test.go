@@ -33,17 +33,9 @@ func mailConfig(srv *mailtest.Server) web.Config {
 
 // deliverer is a sender over the app's store, logging into logs.
 func deliverer(a *app, cfg web.Config, logs io.Writer) *mail.Deliverer {
-	d := mail.NewDeliverer(a.store, cfg.Mail, mailLibrary(cfg), slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	d := mail.NewDeliverer(a.store, cfg.Mail, cfg.MailLibrary(), slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	d.Timeout = 10 * time.Second
 	return d
-}
-
-// mailLibrary is what the emails say of the library configured in cfg.
-func mailLibrary(cfg web.Config) mail.Library {
-	if cfg.PublicURL == "" {
-		cfg.PublicURL = "http://" + cfg.Addr
-	}
-	return mail.Library{Name: cfg.LibraryName, PublicURL: cfg.PublicURL, Location: cfg.Location, Contact: cfg.PrivacyContact}
 }
 
 func run(t *testing.T, d *mail.Deliverer) mail.Report {
@@ -222,7 +214,7 @@ func TestNotificationsPageShowsDeliveryStatus(t *testing.T) {
 		p := a.patron(card, pin, "Rosa", "Parks")
 		mailtest.NoticesOn(t, a.store, p, models.NoticeDaily)
 		mailtest.Notify(t, a.store, p, "Kindred", "b1")
-		if _, err := mail.NewDeliverer(a.store, demoConfig().Mail, mailLibrary(demoConfig()), nil).RunOnce(context.Background()); err != mail.ErrOff {
+		if _, err := mail.NewDeliverer(a.store, demoConfig().Mail, demoConfig().MailLibrary(), nil).RunOnce(context.Background()); err != mail.ErrOff {
 			t.Fatalf("without SMTP: %v", err)
 		}
 		c := a.client()
@@ -262,7 +254,7 @@ func TestServeLoopSendsAndStops(t *testing.T) {
 			t.Fatal(err)
 		}
 		var outbox []jobs.Job
-		for _, j := range jobs.All(a.store, jobs.Config{Sessions: s.Config.Sessions, Mail: s.Config.Mail, Library: mailLibrary(s.Config)}, s.Log) {
+		for _, j := range jobs.All(a.store, jobs.Config{Sessions: s.Config.Sessions, Mail: s.Config.Mail, Library: s.Config.MailLibrary()}, s.Log) {
 			if j.Name == "outbox" {
 				outbox = append(outbox, j)
 			}
@@ -304,7 +296,7 @@ func TestServeLoopSendsAndStops(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, j := range jobs.All(a.store, jobs.Config{Sessions: off.Config.Sessions, Mail: off.Config.Mail, Library: mailLibrary(off.Config)}, off.Log) {
+		for _, j := range jobs.All(a.store, jobs.Config{Sessions: off.Config.Sessions, Mail: off.Config.Mail, Library: off.Config.MailLibrary()}, off.Log) {
 			if j.Name == "outbox" {
 				t.Fatal("without SMTP no outbox should run")
 			}

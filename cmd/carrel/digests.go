@@ -8,7 +8,6 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/models/mail"
-	"github.com/carrel-library/carrel/web"
 )
 
 // digestsCmd runs the new-arrival email outbox by hand: `send` does one
@@ -47,7 +46,7 @@ func digestsCmd(ctx context.Context, c *config, args []string, out io.Writer) er
 	if w := mailWarning(c.Web.Mail); w != "" {
 		log.Warn(w)
 	}
-	rep, err := mail.NewDeliverer(store, c.Web.Mail, mailLibrary(c.Web), log).RunOnce(ctx)
+	rep, err := mail.NewDeliverer(store, c.Web.Mail, c.Web.MailLibrary(), log).RunOnce(ctx)
 	fmt.Fprintf(out, "Assembled %d digest(s); sent %d, %d to retry, %d given up, %d withdrawn, %d taken by another instance.\n",
 		rep.Assembled, rep.Sent, rep.Retrying, rep.Failed, rep.Withdrawn, rep.Skipped)
 	switch {
@@ -57,16 +56,6 @@ func digestsCmd(ctx context.Context, c *config, args []string, out io.Writer) er
 		fmt.Fprintf(out, "Told %d patrons by email that a nondisclosure order had ended.\n", rep.Told)
 	}
 	return err
-}
-
-// mailLibrary is what the emails say of the library: its name, time zone
-// and privacy contact, and the portal's address for their links (where
-// serve listens, when no public address is set).
-func mailLibrary(w web.Config) mail.Library {
-	if w.PublicURL == "" {
-		w.PublicURL = "http://" + w.Addr
-	}
-	return mail.Library{Name: w.LibraryName, PublicURL: w.PublicURL, Location: w.Location, Contact: w.PrivacyContact}
 }
 
 // digestsUsage is each digests subcommand's usage.

@@ -282,7 +282,7 @@ func serve(ctx context.Context, c *config, _ []string, out io.Writer) error {
 	// an email in flight sent and recorded).
 	jobsCtx, stopJobs := context.WithCancel(ctx)
 	sched := jobs.NewScheduler(jobs.All(store, jobs.Config{Sessions: srv.Config.Sessions, Location: srv.Config.Location,
-		PurgeEvery: srv.Config.PurgeEvery, Mail: srv.Config.Mail, Library: mailLibrary(srv.Config),
+		PurgeEvery: srv.Config.PurgeEvery, Mail: srv.Config.Mail, Library: srv.Config.MailLibrary(),
 		FlushStats: srv.FlushStats}, log)...)
 	sched.Start(jobsCtx)
 	defer func() { stopJobs(); sched.Wait() }()
