@@ -34,6 +34,16 @@ type Store struct {
 	// SessionCap, when set, replaces MaxPatronSessions (the benchmarks
 	// open more sessions of one patron than a patron may).
 	SessionCap int
+	// PatronAuth, when set, checks patrons' cards and PINs with the
+	// library's system (CARREL_PATRON_AUTH sip2 or koha) instead of the
+	// stored PIN hashes.
+	PatronAuth PatronProvider
+	// ConsentTargets are the outbox targets every consent change is
+	// written for (TargetKoha, TargetWebhookPrefix+URL); empty: none.
+	ConsentTargets []string
+	// Connectors is this instance's view of the connectors to the
+	// library's systems, for the staff console.
+	Connectors *Connectors
 
 	retention   Retention // the schedule in force; see RetentionNow
 	retentionMu sync.RWMutex
@@ -52,14 +62,15 @@ func NewStore(db *gorm.DB, clock Clock, keys *Keys, hashCost int) (*Store, error
 		hashCost = bcrypt.DefaultCost
 	}
 	s := &Store{
-		DB:        db,
-		Clock:     clock,
-		Keys:      keys,
-		HashCost:  hashCost,
-		Limits:    DefaultSigninLimits(),
-		retention: DefaultRetention(),
-		hashers:   make(chan struct{}, runtime.GOMAXPROCS(0)),
-		lane:      newSigninLane(),
+		DB:         db,
+		Clock:      clock,
+		Keys:       keys,
+		HashCost:   hashCost,
+		Limits:     DefaultSigninLimits(),
+		retention:  DefaultRetention(),
+		hashers:    make(chan struct{}, runtime.GOMAXPROCS(0)),
+		lane:       newSigninLane(),
+		Connectors: &Connectors{},
 	}
 	dummy, err := s.hashSecret(context.Background(), "dummy-"+RandomToken())
 	if err != nil {
