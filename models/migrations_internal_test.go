@@ -27,6 +27,7 @@ var frozenSteps = []struct{ id, sqlite, postgres string }{
 	{"202611270008_patron_summaries", "db08dc346851b462", "6bdcfd693784caef"},
 	{"202612020001_audit_keyed_chain", "a22bf9bcb3da90b0", "c08143ce506b2f5d"},
 	{"202612020002_legal_process", "cced8bcb440f2589", "5b64f2145fd4dd5a"},
+	{"202612030001_ils_link", "91bcf4a804ecfaf3", "6183c375442c4aad"},
 }
 
 func TestMigrationsAreFrozen(t *testing.T) {

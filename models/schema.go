@@ -42,8 +42,14 @@ type Patron struct {
 	// AssistSeenAt is when the patron last dismissed the notice of what
 	// staff did while assisting them.
 	AssistSeenAt *time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// ILSLink names the connector ("sip2", "koha") that made or last
+	// confirmed the patron at sign-in; "" for patrons of imports and the
+	// demo. ILSPrivacy is the Koha privacy value last written to or read
+	// from Koha (nil: never).
+	ILSLink    string `gorm:"column:ils_link"`
+	ILSPrivacy *int   `gorm:"column:ils_privacy"`
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // DisplayName is how the portal names a patron on screen: "A. Demo".
@@ -341,6 +347,27 @@ type ConsentEntry struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
+// OutboxRow is one consent change on its way to one system that must
+// hear of it (see outbox.go).
+type OutboxRow struct {
+	ID            int64
+	PatronID      int64
+	ConsentID     int64
+	Target        string
+	Status        string
+	Payload       string
+	Attempts      int
+	NextAttemptAt time.Time
+	ClaimedBy     *string
+	LeaseUntil    *time.Time
+	LastError     string
+	CreatedAt     time.Time
+	SentAt        *time.Time
+}
+
+// TableName names the outbox as a queue, not a plural.
+func (OutboxRow) TableName() string { return "consent_outbox" }
+
 // AuditEntry is one line of the append-only, hash-chained audit log of what
 // staff and the system did. It names who and what, never the data itself.
 type AuditEntry struct {
@@ -627,8 +654,10 @@ type KeptSummary struct {
 
 // DerivedModels restate what other tables hold about a patron and hold
 // nothing of their own: the patron sees and downloads the rows they are
-// worked out from, and they change or go when those rows do.
-func DerivedModels() []any { return []any{&KeptSummary{}} }
+// worked out from, and they change or go when those rows do. The consent
+// outbox is a copy of ledger entries on their way to other systems; its
+// state shows in the patron's consent history.
+func DerivedModels() []any { return []any{&KeptSummary{}, &OutboxRow{}} }
 
 // AllModels lists every model with a table.
 func AllModels() []any {

@@ -12,6 +12,12 @@ CREATE INDEX computer_sessions_started ON computer_sessions (started_at);
 
 CREATE INDEX consent_entries_patron_created ON consent_entries (patron_id, created_at, id);
 
+CREATE INDEX consent_outbox_consent ON consent_outbox (consent_id);
+
+CREATE INDEX consent_outbox_due ON consent_outbox (status, next_attempt_at);
+
+CREATE INDEX consent_outbox_patron ON consent_outbox (patron_id, target, id);
+
 CREATE INDEX digests_due ON digests (status, next_attempt_at);
 
 CREATE INDEX digests_patron ON digests (patron_id, created_at, id);
@@ -125,6 +131,21 @@ CREATE TABLE consent_entries (
 				channel TEXT NOT NULL,
 				text_version TEXT NOT NULL,
 				created_at DATETIME NOT NULL);
+
+CREATE TABLE consent_outbox (
+				id INTEGER PRIMARY KEY AUTOINCREMENT,
+				patron_id BIGINT NOT NULL REFERENCES patrons(id) ON DELETE CASCADE,
+				consent_id BIGINT NOT NULL REFERENCES consent_entries(id) ON DELETE CASCADE,
+				target TEXT NOT NULL,
+				status TEXT NOT NULL DEFAULT 'pending',
+				payload TEXT NOT NULL DEFAULT '',
+				attempts INTEGER NOT NULL DEFAULT 0,
+				next_attempt_at DATETIME NOT NULL,
+				claimed_by TEXT,
+				lease_until DATETIME,
+				last_error TEXT NOT NULL DEFAULT '',
+				created_at DATETIME NOT NULL,
+				sent_at DATETIME);
 
 CREATE TABLE digests (
 				id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -311,7 +332,7 @@ CREATE TABLE patrons (
 				favorites_notice TEXT NOT NULL DEFAULT 'none',
 				last_sign_in_at DATETIME,
 				created_at DATETIME NOT NULL,
-				updated_at DATETIME NOT NULL, assist_seen_at DATETIME, history_count BIGINT NOT NULL DEFAULT 0);
+				updated_at DATETIME NOT NULL, assist_seen_at DATETIME, history_count BIGINT NOT NULL DEFAULT 0, ils_link TEXT NOT NULL DEFAULT '', ils_privacy INTEGER);
 
 CREATE TABLE reading_history (
 				id INTEGER PRIMARY KEY AUTOINCREMENT,
