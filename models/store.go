@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -111,8 +112,44 @@ func (s *Store) ReloadRetention(ctx context.Context) error {
 }
 
 // Categories lists the categories with retention texts from the schedule
-// in force.
-func (s *Store) Categories() []Category { return CategoriesFor(s.RetentionNow()) }
+// in force, and with whom consent changes are shared as configured.
+func (s *Store) Categories() []Category {
+	cats := CategoriesFor(s.RetentionNow())
+	if shared := s.consentsSharedWith(); shared != "" {
+		for i := range cats {
+			if cats[i].Slug == consentsCategory.Slug {
+				cats[i].SharedWith = shared
+			}
+		}
+	}
+	return cats
+}
+
+// consentsSharedWith says who receives consent changes when the portal
+// sends them on (ConsentTargets): Koha the reading-history choice, webhook
+// receivers every change. "" when nothing is sent.
+func (s *Store) consentsSharedWith() string {
+	var koha, hooks bool
+	for _, t := range s.ConsentTargets {
+		switch {
+		case t == TargetKoha:
+			koha = true
+		case strings.HasPrefix(t, TargetWebhookPrefix):
+			hooks = true
+		}
+	}
+	var parts []string
+	if koha {
+		parts = append(parts, "The library's catalog system (Koha), which receives your reading-history choice so it keeps or stops keeping your history too.")
+	}
+	if hooks {
+		parts = append(parts, "The library's own systems connected to this portal, which receive each change of your choices with your card number, never what you read or follow.")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return alsoCourt(strings.Join(parts, " "))
+}
 
 // Category finds one category, with its retention text in force.
 func (s *Store) Category(slug string) (Category, bool) {
