@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"syscall"
 	"time"
 )
@@ -90,9 +91,9 @@ func (cn *conn) exchange(ctx context.Context, body []byte, want string, timeout 
 	cn.seq = (cn.seq + 1) % 10
 	msg := appendErrorDetection(append([]byte(nil), body...), seq)
 
-	deadline := time.Now().Add(timeout)
+	deadline, ctxBound := time.Now().Add(timeout), false
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+		deadline, ctxBound = d, true
 	}
 	if err := cn.nc.SetDeadline(deadline); err != nil {
 		return nil, false, err
@@ -102,6 +103,10 @@ func (cn *conn) exchange(ctx context.Context, body []byte, want string, timeout 
 	if !stop() || ioErr != nil && ctx.Err() != nil {
 		// ctx ended during the exchange: its error says why.
 		return nil, false, ctx.Err()
+	}
+	if ioErr != nil && ctxBound && errors.Is(ioErr, os.ErrDeadlineExceeded) {
+		// ctx's deadline, set on the connection, came first.
+		return nil, false, context.DeadlineExceeded
 	}
 	if ioErr != nil {
 		return nil, !started && isClosedByPeer(ioErr), ioErr

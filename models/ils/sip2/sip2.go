@@ -161,11 +161,11 @@ func (c *Client) PatronInformation(ctx context.Context, card, pin string) (Patro
 	if err != nil {
 		return PatronInfo{}, ErrBadInput
 	}
-	resp, err := c.do(ctx, body, "64")
-	if err != nil {
-		return PatronInfo{}, fmt.Errorf("sip2 patron information: %w", err)
-	}
-	p, err := parsePatronInfo(resp, c.codec)
+	var p PatronInfo
+	err = c.do(ctx, body, "64", func(resp []byte) (err error) {
+		p, err = parsePatronInfo(resp, c.codec)
+		return err
+	})
 	if err != nil {
 		return PatronInfo{}, fmt.Errorf("sip2 patron information: %w", err)
 	}
@@ -175,11 +175,14 @@ func (c *Client) PatronInformation(ctx context.Context, card, pin string) (Patro
 // Ping sends 99 SC Status on a pooled connection (making one if none is
 // idle) and reports whether the ACS answered that it is on line.
 func (c *Client) Ping(ctx context.Context) (online bool, err error) {
-	resp, err := c.do(ctx, []byte(scStatusBody()), "98")
+	err = c.do(ctx, []byte(scStatusBody()), "98", func(resp []byte) (err error) {
+		online, err = parseACSStatus(resp)
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("sip2 sc status: %w", err)
 	}
-	return parseACSStatus(resp)
+	return online, nil
 }
 
 // Close closes every pooled connection and stops the keep-alive; later
@@ -203,21 +206,22 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// do sends body on a pooled connection and returns the checked answer
-// want, without its error-detection fields.
-func (c *Client) do(ctx context.Context, body []byte, want string) ([]byte, error) {
+// do sends body on a pooled connection and hands the checked answer
+// want, without its error-detection fields, to parse. A connection whose
+// answer parse refuses is dropped like any other that failed.
+func (c *Client) do(ctx context.Context, body []byte, want string, parse func([]byte) error) error {
 	select {
 	case c.slots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	case <-c.ctx.Done():
-		return nil, ErrClosed
+		return ErrClosed
 	}
 	defer func() { <-c.slots }()
 
 	cn, reused, err := c.get(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	resp, stale, err := cn.exchange(ctx, body, want, c.cfg.ResponseTimeout)
 	if err != nil && stale && reused {
@@ -225,16 +229,19 @@ func (c *Client) do(ctx context.Context, body []byte, want string) ([]byte, erro
 		// timeout): try once on a new one.
 		cn.close()
 		if cn, err = c.dial(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		resp, _, err = cn.exchange(ctx, body, want, c.cfg.ResponseTimeout)
 	}
+	if err == nil {
+		err = parse(resp)
+	}
 	if err != nil {
 		cn.close()
-		return nil, err
+		return err
 	}
 	c.put(cn)
-	return resp, nil
+	return nil
 }
 
 // get takes the most recently used idle connection, or dials one.
@@ -312,7 +319,11 @@ func (c *Client) pingIdle(cutoff time.Time) {
 			<-c.slots
 			return
 		}
-		if _, _, err := cn.exchange(c.ctx, []byte(scStatusBody()), "98", c.cfg.ResponseTimeout); err != nil {
+		resp, _, err := cn.exchange(c.ctx, []byte(scStatusBody()), "98", c.cfg.ResponseTimeout)
+		if err == nil {
+			_, err = parseACSStatus(resp)
+		}
+		if err != nil {
 			cn.close()
 		} else {
 			c.put(cn)

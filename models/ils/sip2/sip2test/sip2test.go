@@ -318,12 +318,14 @@ func (s *Server) handle(c net.Conn, closing chan struct{}) {
 			}
 			continue
 		}
-		code := string(body[:2])
-		s.bump(func() { s.requests[code]++ })
-
+		// The fault is fixed before the request is counted, so a test
+		// that waits for the count and then changes the fault does not
+		// change this answer.
 		s.mu.Lock()
 		fault, delay := s.fault, s.delay
 		s.mu.Unlock()
+		code := string(body[:2])
+		s.bump(func() { s.requests[code]++ })
 		if delay > 0 {
 			select {
 			case <-time.After(delay):
