@@ -22,7 +22,7 @@ func serverConfig() sip2test.Config {
 	return sip2test.Config{
 		User: "carrel", Password: "s1p-secret", Institution: "CPL",
 		Patrons: map[string]sip2test.Patron{
-			goodCard: {PIN: goodPIN, Name: "Okafor, Ngozi", Email: "ngozi@example.org", Phone: "555-0100", Address: "12 Elm Street"},
+			goodCard:         {PIN: goodPIN, Name: "Okafor, Ngozi", Email: "ngozi@example.org", Phone: "555-0100", Address: "12 Elm Street"},
 			"21000000000002": {PIN: "1111", Name: "Lindqvist, Bo", Invalid: true},
 		},
 	}
