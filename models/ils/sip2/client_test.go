@@ -138,6 +138,7 @@ func TestWrongAnswers(t *testing.T) {
 		{"wrong sequence", sip2test.WrongSequence},
 		{"wrong message code", sip2test.WrongCode},
 		{"truncated fixed fields", sip2test.Truncated},
+		{"no CR within 64 KiB", sip2test.NoCR},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := sip2test.Start(t, serverConfig())
@@ -213,12 +214,14 @@ func TestContextCancel(t *testing.T) {
 	}
 	srv.SetFault(sip2test.Hang)
 	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
 	go func() {
-		srv.WaitRequests(t, "63", 2)
-		cancel()
+		_, err := c.PatronInformation(ctx, goodCard, goodPIN)
+		done <- err
 	}()
-	_, err := c.PatronInformation(ctx, goodCard, goodPIN)
-	if !errors.Is(err, context.Canceled) {
+	srv.WaitRequests(t, "63", 2)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 

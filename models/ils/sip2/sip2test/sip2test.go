@@ -73,6 +73,7 @@ const (
 	Truncated           // the answer's code alone, without its fixed fields, checksum right
 	Hang                // never answer (and read nothing more)
 	Drop                // close the connection instead of answering
+	NoCR                // answer 70 KiB without the CR that ends a message, then nothing
 )
 
 // Server is a running fake SIP2 server.
@@ -102,6 +103,10 @@ type Server struct {
 func Start(t testing.TB, cfg Config) *Server {
 	t.Helper()
 	s := &Server{t: t, cfg: cfg, conns: map[net.Conn]bool{}, requests: map[string]int{}, changed: make(chan struct{})}
+	s.cfg.Patrons = map[string]Patron{}
+	for card, p := range cfg.Patrons {
+		s.cfg.Patrons[card] = p
+	}
 	if cfg.TLS {
 		s.makeCert()
 	}
@@ -134,6 +139,21 @@ func (s *Server) ClientTLS() *tls.Config {
 func (s *Server) SetFault(f Fault) {
 	s.mu.Lock()
 	s.fault = f
+	s.mu.Unlock()
+}
+
+// SetPatron adds or changes a card while the server runs (the ILS's
+// staff edited the patron).
+func (s *Server) SetPatron(card string, p Patron) {
+	s.mu.Lock()
+	s.cfg.Patrons[card] = p
+	s.mu.Unlock()
+}
+
+// RemovePatron deletes a card: it is unknown from then on.
+func (s *Server) RemovePatron(card string) {
+	s.mu.Lock()
+	delete(s.cfg.Patrons, card)
 	s.mu.Unlock()
 }
 
@@ -339,6 +359,10 @@ func (s *Server) handle(c net.Conn, closing chan struct{}) {
 			return
 		case Drop:
 			return
+		case NoCR:
+			c.Write([]byte(strings.Repeat("64", 35<<10)))
+			io.Copy(io.Discard, c)
+			return
 		}
 
 		var resp string
@@ -439,7 +463,9 @@ func (s *Server) patronInfo(body []byte) string {
 	}
 	f := fields(s.decode(body[fixed:]))
 	card := f["AA"]
+	s.mu.Lock()
 	p, known := s.cfg.Patrons[card]
+	s.mu.Unlock()
 	status := strings.Repeat(" ", 14)
 	if known && p.Status != "" {
 		status = (p.Status + status)[:14]
