@@ -400,3 +400,36 @@ func TestPing(t *testing.T) {
 		t.Fatalf("Ping = %v, %v", online, err)
 	}
 }
+
+// A server that ends answers with CR LF works; one that sends an answer
+// twice never makes the copy pass for the next card's answer.
+func TestStrayBytes(t *testing.T) {
+	cfg := serverConfig()
+	cfg.CRLF = true
+	srv := sip2test.Start(t, cfg)
+	c := newClient(t, srv, nil)
+	ctx := context.Background()
+	for range 3 {
+		if p, err := c.PatronInformation(ctx, goodCard, goodPIN); err != nil || !p.ValidPassword {
+			t.Fatalf("CR LF server: %+v, %v", p, err)
+		}
+	}
+
+	srv2 := sip2test.Start(t, serverConfig())
+	c2 := newClient(t, srv2, nil)
+	if _, err := c2.PatronInformation(ctx, goodCard, goodPIN); err != nil {
+		t.Fatal(err)
+	}
+	srv2.SetFault(sip2test.Twice)
+	if _, err := c2.PatronInformation(ctx, goodCard, goodPIN); err != nil {
+		t.Fatal(err)
+	}
+	srv2.SetFault(sip2test.None)
+	p, err := c2.PatronInformation(ctx, "29999999999999", "0")
+	if err == nil && (p.Identifier != "29999999999999" || p.ValidPatron) {
+		t.Fatalf("the repeated answer about another card was taken: %+v", p)
+	}
+	if err != nil && !errors.Is(err, sip2.ErrProtocol) {
+		t.Fatalf("err = %v, want ErrProtocol or the right answer", err)
+	}
+}

@@ -87,6 +87,14 @@ func (cn *conn) exchange(ctx context.Context, body []byte, want string, timeout 
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
+	// Anything already read but not asked for (save the LF of a server
+	// that ends its messages with CR LF) would be taken for this answer.
+	for cn.br.Buffered() > 0 {
+		if next, _ := cn.br.Peek(1); next[0] != '\n' {
+			return nil, true, protocolError("unasked-for data on the connection")
+		}
+		cn.br.ReadByte()
+	}
 	seq := cn.seq
 	cn.seq = (cn.seq + 1) % 10
 	msg := appendErrorDetection(append([]byte(nil), body...), seq)

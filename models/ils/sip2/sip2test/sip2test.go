@@ -58,6 +58,8 @@ type Config struct {
 	TLS bool
 	// Encoding is "utf-8" (default) or "latin-1".
 	Encoding string
+	// CRLF ends answers with CR LF, as some servers do.
+	CRLF bool
 }
 
 // Fault is how the server misbehaves, for every answer while it is set.
@@ -74,6 +76,7 @@ const (
 	Hang                // never answer (and read nothing more)
 	Drop                // close the connection instead of answering
 	NoCR                // answer 70 KiB without the CR that ends a message, then nothing
+	Twice               // send each answer twice
 )
 
 // Server is a running fake SIP2 server.
@@ -390,6 +393,12 @@ func (s *Server) handle(c net.Conn, closing chan struct{}) {
 		out, ok := s.answer(resp, seq, fault)
 		if !ok {
 			return
+		}
+		if s.cfg.CRLF {
+			out = append(out, '\n')
+		}
+		if fault == Twice {
+			out = append(out, out...)
 		}
 		if _, err := c.Write(out); err != nil {
 			return
