@@ -392,9 +392,17 @@ func TestClose(t *testing.T) {
 	}
 }
 
+// Ping asks 99 SC Status; the server's ClientConfig (here with TLS) is
+// all a client needs.
 func TestPing(t *testing.T) {
-	srv := sip2test.Start(t, serverConfig())
-	c := newClient(t, srv, nil)
+	cfg := serverConfig()
+	cfg.TLS = true
+	srv := sip2test.Start(t, cfg)
+	c, err := sip2.New(srv.ClientConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
 	online, err := c.Ping(context.Background())
 	if err != nil || !online {
 		t.Fatalf("Ping = %v, %v", online, err)

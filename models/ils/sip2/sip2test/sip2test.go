@@ -4,6 +4,14 @@
 // of patrons, and can be made to fail at run time (late, garbled, wrong
 // checksum or sequence, hung, dropped, down). Its checksum code is its
 // own, not the client's.
+//
+// In a test:
+//
+//	srv := sip2test.Start(t, sip2test.Config{User: "carrel", Password: "pw",
+//		Patrons: map[string]sip2test.Patron{"21000000000001": {PIN: "4321", Name: "Okafor, Ngozi"}}})
+//	c, err := sip2.New(srv.ClientConfig())
+//	...
+//	srv.SetFault(sip2test.Hang) // the ILS stops answering
 package sip2test
 
 import (
@@ -24,6 +32,8 @@ import (
 	"time"
 
 	"golang.org/x/text/encoding/charmap"
+
+	"github.com/carrel-library/carrel/models/ils/sip2"
 )
 
 // Patron is one card the server knows.
@@ -136,6 +146,16 @@ func (s *Server) ClientTLS() *tls.Config {
 		return nil
 	}
 	return s.tlsClient.Clone()
+}
+
+// ClientConfig is a client configuration for this server: its address,
+// login, institution, encoding and, with TLS, trust in its certificate.
+// Timeouts, pool size and keep-alive are left to the client's defaults.
+func (s *Server) ClientConfig() sip2.Config {
+	return sip2.Config{
+		Addr: s.addr, User: s.cfg.User, Password: s.cfg.Password, Institution: s.cfg.Institution,
+		Encoding: s.cfg.Encoding, TLS: s.cfg.TLS, TLSConfig: s.ClientTLS(),
+	}
 }
 
 // SetFault makes every later answer misbehave so (None: behave).
