@@ -91,6 +91,7 @@ type Server struct {
 	tokenFails  bool
 	forbid      bool
 	slow        time.Duration
+	slowPaths   map[string]time.Duration
 	putFails    int
 	maxAttempts int // FailedLoginAttempts; 0 = no limit
 }
@@ -112,6 +113,7 @@ func start(t testing.TB, useTLS bool) *Server {
 		tokens:       map[string]time.Time{},
 		tokenTTL:     3600,
 		calls:        map[string]int{},
+		slowPaths:    map[string]time.Duration{},
 	}
 	h := http.HandlerFunc(s.serve)
 	if useTLS {
@@ -261,6 +263,10 @@ func (s *Server) Down(on bool) { s.with(func() { s.down = on }) }
 // early when the request's context does.
 func (s *Server) Slow(d time.Duration) { s.with(func() { s.slow = d }) }
 
+// SlowPath makes the answers to one path (PathValidation, say) wait d
+// first, on top of Slow (0: no more wait there).
+func (s *Server) SlowPath(path string, d time.Duration) { s.with(func() { s.slowPaths[path] = d }) }
+
 // Garbage makes every endpoint answer its success status with a body
 // that is not JSON.
 func (s *Server) Garbage(on bool) { s.with(func() { s.garbage = on }) }
@@ -315,7 +321,7 @@ func (s *Server) with(f func()) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls[r.URL.Path]++
-	slow, down, garbage := s.slow, s.down, s.garbage
+	slow, down, garbage := s.slow+s.slowPaths[r.URL.Path], s.down, s.garbage
 	s.mu.Unlock()
 
 	if slow > 0 {
