@@ -66,9 +66,12 @@ type Patron struct {
 	Privacy    int    `json:"privacy"`
 
 	// whole is the object exactly as Koha sent it, so that SetPrivacy can
-	// send back every property it does not change.
-	whole map[string]json.RawMessage
+	// send back every property it does not change. A pointer keeps Patron
+	// comparable.
+	whole *wholePatron
 }
+
+type wholePatron struct{ props map[string]json.RawMessage }
 
 // ErrRefused is Koha's 400 {"error": "Validation failed"}: wrong
 // identifier or password, or a locked account.
@@ -106,7 +109,6 @@ func (e *StatusError) Error() string {
 // Client talks to one Koha. It is safe for concurrent use; the OAuth2
 // token is cached until it expires.
 type Client struct {
-	cfg     Config
 	api     string // {URL}/api/v1
 	http    *http.Client
 	timeout time.Duration
@@ -148,7 +150,6 @@ func New(cfg Config) (*Client, error) {
 	hc.Jar = nil
 
 	c := &Client{
-		cfg:     cfg,
 		api:     base + "/api/v1",
 		http:    &hc,
 		timeout: timeout,
@@ -268,8 +269,8 @@ func (c *Client) SetPrivacy(ctx context.Context, id int64, privacy int) error {
 	if p.Privacy == privacy {
 		return nil
 	}
-	whole := make(map[string]json.RawMessage, len(p.whole))
-	for k, v := range p.whole {
+	whole := make(map[string]json.RawMessage, len(p.whole.props))
+	for k, v := range p.whole.props {
 		whole[k] = v
 	}
 	for _, k := range notOnPut {
@@ -405,7 +406,7 @@ func parsePatron(data []byte) (Patron, error) {
 	if _, ok := whole["privacy"]; !ok {
 		return Patron{}, errors.New("no privacy")
 	}
-	p.whole = whole
+	p.whole = &wholePatron{props: whole}
 	return p, nil
 }
 
