@@ -122,6 +122,7 @@ func TestKohaFaultsAreUnavailable(t *testing.T) {
 		"garbage":     func(s *kohatest.Server) { s.Garbage(true) },
 		"token fails": func(s *kohatest.Server) { s.TokenFails(true) },
 		"forbidden":   func(s *kohatest.Server) { s.Forbid(true) },
+		"unreachable": func(s *kohatest.Server) { s.Close() },
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := kohatest.Start(t)
@@ -172,11 +173,11 @@ func TestKohaSignInHasOneDeadline(t *testing.T) {
 	s := kohatest.Start(t)
 	id := addKohaPatron(s)
 	cfg := s.Config()
-	cfg.Timeout = time.Second
+	cfg.Timeout = 1500 * time.Millisecond
 	p := kohaProvider(t, cfg)
 	// Each answer comes within the timeout; both together do not.
-	s.SlowPath(kohatest.PathValidation, 600*time.Millisecond)
-	s.SlowPath(kohatest.PathPatron(id), 600*time.Millisecond)
+	s.SlowPath(kohatest.PathValidation, 800*time.Millisecond)
+	s.SlowPath(kohatest.PathPatron(id), 800*time.Millisecond)
 	_, err := p.CheckPatron(context.Background(), kohaCard, kohaPIN)
 	if !errors.Is(err, models.ErrILSUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want unavailable by deadline", err)

@@ -97,7 +97,10 @@ func tokenError(err error) error {
 		case s == http.StatusBadRequest || s == http.StatusUnauthorized || s == http.StatusForbidden:
 			// Koha: 403 for an unknown client or a wrong secret, 400 when
 			// RESTOAuth2ClientCredentials is off.
-			return fmt.Errorf("%w (token endpoint: HTTP %d; RESTOAuth2ClientCredentials must be on)", ErrCredentials, s)
+			if s == http.StatusBadRequest {
+				return fmt.Errorf("%w (token endpoint: HTTP 400; is Koha's RESTOAuth2ClientCredentials on?)", ErrCredentials)
+			}
+			return fmt.Errorf("%w (token endpoint: HTTP %d)", ErrCredentials, s)
 		default:
 			return statusError(op, s)
 		}

@@ -75,8 +75,9 @@ type Server struct {
 	ClientID     string
 	ClientSecret string
 
-	srv    *httptest.Server
-	closed chan struct{}
+	srv       *httptest.Server
+	closed    chan struct{}
+	closeOnce sync.Once
 
 	mu          sync.Mutex
 	patrons     map[int64]*patron
@@ -122,11 +123,17 @@ func start(t testing.TB, useTLS bool) *Server {
 		s.srv = httptest.NewServer(h)
 	}
 	s.URL = s.srv.URL
-	t.Cleanup(func() {
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Close stops the server: from then on nothing listens at URL (a Koha
+// that cannot be reached). The test's end closes it too.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
 		close(s.closed) // ends Slow's waits, so Close does not wait for them
 		s.srv.Close()
 	})
-	return s
 }
 
 // Client is an HTTP client that trusts the server (TLS or not).
