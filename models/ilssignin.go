@@ -269,8 +269,9 @@ func (s *Store) createILSPatron(tx *gorm.DB, name, card string, ip ILSPatron, no
 }
 
 // refreshILSPatron brings a known patron's contact details in step with
-// the ILS (a detail the ILS left empty is kept), ties the patron to the
-// connector and the ILS id, and follows the catalog's privacy setting.
+// the ILS (a detail the ILS left empty is kept), marks the patron with the
+// connector when nothing did before, gives it the ILS id when it had none,
+// and follows the catalog's privacy setting.
 func (s *Store) refreshILSPatron(tx *gorm.DB, name, card string, byILSID bool, p Patron, ip ILSPatron, now time.Time) (*ILSFollow, error) {
 	updates := map[string]any{}
 	set := func(col, old, v string) {
@@ -284,7 +285,9 @@ func (s *Store) refreshILSPatron(tx *gorm.DB, name, card string, byILSID bool, p
 	set("phone", p.Phone, ip.Phone)
 	set("postal_address", p.PostalAddress, ip.PostalAddress)
 	set("home_branch", p.HomeBranch, ip.HomeBranch)
-	set("ils_link", p.ILSLink, name)
+	if p.ILSLink == "" {
+		updates["ils_link"] = name
+	}
 	if !ip.CardExpiresOn.IsZero() && !ip.CardExpiresOn.Equal(p.CardExpiresOn) {
 		updates["card_expires_on"] = ip.CardExpiresOn
 	}

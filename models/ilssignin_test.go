@@ -315,6 +315,9 @@ func TestILSSignInRefreshesAKnownPatron(t *testing.T) {
 					t.Errorf("Created %v, id %d (want %d), ils_id %v; want the SIP2 record given the ILS id",
 						in.Created, in.Patron.ID, made.Patron.ID, in.Patron.ILSID)
 				}
+				if in.Patron.ILSLink != "sip2" {
+					t.Errorf("ils_link = %q, want sip2, the connector that made the record", in.Patron.ILSLink)
+				}
 			})
 		})
 	}
