@@ -78,36 +78,44 @@ func onOff(b bool) string {
 // changed is false, and nothing is written, when it was already so.
 func (s *Store) SetReadingHistory(ctx context.Context, patronID int64, on bool, a Actor) (erased int64, changed bool, err error) {
 	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&Patron{}).Where("id = ? AND reading_history_enabled = ?", patronID, !on).
-			UpdateColumns(map[string]any{"reading_history_enabled": on, "updated_at": s.Now()})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			var n int64
-			if err := tx.Model(&Patron{}).Where("id = ?", patronID).Count(&n).Error; err != nil {
-				return err
-			}
-			if n == 0 {
-				return ErrNotFound
-			}
-			return nil
-		}
-		changed = true
-		if !on {
-			del := tx.Where("patron_id = ?", patronID).Delete(&HistoryEntry{})
-			if del.Error != nil {
-				return del.Error
-			}
-			erased = del.RowsAffected
-		}
-		return s.recordConsent(tx, patronID, ConsentReadingHistory, onOff(!on), onOff(on), a)
+		var err error
+		erased, changed, err = s.setReadingHistoryTx(tx, patronID, on, a)
+		return err
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = fmt.Errorf("models: set reading history: %w", err)
 	}
 	s.countConsent(err, changed, ConsentReadingHistory, onOff(on))
 	return erased, changed, err
+}
+
+// setReadingHistoryTx is SetReadingHistory's change inside tx, for a
+// caller that makes it part of a transaction of its own (a sign-in that
+// follows the library's catalog). The caller counts it once tx commits.
+func (s *Store) setReadingHistoryTx(tx *gorm.DB, patronID int64, on bool, a Actor) (erased int64, changed bool, err error) {
+	res := tx.Model(&Patron{}).Where("id = ? AND reading_history_enabled = ?", patronID, !on).
+		UpdateColumns(map[string]any{"reading_history_enabled": on, "updated_at": s.Now()})
+	if res.Error != nil {
+		return 0, false, res.Error
+	}
+	if res.RowsAffected == 0 {
+		var n int64
+		if err := tx.Model(&Patron{}).Where("id = ?", patronID).Count(&n).Error; err != nil {
+			return 0, false, err
+		}
+		if n == 0 {
+			return 0, false, ErrNotFound
+		}
+		return 0, false, nil
+	}
+	if !on {
+		del := tx.Where("patron_id = ?", patronID).Delete(&HistoryEntry{})
+		if del.Error != nil {
+			return 0, true, del.Error
+		}
+		erased = del.RowsAffected
+	}
+	return erased, true, s.recordConsent(tx, patronID, ConsentReadingHistory, onOff(!on), onOff(on), a)
 }
 
 // DeleteHistoryEntry deletes one entry of a patron's reading history. An

@@ -108,15 +108,3 @@ func (s *Store) ConsentDeliveries(ctx context.Context, patronID int64, consentID
 func (s *Store) SetILSPrivacy(ctx context.Context, patronID int64, privacy int) error {
 	return errContract
 }
-
-// SignInPatron checks a card and PIN: with PatronAuth nil, against the
-// stored PIN hash; otherwise with the library's system, after the same
-// throttle and lockout (the card is counted before the ILS is asked). A
-// card the ILS accepts that the portal has never seen becomes a patron at
-// once; a known card's contact details are refreshed; with Koha, a
-// reading-history choice changed in the catalog since is followed. All of
-// it in the transaction that records the sign-in.
-func (s *Store) SignInPatron(ctx context.Context, card, pin string) (SignIn, error) {
-	p, err := s.AuthenticatePatron(ctx, card, pin)
-	return SignIn{Patron: p}, err
-}

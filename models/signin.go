@@ -65,8 +65,23 @@ func NormalizeCard(card string) string {
 
 // AuthenticatePatron checks a card number and PIN. On success it records
 // the sign-in time and returns the patron as it was before, so the caller
-// can tell what happened since the last visit.
+// can tell what happened since the last visit. With PatronAuth set, the
+// library's system checks them (see SignInPatron) and the stored PIN hash
+// is never consulted.
 func (s *Store) AuthenticatePatron(ctx context.Context, card, pin string) (Patron, error) {
+	if s.PatronAuth != nil {
+		in, err := s.SignInPatron(ctx, card, pin)
+		if err != nil {
+			return Patron{}, err
+		}
+		return in.Patron, nil
+	}
+	return s.authenticateLocal(ctx, card, pin)
+}
+
+// authenticateLocal checks a card number and PIN against the stored PIN
+// hash.
+func (s *Store) authenticateLocal(ctx context.Context, card, pin string) (Patron, error) {
 	card = NormalizeCard(card)
 	var found Patron
 	err := s.authenticate(ctx, "card:"+card, pin, func() (string, error) {
@@ -88,19 +103,71 @@ func (s *Store) AuthenticatePatron(ctx context.Context, card, pin string) (Patro
 	return found, nil
 }
 
-// authenticate runs the shared sign-in procedure for one account key:
-// wait in the slow lane while failures spike, count the attempt, refuse it
+// authenticate runs the shared sign-in procedure (see throttled) for one
+// account whose secret is checked against a stored hash. load returns the
+// stored hash ("" and ErrNotFound for an unknown account); succeed records
+// a success, with a new hash to store when the old one was made under an
+// old key.
+func (s *Store) authenticate(ctx context.Context, account, secret string,
+	load func() (string, error), succeed func(newHash string) error) error {
+	var newHash string
+	err := s.throttled(ctx, account, func() (bool, error) {
+		ok, h, err := s.checkHash(ctx, secret, load)
+		newHash = h
+		return ok, err
+	}, nil)
+	if err != nil {
+		return err
+	}
+	if err := succeed(newHash); err != nil {
+		return fmt.Errorf("models: record sign-in: %w", err)
+	}
+	return nil
+}
+
+// checkHash is the check step of a sign-in against a stored hash: it does
+// the same work whether or not the account exists, and returns the new
+// hash to store when the old one was made under an old key or cost.
+func (s *Store) checkHash(ctx context.Context, secret string, load func() (string, error)) (ok bool, newHash string, err error) {
+	stored, err := load()
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return false, "", fmt.Errorf("models: sign-in: %w", err)
+	}
+	ok, rehash, err := s.verifySecret(ctx, stored, secret)
+	if err != nil && !errors.Is(err, errUnusableHash) {
+		return false, "", err
+	}
+	if !ok || stored == "" {
+		return false, "", nil
+	}
+	if rehash {
+		if newHash, err = s.hashSecret(ctx, secret); err != nil {
+			return false, "", err
+		}
+	}
+	return true, newHash, nil
+}
+
+// throttled runs the shared sign-in procedure for one account key: wait in
+// the slow lane while failures spike, count the attempt, refuse it
 // unchecked when the account is locked or the attempt is over the limit,
-// check the secret with the same work whether or not the account exists,
-// and clear the count on success. load returns the stored hash ("" and
-// ErrNotFound for an unknown account); succeed records a success, with a
-// new hash to store when the old one was made under an old key.
+// run check, and clear the count on success. check is the one step that
+// differs: a stored hash compared (checkHash) for local patrons and staff,
+// the library's system asked for patrons with PatronAuth. It reports
+// whether the secret is right; a false is a failure counted towards the
+// lock. An error matching ErrILSUnavailable means nothing was decided: the
+// attempt's count is taken back (an outage must not lock cards) and the
+// error returned.
+//
+// With succeed set, clearing the count and succeed run in one
+// transaction; should it fail, nothing of the success is written and the
+// attempt's count is taken back too.
 //
 // The attempt is counted before the secret is checked, in one atomic
 // statement, so that however many guesses arrive at once, on however many
-// instances, at most MaxFailures of them are ever checked per window.
-func (s *Store) authenticate(ctx context.Context, account, secret string,
-	load func() (string, error), succeed func(newHash string) error) error {
+// instances, at most MaxFailures of them are ever checked per window, and
+// a library's system behind the portal is never asked more often.
+func (s *Store) throttled(ctx context.Context, account string, check func() (bool, error), succeed func(tx *gorm.DB) error) error {
 	key := s.Keys.MAC("signin-throttle", account)
 	client := clientOf(ctx)
 	// A cheap look first, so that guesses at a locked account do not take
@@ -122,15 +189,14 @@ func (s *Store) authenticate(ctx context.Context, account, secret string,
 		s.lane.noteFailure(client, s.Now(), s.Limits.Window)
 		return &LockedError{Until: until}
 	}
-	stored, err := load()
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("models: sign-in: %w", err)
-	}
-	ok, rehash, err := s.verifySecret(ctx, stored, secret)
-	if err != nil && !errors.Is(err, errUnusableHash) {
+	ok, err := check()
+	if err != nil {
+		if errors.Is(err, ErrILSUnavailable) {
+			s.uncountAttempt(ctx, key)
+		}
 		return err
 	}
-	if !ok || stored == "" {
+	if !ok {
 		s.lane.noteFailure(client, s.Now(), s.Limits.Window)
 		if until, locked, err := s.recordFailure(ctx, key, attempt); err != nil {
 			return err
@@ -139,22 +205,40 @@ func (s *Store) authenticate(ctx context.Context, account, secret string,
 		}
 		return ErrBadCredentials
 	}
-	newHash := ""
-	if rehash {
-		if newHash, err = s.hashSecret(ctx, secret); err != nil {
-			return err
-		}
-	}
 	// A lock set while this attempt was being checked stays: the other
 	// guesses that set it were not this patron's.
-	if err := s.db(ctx).Where("key_hash = ? AND (locked_until IS NULL OR locked_until <= ?)", key, s.Now()).
-		Delete(&SigninThrottle{}).Error; err != nil {
-		return fmt.Errorf("models: clear throttle: %w", err)
+	clear := func(db *gorm.DB) error {
+		if err := db.Where("key_hash = ? AND (locked_until IS NULL OR locked_until <= ?)", key, s.Now()).
+			Delete(&SigninThrottle{}).Error; err != nil {
+			return fmt.Errorf("models: clear throttle: %w", err)
+		}
+		return nil
 	}
-	if err := succeed(newHash); err != nil {
+	if succeed == nil {
+		return clear(s.db(ctx))
+	}
+	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := clear(tx); err != nil {
+			return err
+		}
+		return succeed(tx)
+	})
+	if err != nil {
+		s.uncountAttempt(ctx, key)
 		return fmt.Errorf("models: record sign-in: %w", err)
 	}
 	return nil
+}
+
+// uncountAttempt takes back the count of an attempt whose secret was never
+// judged (the library's system did not answer) or whose success could not
+// be recorded. A lock in force stays as it is. It is done even when the
+// client has gone, and at best: should it fail, the attempt stays counted,
+// which errs on the side of the lock.
+func (s *Store) uncountAttempt(ctx context.Context, key string) {
+	_ = s.db(context.WithoutCancel(ctx)).Model(&SigninThrottle{}).
+		Where("key_hash = ? AND failures > 0 AND (locked_until IS NULL OR locked_until <= ?)", key, s.Now()).
+		UpdateColumn("failures", gorm.Expr("failures - 1")).Error
 }
 
 func (s *Store) lockedUntil(ctx context.Context, key string) (time.Time, bool, error) {

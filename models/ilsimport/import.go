@@ -145,6 +145,7 @@ type pendingRow struct {
 
 type batchCounts struct {
 	inserted, updated, unchanged, toHistory, returned int64
+	adopted                                           int64 // of updated: patrons made at sign-in
 }
 
 // count splits n rows written, of which existing were there before and
@@ -161,6 +162,7 @@ func (c *batchCounts) add(o batchCounts) {
 	c.unchanged += o.unchanged
 	c.toHistory += o.toHistory
 	c.returned += o.returned
+	c.adopted += o.adopted
 }
 
 type importer struct {
@@ -446,6 +448,7 @@ func (imp *importer) applyCounts(c batchCounts) {
 	imp.res.Unchanged += c.unchanged
 	imp.res.ToHistory += c.toHistory
 	imp.res.Returned += c.returned
+	imp.res.Adopted += c.adopted
 }
 
 func (imp *importer) reportBad(b BadLine) {

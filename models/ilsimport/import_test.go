@@ -630,6 +630,17 @@ func TestImportFullPatronSnapshotDeletesAPatronWithEverything(t *testing.T) {
 					t.Fatalf("create %T: %v", r, err)
 				}
 			}
+			// A consent change on its way to another system.
+			entry := models.ConsentEntry{PatronID: id, Subject: models.ConsentFavoritesNotice, OldValue: "none", NewValue: "weekly",
+				Actor: models.ActorPatron, Channel: "web", CreatedAt: n}
+			if err := g.Create(&entry).Error; err != nil {
+				t.Fatal(err)
+			}
+			out := models.OutboxRow{PatronID: id, ConsentID: entry.ID, Target: models.TargetWebhookPrefix + "https://hooks.example.org/",
+				Status: models.OutboxPending, NextAttemptAt: n, CreatedAt: n}
+			if err := g.Create(&out).Error; err != nil {
+				t.Fatal(err)
+			}
 		}
 		// Cy is under a legal hold still in force.
 		if err := g.Create(&models.LegalHold{PatronID: held.ID, PlacedAt: n}).Error; err != nil {

@@ -44,6 +44,10 @@ type Result struct {
 	// their patron turned it on; Returned counts returned loans deleted
 	// and not kept.
 	ToHistory, Returned int64
+	// Adopted counts patrons made at sign-in without an ILS id that took
+	// a row's ILS id (matched by card number); they are counted in
+	// Updated too.
+	Adopted int64
 	// Expired counts rows already past their retention, not stored.
 	Expired int64
 	// Good counts the lines a dry run found good (nothing was written).
@@ -84,6 +88,9 @@ func (r Result) Summary() string {
 		fmt.Sprintf("%d inserted", r.Inserted),
 		fmt.Sprintf("%d updated", r.Updated),
 		fmt.Sprintf("%d unchanged", r.Unchanged),
+	}
+	if r.Adopted > 0 {
+		parts = append(parts, fmt.Sprintf("%d updated made at sign-in and matched by card number", r.Adopted))
 	}
 	if r.Kind == Loans {
 		parts = append(parts, fmt.Sprintf("%d returned to reading history", r.ToHistory),

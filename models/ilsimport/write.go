@@ -249,6 +249,17 @@ func (imp *importer) write(conn gorm.ConnPool, rows []*pendingRow) (batchCounts,
 			r.vals[patronsTable.col("created_at")] = imp.now
 			r.vals[patronsTable.col("updated_at")] = imp.now
 		}
+		adopted, rest, err := imp.adopt(conn, rows)
+		if err != nil {
+			return batchCounts{}, err
+		}
+		c, err := imp.writeAdopted(conn, adopted)
+		if err != nil {
+			return c, err
+		}
+		rc, err := imp.upsert(conn, patronsTable, rest)
+		c.add(rc)
+		return c, err
 	}
 	if imp.spec.kind != Loans {
 		return imp.upsert(conn, imp.spec.table, rows)
