@@ -86,7 +86,6 @@ type delivery struct {
 // receiver is a webhook endpoint that verifies every request and
 // answers what answer says (200 when nil).
 type receiver struct {
-	t      *testing.T
 	now    func() time.Time
 	mu     sync.Mutex
 	got    []delivery
@@ -165,7 +164,7 @@ func newFixture(t *testing.T, db modeltest.DB) *fixture {
 	s := modeltest.NewStore(t, db.Gorm, clock)
 	f := &fixture{s: s, clock: clock, logs: &lockedBuffer{}, events: &lockedBuffer{}}
 	s.Count = func(name string) { _, _ = f.events.Write([]byte(name + "\n")) }
-	f.recv = &receiver{t: t, now: s.Now}
+	f.recv = &receiver{now: s.Now}
 	f.srv = httptest.NewServer(f.recv)
 	t.Cleanup(f.srv.Close)
 	f.url = f.srv.URL + "/carrel/consent?token=t0k3n"
@@ -344,7 +343,7 @@ func TestWebhooksArriveSignedAndInOrder(t *testing.T) {
 }
 
 func TestPayloadCarriesNoFavoritesOrTitles(t *testing.T) {
-	db := modeltest.Databases(t, nil)[0]
+	db := modeltest.DB{Name: string(models.SQLite), Gorm: modeltest.SQLite(t, nil)}
 	f := newFixture(t, db)
 	ctx := t.Context()
 	p := f.patron(t, "")
@@ -443,7 +442,7 @@ func TestTwoSendersDeliverEachChangeOnce(t *testing.T) {
 }
 
 func TestWebhookFailuresAreRetried(t *testing.T) {
-	db := modeltest.Databases(t, nil)[0]
+	db := modeltest.DB{Name: string(models.SQLite), Gorm: modeltest.SQLite(t, nil)}
 	cases := []struct {
 		name, reason string
 		handler      func(hit *int) http.Handler
