@@ -187,6 +187,10 @@ func outboxReason(reason string) string {
 // OutboxGiveUpAfter is how long a row is retried before it is given up.
 const OutboxGiveUpAfter = 7 * 24 * time.Hour
 
+// CountEvent counts an anonymous event (see Store.Count), for the
+// packages beside models: "webhook.sent", "ils.koha.writeback".
+func (s *Store) CountEvent(name string) { s.count(name) }
+
 // OutboxBacklog counts rows not yet sent, by target.
 func (s *Store) OutboxBacklog(ctx context.Context) (map[string]int64, error) {
 	var rows []struct {
@@ -241,10 +245,6 @@ func (s *Store) SetILSPrivacy(ctx context.Context, patronID int64, privacy int) 
 	}
 	return nil
 }
-
-// CountEvent counts an anonymous event (see Store.Count), for the
-// packages beside models: "webhook.sent", "ils.koha.writeback".
-func (s *Store) CountEvent(name string) { s.count(name) }
 
 // SignInPatron checks a card and PIN: with PatronAuth nil, against the
 // stored PIN hash; otherwise with the library's system, after the same
