@@ -118,6 +118,11 @@ func webhookConnector(raw string) string {
 	return "webhook"
 }
 
+// maxAttempts bounds the tries of one row whatever their cause: a week
+// of backoffs is about 18, so only a row whose senders keep dying before
+// they can record a failure gets here.
+const maxAttempts = 100
+
 // outboxBatch is how many due rows one query lists.
 const outboxBatch = 50
 
@@ -178,6 +183,10 @@ func (s *Sender) deliver(ctx context.Context, it models.OutboxItem, rep *Report)
 	var out outcome
 	var privacy *int
 	switch {
+	case it.Attempts >= maxAttempts:
+		// Its senders kept stopping mid-way (each lost claim counts a
+		// try), so it never reached the week's give-up: stop here.
+		out = outcome{reason: "interrupted too often", giveUp: true}
 	case it.Target == models.TargetKoha:
 		out, privacy = s.sendKoha(rec, it)
 	case strings.HasPrefix(it.Target, models.TargetWebhookPrefix):

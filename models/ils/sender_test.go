@@ -533,11 +533,24 @@ func TestSenderGivesUpWhatNoRetryCanSend(t *testing.T) {
 				models.TargetKoha:                  "koha is no longer configured",
 				gone:                               "webhook no longer configured",
 				models.TargetWebhookPrefix + plain: "webhook URL refused: must be https",
+				models.TargetWebhookPrefix + f.url: "",
 			}
 			for k, v := range want {
 				if reasons[k] != v {
 					t.Errorf("%s: %q, want %q", k, reasons[k], v)
 				}
+			}
+			// A row whose senders kept dying mid-way is given up too.
+			f.flip(t, p, false)
+			if err := f.s.DB.Model(&models.OutboxRow{}).Where("patron_id = ? AND status = ?", p.ID, models.OutboxPending).
+				UpdateColumn("attempts", 100).Error; err != nil {
+				t.Fatal(err)
+			}
+			if rep := f.run(t); rep.GivenUp != 1 || rep.Sent != 0 {
+				t.Errorf("a row tried 100 times: %v, want given up", rep)
+			}
+			if rows := f.rows(t, p.ID); rows[len(rows)-1].LastError != "interrupted too often" {
+				t.Errorf("last row = %+v", rows[len(rows)-1])
 			}
 			if got := f.recv.deliveries(); len(got) != 1 || got[0].Event.Data.NewValue != "on" {
 				t.Errorf("the receiver got %+v, want the second change only", got)
