@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,7 +29,8 @@ func (a Actor) kind() string {
 }
 
 // recordConsent appends one entry to the consent ledger inside tx, so the
-// entry and the change it records commit or roll back together.
+// entry and the change it records commit or roll back together, and
+// writes the entry's consent outbox rows (enqueueConsent) in the same tx.
 func (s *Store) recordConsent(tx *gorm.DB, patronID int64, subject, oldValue, newValue string, a Actor) error {
 
 	e := ConsentEntry{
@@ -38,7 +40,57 @@ func (s *Store) recordConsent(tx *gorm.DB, patronID int64, subject, oldValue, ne
 	if err := tx.Create(&e).Error; err != nil {
 		return fmt.Errorf("models: consent ledger: %w", err)
 	}
+	if err := s.enqueueConsent(tx, e); err != nil {
+		return fmt.Errorf("models: consent outbox: %w", err)
+	}
 	return s.auditAssisted(tx, patronID, a, DescribeConsent(subject, newValue))
+}
+
+// enqueueConsent writes, inside tx, one consent_outbox row per target of
+// s.ConsentTargets that must hear of ledger entry e: every webhook target
+// for every change; Koha only for a reading-history change of a patron
+// with an ILS id that did not come from the ILS itself (following the
+// catalog's choice must not echo it back). The payload is fixed now, so
+// every try sends the same document.
+func (s *Store) enqueueConsent(tx *gorm.DB, e ConsentEntry) error {
+	if len(s.ConsentTargets) == 0 {
+		return nil
+	}
+	var p struct {
+		CardNumber string
+		ILSID      *string `gorm:"column:ils_id"`
+	}
+	if err := tx.Model(&Patron{}).Select("card_number, ils_id").Where("id = ?", e.PatronID).Take(&p).Error; err != nil {
+		return notFound(err)
+	}
+	ilsID := ""
+	if p.ILSID != nil {
+		ilsID = *p.ILSID
+	}
+	payload, err := json.Marshal(OutboxPayload{Card: p.CardNumber, ILSID: ilsID, Subject: e.Subject,
+		OldValue: e.OldValue, NewValue: e.NewValue, Actor: e.Actor, Channel: e.Channel, At: e.CreatedAt.UTC(), ConsentID: e.ID})
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	var rows []OutboxRow
+	for _, target := range s.ConsentTargets {
+		switch {
+		case target == TargetKoha:
+			if e.Subject != ConsentReadingHistory || e.Channel == ChannelILS || ilsID == "" {
+				continue
+			}
+		case strings.HasPrefix(target, TargetWebhookPrefix):
+		default:
+			continue // not a kind of target this version sends to
+		}
+		rows = append(rows, OutboxRow{PatronID: e.PatronID, ConsentID: e.ID, Target: target, Status: OutboxPending,
+			Payload: string(payload), NextAttemptAt: now, CreatedAt: now})
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return tx.Create(&rows).Error
 }
 
 // DescribeConsent says a consent change in the patron's words:

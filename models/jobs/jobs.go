@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/ils"
 	"github.com/carrel-library/carrel/models/mail"
 )
 
@@ -26,6 +27,11 @@ type Config struct {
 	// FlushStats writes the HTTP side's counters to the database; nil
 	// leaves them out.
 	FlushStats func(context.Context) error
+	// ILS sends the consent outbox to Koha and the webhooks; nil (no
+	// consent targets configured) leaves the job out.
+	ILS *ils.Sender
+	// ILSEvery is how often it runs (30 s when zero).
+	ILSEvery time.Duration
 }
 
 // All is every periodic job the portal runs, as cfg turns them on.
@@ -48,6 +54,9 @@ func All(store *models.Store, cfg Config, log *slog.Logger) []Job {
 	}
 	if cfg.Mail.Enabled() {
 		all = append(all, Outbox(mail.NewDeliverer(store, cfg.Mail, cfg.Library, log), log))
+	}
+	if cfg.ILS != nil {
+		all = append(all, ConsentOutbox(cfg.ILS, cfg.ILSEvery, log))
 	}
 	return all
 }

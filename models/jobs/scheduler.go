@@ -2,13 +2,14 @@
 // `carrel serve`, runs every periodic Job in its own goroutine until the
 // server's context ends. Each job is a named constructor: the sweeps in
 // sweeps.go, the retention purge in purge.go, the outbox in outbox.go, the
-// statistics flush in stats.go; All lists them.
+// consent outbox in consent_outbox.go, the statistics flush in stats.go;
+// All lists them.
 //
 // Adding a job: write a constructor returning a Job, in a file of its own
 // unless it is one more sweep, and add it to All. A job logs its own
 // outcome, without personal data.
 //
-// It may import models and models/mail; never web or views: the HTTP side
+// It may import models, models/mail and models/ils; never web or views: the HTTP side
 // hands in what only it holds (its statistics) as a function.
 package jobs
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/ils"
 	"github.com/carrel-library/carrel/models/jobs"
 	"github.com/carrel-library/carrel/models/mail"
 )
@@ -54,7 +55,8 @@ func TestSchedulerRunsEachJobUntilItsContextEnds(t *testing.T) {
 // TestAllIsEveryPeriodicJob lists what serve runs, with the intervals the
 // loops it replaced had: the five sweeps every five minutes from start,
 // the purge a minute after start and then every PurgeEvery, the counters
-// every half minute (and at the end), the outbox every minute.
+// every half minute (and at the end), the outbox every minute, the
+// consent outbox every half minute when there is somewhere to send it.
 func TestAllIsEveryPeriodicJob(t *testing.T) {
 	type want struct {
 		name         string
@@ -76,15 +78,18 @@ func TestAllIsEveryPeriodicJob(t *testing.T) {
 	}{
 		{"everything on", jobs.Config{Sessions: limits, PurgeEvery: 24 * time.Hour,
 			Mail:       mail.Config{Host: "smtp.library.example", From: "news@library.example"},
-			FlushStats: func(context.Context) error { return nil }},
+			FlushStats: func(context.Context) error { return nil }, ILS: &ils.Sender{}},
 			append(append([]want(nil), sweeps...),
 				want{"retention purge", time.Minute, 24 * time.Hour, false},
 				want{"statistics flush", 30 * time.Second, 30 * time.Second, true},
-				want{"outbox", 0, time.Minute, false})},
+				want{"outbox", 0, time.Minute, false},
+				want{"consent outbox", 0, 30 * time.Second, false})},
 		{"no purge, no SMTP, no counters", jobs.Config{Sessions: limits}, sweeps},
 		{"the outbox at its own pace", jobs.Config{Sessions: limits,
 			Mail: mail.Config{Host: "smtp.library.example", From: "news@library.example", Every: 10 * time.Second}},
 			append(append([]want(nil), sweeps...), want{"outbox", 0, 10 * time.Second, false})},
+		{"the consent outbox at its own pace", jobs.Config{Sessions: limits, ILS: &ils.Sender{}, ILSEvery: 5 * time.Second},
+			append(append([]want(nil), sweeps...), want{"consent outbox", 0, 5 * time.Second, false})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			all := jobs.All(nil, tc.cfg, nil)
