@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/models/ils"
 	"github.com/carrel-library/carrel/models/ils/koha"
+	"github.com/carrel-library/carrel/models/ils/koha/kohatest"
 	"github.com/carrel-library/carrel/models/modeltest"
 )
 
@@ -600,75 +602,26 @@ func TestSenderFinishesTheDeliveryInFlightWhenStopped(t *testing.T) {
 	}
 }
 
-// fakeKoha speaks the part of Koha's REST API the write-back uses:
-// OAuth2 client credentials, GET and PUT of a patron.
-type fakeKoha struct {
-	mu      sync.Mutex
-	privacy int
-	puts    []map[string]any
-	fail    bool
-}
-
-func (k *fakeKoha) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.fail {
-		w.WriteHeader(http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	switch {
-	case r.Method == http.MethodPost && r.URL.Path == "/api/v1/oauth/token":
-		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "tok", "token_type": "Bearer", "expires_in": 3600})
-	case r.Header.Get("Authorization") != "Bearer tok":
-		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = w.Write([]byte(`{"error":"Authentication failure."}`))
-	case r.URL.Path != "/api/v1/patrons/4711":
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte(`{"error":"Patron not found"}`))
-	case r.Method == http.MethodGet:
-		_ = json.NewEncoder(w).Encode(map[string]any{"patron_id": 4711, "cardnumber": "21000000007001", "surname": "Lovelace",
-			"firstname": "Ada", "library_id": "CPL", "category_id": "PT", "privacy": k.privacy})
-	case r.Method == http.MethodPut:
-		var body map[string]any
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		k.puts = append(k.puts, body)
-		if p, ok := body["privacy"].(float64); ok {
-			k.privacy = int(p)
-		}
-		_ = json.NewEncoder(w).Encode(body)
-	default:
-		w.WriteHeader(http.StatusMethodNotAllowed)
-	}
-}
-
-func kohaClient(t *testing.T, srv *httptest.Server) *koha.Client {
-	t.Helper()
-	c, err := koha.New(koha.Config{URL: srv.URL, ClientID: "carrel", ClientSecret: "s3cret", HTTPClient: srv.Client()})
-	if err != nil {
-		t.Skipf("the Koha client is not usable in this tree: %v", err)
-	}
-	return c
-}
-
-// TestReadingHistoryOffReachesKohaAsPrivacy2: the write-back, through a
-// fake Koha (skipped while the Koha client is not built).
 func TestReadingHistoryOffReachesKohaAsPrivacy2(t *testing.T) {
 	for _, db := range modeltest.Databases(t, nil) {
 		t.Run(db.Name, func(t *testing.T) {
 			f := newFixture(t, db)
-			fk := &fakeKoha{privacy: models.KohaPrivacyDefault}
-			srv := httptest.NewTLSServer(fk)
-			t.Cleanup(srv.Close)
-			f.sender.Koha = kohaClient(t, srv)
+			fk := kohatest.StartTLS(t)
+			id := fk.AddPatron(kohatest.Patron{Cardnumber: "21000000004711", Password: "unused", Firstname: "Ada",
+				Surname: "Lovelace", Privacy: models.KohaPrivacyDefault})
+			kc, err := koha.New(fk.Config())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.sender.Koha = kc
 			f.s.ConsentTargets = append(f.s.ConsentTargets, models.TargetKoha)
-			p := f.patron(t, "4711")
+			p := f.patron(t, strconv.FormatInt(id, 10))
 			f.flip(t, p, false)
 			if rep := f.run(t); rep.Sent != 2 {
 				t.Fatalf("%v, want Koha and the webhook sent", rep)
 			}
-			if len(fk.puts) != 1 || fk.puts[0]["privacy"] != float64(models.KohaPrivacyNever) || fk.puts[0]["surname"] != "Lovelace" {
-				t.Errorf("Koha got %v, want the whole patron back with privacy 2", fk.puts)
+			if puts := fk.Puts(); len(puts) != 1 || fmt.Sprint(puts[0]["privacy"]) != "2" || puts[0]["surname"] != "Lovelace" {
+				t.Errorf("Koha got %v, want the whole patron back with privacy 2", puts)
 			}
 			var after models.Patron
 			if err := f.s.DB.Where("id = ?", p.ID).Take(&after).Error; err != nil {
@@ -687,17 +640,16 @@ func TestReadingHistoryOffReachesKohaAsPrivacy2(t *testing.T) {
 				}
 			}
 			f.flip(t, p, true)
-			fk.fail = true
+			fk.PUTFails(1)
 			if rep := f.run(t); rep.Retrying != 1 || rep.Sent != 1 {
 				t.Fatalf("with Koha failing: %v, want Koha retrying and the webhook sent", rep)
 			}
 			if ev := f.events.String(); strings.Count(ev, "ils.koha.writeback\n") != 1 {
 				t.Errorf("counted events:\n%s", ev)
 			}
-			fk.fail = false
 			f.clock.Advance(models.DigestBackoff(1))
-			if rep := f.run(t); rep.Sent != 1 || fk.privacy != models.KohaPrivacyKeep {
-				t.Errorf("after the backoff: %v, Koha privacy %d; want 0", rep, fk.privacy)
+			if rep := f.run(t); rep.Sent != 1 || fk.Privacy(id) != models.KohaPrivacyKeep {
+				t.Errorf("after the backoff: %v, Koha privacy %d; want 0", rep, fk.Privacy(id))
 			}
 			f.assertNoPersonalData(t, p)
 		})
