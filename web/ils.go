@@ -17,8 +17,9 @@ import (
 )
 
 // ConnectorOf names the connector that sends a consent outbox target:
-// "koha" for models.TargetKoha, "webhook." and the receiver's host name
-// for a webhook (never its path or query, which may carry a token).
+// "koha" for models.TargetKoha, "webhook " and the receiver's host for a
+// webhook (never its path or query, which may carry a token), as the
+// outbox's sender (models/ils) names them when it reports each call.
 // serve registers each configured one under this name, and the staff
 // console and /metrics group the outbox's backlog by it.
 func ConnectorOf(target string) string {
@@ -26,8 +27,8 @@ func ConnectorOf(target string) string {
 		return "koha"
 	}
 	if raw, ok := strings.CutPrefix(target, models.TargetWebhookPrefix); ok {
-		if u, err := url.Parse(raw); err == nil && u.Hostname() != "" {
-			return "webhook." + strings.ToLower(u.Hostname())
+		if u, err := url.Parse(raw); err == nil && u.Host != "" {
+			return "webhook " + u.Host
 		}
 		return "webhook"
 	}
@@ -121,7 +122,7 @@ func (s *Server) outboxByConnector(ctx context.Context) (map[string]int64, bool)
 }
 
 var outboxDesc = prometheus.NewDesc("carrel_outbox_pending",
-	"Consent changes waiting to be sent to the library's systems, by target (koha, or webhook. and the receiver's host).",
+	"Consent changes waiting to be sent to the library's systems, by target (koha, or webhook and the receiver's host).",
 	[]string{"target"}, nil)
 
 // outboxCollector reports the consent outbox's backlog: every configured

@@ -265,6 +265,9 @@ func TestStaffConsoleShowsTheConnectors(t *testing.T) {
 		a.store.ConsentTargets = []string{models.TargetKoha, models.TargetWebhookPrefix + "https://hooks.library.example/carrel?token=x"}
 		a.store.Connectors.Register("koha")
 		a.store.Connectors.Register(web.ConnectorOf(a.store.ConsentTargets[1]))
+		if got := web.ConnectorOf(a.store.ConsentTargets[1]); got != "webhook hooks.library.example" {
+			t.Fatalf("a webhook's connector is %q", got)
+		}
 		start := testNow.Add(-time.Minute)
 		a.store.Connectors.Observe("koha", start, 80*time.Millisecond, "")
 		a.store.Connectors.Observe("koha", start.Add(10*time.Second), 5*time.Second, "timeout after 5s")
@@ -287,7 +290,7 @@ func TestStaffConsoleShowsTheConnectors(t *testing.T) {
 		if got := koha.Find(`[data-testid="connector-waiting"]`).Text(); got != "1" {
 			t.Fatalf("waiting in the outbox = %q, want 1", got)
 		}
-		hook := doc.Find(`[data-testid="connector-webhook.hooks.library.example"]`)
+		hook := doc.Find(`[data-testid="connector-webhook hooks.library.example"]`)
 		if hook.Length() != 1 || !strings.Contains(hook.Text(), "Never") {
 			t.Fatalf("the webhook's row is missing or claims a call:\n%s", excerpt(doc.Find(`[data-testid="connectors"]`).Text()))
 		}
@@ -378,7 +381,7 @@ func TestMetricsCountConnectorsAndTheOutbox(t *testing.T) {
 		hook := models.TargetWebhookPrefix + "https://hooks.library.example/in?secret=abc"
 		a.store.ConsentTargets = []string{models.TargetKoha, hook}
 		for _, name := range []string{"ils.sip2.attempt", "ils.sip2.attempt", "ils.sip2.failure",
-			"ils.webhook.hooks.library.example.attempt", "ils.21000000009999.attempt"} {
+			"ils.koha.writeback", "webhook.sent", "ils.21000000009999.attempt"} {
 			a.store.Count(name)
 		}
 		p := a.patron(card, pin, "Rosa", "Parks")
@@ -390,9 +393,10 @@ func TestMetricsCountConnectorsAndTheOutbox(t *testing.T) {
 		for _, want := range []string{
 			`carrel_events_total{counter="ils.sip2.attempt"} 2`,
 			`carrel_events_total{counter="ils.sip2.failure"} 1`,
-			`carrel_events_total{counter="ils.webhook.hooks.library.example.attempt"} 1`,
+			`carrel_events_total{counter="ils.koha.writeback"} 1`,
+			`carrel_events_total{counter="webhook.sent"} 1`,
 			`carrel_outbox_pending{target="koha"} 1`,
-			`carrel_outbox_pending{target="webhook.hooks.library.example"} 0`,
+			`carrel_outbox_pending{target="webhook hooks.library.example"} 0`,
 		} {
 			if !strings.Contains(m.body, want) {
 				t.Errorf("metrics lack %s:\n%s", want, excerpt(m.body))

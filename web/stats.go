@@ -20,9 +20,9 @@ import (
 )
 
 // counterName is what a counter may be called: words, dots and
-// underscores, and after the first dot digits too (a connector's name,
-// ils.sip2.attempt, or a webhook receiver's host); longNumber is what it
-// may never hold, a number long enough to be a card or an ID.
+// underscores, and after the first dot digits too (a connector's name:
+// ils.sip2.attempt); longNumber is what it may never hold, a number long
+// enough to be a card or an ID.
 var (
 	counterName = regexp.MustCompile(`^[a-z_]+(\.[a-z0-9_-]+)*$`)
 	longNumber  = regexp.MustCompile(`[0-9]{4}`)

@@ -256,6 +256,9 @@ func parseWebhookSecret(v string) ([]byte, error) {
 	}
 	key, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
+		key, err = base64.RawStdEncoding.DecodeString(b64) // without the trailing =, as some tools write it
+	}
+	if err != nil {
 		return nil, fmt.Errorf("what follows whsec_ is not base64 (echo whsec_$(openssl rand -base64 32) makes one)")
 	}
 	if len(key) < 24 || len(key) > 64 {

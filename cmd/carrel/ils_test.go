@@ -250,7 +250,7 @@ func TestWireILS(t *testing.T) {
 	for _, st := range store.Connectors.Snapshot() {
 		names = append(names, st.Name)
 	}
-	if strings.Join(names, " ") != "webhook.127.0.0.1 webhook.hooks.library.example" {
+	if strings.Join(names, ",") != "webhook 127.0.0.1:9000,webhook hooks.library.example" {
 		t.Fatalf("connectors %q", names)
 	}
 	if len(store.ConsentTargets) != 2 || link.sender == nil || len(link.sender.Webhooks) != 2 || link.sender.Koha != nil {
