@@ -310,7 +310,7 @@ func wireILS(store *models.Store, ic ilsConfig, log *slog.Logger) (*ilsLink, err
 		}
 		l.sip2 = c
 		store.PatronAuth = ils.NewSIP2(c)
-		store.Connectors.Register(authSIP2)
+		store.Connectors.Register(store.PatronAuth.Name())
 		log.Info("patrons sign in with the library's system over SIP2", "addr", ic.SIP2.Addr, "tls", ic.SIP2.TLS)
 	case authKoha:
 		c, err := koha.New(ic.Koha)
@@ -319,7 +319,7 @@ func wireILS(store *models.Store, ic ilsConfig, log *slog.Logger) (*ilsLink, err
 		}
 		l.koha = c
 		store.PatronAuth = ils.NewKoha(c)
-		store.Connectors.Register(authKoha)
+		store.Connectors.Register(store.PatronAuth.Name())
 		log.Info("patrons sign in with Koha's REST API; reading-history choices are written back to Koha", "url", ic.Koha.URL)
 	default:
 		log.Info("patrons sign in with PINs kept here (CARREL_PATRON_AUTH=local)")
