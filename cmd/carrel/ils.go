@@ -127,8 +127,8 @@ func parseSIP2(get func(string) string, bad func(env, want string) error, warnin
 				", which is not a loopback or private address; use tls (or stunnel on this machine, see docs/ils.md), " +
 				"and with none give the address as an IP, such as 127.0.0.1:6001"}
 		}
-		*warnings = append(*warnings, "CARREL_SIP2_TLS=none: patrons' card numbers and PINs cross the network to "+s.Addr+
-			" UNENCRYPTED; use tls, or stunnel (docs/ils.md), unless that network is entirely the library's own")
+		*warnings = append(*warnings, plainTextWarning("CARREL_SIP2_TLS=none", "patrons' card numbers and PINs", s.Addr, host,
+			"use tls, or stunnel (docs/ils.md)"))
 	default:
 		return s, bad("CARREL_SIP2_TLS", "tls or none")
 	}
@@ -171,8 +171,8 @@ func parseKoha(get func(string) string, bad func(env, want string) error, warnin
 			return k, &configError{"CARREL_KOHA_URL: http would send patrons' card numbers and PINs in clear to " + u.Hostname() +
 				", which is not a loopback or private address; use https (http is allowed only to an IP such as 10.0.0.5 or to localhost)"}
 		}
-		*warnings = append(*warnings, "CARREL_KOHA_URL is http: patrons' card numbers and PINs cross the network to "+u.Host+
-			" UNENCRYPTED; use https unless that network is entirely the library's own")
+		*warnings = append(*warnings, plainTextWarning("CARREL_KOHA_URL is http", "patrons' card numbers and PINs", u.Host, u.Hostname(),
+			"use https"))
 	}
 	if k.ClientID == "" {
 		return k, &configError{"CARREL_KOHA_CLIENT_ID: required with CARREL_PATRON_AUTH=koha: the client id of a Koha API key (see docs/ils.md)"}
@@ -214,8 +214,8 @@ func parseWebhooks(get func(string) string, bad func(env, want string) error, wa
 				return nil, &configError{"CARREL_WEBHOOK_URL: " + part + " is http to " + u.Hostname() +
 					", which is not a loopback or private address; use https (http is allowed only to an IP such as 10.0.0.5 or to localhost)"}
 			}
-			*warnings = append(*warnings, "CARREL_WEBHOOK_URL "+part+" is http: patrons' card numbers and choices cross the network "+
-				"UNENCRYPTED; use https unless that network is entirely the library's own")
+			*warnings = append(*warnings, plainTextWarning("CARREL_WEBHOOK_URL "+u.Scheme+"://"+u.Host+" is http",
+				"patrons' card numbers and choices", u.Host, u.Hostname(), "use https"))
 		}
 		if slices.Contains(urls, part) {
 			return nil, &configError{"CARREL_WEBHOOK_URL: " + part + " is listed twice"}
@@ -265,6 +265,18 @@ func parseWebhookSecret(v string) ([]byte, error) {
 		return nil, fmt.Errorf("the key is %d bytes; a Standard Webhooks key is 24 to 64 bytes (echo whsec_$(openssl rand -base64 32) makes one)", len(key))
 	}
 	return key, nil
+}
+
+// plainTextWarning is the warning said at start for a plain-text link the
+// settings allow: to this machine (behind stunnel, say), or across the
+// library's own network.
+func plainTextWarning(what, carries, addr, host, instead string) string {
+	if loopbackHost(host) {
+		return what + ": " + carries + " go in plain text to " + addr + " on this machine; " +
+			"that is meant for stunnel or a local proxy that encrypts the rest of the way"
+	}
+	return what + ": " + carries + " cross the network to " + addr + " UNENCRYPTED; " + instead +
+		" unless that network is entirely the library's own"
 }
 
 // privateHost reports whether host is this machine ("localhost", a
