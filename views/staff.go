@@ -38,7 +38,7 @@ type ConnectorRow struct {
 	LastErrorText      string
 	Latency            string // of the last answer, or "—"
 	Attempts, Failures int64
-	Waiting            string // consent changes in the outbox, or "unknown"
+	Waiting            string // consent changes in the outbox, "unknown", or "—" for sign-in only
 	Failing            bool   // the last call failed
 }
 

@@ -80,6 +80,10 @@ func (s *Server) connectorRows(ctx context.Context) []views.ConnectorRow {
 		return nil
 	}
 	waiting, known := s.outboxByConnector(ctx)
+	sends := map[string]bool{} // the connectors the outbox sends through
+	for _, t := range s.Store.ConsentTargets {
+		sends[ConnectorOf(t)] = true
+	}
 	rows := make([]views.ConnectorRow, 0, len(snap))
 	for _, st := range snap {
 		r := views.ConnectorRow{Name: st.Name, Attempts: st.Attempts, Failures: st.Failures,
@@ -97,7 +101,10 @@ func (s *Server) connectorRows(ctx context.Context) []views.ConnectorRow {
 		} else {
 			r.Latency = "—"
 		}
-		if known {
+		switch {
+		case !sends[st.Name] && waiting[st.Name] == 0:
+			r.Waiting = "—" // sign-in only (SIP2): nothing is sent through it
+		case known:
 			r.Waiting = views.FormatCount(waiting[st.Name])
 		}
 		rows = append(rows, r)

@@ -264,6 +264,7 @@ func TestStaffConsoleShowsTheConnectors(t *testing.T) {
 
 		a.store.ConsentTargets = []string{models.TargetKoha, models.TargetWebhookPrefix + "https://hooks.library.example/carrel?token=x"}
 		a.store.Connectors.Register("koha")
+		a.store.Connectors.Register("sip2") // sign-in only: nothing waits for it
 		a.store.Connectors.Register(web.ConnectorOf(a.store.ConsentTargets[1]))
 		if got := web.ConnectorOf(a.store.ConsentTargets[1]); got != "webhook hooks.library.example" {
 			t.Fatalf("a webhook's connector is %q", got)
@@ -289,6 +290,9 @@ func TestStaffConsoleShowsTheConnectors(t *testing.T) {
 		}
 		if got := koha.Find(`[data-testid="connector-waiting"]`).Text(); got != "1" {
 			t.Fatalf("waiting in the outbox = %q, want 1", got)
+		}
+		if got := doc.Find(`[data-testid="connector-sip2"] [data-testid="connector-waiting"]`).Text(); got != "—" {
+			t.Fatalf("sip2's outbox = %q, want —", got)
 		}
 		hook := doc.Find(`[data-testid="connector-webhook hooks.library.example"]`)
 		if hook.Length() != 1 || !strings.Contains(hook.Text(), "Never") {
