@@ -33,6 +33,9 @@ type Page struct {
 	CatalogReturn string
 	// CatalogWelcome names who was just signed in by a catalog hand-off.
 	CatalogWelcome string
+	// ILSWelcome welcomes a patron whose record their first sign-in
+	// through the library's system made.
+	ILSWelcome bool
 	// Contact is the library's privacy contact (CARREL_PRIVACY_CONTACT);
 	// its zero value sends patrons to any desk.
 	Contact Contact

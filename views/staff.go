@@ -24,6 +24,22 @@ type StaffLoginForm struct {
 type StaffHome struct {
 	Name, Role         string
 	CanAudit, CanAdmin bool
+	// Connectors are the links to the library's systems, when any is
+	// configured.
+	Connectors []ConnectorRow
+}
+
+// ConnectorRow is one connector's state in this instance, since it
+// started: words and counts only, no patron's data.
+type ConnectorRow struct {
+	Name               string
+	LastSuccess        string // a date and time, or "Never"
+	LastError          string // a date and time, or "None"
+	LastErrorText      string
+	Latency            string // of the last answer, or "—"
+	Attempts, Failures int64
+	Waiting            string // consent changes in the outbox, "unknown", or "—" for sign-in only
+	Failing            bool   // the last call failed
 }
 
 // PatronRow is one patron found by a staff lookup.

@@ -86,10 +86,24 @@ func (s *Server) LoginSubmit(c echo.Context) error {
 		view.Errors = errs
 		return s.renderLogin(c, http.StatusUnprocessableEntity, "Error: Sign in", view)
 	}
-	patron, err := s.Store.AuthenticatePatron(signinContext(c), f.Card, f.PIN)
+	in, err := s.Store.SignInPatron(signinContext(c), f.Card, f.PIN)
 	var locked *models.LockedError
 	var busy *models.BusyError
 	switch {
+	case errors.Is(err, models.ErrILSUnavailable):
+		// Nothing was decided about the card, and no session starts: the
+		// visitor may simply try again. The log names the connector only:
+		// a client's error may quote an address with a patron's ILS id in
+		// it, and the staff console shows the connector's last error.
+		connector := ""
+		if ue := (*models.ILSUnavailableError)(nil); errors.As(err, &ue) {
+			connector = ue.Connector
+		}
+		s.Log.Warn("patron sign-in: the library's system is not answering", "connector", connector)
+		s.stats.Inc("signin.ils_unavailable")
+		view.Message = ilsUnavailableMessage
+		c.Response().Header().Set("Retry-After", ilsRetryAfter)
+		return s.renderLogin(c, http.StatusServiceUnavailable, "Error: Sign in", view)
 	case errors.As(err, &busy):
 		view.Message = busyMessage(busy, "card number")
 		return s.renderLogin(c, busyStatus(c, busy), "Error: Sign in", view)
@@ -105,10 +119,18 @@ func (s *Server) LoginSubmit(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	if err := s.startSession(c, patron, models.ChannelWeb); err != nil {
+	if err := s.startSession(c, in.Patron, models.ChannelWeb); err != nil {
 		return err
 	}
 	s.stats.Inc("signin.patron")
+	// What the library's system changed, said on the next page: a record
+	// made from it, or a choice made in the catalog that was followed.
+	if in.Created {
+		session(c).WelcomeFromILS()
+	}
+	if msg := followedNotice(in.Followed); msg != "" {
+		s.flash(c, msg)
+	}
 	return s.redirect(c, orDefault(f.Next, "/data"))
 }
 

@@ -311,10 +311,21 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 	if sess := session(c); sess != nil && sess.Token() != "" {
 		current = models.HashToken(sess.Token())
 	}
+	koha, err := s.kohaDeliveries(ctx, patronID, pg.Rows)
+	if err != nil {
+		return t, nil, nil, err
+	}
+	if koha != nil {
+		t.Columns = append(t.Columns, views.Column{Label: "Library catalog"})
+	}
 	for _, rec := range pg.Rows {
 		row, err := s.recordRow(c, rec, due, dueTime, current)
 		if err != nil {
 			return t, nil, nil, err
+		}
+		if r, ok := rec.(models.ConsentEntry); ok && koha != nil {
+			st, sent := koha[r.ID]
+			row.Cells = append(row.Cells, s.kohaDelivery(st, sent))
 		}
 		if h, ok := rec.(models.HistoryEntry); ok && actions && cat.Deletable {
 			row.Action = &views.RowAction{Label: "Delete", Name: "Delete " + h.Title + " from your history",
@@ -487,6 +498,8 @@ func channelName(ch string) string {
 		return "With staff help"
 	case models.ChannelEmailOneClick:
 		return "Unsubscribe link in an email"
+	case models.ChannelILS:
+		return "The library's catalog"
 	}
 	return ch
 }

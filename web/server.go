@@ -183,12 +183,16 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 // built and never sent, or an error page, which saves nothing, leaves
 // them for the next.
 func (s *Server) showNotice(c echo.Context, sess *Session, p *views.Page) {
-	flash, rec, welcome := sess.peekNotice()
+	flash, rec, welcome, ilsWelcome := sess.peekNotice()
 	if welcome && !sess.shown.welcome && currentStaff(c) == nil {
 		if patron := currentPatron(c); patron != nil {
 			p.CatalogWelcome = patron.DisplayName()
 			sess.shown.welcome = true
 		}
+	}
+	if ilsWelcome && !sess.shown.ilsWelcome && currentStaff(c) == nil && currentPatron(c) != nil {
+		p.ILSWelcome = true
+		sess.shown.ilsWelcome = true
 	}
 	if flash != "" && sess.shown.flash == "" {
 		p.Notice = flash

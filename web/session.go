@@ -47,6 +47,9 @@ const (
 	// next page says to them.
 	keyCatalogReturn  = "catalog_return"
 	keyCatalogWelcome = "catalog_welcome"
+	// The welcome the next page says to a patron whose record the first
+	// sign-in through the library's system made.
+	keyILSWelcome = "ils_welcome"
 )
 
 // Session is the visitor's session as a request sees it: what the row
@@ -74,9 +77,10 @@ type Session struct {
 // from the session) only once a page is rendered. A message kept after the
 // page was built is not on it: its setter clears what was taken.
 type shownNotice struct {
-	flash   string
-	record  string
-	welcome bool
+	flash      string
+	record     string
+	welcome    bool
+	ilsWelcome bool
 }
 
 func newSession(name string, secure bool) *Session {
@@ -205,6 +209,13 @@ func (s *Session) WelcomeFromCatalog() {
 	s.shown.welcome = false
 }
 
+// WelcomeFromILS asks the next page to welcome a patron whose record
+// this sign-in made from the library's system.
+func (s *Session) WelcomeFromILS() {
+	s.set(keyILSWelcome, true)
+	s.shown.ilsWelcome = false
+}
+
 // Flash keeps a one-line message for the next page.
 func (s *Session) Flash(msg string) {
 	s.set(keyFlash, msg)
@@ -218,9 +229,10 @@ func (s *Session) FlashRecord(rec string) {
 }
 
 // peekNotice reads, without spending them, the messages waiting for the
-// next page: a flash, a record's message and the catalog's welcome.
-func (s *Session) peekNotice() (flash, record string, welcome bool) {
-	return s.str(keyFlash), s.str(keyFlashRecord), s.raw.Values[keyCatalogWelcome] == true
+// next page: a flash, a record's message, the catalog's welcome and the
+// welcome of a record made from the library's system.
+func (s *Session) peekNotice() (flash, record string, welcome, ilsWelcome bool) {
+	return s.str(keyFlash), s.str(keyFlashRecord), s.raw.Values[keyCatalogWelcome] == true, s.raw.Values[keyILSWelcome] == true
 }
 
 // spendNotice removes from the session the messages a rendered page
@@ -235,6 +247,9 @@ func (s *Session) spendNotice() {
 	}
 	if s.shown.welcome {
 		s.del(keyCatalogWelcome)
+	}
+	if s.shown.ilsWelcome {
+		s.del(keyILSWelcome)
 	}
 }
 

@@ -17,6 +17,7 @@ func TestSessionSettersMarkItChanged(t *testing.T) {
 		"HoldHandoff":        func(s *Session) { s.HoldHandoff("t", "/data", "") },
 		"SetCatalogReturn":   func(s *Session) { s.SetCatalogReturn("https://opac.example/") },
 		"WelcomeFromCatalog": func(s *Session) { s.WelcomeFromCatalog() },
+		"WelcomeFromILS":     func(s *Session) { s.WelcomeFromILS() },
 		"Flash":              func(s *Session) { s.Flash("Saved.") },
 		"FlashRecord":        func(s *Session) { s.FlashRecord("list.saved:3") },
 		"CSRFToken":          func(s *Session) { s.CSRFToken() },
@@ -35,7 +36,7 @@ func TestSessionSettersMarkItChanged(t *testing.T) {
 	s.SignedIn()
 	s.CSRFToken()
 	s.TakeHandoff() // nothing waiting: nothing taken
-	if flash, _, _ := s.peekNotice(); flash != "Saved." || s.Changed() {
+	if flash, _, _, _ := s.peekNotice(); flash != "Saved." || s.Changed() {
 		t.Fatalf("reading changed the session (flash %q)", flash)
 	}
 }
@@ -45,19 +46,19 @@ func TestRenderSpendsOnlyTheNoticeThePageShowed(t *testing.T) {
 	s.Flash("Saved.")
 	s.changed = false
 	s.spendNotice() // no page showed it
-	if flash, _, _ := s.peekNotice(); flash != "Saved." || s.Changed() {
+	if flash, _, _, _ := s.peekNotice(); flash != "Saved." || s.Changed() {
 		t.Fatal("a notice no page showed was spent")
 	}
 	s.shown = shownNotice{flash: "Saved."}    // a page showed it
 	s.Flash("Signed out of 1 other session.") // kept after the page was built
 	s.changed = false
 	s.spendNotice()
-	if flash, _, _ := s.peekNotice(); flash != "Signed out of 1 other session." {
+	if flash, _, _, _ := s.peekNotice(); flash != "Signed out of 1 other session." {
 		t.Fatalf("the notice kept after the page was built went with it (flash %q)", flash)
 	}
 	s.shown = shownNotice{flash: "Signed out of 1 other session."}
 	s.spendNotice()
-	if flash, _, _ := s.peekNotice(); flash != "" || !s.Changed() {
+	if flash, _, _, _ := s.peekNotice(); flash != "" || !s.Changed() {
 		t.Fatal("the notice the page showed was not spent")
 	}
 }

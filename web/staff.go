@@ -189,6 +189,8 @@ func (s *Server) StaffConsole(c echo.Context) error {
 		Name: st.DisplayName, Role: models.RoleName(st.Role),
 		CanAudit: models.RoleRank(st.Role) >= models.RoleRank(models.RolePrivacyOfficer),
 		CanAdmin: models.RoleRank(st.Role) >= models.RoleRank(models.RoleAdmin),
+		// Every role sees the connectors: they hold no patron's data.
+		Connectors: s.connectorRows(c.Request().Context()),
 	}))
 }
 

@@ -20,8 +20,18 @@ import (
 )
 
 // counterName is what a counter may be called: words, dots and
-// underscores, never a number long enough to be a card or an ID.
-var counterName = regexp.MustCompile(`^[a-z_]+(\.[a-z_-]+)*$`)
+// underscores, and after the first dot digits too (a connector's name:
+// ils.sip2.attempt); longNumber is what it may never hold, a number long
+// enough to be a card or an ID.
+var (
+	counterName = regexp.MustCompile(`^[a-z_]+(\.[a-z0-9_-]+)*$`)
+	longNumber  = regexp.MustCompile(`[0-9]{4}`)
+)
+
+// validCounter reports whether name may be counted.
+func validCounter(name string) bool {
+	return len(name) <= 100 && counterName.MatchString(name) && !longNumber.MatchString(name)
+}
 
 // stats gathers the anonymous daily counters in memory and writes them
 // now and then, so counting a page view never costs a database write.
@@ -38,7 +48,7 @@ func newStats(store *models.Store, loc *time.Location) *stats {
 
 // Inc counts one event today (in the library's time zone).
 func (s *stats) Inc(name string) {
-	if !counterName.MatchString(name) {
+	if !validCounter(name) {
 		return
 	}
 	day := s.store.Now().In(s.loc).Format("2006-01-02")
@@ -218,7 +228,7 @@ func statsCharts(rows []models.UsageCounter, from, to string) []views.Chart {
 // metricsHandler exposes the counters' totals in Prometheus format.
 func (s *Server) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(&counterCollector{s: s})
+	reg.MustRegister(&counterCollector{s: s}, &outboxCollector{s: s})
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 

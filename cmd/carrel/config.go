@@ -63,6 +63,19 @@ var settings = []setting{
 	{"CARREL_SMTP_TLS", "smtp-tls", "starttls", "starttls (required STARTTLS), tls (TLS from the start) or none (plain text: meant for a relay on this machine)"},
 	{"CARREL_DIGEST_HOUR", "digest-hour", "8", "local hour (0-23) from which daily and weekly new-arrival emails go out"},
 	{"CARREL_DIGEST_WEEKDAY", "digest-weekday", "monday", "the day weekly new-arrival emails go out"},
+	{"CARREL_PATRON_AUTH", "patron-auth", "local", "how patrons' cards and PINs are checked: local (PINs kept here, hashed), sip2 or koha (by the library's system; see docs/ils.md)"},
+	{"CARREL_SIP2_ADDR", "sip2-addr", "", "the ILS's SIP2 server, host:port (required with --patron-auth sip2)"},
+	{"CARREL_SIP2_TLS", "sip2-tls", "tls", "tls, or none (plain text: only to localhost or a private IP address, with a warning; see docs/ils.md for stunnel)"},
+	{"CARREL_SIP2_USER", "sip2-user", "", "SIP2 login user (CN of the 93 Login; unset: no login)"},
+	{"CARREL_SIP2_PASSWORD_FILE", "sip2-password-file", "", "file holding the SIP2 login password (else CARREL_SIP2_PASSWORD)"},
+	{"CARREL_SIP2_INSTITUTION", "sip2-institution", "", "the SIP2 institution id, AO (required with --patron-auth sip2)"},
+	{"CARREL_SIP2_LOCATION", "sip2-location", "", "the SIP2 location code, CP, sent with the login"},
+	{"CARREL_SIP2_ENCODING", "sip2-encoding", "utf-8", "the SIP2 server's character set: utf-8 or latin-1"},
+	{"CARREL_KOHA_URL", "koha-url", "", "Koha's address, such as https://koha.library.example (required with --patron-auth koha; http only to localhost or a private IP)"},
+	{"CARREL_KOHA_CLIENT_ID", "koha-client-id", "", "client id of the Koha API key Carrel uses (required with --patron-auth koha)"},
+	{"CARREL_KOHA_CLIENT_SECRET_FILE", "koha-client-secret-file", "", "file holding that key's secret (else CARREL_KOHA_CLIENT_SECRET)"},
+	{"CARREL_WEBHOOK_URL", "webhook-url", "", "comma-separated https addresses that receive every consent change as a signed webhook (see docs/webhooks.md)"},
+	{"CARREL_WEBHOOK_SECRET_FILE", "webhook-secret-file", "", "file holding the webhooks' signing secret, whsec_ and base64 (else CARREL_WEBHOOK_SECRET; required with a URL)"},
 	{"CARREL_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 }
 
@@ -78,6 +91,8 @@ type config struct {
 	// arrivalOrigins are CARREL_ARRIVAL_LINK_ORIGINS, normalised, for
 	// models.Store.ArrivalLinkOrigins.
 	arrivalOrigins []string
+	// ils is how patrons sign in and where consent changes go.
+	ils ilsConfig
 }
 
 // registerSettings adds every setting to fs as a flag whose default is the
@@ -254,6 +269,9 @@ func parseConfig(vals map[string]*string) (*config, error) {
 		c.arrivalOrigins = []string{models.DemoCatalogOrigin}
 	}
 	if w.Mail, err = parseMail(get, bad); err != nil {
+		return nil, err
+	}
+	if c.ils, err = parseILS(get, bad); err != nil {
 		return nil, err
 	}
 	c.Web = w

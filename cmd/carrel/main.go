@@ -190,8 +190,9 @@ func usage(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  --%-18s %s%s [$%s]\n", s.flag, s.help, def, s.env)
 	}
-	fmt.Fprintln(w, "  CARREL_SECRET_KEYS  comma-separated secret keys, current first (environment only, so keys never show in a process list)")
-	fmt.Fprintln(w, "  CARREL_SMTP_PASSWORD  the SMTP password (environment only, like the keys; or --smtp-password-file)")
+	for _, e := range envOnly {
+		fmt.Fprintf(w, "  %s  %s\n", e.env, e.help)
+	}
 }
 
 func newLogger(c *config, w io.Writer) *slog.Logger {
@@ -252,11 +253,23 @@ func serve(ctx context.Context, c *config, _ []string, out io.Writer) error {
 			printDemoAccounts(out)
 		}
 	}
+	// The library's system: the sign-in provider, the connectors the
+	// staff console shows, where consent changes go. The SIP2 pool closes
+	// once the server and the jobs have stopped (deferred first, run last).
+	link, err := wireILS(store, c.ils, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := link.Close(); err != nil {
+			log.Warn("closing the SIP2 connections", "err", err)
+		}
+	}()
 	srv, err := web.New(store, c.Web, log)
 	if err != nil {
 		return err
 	}
-	store.Count = srv.CountEvent // consent changes go into the usage statistics
+	store.Count = srv.CountEvent // consent changes and connector calls go into the usage statistics
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (CARREL_ADDR): %w", c.Addr, err)
@@ -281,9 +294,13 @@ func serve(ctx context.Context, c *config, _ []string, out io.Writer) error {
 	// and serve returns once every job has (the last statistics flushed,
 	// an email in flight sent and recorded).
 	jobsCtx, stopJobs := context.WithCancel(ctx)
-	sched := jobs.NewScheduler(jobs.All(store, jobs.Config{Sessions: srv.Config.Sessions, Location: srv.Config.Location,
+	jobsConfig := jobs.Config{Sessions: srv.Config.Sessions, Location: srv.Config.Location,
 		PurgeEvery: srv.Config.PurgeEvery, Mail: srv.Config.Mail, Library: srv.Config.MailLibrary(),
-		FlushStats: srv.FlushStats}, log)...)
+		FlushStats: srv.FlushStats}
+	// link.sender (nil without Koha or webhooks) sends the consent outbox;
+	// its job takes it from jobsConfig once models/jobs has one.
+	_ = link.sender
+	sched := jobs.NewScheduler(jobs.All(store, jobsConfig, log)...)
 	sched.Start(jobsCtx)
 	defer func() { stopJobs(); sched.Wait() }()
 

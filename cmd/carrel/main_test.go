@@ -37,8 +37,10 @@ func isolate(t *testing.T) string {
 		t.Setenv(s.env, "")
 		os.Unsetenv(s.env)
 	}
-	t.Setenv("CARREL_SECRET_KEYS", "")
-	os.Unsetenv("CARREL_SECRET_KEYS")
+	for _, e := range envOnly {
+		t.Setenv(e.env, "")
+		os.Unsetenv(e.env)
+	}
 	dir := t.TempDir()
 	t.Setenv("CARREL_DATA_DIR", dir)
 	return dir
