@@ -8,7 +8,9 @@ package models
 import (
 	"context"
 	"errors"
+	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -86,6 +88,22 @@ const (
 	// that URL (CARREL_WEBHOOK_URL).
 	TargetWebhookPrefix = "webhook:"
 )
+
+// ConnectorOf names the connector that carries an outbox target, as the
+// staff console, the logs and /metrics show it: "koha", or "webhook" and
+// the receiver's host (never its path or query, which may hold a token).
+func ConnectorOf(target string) string {
+	if target == TargetKoha {
+		return "koha"
+	}
+	if raw, ok := strings.CutPrefix(target, TargetWebhookPrefix); ok {
+		if u, err := url.Parse(raw); err == nil && u.Host != "" {
+			return "webhook " + u.Host
+		}
+		return "webhook"
+	}
+	return target
+}
 
 // SignIn is the result of a patron's sign-in.
 type SignIn struct {

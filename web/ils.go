@@ -6,34 +6,13 @@ package web
 
 import (
 	"context"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-// ConnectorOf names the connector that sends a consent outbox target:
-// "koha" for models.TargetKoha, "webhook " and the receiver's host for a
-// webhook (never its path or query, which may carry a token), as the
-// outbox's sender (models/ils) names them when it reports each call.
-// serve registers each configured one under this name, and the staff
-// console and /metrics group the outbox's backlog by it.
-func ConnectorOf(target string) string {
-	if target == models.TargetKoha {
-		return "koha"
-	}
-	if raw, ok := strings.CutPrefix(target, models.TargetWebhookPrefix); ok {
-		if u, err := url.Parse(raw); err == nil && u.Host != "" {
-			return "webhook " + u.Host
-		}
-		return "webhook"
-	}
-	return target
-}
 
 // kohaWriteBack reports whether reading-history choices are written back
 // to Koha, so the consent history says whether Koha has each one.
@@ -82,7 +61,7 @@ func (s *Server) connectorRows(ctx context.Context) []views.ConnectorRow {
 	waiting, known := s.outboxByConnector(ctx)
 	sends := map[string]bool{} // the connectors the outbox sends through
 	for _, t := range s.Store.ConsentTargets {
-		sends[ConnectorOf(t)] = true
+		sends[models.ConnectorOf(t)] = true
 	}
 	rows := make([]views.ConnectorRow, 0, len(snap))
 	for _, st := range snap {
@@ -123,7 +102,7 @@ func (s *Server) outboxByConnector(ctx context.Context) (map[string]int64, bool)
 	}
 	out := map[string]int64{}
 	for target, n := range backlog {
-		out[ConnectorOf(target)] += n
+		out[models.ConnectorOf(target)] += n
 	}
 	return out, true
 }
@@ -151,7 +130,7 @@ func (oc *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	seen := map[string]bool{}
 	for _, t := range targets {
-		seen[ConnectorOf(t)] = true
+		seen[models.ConnectorOf(t)] = true
 	}
 	for name := range waiting {
 		seen[name] = true

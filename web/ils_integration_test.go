@@ -90,7 +90,7 @@ func TestKohaSignInWriteBackAndFollow(t *testing.T) {
 		k := kohatest.StartTLS(t)
 		id := k.AddPatron(kohatest.Patron{Cardnumber: "21000000000201", Password: "9876", Firstname: "Grace",
 			Surname: "Hopper", Email: "grace@example.org", LibraryID: "MAIN", ExpiryDate: "2028-06-30",
-			Privacy: models.KohaPrivacyKeep})
+			Privacy: models.KohaPrivacyDefault})
 		kc, err := koha.New(k.Config())
 		if err != nil {
 			t.Fatal(err)
@@ -109,7 +109,7 @@ func TestKohaSignInWriteBackAndFollow(t *testing.T) {
 		// On, then off: Koha ends with privacy 2 (never keep), in order.
 		wantRedirect(t, c.post("/data/reading-history/on", url.Values{"csrf_token": {c.csrf("/data/reading-history")}}), "/data/reading-history")
 		tok := c.csrf("/data/reading-history/off")
-		wantRedirect(t, c.post("/data/reading-history/off", url.Values{"csrf_token": {tok}}), "/data/reading-history")
+		wantRedirect(t, c.post("/data/reading-history/off", url.Values{"csrf_token": {tok}, "confirm": {"yes"}}), "/data/reading-history")
 		history := c.get("/data/consents")
 		if !strings.Contains(history.body, "Waiting to be sent") {
 			t.Errorf("the consent history does not say the catalog has yet to hear of it:\n%s", excerpt(history.body))

@@ -265,8 +265,8 @@ func TestStaffConsoleShowsTheConnectors(t *testing.T) {
 		a.store.ConsentTargets = []string{models.TargetKoha, models.TargetWebhookPrefix + "https://hooks.library.example/carrel?token=x"}
 		a.store.Connectors.Register("koha")
 		a.store.Connectors.Register("sip2") // sign-in only: nothing waits for it
-		a.store.Connectors.Register(web.ConnectorOf(a.store.ConsentTargets[1]))
-		if got := web.ConnectorOf(a.store.ConsentTargets[1]); got != "webhook hooks.library.example" {
+		a.store.Connectors.Register(models.ConnectorOf(a.store.ConsentTargets[1]))
+		if got := models.ConnectorOf(a.store.ConsentTargets[1]); got != "webhook hooks.library.example" {
 			t.Fatalf("a webhook's connector is %q", got)
 		}
 		start := testNow.Add(-time.Minute)

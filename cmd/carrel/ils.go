@@ -5,7 +5,6 @@ package main
 // and CARREL_WEBHOOK_* settings, and their wiring into serve.
 
 import (
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net"
@@ -18,7 +17,6 @@ import (
 	"github.com/carrel-library/carrel/models/ils"
 	"github.com/carrel-library/carrel/models/ils/koha"
 	"github.com/carrel-library/carrel/models/ils/sip2"
-	"github.com/carrel-library/carrel/web"
 )
 
 // Patron sign-in providers (CARREL_PATRON_AUTH).
@@ -234,7 +232,7 @@ func parseWebhooks(get func(string) string, bad func(env, want string) error, wa
 		return nil, &configError{"CARREL_WEBHOOK_SECRET: required with CARREL_WEBHOOK_URL (or set CARREL_WEBHOOK_SECRET_FILE): " +
 			"whsec_ followed by at least 24 random bytes in base64, such as the output of: echo whsec_$(openssl rand -base64 32)"}
 	}
-	secret, err := parseWebhookSecret(secretText)
+	secret, err := ils.ParseWebhookSecret(secretText)
 	if err != nil {
 		// Never the value: it is a secret.
 		return nil, &configError{"CARREL_WEBHOOK_SECRET: " + err.Error()}
@@ -244,27 +242,6 @@ func parseWebhooks(get func(string) string, bad func(env, want string) error, wa
 		hooks[i] = ils.Webhook{URL: u, Secret: secret}
 	}
 	return hooks, nil
-}
-
-// parseWebhookSecret reads a Standard Webhooks secret: "whsec_" and the
-// key in base64, of 24 to 64 bytes.
-func parseWebhookSecret(v string) ([]byte, error) {
-	b64, ok := strings.CutPrefix(v, "whsec_")
-	if !ok {
-		return nil, fmt.Errorf("not a Standard Webhooks secret: it starts with whsec_, then at least 24 random bytes in base64 " +
-			"(echo whsec_$(openssl rand -base64 32))")
-	}
-	key, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		key, err = base64.RawStdEncoding.DecodeString(b64) // without the trailing =, as some tools write it
-	}
-	if err != nil {
-		return nil, fmt.Errorf("what follows whsec_ is not base64 (echo whsec_$(openssl rand -base64 32) makes one)")
-	}
-	if len(key) < 24 || len(key) > 64 {
-		return nil, fmt.Errorf("the key is %d bytes; a Standard Webhooks key is 24 to 64 bytes (echo whsec_$(openssl rand -base64 32) makes one)", len(key))
-	}
-	return key, nil
 }
 
 // plainTextWarning is the warning said at start for a plain-text link the
@@ -337,7 +314,7 @@ func wireILS(store *models.Store, ic ilsConfig, log *slog.Logger) (*ilsLink, err
 		log.Info("patrons sign in with PINs kept here (CARREL_PATRON_AUTH=local)")
 	}
 	for _, h := range ic.Webhooks {
-		store.Connectors.Register(web.ConnectorOf(models.TargetWebhookPrefix + h.URL))
+		store.Connectors.Register(models.ConnectorOf(models.TargetWebhookPrefix + h.URL))
 	}
 	store.ConsentTargets = ic.Targets
 	if len(ic.Targets) > 0 {

@@ -296,10 +296,7 @@ func serve(ctx context.Context, c *config, _ []string, out io.Writer) error {
 	jobsCtx, stopJobs := context.WithCancel(ctx)
 	jobsConfig := jobs.Config{Sessions: srv.Config.Sessions, Location: srv.Config.Location,
 		PurgeEvery: srv.Config.PurgeEvery, Mail: srv.Config.Mail, Library: srv.Config.MailLibrary(),
-		FlushStats: srv.FlushStats}
-	// link.sender (nil without Koha or webhooks) sends the consent outbox;
-	// its job takes it from jobsConfig once models/jobs has one.
-	_ = link.sender
+		FlushStats: srv.FlushStats, ILS: link.sender}
 	sched := jobs.NewScheduler(jobs.All(store, jobsConfig, log)...)
 	sched.Start(jobsCtx)
 	defer func() { stopJobs(); sched.Wait() }()

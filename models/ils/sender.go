@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -101,22 +100,13 @@ func (s *Sender) setup() {
 				s.Store.Connectors.Register(kohaConnector)
 			}
 			for _, w := range s.Webhooks {
-				s.Store.Connectors.Register(webhookConnector(w.URL))
+				s.Store.Connectors.Register(models.ConnectorOf(models.TargetWebhookPrefix + w.URL))
 			}
 		}
 	})
 }
 
 const kohaConnector = "koha"
-
-// webhookConnector is a webhook's connector name: "webhook" and its host
-// (never its path or query, which may hold a token).
-func webhookConnector(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.Host != "" {
-		return "webhook " + u.Host
-	}
-	return "webhook"
-}
 
 // maxAttempts bounds the tries of one row whatever their cause: a week
 // of backoffs is about 18, so only a row whose senders keep dying before
@@ -228,7 +218,7 @@ func (s *Sender) deliver(ctx context.Context, it models.OutboxItem, rep *Report)
 // targetName is a target as logs show it: "koha", or "webhook" and host.
 func targetName(target string) string {
 	if u, ok := strings.CutPrefix(target, models.TargetWebhookPrefix); ok {
-		return webhookConnector(u)
+		return models.ConnectorOf(models.TargetWebhookPrefix + u)
 	}
 	return target
 }
@@ -317,7 +307,7 @@ func (s *Sender) sendWebhook(ctx context.Context, it models.OutboxItem) outcome 
 	req.Header.Set(HeaderWebhookID, id)
 	req.Header.Set(HeaderWebhookTimestamp, strconv.FormatInt(at.Unix(), 10))
 	req.Header.Set(HeaderWebhookSignature, SignWebhook(hook.Secret, id, at, body))
-	name := webhookConnector(raw)
+	name := models.ConnectorOf(models.TargetWebhookPrefix + raw)
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {

@@ -55,17 +55,19 @@ func ParseWebhookSecret(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
 	rest, ok := strings.CutPrefix(s, webhookSecretPrefix)
 	if !ok {
-		return nil, errors.New("webhook secret: must start with whsec_ followed by base64 (openssl rand -base64 32)")
+		return nil, errors.New("not a Standard Webhooks secret: it starts with whsec_, then at least 24 random bytes in base64 " +
+			"(echo whsec_$(openssl rand -base64 32) makes one)")
 	}
 	key, err := base64.StdEncoding.DecodeString(rest)
 	if err != nil {
 		key, err = base64.RawStdEncoding.DecodeString(rest)
 	}
 	if err != nil {
-		return nil, errors.New("webhook secret: what follows whsec_ is not base64")
+		return nil, errors.New("what follows whsec_ is not base64 (echo whsec_$(openssl rand -base64 32) makes one)")
 	}
 	if len(key) < minWebhookSecret || len(key) > maxWebhookSecret {
-		return nil, fmt.Errorf("webhook secret: %d bytes, want %d to %d random bytes", len(key), minWebhookSecret, maxWebhookSecret)
+		return nil, fmt.Errorf("the key is %d bytes; a Standard Webhooks key is %d to %d bytes (echo whsec_$(openssl rand -base64 32) makes one)",
+			len(key), minWebhookSecret, maxWebhookSecret)
 	}
 	return key, nil
 }
