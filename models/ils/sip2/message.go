@@ -55,9 +55,12 @@ func checksum(b []byte) uint16 {
 	return -sum
 }
 
+// seqDigit is the AY sequence number's one digit: SIP2 counts 0 to 9.
+func seqDigit(seq int) byte { return "0123456789"[(seq%10+10)%10] }
+
 // appendErrorDetection ends body with AY<seq>AZ<checksum> and the CR.
 func appendErrorDetection(body []byte, seq int) []byte {
-	msg := append(body, 'A', 'Y', byte('0'+seq), 'A', 'Z')
+	msg := append(body, 'A', 'Y', seqDigit(seq), 'A', 'Z')
 	msg = fmt.Appendf(msg, "%04X", checksum(msg))
 	return append(msg, '\r')
 }
@@ -159,7 +162,7 @@ func checkResponse(msg []byte, want string, seq int) ([]byte, error) {
 	if checksum(msg[:n-4]) != sum {
 		return nil, protocolError("bad checksum")
 	}
-	if tail[2] != byte('0'+seq) {
+	if tail[2] != seqDigit(seq) {
 		return nil, protocolError("sequence number is not the request's")
 	}
 	body := msg[:n-9]

@@ -31,7 +31,7 @@ import (
 
 // The API's paths, for Calls.
 const (
-	PathToken      = "/api/v1/oauth/token"
+	PathToken      = "/api/v1/oauth/token" // #nosec G101 -- the token endpoint's path, not a credential
 	PathValidation = "/api/v1/auth/password/validation"
 )
 
