@@ -25,10 +25,11 @@ import (
 // real date replaces it.
 const ILSExpiryUnknown = 1 // year
 
-// errCardHeldByAnother says the card number the ILS gave belongs to a
-// patron record with another ILS id, which a sign-in never takes over. It
-// names no card.
-var errCardHeldByAnother = errors.New("the ILS's card number belongs to another patron record; " +
+// ErrILSCardConflict says the card number the ILS gave belongs to a
+// patron record with another ILS id, which a sign-in never takes over
+// (the card moved between patrons in the ILS; the next import sorts it
+// out). It names no card.
+var ErrILSCardConflict = errors.New("the ILS's card number belongs to another patron record; " +
 	"import the patrons file or correct the record")
 
 // SignInPatron checks a card and PIN: with PatronAuth nil, against the
@@ -186,7 +187,7 @@ func (s *Store) recordILSSignIn(tx *gorm.DB, name, typed string, ip ILSPatron) (
 				return SignIn{}, err
 			}
 			if !found {
-				return SignIn{}, errCardHeldByAnother
+				return SignIn{}, ErrILSCardConflict
 			}
 		default:
 			return SignIn{}, err

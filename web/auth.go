@@ -116,6 +116,14 @@ func (s *Server) LoginSubmit(c echo.Context) error {
 	case errors.Is(err, models.ErrBadCredentials):
 		view.Message = "That card number and PIN do not match our records. Check both and try again."
 		return s.renderLogin(c, http.StatusUnauthorized, "Error: Sign in", view)
+	case errors.Is(err, models.ErrILSCardConflict):
+		// The ILS accepted the card, but here it belongs to another
+		// record: staff must look, and the log says so without the card.
+		s.Log.Warn("patron sign-in: the library's system gave a card number another record holds here; " +
+			"the next patrons import, or staff, must correct it")
+		view.Message = "The library's system accepted your card, but it does not match your record here yet, " +
+			"so we could not sign you in. Nothing was changed. Please ask at any library desk, and we will put it right."
+		return s.renderLogin(c, http.StatusConflict, "Error: Sign in", view)
 	case err != nil:
 		return err
 	}

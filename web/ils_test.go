@@ -413,3 +413,37 @@ func TestMetricsCountConnectorsAndTheOutbox(t *testing.T) {
 		}
 	})
 }
+
+// TestSignInWhoseCardBelongsToAnotherRecord: the ILS accepts a card whose
+// number a record with another ILS id holds here (a card moved between
+// patrons in the ILS before the nightly import). The sign-in never takes
+// that record over; the patron is told plainly what to do, not shown a
+// server error, and nothing is written.
+func TestSignInWhoseCardBelongsToAnotherRecord(t *testing.T) {
+	forEachDB(t, web.Config{}, func(t *testing.T, a *app) {
+		other := a.patron(card, "1111", "Rosa", "Parks")
+		otherID := "7"
+		if err := a.store.DB.Model(&models.Patron{}).Where("id = ?", other.ID).Update("ils_id", otherID).Error; err != nil {
+			t.Fatal(err)
+		}
+		provider := newFakeILS("koha")
+		provider.add(card, pin, models.ILSPatron{ILSID: "42", Card: card, GivenName: "Claudette", FamilyName: "Colvin"})
+		a.withILS(provider)
+		c := a.client()
+		r := c.signIn(card, pin)
+		wantStatus(t, r, http.StatusConflict)
+		if msg := r.doc(t).Find(`[data-testid="form-error"]`).Text(); !strings.Contains(msg, "library desk") {
+			t.Fatalf("form error = %q", msg)
+		}
+		if c.sessionCookie() != "" {
+			t.Fatal("a sign-in matched to no record started a session")
+		}
+		var p models.Patron
+		if err := a.store.DB.Where("id = ?", other.ID).Take(&p).Error; err != nil || p.GivenName != "Rosa" || p.ILSID == nil || *p.ILSID != otherID {
+			t.Fatalf("the other record changed: %+v, %v", p, err)
+		}
+		if strings.Contains(a.logs.String(), card) {
+			t.Error("the log names the card")
+		}
+	})
+}
