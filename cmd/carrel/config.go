@@ -244,13 +244,9 @@ func parseConfig(vals map[string]*string) (*config, error) {
 		return nil, bad("CARREL_PURGE_EVERY", "a duration of at least 1m, such as 24h, or 0 for off")
 	}
 	w.PurgeEvery = every
-	w.MetricsToken = os.Getenv("CARREL_METRICS_TOKEN")
-	if path := get("CARREL_METRICS_TOKEN_FILE"); path != "" {
-		b, err := os.ReadFile(path) // #nosec G304 -- the operator names the token file (CARREL_METRICS_TOKEN_FILE)
-		if err != nil {
-			return nil, bad("CARREL_METRICS_TOKEN_FILE", "a readable file")
-		}
-		w.MetricsToken = strings.TrimSpace(string(b))
+	w.MetricsToken, err = secretSetting(get, bad, "CARREL_METRICS_TOKEN")
+	if err != nil {
+		return nil, err
 	}
 	if w.MetricsToken != "" && len(w.MetricsToken) < 16 {
 		return nil, &configError{"CARREL_METRICS_TOKEN: a bearer token needs at least 16 characters"}
@@ -316,13 +312,9 @@ func parseMail(get func(string) string, bad func(env, want string) error) (mail.
 	if a, err := netmail.ParseAddress(m.From); err != nil || !strings.Contains(a.Address, ".") {
 		return m, bad("CARREL_SMTP_FROM", "an email address, optionally with a name: 'Library <news@library.example>'")
 	}
-	m.Password = os.Getenv("CARREL_SMTP_PASSWORD")
-	if path := get("CARREL_SMTP_PASSWORD_FILE"); path != "" {
-		b, err := os.ReadFile(path) // #nosec G304 -- the operator names the password file (CARREL_SMTP_PASSWORD_FILE)
-		if err != nil {
-			return m, bad("CARREL_SMTP_PASSWORD_FILE", "a readable file")
-		}
-		m.Password = strings.TrimSpace(string(b))
+	m.Password, err = secretSetting(get, bad, "CARREL_SMTP_PASSWORD")
+	if err != nil {
+		return m, err
 	}
 	if m.Username != "" && m.Password == "" {
 		return m, &configError{"CARREL_SMTP_PASSWORD: needed with CARREL_SMTP_USERNAME (or set CARREL_SMTP_PASSWORD_FILE)"}
@@ -412,4 +404,19 @@ func demoKey(dir string) (string, error) {
 		return "", fmt.Errorf("write demo secret: %w", err)
 	}
 	return key, nil
+}
+
+// secretSetting reads a secret from the environment variable env (never a
+// flag, so it shows neither in a process list nor in --help) or, when
+// env_FILE names one, from that file, trimmed. "" when neither is set.
+func secretSetting(get func(string) string, bad func(env, want string) error, env string) (string, error) {
+	v := os.Getenv(env)
+	if path := get(env + "_FILE"); path != "" {
+		b, err := os.ReadFile(path) // #nosec G304 -- the operator names the secret's file (the setting's _FILE)
+		if err != nil {
+			return "", bad(env+"_FILE", "a readable file")
+		}
+		v = strings.TrimSpace(string(b))
+	}
+	return v, nil
 }

@@ -130,13 +130,9 @@ func parseSIP2(get func(string) string, bad func(env, want string) error, warnin
 	default:
 		return s, bad("CARREL_SIP2_TLS", "tls or none")
 	}
-	s.Password = os.Getenv("CARREL_SIP2_PASSWORD")
-	if path := get("CARREL_SIP2_PASSWORD_FILE"); path != "" {
-		b, err := os.ReadFile(path) // #nosec G304 -- the operator names the password file (CARREL_SIP2_PASSWORD_FILE)
-		if err != nil {
-			return s, bad("CARREL_SIP2_PASSWORD_FILE", "a readable file")
-		}
-		s.Password = strings.TrimSpace(string(b))
+	s.Password, err = secretSetting(get, bad, "CARREL_SIP2_PASSWORD")
+	if err != nil {
+		return s, err
 	}
 	if s.User != "" && s.Password == "" {
 		return s, &configError{"CARREL_SIP2_PASSWORD: needed with CARREL_SIP2_USER (or set CARREL_SIP2_PASSWORD_FILE)"}
@@ -175,13 +171,9 @@ func parseKoha(get func(string) string, bad func(env, want string) error, warnin
 	if k.ClientID == "" {
 		return k, &configError{"CARREL_KOHA_CLIENT_ID: required with CARREL_PATRON_AUTH=koha: the client id of a Koha API key (see docs/ils.md)"}
 	}
-	k.ClientSecret = os.Getenv("CARREL_KOHA_CLIENT_SECRET")
-	if path := get("CARREL_KOHA_CLIENT_SECRET_FILE"); path != "" {
-		b, err := os.ReadFile(path) // #nosec G304 -- the operator names the secret file (CARREL_KOHA_CLIENT_SECRET_FILE)
-		if err != nil {
-			return k, bad("CARREL_KOHA_CLIENT_SECRET_FILE", "a readable file")
-		}
-		k.ClientSecret = strings.TrimSpace(string(b))
+	k.ClientSecret, err = secretSetting(get, bad, "CARREL_KOHA_CLIENT_SECRET")
+	if err != nil {
+		return k, err
 	}
 	if k.ClientSecret == "" {
 		return k, &configError{"CARREL_KOHA_CLIENT_SECRET: required with CARREL_PATRON_AUTH=koha (or set CARREL_KOHA_CLIENT_SECRET_FILE): the secret of the Koha API key"}
@@ -220,13 +212,9 @@ func parseWebhooks(get func(string) string, bad func(env, want string) error, wa
 		}
 		urls = append(urls, part)
 	}
-	secretText := os.Getenv("CARREL_WEBHOOK_SECRET")
-	if path := get("CARREL_WEBHOOK_SECRET_FILE"); path != "" {
-		b, err := os.ReadFile(path) // #nosec G304 -- the operator names the secret file (CARREL_WEBHOOK_SECRET_FILE)
-		if err != nil {
-			return nil, bad("CARREL_WEBHOOK_SECRET_FILE", "a readable file")
-		}
-		secretText = strings.TrimSpace(string(b))
+	secretText, err := secretSetting(get, bad, "CARREL_WEBHOOK_SECRET")
+	if err != nil {
+		return nil, err
 	}
 	if secretText == "" {
 		return nil, &configError{"CARREL_WEBHOOK_SECRET: required with CARREL_WEBHOOK_URL (or set CARREL_WEBHOOK_SECRET_FILE): " +
