@@ -533,7 +533,7 @@ func (s *Server) HistoryOn(c echo.Context) error {
 	if _, _, err := s.Store.SetReadingHistory(c.Request().Context(), p.ID, true, s.actor(c)); err != nil {
 		return err
 	}
-	s.flash(c, "Reading history is on. Items you return from now on will be kept here.")
+	s.flash(c, "Reading history is on. Items you return from now on will be kept here."+s.catalogToldToo(p))
 	return s.redirect(c, "/data/reading-history")
 }
 
@@ -568,7 +568,7 @@ func (s *Server) HistoryOff(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.flash(c, "Reading history is off. "+titleCase(plural(erased, "item was", "items were"))+" erased.")
+	s.flash(c, "Reading history is off. "+titleCase(plural(erased, "item was", "items were"))+" erased."+s.catalogToldToo(p))
 	return s.redirect(c, "/data/reading-history")
 }
 

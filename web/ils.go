@@ -38,14 +38,24 @@ func followedNotice(f *models.ILSFollow) string {
 		return ""
 	}
 	if f.NewValue == "on" {
-		return "Since your last visit you turned reading history on in the library's catalog, so we turned it on here too. " +
+		return "Since your last visit, reading history was turned on for your card in the library's catalog, so we turned it on here too. " +
 			"Items you return from now on will be kept here."
 	}
-	msg := "Since your last visit you turned reading history off in the library's catalog, so we turned it off here too"
+	msg := "Since your last visit, reading history was turned off for your card in the library's catalog, so we turned it off here too"
 	if f.Erased == 0 {
 		return msg + ". There was nothing to erase."
 	}
 	return msg + " and erased " + plural(f.Erased, "item", "items") + "."
+}
+
+// catalogToldToo is what a reading-history change adds when it is written
+// back to Koha: the catalog hears of it shortly, and the consent history
+// says when. "" when this patron's choices are not written back.
+func (s *Server) catalogToldToo(p *models.Patron) string {
+	if p == nil || p.ILSID == nil || !s.kohaWriteBack() {
+		return ""
+	}
+	return " The library's catalog will be told too; your consent history shows when it has it."
 }
 
 // connectorRows lays out every connector this instance knows, with what

@@ -110,6 +110,9 @@ func TestKohaSignInWriteBackAndFollow(t *testing.T) {
 		wantRedirect(t, c.post("/data/reading-history/on", url.Values{"csrf_token": {c.csrf("/data/reading-history")}}), "/data/reading-history")
 		tok := c.csrf("/data/reading-history/off")
 		wantRedirect(t, c.post("/data/reading-history/off", url.Values{"csrf_token": {tok}, "confirm": {"yes"}}), "/data/reading-history")
+		if page := c.get("/data/reading-history"); !strings.Contains(page.body, "catalog will be told too") {
+			t.Errorf("turning history off does not say the catalog will be told:\n%s", excerpt(page.body))
+		}
 		history := c.get("/data/consents")
 		if !strings.Contains(history.body, "Waiting to be sent") {
 			t.Errorf("the consent history does not say the catalog has yet to hear of it:\n%s", excerpt(history.body))

@@ -232,7 +232,7 @@ func TestSignInFollowsAChoiceMadeInTheCatalog(t *testing.T) {
 		c := a.client()
 		wantRedirect(t, c.signIn(card, pin), "/data")
 		r := c.get("/data")
-		want := "Since your last visit you turned reading history off in the library's catalog, so we turned it off here too and erased 12 items."
+		want := "Since your last visit, reading history was turned off for your card in the library's catalog, so we turned it off here too and erased 12 items."
 		if got := r.doc(t).Find(`[data-testid="notice"]`).Text(); got != want {
 			t.Fatalf("notice = %q, want %q", got, want)
 		}
