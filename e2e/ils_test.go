@@ -186,8 +186,9 @@ func TestLibrarySystemJourney(t *testing.T) {
 		wantPage(t, console, http.StatusOK, "/staff", "Staff console")
 		kohaRow := `[data-testid="connectors"] [data-testid="connector-koha"]`
 		staff.wantElement(console, kohaRow+` [data-testid="connector-error"]`, "Failing")
-		if e := staff.textOf(kohaRow + ` [data-testid="connector-error"]`); strings.Contains(e, "None") || !strings.Contains(e, ": ") {
-			t.Errorf("/staff: the koha connector's last error is %q; want when it failed and why", e)
+		if e := staff.textOf(kohaRow + ` [data-testid="connector-error"]`); strings.Contains(e, "None") ||
+			!strings.Contains(e, "M: ") || !strings.Contains(e, "HTTP 500") {
+			t.Errorf("/staff: the koha connector's last error is %q; want when it failed, then \": \" and why (HTTP 500)", e)
 		}
 		if cells := staff.rowCells(kohaRow); len(cells) < 7 || cells[1] == "Never" || cells[6] != "0" {
 			t.Errorf("/staff: the koha connector's row is %q; want a last success (the sign-in, the writes) and nothing waiting", cells)
