@@ -170,7 +170,9 @@ func (c *Connectors) Observe(name string, start time.Time, d time.Duration, errT
 	}
 	st.Failures++
 	st.LastError = start.Add(d)
-	st.LastErrorText = errText
+	// The row names the connector already: "koha: validate password:
+	// HTTP 500" reads "validate password: HTTP 500" there.
+	st.LastErrorText = strings.TrimPrefix(errText, name+": ")
 }
 
 // Register makes a connector show (with no calls yet) before its first
