@@ -401,9 +401,43 @@ type Staff struct {
 	Role         string
 	PasswordHash string
 	DisabledAt   *time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// OIDCIssuer and OIDCSubject key a staff member made by single
+	// sign-on (nil for local accounts).
+	OIDCIssuer  *string `gorm:"column:oidc_issuer"`
+	OIDCSubject *string `gorm:"column:oidc_subject"`
+	// TOTPSecret is the second factor's secret sealed under the server
+	// key ("" when not enrolled); TOTPLastStep the last time step
+	// accepted, so no code is accepted twice.
+	TOTPSecret     string     `gorm:"column:totp_secret"`
+	TOTPEnrolledAt *time.Time `gorm:"column:totp_enrolled_at"`
+	TOTPLastStep   int64      `gorm:"column:totp_last_step"`
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
+
+// StaffRecoveryCode is one single-use recovery code of a staff member's
+// second factor, hashed.
+type StaffRecoveryCode struct {
+	ID        int64
+	StaffID   int64
+	CodeHash  string
+	UsedAt    *time.Time
+	CreatedAt time.Time
+}
+
+// StaffOIDCState is a staff sign-in through the identity provider under
+// way: its state (hashed), nonce and PKCE verifier. Short-lived, deleted
+// when used.
+type StaffOIDCState struct {
+	StateHash    string `gorm:"primaryKey"`
+	Nonce        string
+	CodeVerifier string
+	NextPath     string
+	ExpiresAt    time.Time
+}
+
+// TableName spells the acronym as the table does.
+func (StaffOIDCState) TableName() string { return "staff_oidc_states" }
 
 // TableName keeps "staff" uncountable.
 func (Staff) TableName() string { return "staff" }
@@ -663,7 +697,7 @@ func DerivedModels() []any { return []any{&KeptSummary{}, &OutboxRow{}} }
 func AllModels() []any {
 	return append([]any{&Patron{}, &MailingList{}, &Staff{}, &SigninThrottle{},
 		&SigninFailureBucket{}, &UsageCounter{}, &OPAC{}, &OPACKey{}, &HandoffToken{}, &Setting{}, &LegalRequest{}, &LegalProduction{},
-		&Arrival{}, &ArrivalTerm{}, &APIKey{}, &Digest{}}, append(PatronModels(), append(LegalModels(), DerivedModels()...)...)...)
+		&Arrival{}, &ArrivalTerm{}, &APIKey{}, &Digest{}, &StaffRecoveryCode{}, &StaffOIDCState{}}, append(PatronModels(), append(LegalModels(), DerivedModels()...)...)...)
 }
 
 func (KeptSummary) TableName() string { return "patron_summaries" }

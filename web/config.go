@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	netmail "net/mail"
 	"strings"
 	"time"
@@ -67,7 +68,42 @@ type Config struct {
 	// every page's footer and wherever a patron is asked to tell the
 	// library something. Unset, pages send them to any desk.
 	PrivacyContact views.Contact
+	// StaffOIDC is single sign-on for staff; an empty Issuer turns it off.
+	StaffOIDC StaffOIDC
+	// StaffLocalOff refuses local staff passwords (CARREL_STAFF_LOCAL=off):
+	// staff sign in through the identity provider only.
+	StaffLocalOff bool
+	// StaffTOTP says which local accounts need a second factor:
+	// TOTPRequiredForOfficers (the default when ""), TOTPRequired or
+	// TOTPOptional.
+	StaffTOTP string
 }
+
+// CARREL_STAFF_TOTP values.
+const (
+	TOTPRequiredForOfficers = "required-for-officers"
+	TOTPRequired            = "required"
+	TOTPOptional            = "optional"
+)
+
+// StaffOIDC is how staff sign in through the library's identity provider
+// (OpenID Connect, authorization code flow with PKCE).
+type StaffOIDC struct {
+	Issuer       string
+	Name         string // "Sign in with <Name>"
+	ClientID     string
+	ClientSecret string
+	// RolesClaim is the ID token claim holding groups (default "groups");
+	// Roles maps each role (models.RoleAssistant, ...) to the claim values
+	// that grant it.
+	RolesClaim string
+	Roles      map[string][]string
+	// HTTPClient, when set, reaches the provider (tests: its TLS trust).
+	HTTPClient *http.Client
+}
+
+// Enabled reports whether staff may sign in through the provider.
+func (o StaffOIDC) Enabled() bool { return o.Issuer != "" }
 
 // ParsePrivacyContact reads CARREL_PRIVACY_CONTACT: "name; email; phone;
 // address", separated by semicolons, with a name and at least an email or

@@ -76,6 +76,14 @@ var settings = []setting{
 	{"CARREL_KOHA_CLIENT_SECRET_FILE", "koha-client-secret-file", "", "file holding that key's secret (else CARREL_KOHA_CLIENT_SECRET)"},
 	{"CARREL_WEBHOOK_URL", "webhook-url", "", "comma-separated https addresses that receive every consent change as a signed webhook (see docs/webhooks.md)"},
 	{"CARREL_WEBHOOK_SECRET_FILE", "webhook-secret-file", "", "file holding the webhooks' signing secret, whsec_ and base64 (else CARREL_WEBHOOK_SECRET; required with a URL)"},
+	{"CARREL_STAFF_OIDC_ISSUER", "staff-oidc-issuer", "", "the identity provider staff sign in with (OpenID Connect issuer URL, https; unset: no single sign-on; see docs/staff-sign-in.md)"},
+	{"CARREL_STAFF_OIDC_NAME", "staff-oidc-name", "", "the provider's name on the button, 'Sign in with <name>' (default: the issuer's host)"},
+	{"CARREL_STAFF_OIDC_CLIENT_ID", "staff-oidc-client-id", "", "the portal's client id at the identity provider (required with an issuer)"},
+	{"CARREL_STAFF_OIDC_CLIENT_SECRET_FILE", "staff-oidc-client-secret-file", "", "file holding the client secret (else CARREL_STAFF_OIDC_CLIENT_SECRET)"},
+	{"CARREL_STAFF_OIDC_ROLES_CLAIM", "staff-oidc-roles-claim", "groups", "the ID token claim listing the staff member's groups or roles"},
+	{"CARREL_STAFF_OIDC_ROLES", "staff-oidc-roles", "", "claim values for each role: 'assistant=lib-desk,privacy_officer=lib-privacy,admin=lib-it' (required with an issuer)"},
+	{"CARREL_STAFF_LOCAL", "staff-local", "on", "on: staff may also sign in with a local username and password; off: only through the identity provider"},
+	{"CARREL_STAFF_TOTP", "staff-totp", "required-for-officers", "second factor for local staff accounts: required-for-officers (privacy officers and admins), required (everyone) or optional"},
 	{"CARREL_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 }
 

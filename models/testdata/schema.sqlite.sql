@@ -68,6 +68,10 @@ CREATE INDEX sessions_patron ON sessions (patron_id);
 
 CREATE INDEX sessions_staff ON sessions (staff_id);
 
+CREATE UNIQUE INDEX staff_oidc_identity ON staff (oidc_issuer, oidc_subject);
+
+CREATE INDEX staff_recovery_codes_staff ON staff_recovery_codes (staff_id);
+
 CREATE INDEX subscriptions_list ON subscriptions (list_id);
 
 CREATE TABLE api_keys (
@@ -389,7 +393,21 @@ CREATE TABLE staff (
 				password_hash TEXT NOT NULL,
 				disabled_at DATETIME,
 				created_at DATETIME NOT NULL,
-				updated_at DATETIME NOT NULL);
+				updated_at DATETIME NOT NULL, oidc_issuer TEXT, oidc_subject TEXT, totp_secret TEXT NOT NULL DEFAULT '', totp_enrolled_at DATETIME, totp_last_step BIGINT NOT NULL DEFAULT 0);
+
+CREATE TABLE staff_oidc_states (
+				state_hash TEXT PRIMARY KEY,
+				nonce TEXT NOT NULL,
+				code_verifier TEXT NOT NULL,
+				next_path TEXT NOT NULL DEFAULT '',
+				expires_at DATETIME NOT NULL);
+
+CREATE TABLE staff_recovery_codes (
+				id INTEGER PRIMARY KEY AUTOINCREMENT,
+				staff_id BIGINT NOT NULL REFERENCES staff(id) ON DELETE CASCADE,
+				code_hash TEXT NOT NULL,
+				used_at DATETIME,
+				created_at DATETIME NOT NULL);
 
 CREATE TABLE subscriptions (
 				id INTEGER PRIMARY KEY AUTOINCREMENT,
