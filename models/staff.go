@@ -353,7 +353,8 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter, req PageRequest) (P
 // AuditActions lists the actions an audit entry can record.
 func AuditActions() []string {
 	return []string{AuditStaffSignIn, AuditPatronLookup, AuditAssistStart, AuditAssistAction, AuditAssistEnd,
-		AuditListExport, AuditPurgeRun, AuditConfigChanged, AuditArrivals, AuditILSImportDelete, AuditVerify}
+		AuditListExport, AuditPurgeRun, AuditConfigChanged, AuditArrivals, AuditILSImportDelete, AuditVerify,
+		AuditStaffSignInRefused}
 }
 
 // AllStaff lists every staff account, enabled first.

@@ -45,6 +45,7 @@ func All(store *models.Store, cfg Config, log *slog.Logger) []Job {
 		HandoffTokenSweep(store, log),
 		SigninCounterSweep(store, log),
 		NondisclosureSweep(store, cfg.Location, log),
+		StaffOIDCSweep(store, log),
 	}
 	if cfg.PurgeEvery > 0 {
 		all = append(all, Purge(store, cfg.Sessions, cfg.PurgeEvery, log))

@@ -69,6 +69,7 @@ func TestAllIsEveryPeriodicJob(t *testing.T) {
 		{"hand-off token sweep", 0, 5 * time.Minute, false},
 		{"sign-in counter sweep", 0, 5 * time.Minute, false},
 		{"ended nondisclosure sweep", 0, 5 * time.Minute, false},
+		{"staff sign-in sweep", 0, 5 * time.Minute, false},
 	}
 	limits := models.SessionLimits{Idle: 15 * time.Minute, Absolute: 8 * time.Hour}
 	for _, tc := range []struct {

@@ -68,3 +68,12 @@ func report(log *slog.Logger, err error, failed string, n int64, done string) {
 		log.Info(done, "count", n)
 	}
 }
+
+// StaffOIDCSweep deletes the staff sign-ins through the identity provider
+// that were never finished before they expired.
+func StaffOIDCSweep(store *models.Store, log *slog.Logger) Job {
+	return Job{Name: "staff sign-in sweep", Every: SweepEvery, Run: func(ctx context.Context) {
+		n, err := store.SweepStaffOIDC(ctx)
+		report(log, err, "staff sign-in sweep failed", n, "expired staff sign-ins deleted")
+	}}
+}
