@@ -18,6 +18,11 @@ type StaffLoginForm struct {
 	// FormToken is the form's stateless token: a visitor who has not
 	// signed in has no session to hold one.
 	FormToken string
+	// OIDCName, when staff may sign in through the library's identity
+	// provider, is its name on the button ("Sign in with <OIDCName>");
+	// LocalOff hides the username and password form.
+	OIDCName string
+	LocalOff bool
 }
 
 // StaffHome is the staff console's start page.

@@ -24,6 +24,7 @@ func TestUnsafeRoutesCheckTheFormToken(t *testing.T) {
 	want := map[string]string{
 		"login.submit":               "sign-in form",
 		"staff.login.submit":         "sign-in form",
+		"staff.login.oidc":           "sign-in form",
 		"logout":                     "own check",
 		"staff.logout":               "own check",
 		"unsubscribe.submit":         "own check",

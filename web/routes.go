@@ -172,7 +172,12 @@ func (s *Server) RouteTable() []Route {
 		route(http.MethodPost, "/staff/lists/:slug/export.csv", "staff.lists.export", StaffAdmin, s.StaffListExport),
 		route(http.MethodPost, "/data/assist-notice/dismiss", "assist_notice.dismiss", PatronOnly, s.DismissAssistNotice),
 		route(http.MethodGet, "/staff/login", "staff.login", Public, s.StaffLoginPage),
-		route(http.MethodPost, "/staff/login", "staff.login.submit", Public, s.StaffLoginSubmit, signinLimit).signinForm((*Server).staffLoginFormAgain),
+		route(http.MethodPost, "/staff/login", "staff.login.submit", Public, s.StaffLoginSubmit, signinLimit, s.localStaffSignIn).signinForm((*Server).staffLoginFormAgain),
+		// Single sign-on (web/staff_oidc.go): the sign-in page's button
+		// starts it; the identity provider sends the browser back to the
+		// callback, whose state is its check. Both 404 without an issuer.
+		route(http.MethodPost, "/staff/login/oidc", "staff.login.oidc", Public, s.StaffOIDCStart, signinLimit).signinForm((*Server).staffLoginFormAgain),
+		route(http.MethodGet, oidcCallbackPath, "staff.oidc.callback", Public, s.StaffOIDCCallback, signinLimit),
 		route(http.MethodPost, "/staff/logout", "staff.logout", Public, s.StaffLogout).checksOwnToken(),
 		route(http.MethodGet, "/staff", "staff.console", StaffAssistant, s.StaffConsole),
 		route(http.MethodGet, "/staff/patrons", "staff.patrons", StaffAssistant, s.StaffPatrons, ownPagesOnly...),

@@ -35,6 +35,8 @@ type Server struct {
 	routes routeIndex
 	// lookups paces each staff member's patron searches and records opened.
 	lookups *lookupLimiter
+	// oidc is staff single sign-on, nil without an issuer.
+	oidc *staffOIDC
 }
 
 // New builds the server and its router. It leaves store as it is: a
@@ -92,6 +94,7 @@ func New(store *models.Store, cfg Config, log *slog.Logger) (*Server, error) {
 	s.Sessions = NewSessionStore(store, cfg.Sessions, s.secureCookie)
 	s.stats = newStats(store, cfg.Location)
 	s.lookups = newLookupLimiter(cfg.StaffSearchBurst, cfg.StaffSearchEvery)
+	s.oidc = newStaffOIDC(cfg, store.Now)
 	s.metrics = s.metricsHandler()
 	s.echo = s.router()
 	return s, nil

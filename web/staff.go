@@ -109,6 +109,7 @@ func (s *Server) StaffLoginPage(c echo.Context) error {
 // renderStaffLogin shows the staff sign-in form with a fresh form token.
 func (s *Server) renderStaffLogin(c echo.Context, status int, title string, f views.StaffLoginForm) error {
 	f.FormToken = s.signinFormToken()
+	s.staffLoginChoices(&f)
 	return s.render(c, status, views.StaffLogin(s.page(c, title), f))
 }
 
