@@ -278,6 +278,9 @@ func parseConfig(vals map[string]*string) (*config, error) {
 	if c.ils, err = parseILS(get, bad); err != nil {
 		return nil, err
 	}
+	if err := parseStaffAuth(get, bad, &w); err != nil { // cmd/carrel/staffauth.go
+		return nil, err
+	}
 	c.Web = w
 	return c, nil
 }

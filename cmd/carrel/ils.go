@@ -50,6 +50,7 @@ var envOnly = []struct{ env, help string }{
 	{"CARREL_SIP2_TERMINAL_PASSWORD", "the SIP2 terminal password, AC (environment only; optional)"},
 	{"CARREL_KOHA_CLIENT_SECRET", "the Koha API client's secret (environment only; or --koha-client-secret-file)"},
 	{"CARREL_WEBHOOK_SECRET", "the webhooks' signing secret, whsec_ and base64 (environment only; or --webhook-secret-file)"},
+	{"CARREL_STAFF_OIDC_CLIENT_SECRET", "the staff identity provider's client secret (environment only; or --staff-oidc-client-secret-file)"},
 }
 
 // parseILS reads the sign-in provider, SIP2, Koha and webhook settings.

@@ -270,6 +270,16 @@ func serve(ctx context.Context, c *config, _ []string, out io.Writer) error {
 		return err
 	}
 	store.Count = srv.CountEvent // consent changes and connector calls go into the usage statistics
+	if c.Web.StaffOIDC.Enabled() {
+		// Staff single sign-on: read the provider's discovery document now,
+		// without holding up the start; a failure is retried at the next
+		// sign-in (docs/staff-sign-in.md).
+		go func() {
+			if err := srv.DiscoverStaffOIDC(ctx); err != nil {
+				log.Warn("staff identity provider not reachable yet; single sign-on tries again at the next sign-in", "err", err)
+			}
+		}()
+	}
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (CARREL_ADDR): %w", c.Addr, err)
