@@ -265,7 +265,9 @@ func (s *Server) finishStaffOIDC(c echo.Context) (oidcSignedIn, error) {
 	if raw == "" {
 		return oidcSignedIn{}, &oidcRefused{http.StatusBadGateway, o.cfg.Name + " sent no identity. " + again, "no id_token"}
 	}
-	verifier := p.VerifierContext(o.clientContext(ctx), &oidc.Config{ClientID: o.cfg.ClientID, Now: o.now})
+	// The provider's key set is shared by every sign-in: fetched once,
+	// again when a token names a key it does not hold (a rotation).
+	verifier := p.Verifier(&oidc.Config{ClientID: o.cfg.ClientID, Now: o.now})
 	idt, err := verifier.Verify(o.clientContext(ctx), raw)
 	if err != nil {
 		why := "id token not valid"
@@ -367,13 +369,14 @@ func oauthErrorKind(err error) string {
 	return "no answer"
 }
 
-// cutText cuts what another party sent to at most n bytes, for a log.
+// cutText keeps of what another party sent, for a log, at most n letters,
+// digits, dots, hyphens and underscores (an OAuth error code's alphabet).
 func cutText(s string, n int) string {
 	s = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return -1
+		if r < 0x80 && (r == '_' || r == '-' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return r
 		}
-		return r
+		return -1
 	}, s)
 	if len(s) > n {
 		return s[:n]
