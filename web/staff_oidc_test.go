@@ -579,3 +579,33 @@ func TestStaffOIDCOffWithoutAnIssuer(t *testing.T) {
 		wantStatus(t, c.get("/staff/oidc/callback?code=x&state=y"), http.StatusNotFound)
 	})
 }
+
+// Signing in through the provider rotates the session as the password
+// form does: whatever session the browser had (here a local staff
+// member's) is gone, and its token opens nothing any more.
+func TestStaffOIDCRotatesTheSession(t *testing.T) {
+	forEachDBWithOP(t, web.Config{}, func(t *testing.T, a *app, o *testOP) {
+		a.staff("desk", models.RoleAssistant)
+		o.storage.set(func(s *opStorage) { s.groups["id-jane"] = []string{"lib-it"} })
+		c := a.client()
+		wantRedirect(t, c.staffSignIn("desk", staffPassword), "/staff")
+		before := c.sessionCookie()
+		// Signed in, the sign-in page sends them on; the button's form
+		// token is stateless, good from any copy of the page.
+		start := c.post("/staff/login/oidc", url.Values{"csrf_token": {a.client().csrf("/staff/login")}})
+		wantStatus(t, start, http.StatusSeeOther)
+		wantRedirect(t, c.back(o.login(start.Header.Get("Location"), "jane@library.example")), "/staff")
+		after := c.sessionCookie()
+		if before == "" || after == "" || before == after {
+			t.Fatalf("session token before %q, after %q: want a new one", before, after)
+		}
+		if got := c.get("/staff").doc(t).Find("h1 + p").Text(); !strings.Contains(got, "Jane Doe") {
+			t.Errorf("the console says %q, want Jane Doe's", got)
+		}
+		var n int64
+		a.store.DB.Model(&models.Session{}).Where("token_hash = ?", models.HashToken(before)).Count(&n)
+		if n != 0 {
+			t.Error("the session from before the sign-in is still stored")
+		}
+	})
+}
