@@ -267,3 +267,44 @@ func TestSecondFactorLocksAndChecksNothingWhileLocked(t *testing.T) {
 		})
 	}
 }
+
+// The demo's officer and admin are enrolled with the fixed demo secret,
+// and its codes sign them in; the assistant has no second factor.
+func TestSeedDemoEnrolsOfficerAndAdmin(t *testing.T) {
+	clock := modeltest.NewFakeClock(time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC))
+	for _, db := range modeltest.Databases(t, clock) {
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := t.Context()
+			s := modeltest.NewStore(t, db.Gorm, clock)
+			if _, err := s.SeedDemo(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range models.DemoAccounts() {
+				if a.Kind != "staff" {
+					continue
+				}
+				var st models.Staff
+				if err := db.Gorm.Where("username = ?", a.Login).Take(&st).Error; err != nil {
+					t.Fatal(err)
+				}
+				if a.Login == "staff" {
+					if st.HasSecondFactor() || a.TOTP != "" {
+						t.Errorf("the demo assistant has a second factor")
+					}
+					continue
+				}
+				if a.TOTP != models.DemoTOTPSecret || !st.HasSecondFactor() || strings.Contains(st.TOTPSecret, models.DemoTOTPSecret) {
+					t.Fatalf("demo %s: TOTP %q, stored %q", a.Login, a.TOTP, st.TOTPSecret)
+				}
+				code, _ := models.TOTPCode(models.DemoTOTPSecret, clock.Now())
+				if _, err := s.CheckSecondFactor(ctx, st.ID, code); err != nil {
+					t.Errorf("demo %s with the demo secret's code: %v", a.Login, err)
+				}
+			}
+			// Seeding again changes nothing.
+			if res, err := s.SeedDemo(ctx); err != nil || res.Created {
+				t.Errorf("second seed = %+v, %v", res, err)
+			}
+		})
+	}
+}

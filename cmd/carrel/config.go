@@ -278,6 +278,9 @@ func parseConfig(vals map[string]*string) (*config, error) {
 	if c.ils, err = parseILS(get, bad); err != nil {
 		return nil, err
 	}
+	if w.StaffTOTP, err = parseStaffTOTP(get, bad); err != nil {
+		return nil, err
+	}
 	c.Web = w
 	return c, nil
 }
