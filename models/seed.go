@@ -67,7 +67,7 @@ type DemoAccount struct {
 	// TOTP is the authenticator secret (base32) of a demo account whose
 	// role needs a second factor (DemoTOTPSecret), or "".
 	TOTP string
-	Note   string // what the account shows
+	Note string // what the account shows
 }
 
 // DemoAccounts lists the sign-ins that SeedDemo creates, for the command
