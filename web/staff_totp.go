@@ -125,6 +125,14 @@ func (s *Server) afterPassword(c echo.Context, st models.Staff, next string) err
 	return s.redirect(c, orDefault(next, "/staff"))
 }
 
+// passwordOnly reports whether st is a local account whose role needs a
+// second factor that it has not set up (a session from before the policy
+// or the role asked for one, or from before a reset): no page may open for
+// it. Accounts made by single sign-on have the identity provider's.
+func (s *Server) passwordOnly(st models.Staff) bool {
+	return st.OIDCSubject == nil && !st.HasSecondFactor() && models.SecondFactorRequired(s.Config.StaffTOTP, st.Role)
+}
+
 // signInStaff puts the staff member on a brand-new session.
 func (s *Server) signInStaff(c echo.Context, st models.Staff) error {
 	sess := session(c)

@@ -352,3 +352,23 @@ func TestStaffSecondFactorPage(t *testing.T) {
 		wantRedirect(t, d.postCode(pend, codeAt(t, newSecret, a.clock.Now())), "/staff")
 	})
 }
+
+// A session that began with a password alone (here: an assistant's,
+// before their role became privacy officer) opens no page once the role
+// needs a second factor: it ends, and the sign-in asks for enrolment.
+func TestPasswordOnlySessionEndsWhenTheRoleNeedsASecondFactor(t *testing.T) {
+	forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
+		a.addStaffOnly("pat", models.RoleAssistant)
+		c := a.client()
+		wantRedirect(t, c.staffSignIn("pat", staffPassword), "/staff")
+		wantStatus(t, c.get("/staff"), http.StatusOK)
+		a.store.DB.Model(&models.Staff{}).Where("username = ?", "pat").UpdateColumn("role", models.RolePrivacyOfficer)
+		wantRedirect(t, c.get("/staff/audit"), "/staff/login?next=%2Fstaff%2Faudit")
+		var n int64
+		a.store.DB.Model(&models.Session{}).Count(&n)
+		if n != 0 {
+			t.Errorf("%d sessions left, want the password-only one ended", n)
+		}
+		pendingOf(t, c.staffPasswordStep("pat", staffPassword), "/staff/login/enrol")
+	})
+}
