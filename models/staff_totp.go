@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -92,8 +93,10 @@ func NewTOTPKey(username string) (*otp.Key, error) {
 // TOTPKeyFromSecret is the key for a base32 secret made earlier (an
 // enrolment under way, or the demo's fixed secret).
 func TOTPKeyFromSecret(username, secret string) (*otp.Key, error) {
-	return otp.NewKeyFromURL("otpauth://totp/" + TOTPIssuer + ":" + username + "?algorithm=SHA1&digits=6&issuer=" +
-		TOTPIssuer + "&period=" + strconv.Itoa(totpPeriod) + "&secret=" + secret)
+	q := url.Values{"algorithm": {"SHA1"}, "digits": {"6"}, "issuer": {TOTPIssuer},
+		"period": {strconv.Itoa(totpPeriod)}, "secret": {secret}}
+	u := url.URL{Scheme: "otpauth", Host: "totp", Path: "/" + TOTPIssuer + ":" + username, RawQuery: q.Encode()}
+	return otp.NewKeyFromURL(u.String())
 }
 
 // TOTPCode is the code for secret at t (tests and the demo's help).

@@ -308,3 +308,15 @@ func TestSeedDemoEnrolsOfficerAndAdmin(t *testing.T) {
 		})
 	}
 }
+
+// The key an enrolment page shows is the secret it will check, whatever
+// the username holds.
+func TestTOTPKeyFromSecret(t *testing.T) {
+	key, err := models.TOTPKeyFromSecret("a&b?c#d/é", models.DemoTOTPSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key.Secret() != models.DemoTOTPSecret || key.AccountName() != "a&b?c#d/é" || key.Issuer() != models.TOTPIssuer || key.Period() != 30 {
+		t.Errorf("key = %s: secret %q account %q issuer %q period %d", key.URL(), key.Secret(), key.AccountName(), key.Issuer(), key.Period())
+	}
+}
