@@ -30,16 +30,30 @@ const MaxStaffPassword = 256
 //go:embed passwords/common-passwords.txt
 var commonPasswordList string
 
+// commonShortPasswordList holds common passwords of 8 to 14 characters,
+// lowercased, one a line, for the accounts with a second factor whose
+// passwords may be that short; passwords/README.md says where they come
+// from.
+//
+//go:embed passwords/common-short-passwords.txt
+var commonShortPasswordList string
+
 // commonPasswords is commonPasswordList as a set, built at first use.
-var commonPasswords = sync.OnceValue(func() map[string]struct{} {
-	set := make(map[string]struct{}, strings.Count(commonPasswordList, "\n"))
-	for _, line := range strings.Split(commonPasswordList, "\n") {
+var commonPasswords = sync.OnceValue(func() map[string]struct{} { return lineSet(commonPasswordList) })
+
+// commonShortPasswords is commonShortPasswordList as a set, built at first
+// use.
+var commonShortPasswords = sync.OnceValue(func() map[string]struct{} { return lineSet(commonShortPasswordList) })
+
+func lineSet(list string) map[string]struct{} {
+	set := make(map[string]struct{}, strings.Count(list, "\n"))
+	for _, line := range strings.Split(list, "\n") {
 		if line != "" {
 			set[line] = struct{}{}
 		}
 	}
 	return set
-})
+}
 
 // CheckStaffPassword says what is wrong with a new password for the staff
 // account username, as an *InputError on the field "password", or returns
@@ -79,7 +93,11 @@ func CheckStaffPasswordFor(username, password string, secondFactor bool) error {
 	case username != "" && strings.Contains(lower, strings.ToLower(username)):
 		return bad("A staff password cannot contain the username.")
 	}
-	if _, common := commonPasswords()[lower]; common {
+	_, common := commonPasswords()[lower]
+	if _, short := commonShortPasswords()[lower]; short {
+		common = true
+	}
+	if common {
 		return bad("That password is on a list of common passwords that attackers try first; choose another.")
 	}
 	return nil
