@@ -51,7 +51,7 @@ type demoStaffAccount struct {
 // officer and admin are enrolled with, so that anyone trying the demo can
 // add it to an authenticator app and sign in. Demo only: SeedDemo is the
 // one place that uses it, and `carrel seed` refuses to run without --demo.
-const DemoTOTPSecret = "CARRELDEMOTOTPKEYFORTRYINGITOUT2"
+const DemoTOTPSecret = "CARRELDEMOTOTPKEYFORTRYINGITOUT2" // #nosec G101 -- the demo's published key, like its published passwords
 
 var demoStaff = []demoStaffAccount{
 	{"staff", "staff-demo-pass", RoleAssistant, "Sam Staff"},
