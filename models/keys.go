@@ -1,6 +1,8 @@
 package models
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -192,4 +194,57 @@ func (k *Keys) CheckStamp(purpose, stamp string, now time.Time, life time.Durati
 		return ErrStampExpired
 	}
 	return nil
+}
+
+// ErrUnsealable is Open's one refusal: a sealed text that was altered,
+// sealed for another purpose, or sealed under a key no longer configured.
+var ErrUnsealable = errors.New("models: sealed text cannot be opened")
+
+// Seal encrypts plaintext for one purpose with AES-256-GCM under the
+// current key's subkey for that purpose, and returns it as text: the key's
+// id, a dot, and the nonce and ciphertext in base64. The id lets Open find
+// the key after a rotation, for as long as the old key stays configured;
+// the purpose is bound in as additional data, so a text sealed for one
+// use cannot be opened for another.
+func (k *Keys) Seal(purpose string, plaintext []byte) string {
+	gcm := sealer(k.keys[0], purpose)
+	nonce := RandomBytes(gcm.NonceSize())
+	out := gcm.Seal(nonce, nonce, plaintext, []byte(purpose))
+	return k.currentID() + "." + base64.RawURLEncoding.EncodeToString(out)
+}
+
+// Open decrypts a text made by Seal for purpose, under whichever
+// configured key sealed it, or returns ErrUnsealable.
+func (k *Keys) Open(purpose, sealed string) ([]byte, error) {
+	id, body, ok := strings.Cut(sealed, ".")
+	if !ok {
+		return nil, ErrUnsealable
+	}
+	key, ok := k.byID(id)
+	if !ok {
+		return nil, ErrUnsealable
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(body)
+	gcm := sealer(key, purpose)
+	if err != nil || len(raw) < gcm.NonceSize()+gcm.Overhead() {
+		return nil, ErrUnsealable
+	}
+	plain, err := gcm.Open(nil, raw[:gcm.NonceSize()], raw[gcm.NonceSize():], []byte(purpose))
+	if err != nil {
+		return nil, ErrUnsealable
+	}
+	return plain, nil
+}
+
+// sealer is the AES-256-GCM cipher under key's subkey for purpose.
+func sealer(key []byte, purpose string) cipher.AEAD {
+	block, err := aes.NewCipher(derive(key, "seal/"+purpose))
+	if err != nil {
+		panic("models: " + err.Error()) // a 32-byte key never fails
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		panic("models: " + err.Error())
+	}
+	return gcm
 }

@@ -47,6 +47,12 @@ type demoStaffAccount struct {
 	username, password, role, displayName string
 }
 
+// DemoTOTPSecret is the authenticator secret (base32) the demo's privacy
+// officer and admin are enrolled with, so that anyone trying the demo can
+// add it to an authenticator app and sign in. Demo only: SeedDemo is the
+// one place that uses it, and `carrel seed` refuses to run without --demo.
+const DemoTOTPSecret = "CARRELDEMOTOTPKEYFORTRYINGITOUT2" // #nosec G101 -- the demo's published key, like its published passwords
+
 var demoStaff = []demoStaffAccount{
 	{"staff", "staff-demo-pass", RoleAssistant, "Sam Staff"},
 	{"officer", "officer-demo-pass", RolePrivacyOfficer, "Olive Officer"},
@@ -58,7 +64,10 @@ type DemoAccount struct {
 	Kind   string // "patron" or "staff"
 	Login  string // card number or username
 	Secret string // PIN or password
-	Note   string // what the account shows
+	// TOTP is the authenticator secret (base32) of a demo account whose
+	// role needs a second factor (DemoTOTPSecret), or "".
+	TOTP string
+	Note string // what the account shows
 }
 
 // DemoAccounts lists the sign-ins that SeedDemo creates, for the command
@@ -71,8 +80,12 @@ func DemoAccounts() []DemoAccount {
 			Note: "Blake Sample: history off, nothing linked, one reference question past the 12-month limit"},
 	}
 	for _, st := range demoStaff {
-		accounts = append(accounts, DemoAccount{Kind: "staff", Login: st.username, Secret: st.password,
-			Note: st.displayName + " (" + st.role + ")"})
+		a := DemoAccount{Kind: "staff", Login: st.username, Secret: st.password,
+			Note: st.displayName + " (" + st.role + ")"}
+		if SecondFactorRequired(TOTPRequiredForOfficers, st.role) {
+			a.TOTP = DemoTOTPSecret
+		}
+		accounts = append(accounts, a)
 	}
 	return accounts
 }
@@ -142,7 +155,7 @@ func (s *Store) SeedDemo(ctx context.Context) (SeedResult, error) {
 				return fmt.Errorf("seed lock: %w", err)
 			}
 		}
-		sd := &seeder{tx: tx, now: s.Now(), hash: hash, audit: s.AppendAudit, res: &res}
+		sd := &seeder{tx: tx, now: s.Now(), hash: hash, audit: s.AppendAudit, keys: s.Keys, res: &res}
 		return sd.run()
 	})
 	if err != nil {
@@ -158,7 +171,9 @@ type seeder struct {
 	hash func(secret string) (string, error)
 	// audit appends to the keyed audit chain (Store.AppendAudit).
 	audit func(tx *gorm.DB, e *AuditEntry) error
-	res   *SeedResult
+	// keys seal the demo's authenticator secret.
+	keys *Keys
+	res  *SeedResult
 
 	lists map[string]*MailingList // by slug
 	staff map[string]*Staff       // by username
@@ -275,6 +290,17 @@ func (sd *seeder) seedStaff() error {
 				return fmt.Errorf("create staff %s: %w", a.username, err)
 			}
 			sd.res.Staff++
+		}
+		// The officer and the admin have the demo's fixed authenticator
+		// (also when an older seed made them without one), so that the
+		// second step can be tried with any app.
+		if SecondFactorRequired(TOTPRequiredForOfficers, a.role) && st.TOTPSecret == "" {
+			st.TOTPSecret = sd.keys.Seal(totpSealPurpose, []byte(DemoTOTPSecret))
+			st.TOTPEnrolledAt = &sd.now
+			if err := sd.tx.Model(&Staff{}).Where("id = ?", st.ID).UpdateColumns(map[string]any{
+				"totp_secret": st.TOTPSecret, "totp_enrolled_at": sd.now}).Error; err != nil {
+				return fmt.Errorf("enrol staff %s: %w", a.username, err)
+			}
 		}
 		sd.staff[st.Username] = &st
 	}

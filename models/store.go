@@ -45,6 +45,10 @@ type Store struct {
 	// Connectors is this instance's view of the connectors to the
 	// library's systems, for the staff console.
 	Connectors *Connectors
+	// StaffTOTP is the second factor policy for local staff accounts
+	// (CARREL_STAFF_TOTP; "" is TOTPRequiredForOfficers). It sets the
+	// shortest password an account may have.
+	StaffTOTP string
 
 	retention   Retention // the schedule in force; see RetentionNow
 	retentionMu sync.RWMutex

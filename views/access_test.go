@@ -32,6 +32,7 @@ var components = map[string]any{
 	"Policy": Policy, "ErrorPage": ErrorPage, "HandoffAsk": HandoffAsk, "StaffLogin": StaffLogin,
 	"StaffConsole": StaffConsole, "StaffPatrons": StaffPatrons, "StaffPatron": StaffPatron,
 	"StaffAudit": StaffAudit, "StaffAccounts": StaffAccounts,
+	"SecondFactorPage": SecondFactorPage, "SecondFactorEnrolPage": SecondFactorEnrolPage, "RecoveryCodesPage": RecoveryCodesPage,
 }
 
 var templDecl = regexp.MustCompile(`(?m)^templ ([A-Z]\w*)\(`)

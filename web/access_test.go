@@ -100,6 +100,12 @@ var accessTable = map[string]string{
 	"GET /staff/arrivals":                        "L    F   Y    Y   Y   F",
 	"POST /staff/arrivals":                       "F    F   Y    Y   Y   F",
 	"POST /api/arrivals":                         "Y    Y   Y    Y   Y   Y", // the handler checks the API key: 401
+	// The second factor: the sign-in's steps refuse a post without a
+	// sealed pending sign-in, whoever sends it; each staff member's own page.
+	"POST /staff/login/code":  "F    F   F    F   F   F",
+	"POST /staff/login/enrol": "F    F   F    F   F   F",
+	"GET /staff/2fa":          "L    F   Y    Y   Y   F",
+	"POST /staff/2fa":         "F    F   Y    Y   Y   F",
 
 	// Downloads that produce patrons' records are POSTs with the form token.
 	"POST /staff/lists/:slug/export.csv": "F    F   F    F   Y   F",

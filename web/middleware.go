@@ -178,6 +178,11 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			} else if err != nil {
 				return fmt.Errorf("web: load staff: %w", err)
 			}
+			if s.passwordOnly(st) {
+				// A session begun before this account's role needed a
+				// second factor it has not set up: it signs in again.
+				return s.destroyThen(c, sess, next, models.AssistEndedSession)
+			}
 			c.Set(ctxStaff, &st)
 			if err := s.loadAssistance(c, sess, &st); err != nil {
 				return err

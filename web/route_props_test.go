@@ -30,6 +30,8 @@ func TestUnsafeRoutesCheckTheFormToken(t *testing.T) {
 		"unsubscribe.submit":         "own check",
 		"notices.unsubscribe.submit": "own check",
 		"api.arrivals":               "own check",
+		"staff.login.code":           "sign-in form",
+		"staff.login.enrol":          "sign-in form",
 	}
 	param := regexp.MustCompile(`:[a-z]+|\*`)
 	forEachDB(t, demoConfig(), func(t *testing.T, a *app) {

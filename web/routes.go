@@ -201,6 +201,13 @@ func (s *Server) RouteTable() []Route {
 		route(http.MethodPost, "/staff/legal/:id/nondisclosure/lift", "staff.legal.lift", StaffOfficer, s.StaffLegalLift),
 		route(http.MethodGet, "/staff/stats", "staff.stats", StaffOfficer, s.StaffStats),
 		route(http.MethodGet, "/staff/stats.csv", "staff.stats.csv", StaffOfficer, s.StaffStatsCSV),
+		// The second factor of local staff accounts (web/staff_totp.go): the
+		// sign-in's code and enrolment steps, posted with the sign-in form's
+		// token and the sealed pending sign-in, and each staff member's own page.
+		route(http.MethodPost, "/staff/login/code", "staff.login.code", Public, s.StaffLoginCode, signinLimit).signinForm((*Server).staffLoginFormAgain),
+		route(http.MethodPost, "/staff/login/enrol", "staff.login.enrol", Public, s.StaffLoginEnrol, signinLimit).signinForm((*Server).staffLoginFormAgain),
+		route(http.MethodGet, "/staff/2fa", "staff.2fa", StaffAssistant, s.StaffSecondFactor),
+		route(http.MethodPost, "/staff/2fa", "staff.2fa.enrol", StaffAssistant, s.StaffSecondFactorEnrol),
 		route(http.MethodGet, "/metrics", "metrics", Public, s.Metrics).withoutSession(),
 		route(http.MethodGet, "/staff/accounts", "staff.accounts", StaffAdmin, s.StaffAccounts),
 		// A form with a CSV file of new arrivals may be larger than others.

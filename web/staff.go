@@ -121,7 +121,9 @@ func (s *Server) staffLoginFormAgain(c echo.Context, status int, msg string) err
 	return s.renderStaffLogin(c, status, "Error: Staff sign-in", f)
 }
 
-// StaffLoginSubmit signs a staff member in on a fresh session.
+// StaffLoginSubmit checks a staff member's password and signs them in on
+// a fresh session, or, for an account with a second factor or whose role
+// needs one, goes on to that step (web/staff_totp.go) without signing in.
 func (s *Server) StaffLoginSubmit(c echo.Context) error {
 	username, password := strings.TrimSpace(c.FormValue("username")), c.FormValue("password")
 	f := views.StaffLoginForm{Username: username, Next: localPath(c.FormValue("next")), Errors: views.FieldErrors{}}
@@ -134,7 +136,7 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 	if len(f.Errors) > 0 {
 		return s.renderStaffLogin(c, http.StatusUnprocessableEntity, "Error: Staff sign-in", f)
 	}
-	st, err := s.Store.AuthenticateStaff(signinContext(c), username, password)
+	st, err := s.Store.StaffPasswordStep(signinContext(c), username, password)
 	var locked *models.LockedError
 	var busy *models.BusyError
 	switch {
@@ -152,15 +154,9 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	sess := session(c)
-	if err := s.Sessions.Destroy(c.Request().Context(), sess); err != nil {
-		return err
-	}
-	s.stats.Inc("signin.staff")
-	sess.SignInStaff(st.ID)
-	c.Set(ctxStaff, &st)
-	c.Set(ctxPatron, nil)
-	return s.redirect(c, orDefault(f.Next, "/staff"))
+	// The password alone signs in only an account that needs no second
+	// factor; the others go on to their code, or to set one up.
+	return s.afterPassword(c, st, f.Next)
 }
 
 // StaffLogout ends the staff session, and any assistance with it.

@@ -281,6 +281,9 @@ func parseConfig(vals map[string]*string) (*config, error) {
 	if err := parseStaffAuth(get, bad, &w); err != nil { // cmd/carrel/staffauth.go
 		return nil, err
 	}
+	if w.StaffTOTP, err = parseStaffTOTP(get, bad); err != nil {
+		return nil, err
+	}
 	c.Web = w
 	return c, nil
 }

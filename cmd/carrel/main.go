@@ -50,7 +50,7 @@ func commands() []command {
 		{"serve", "serve the portal (migrates the database first)", serve, nil},
 		{"migrate", "apply database migrations and list them", migrateCmd, nil},
 		{"seed", "load demo data: carrel seed --demo", seed, nil},
-		{"staff", "manage staff accounts: staff add --username U --role R [--name N] | disable U | reset-password U", staffCmd, staffUsage},
+		{"staff", "manage staff accounts: staff add --username U --role R [--name N] | disable U | reset-password U | reset-2fa U", staffCmd, staffUsage},
 		{"audit", "audit verify [--checkpoint FILE]: check the audit log's keyed chain | audit checkpoint: print a signed checkpoint", auditCmd, auditUsage},
 		{"lists", "lists unsubscribe-url --card N --list SLUG | lists export SLUG (CSV, audited)", listsCmd, listsUsage},
 		{"opac", "opac add --id ID --origin URL | rotate ID | retire-key KID | mint --id ID --card N [--to P] | list", opacCmd, opacUsage},
@@ -219,6 +219,7 @@ func openStore(ctx context.Context, c *config) (*models.Store, error) {
 		return nil, err
 	}
 	store.ArrivalLinkOrigins = c.arrivalOrigins
+	store.StaffTOTP = c.Web.StaffTOTP
 	return store, nil
 }
 
@@ -370,8 +371,16 @@ func seed(ctx context.Context, c *config, _ []string, out io.Writer) error {
 
 func printDemoAccounts(out io.Writer) {
 	fmt.Fprintln(out, "Demo sign-ins:")
+	totp := ""
 	for _, a := range models.DemoAccounts() {
 		fmt.Fprintf(out, "  %-7s %-16s %-18s %s\n", a.Kind, a.Login, a.Secret, a.Note)
+		if a.TOTP != "" {
+			totp = a.TOTP
+		}
+	}
+	if totp != "" {
+		// Demo only: the officer's and the admin's second step.
+		fmt.Fprintf(out, "  officer and admin: authenticator key (TOTP, base32) %s; add it to any authenticator app\n", totp)
 	}
 }
 

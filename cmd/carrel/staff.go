@@ -16,7 +16,7 @@ import (
 // stdin is where passwords are read from; tests replace it.
 var stdin io.Reader = os.Stdin
 
-// staffCmd manages staff accounts: add, disable, reset-password.
+// staffCmd manages staff accounts: add, disable, reset-password, reset-2fa.
 func staffCmd(ctx context.Context, c *config, args []string, out io.Writer) error {
 	sub, fs, args, err := subcommand("staff", args, staffUsage)
 	if err != nil {
@@ -79,8 +79,16 @@ func staffCmd(ctx context.Context, c *config, args []string, out io.Writer) erro
 			return err
 		}
 		fmt.Fprintf(out, "New password set for %s; their sessions have ended.\n", *username)
+	case "reset-2fa":
+		if err := store.ResetSecondFactor(ctx, *username); errors.Is(err, models.ErrNotFound) {
+			return &configError{"staff reset-2fa: no account " + *username}
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Removed the second factor and recovery codes of %s; their sessions have ended. "+
+			"They set up an authenticator app again at their next sign-in (required for privacy officers and admins).\n", *username)
 	default:
-		return &configError{"staff: unknown subcommand " + sub + " (add, disable, reset-password)"}
+		return &configError{"staff: unknown subcommand " + sub + " (add, disable, reset-password, reset-2fa)"}
 	}
 	return nil
 }
@@ -196,7 +204,10 @@ var staffUsage = map[string]string{ // #nosec G101 -- usage text that mentions p
 	"add": `Usage: carrel staff [settings] add --username U --role R [--name N]
 
 Adds a staff account. The password is read from the terminal (twice, not
-echoed) or as one line on standard input, never from a flag.
+echoed) or as one line on standard input, never from a flag. It needs 15
+characters, or 8 for a role that must have a second factor (privacy
+officers and admins under CARREL_STAFF_TOTP=required-for-officers, the
+default; everyone under required).
 `,
 	"disable": `Usage: carrel staff [settings] disable U (or --username U)
 
@@ -205,7 +216,15 @@ Disables the account U and ends its sessions.
 	"reset-password": `Usage: carrel staff [settings] reset-password U (or --username U)
 
 Sets a new password for U and ends its sessions. The password is read from
-the terminal (twice, not echoed) or as one line on standard input.
+the terminal (twice, not echoed) or as one line on standard input. It needs
+15 characters, or 8 when U has a second factor or its role must have one.
+`,
+	"reset-2fa": `Usage: carrel staff [settings] reset-2fa U (or --username U)
+
+Removes U's second factor (authenticator app) and recovery codes, for a
+lost phone, and ends U's sessions; audited. At their next sign-in a privacy
+officer or an admin (or anyone, under CARREL_STAFF_TOTP=required) sets up a
+new authenticator app before reaching any page.
 `,
 }
 
