@@ -36,35 +36,6 @@ func RoleName(role string) string {
 	return role
 }
 
-// AuthenticateStaff checks a staff username and password with the same
-// lockout, pacing and uniform refusal as patron sign-in. A disabled
-// account is refused like a wrong password. A successful sign-in is an
-// audit entry.
-func (s *Store) AuthenticateStaff(ctx context.Context, username, password string) (Staff, error) {
-	username = strings.ToLower(strings.TrimSpace(username))
-	var found Staff
-	err := s.authenticate(ctx, "staff:"+username, password, func() (string, error) {
-		err := s.db(ctx).Where("username = ? AND disabled_at IS NULL", username).Take(&found).Error
-		if err := notFound(err); err != nil {
-			return "", err
-		}
-		return found.PasswordHash, nil
-	}, func(hash string) error {
-		return s.db(ctx).Transaction(func(tx *gorm.DB) error {
-			if hash != "" {
-				if err := tx.Model(&Staff{}).Where("id = ?", found.ID).UpdateColumn("password_hash", hash).Error; err != nil {
-					return err
-				}
-			}
-			return s.AppendAudit(tx, &AuditEntry{StaffID: &found.ID, Action: AuditStaffSignIn})
-		})
-	})
-	if err != nil {
-		return Staff{}, err
-	}
-	return found, nil
-}
-
 // StaffMember loads an enabled staff account.
 func (s *Store) StaffMember(ctx context.Context, staffID int64) (Staff, error) {
 	var st Staff

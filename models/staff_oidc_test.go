@@ -90,7 +90,7 @@ func TestSignInStaffOIDCCreatesUpdatesAndRefuses(t *testing.T) {
 				st.OIDCSubject == nil || *st.OIDCSubject != "sub-1" {
 				t.Errorf("the new account: %+v", st)
 			}
-			if _, err := s.AuthenticateStaff(ctx, "jdoe-2", ""); err == nil {
+			if _, err := s.StaffPasswordStep(ctx, "jdoe-2", ""); err == nil {
 				t.Error("an account made by single sign-on accepted an empty password")
 			}
 

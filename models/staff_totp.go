@@ -304,11 +304,11 @@ func (s *Store) StaffSignedIn(ctx context.Context, staffID int64, method string)
 	})
 }
 
-// StaffPasswordStep checks a staff username and password as
-// AuthenticateStaff does (the same lockout, pacing and uniform refusal),
-// without signing anyone in: for an account that a second step must
-// follow. Nothing is audited; the sign-in is, once complete
-// (StaffSignedIn).
+// StaffPasswordStep checks a staff username and password with the same
+// lockout, pacing and uniform refusal as patron sign-in (a disabled
+// account is refused like a wrong password), without signing anyone in:
+// a second step may follow. Nothing is audited here; the sign-in is, once
+// complete (StaffSignedIn), naming the method.
 func (s *Store) StaffPasswordStep(ctx context.Context, username, password string) (Staff, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	var found Staff
