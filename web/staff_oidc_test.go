@@ -33,6 +33,9 @@ type testOP struct {
 	down atomic.Bool
 	// http reaches the provider without following redirects.
 	http *http.Client
+	// restart starts the portal again on the same database with its
+	// single sign-on settings changed, as an operator editing them would.
+	restart func(change func(*web.StaffOIDC))
 }
 
 // opStorage is the example storage with the knobs a test turns: each
@@ -251,9 +254,16 @@ func forEachDBWithOP(t *testing.T, cfg web.Config, fn func(t *testing.T, a *app,
 			store := modeltest.NewStore(t, db.Gorm, clock)
 			logs := &syncBuffer{}
 			var err error
-			srv, err = web.New(store, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+			log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			srv, err = web.New(store, cfg, log)
 			if err != nil {
 				t.Fatal(err)
+			}
+			o.restart = func(change func(*web.StaffOIDC)) {
+				change(&cfg.StaffOIDC)
+				if srv, err = web.New(store, cfg, log); err != nil {
+					t.Fatal(err)
+				}
 			}
 			ts.StartTLS()
 			t.Cleanup(ts.Close)
@@ -410,6 +420,35 @@ func TestStaffOIDCRoleFollowsTheProvider(t *testing.T) {
 		}
 		if got := a.auditDetails(models.AuditConfigChanged); len(got) != 3 || !strings.Contains(got[1], "(admin to assistant)") {
 			t.Errorf("account audit entries: %q", got)
+		}
+	})
+}
+
+// The library's IT changes which groups give which role
+// (CARREL_STAFF_OIDC_ROLES): at the next sign-in after the restart the
+// same person has the role the new mapping gives, and losing every
+// mapped group refuses them.
+func TestStaffOIDCRoleMappingChange(t *testing.T) {
+	forEachDBWithOP(t, web.Config{}, func(t *testing.T, a *app, o *testOP) {
+		o.storage.set(func(s *opStorage) { s.groups["id-omar"] = []string{"lib-desk"} })
+		wantRedirect(t, a.client().oidcSignIn(t, o, "omar@library.example"), "/staff")
+		if st, _ := a.oidcStaff("id-omar"); st.Role != models.RoleAssistant {
+			t.Fatalf("role %q before the change, want assistant", st.Role)
+		}
+		o.restart(func(c *web.StaffOIDC) {
+			c.Roles = map[string][]string{models.RolePrivacyOfficer: {"lib-desk"}, models.RoleAdmin: {"lib-it"}}
+		})
+		c := a.client()
+		wantRedirect(t, c.oidcSignIn(t, o, "omar@library.example"), "/staff")
+		if st, _ := a.oidcStaff("id-omar"); st.Role != models.RolePrivacyOfficer {
+			t.Errorf("role %q after lib-desk came to mean privacy officer", st.Role)
+		}
+		wantStatus(t, c.get("/staff/audit"), http.StatusOK)
+		o.restart(func(c *web.StaffOIDC) { c.Roles = map[string][]string{models.RoleAdmin: {"lib-it"}} })
+		refused := a.client()
+		wantRefusal(t, refused.oidcSignIn(t, o, "omar@library.example"), http.StatusForbidden, "no role")
+		if refused.sessionCookie() != "" {
+			t.Error("a person whose groups no longer map to a role got a session")
 		}
 	})
 }
