@@ -7,11 +7,16 @@ package models
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"io"
+	"net"
 	"net/url"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -103,6 +108,37 @@ func ConnectorOf(target string) string {
 		return "webhook"
 	}
 	return target
+}
+
+// NetworkFault names, in a few words without personal data, a fault in
+// reaching a connector: "timeout", "cancelled", "connection refused",
+// "connection reset", "no such host", a refused certificate or
+// handshake. "" when err is none of those (the caller says what else went
+// wrong its own way).
+func NetworkFault(err error) string {
+	var dns *net.DNSError
+	var netErr net.Error
+	var unknownCA x509.UnknownAuthorityError
+	var badCert x509.CertificateInvalidError
+	var badHost x509.HostnameError
+	var tlsRecord tls.RecordHeaderError
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection reset"
+	case errors.As(err, &dns):
+		return "no such host"
+	case errors.As(err, &unknownCA), errors.As(err, &badCert), errors.As(err, &badHost), errors.As(err, &tlsRecord):
+		return "TLS: certificate or handshake refused"
+	}
+	return ""
 }
 
 // SignIn is the result of a patron's sign-in.

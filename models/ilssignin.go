@@ -9,10 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -125,14 +123,8 @@ func connectorErrorText(err error, card, pin string) string {
 	if err == nil {
 		return "unknown error"
 	}
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
-	case errors.Is(err, context.Canceled):
-		return "cancelled"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
+	if fault := NetworkFault(err); fault != "" {
+		return fault
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -3,20 +3,16 @@ package ils
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/carrel-library/carrel/models"
@@ -345,25 +341,8 @@ var httpStatus = regexp.MustCompile(`\bHTTP [1-5][0-9][0-9]\b`)
 // without the URL (which may hold a token) or anything the other side
 // answered: "timeout", "connection refused", "HTTP 500".
 func describeError(err error) string {
-	var dns *net.DNSError
-	var netErr net.Error
-	var unknownCA x509.UnknownAuthorityError
-	var badCert x509.CertificateInvalidError
-	var badHost x509.HostnameError
-	var tlsRecord tls.RecordHeaderError
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		return "timeout"
-	case errors.Is(err, context.Canceled):
-		return "cancelled"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "connection reset"
-	case errors.As(err, &dns):
-		return "no such host"
-	case errors.As(err, &unknownCA), errors.As(err, &badCert), errors.As(err, &badHost), errors.As(err, &tlsRecord):
-		return "TLS: certificate or handshake refused"
+	if fault := models.NetworkFault(err); fault != "" {
+		return fault
 	}
 	if m := httpStatus.FindString(err.Error()); m != "" {
 		return m
