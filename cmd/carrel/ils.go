@@ -121,7 +121,7 @@ func parseSIP2(get func(string) string, bad func(env, want string) error, warnin
 	case "tls":
 		s.TLS = true
 	case "none":
-		if !privateHost(host) {
+		if !ils.PrivateHost(host) {
 			return s, &configError{"CARREL_SIP2_TLS: none would send patrons' card numbers and PINs in clear to " + host +
 				", which is not a loopback or private address; use tls (or stunnel on this machine, see docs/ils.md), " +
 				"and with none give the address as an IP, such as 127.0.0.1:6001"}
@@ -162,7 +162,7 @@ func parseKoha(get func(string) string, bad func(env, want string) error, warnin
 		return k, bad("CARREL_KOHA_URL", "an https address such as https://koha.library.example")
 	}
 	if u.Scheme == "http" {
-		if !privateHost(u.Hostname()) {
+		if !ils.PrivateHost(u.Hostname()) {
 			return k, &configError{"CARREL_KOHA_URL: http would send patrons' card numbers and PINs in clear to " + u.Hostname() +
 				", which is not a loopback or private address; use https (http is allowed only to an IP such as 10.0.0.5 or to localhost)"}
 		}
@@ -201,7 +201,7 @@ func parseWebhooks(get func(string) string, bad func(env, want string) error, wa
 				"leave it out: receivers check each webhook's signature (CARREL_WEBHOOK_SECRET)"}
 		}
 		if u.Scheme == "http" {
-			if !privateHost(u.Hostname()) {
+			if !ils.PrivateHost(u.Hostname()) {
 				return nil, &configError{"CARREL_WEBHOOK_URL: " + part + " is http to " + u.Hostname() +
 					", which is not a loopback or private address; use https (http is allowed only to an IP such as 10.0.0.5 or to localhost)"}
 			}
@@ -243,18 +243,6 @@ func plainTextWarning(what, carries, addr, host, instead string) string {
 	}
 	return what + ": " + carries + " cross the network to " + addr + " UNENCRYPTED; " + instead +
 		" unless that network is entirely the library's own"
-}
-
-// privateHost reports whether host is this machine ("localhost", a
-// loopback address) or an address of a private network (10/8, 172.16/12,
-// 192.168/16, fc00::/7). A name other than localhost is not: what it
-// resolves to may change after the check.
-func privateHost(host string) bool {
-	if loopbackHost(host) {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsPrivate()
 }
 
 // ilsLink is what serve built to reach the library's system.

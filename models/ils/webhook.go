@@ -98,7 +98,7 @@ func CheckWebhookURL(raw string) error {
 	case "https":
 		return nil
 	case "http":
-		if localHost(u.Hostname()) {
+		if PrivateHost(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("webhook URL for %s: must be https (http only to a loopback or private address)", u.Hostname())
@@ -106,12 +106,16 @@ func CheckWebhookURL(raw string) error {
 	return fmt.Errorf("webhook URL for %s: scheme must be https", u.Hostname())
 }
 
-// localHost reports whether host is this machine or a private address.
-func localHost(host string) bool {
+// PrivateHost reports whether host is this machine ("localhost", a
+// loopback address) or an address of a private network (10/8, 172.16/12,
+// 192.168/16, fc00::/7): where plain HTTP or plain SIP2 may go. A name
+// other than localhost is not: what it resolves to may change after the
+// check.
+func PrivateHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
-	ip := net.ParseIP(host)
+	ip := net.ParseIP(strings.Trim(host, "[]"))
 	return ip != nil && (ip.IsLoopback() || ip.IsPrivate())
 }
 
