@@ -28,7 +28,7 @@ run: build ## serve the portal on the embedded database with demo data (http://1
 	./$(BIN) serve --demo
 
 test: $(AXE_JS) ## run every test, on SQLite and PostgreSQL, and the browser journeys in e2e/
-	$(GO) test $(RACE) -count=1 -timeout 30m ./...
+	$(GO) test $(RACE) -count=1 -timeout 45m ./...
 	@$(GO) run ./models/modeltest/pgcheck
 	@command -v chromium >/dev/null 2>&1 || [ -x "$${CARREL_CHROMIUM:-}" ] || \
 		echo "WARNING: Chromium was not found, so the browser tests in e2e/ were SKIPPED (apt-get install chromium)." >&2
