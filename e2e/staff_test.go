@@ -58,6 +58,7 @@ func TestStaffAssistJourney(t *testing.T) {
 		wantPage(t, record, http.StatusOK, record.URL.Path, "Alex Demo")
 
 		do(tb, "choose At the desk", chromedp.Click(chromedp.CSS(`input[name="reason"][value="desk"]`)))
+		do(tb, "choose Library card seen", chromedp.Click(chromedp.CSS(`input[name="identity"][value="card"]`)))
 		data := tb.click(`[data-testid="start-assist"]`, "assist-data")
 		wantPage(t, data, http.StatusOK, "/data", "What we hold about you")
 		tb.wantAssistBanner(data)
@@ -106,7 +107,7 @@ func TestStaffAssistJourney(t *testing.T) {
 		patron.wantElement(back, `[data-testid="card-sessions"] [data-testid="held"]`, "2 sign-ins")
 		patron.wantElement(back, `[data-testid="assist-notice"]`, demoAssistant.Name)
 		notice := patron.textOf(`[data-testid="assist-notice"]`)
-		for _, s := range []string{"started helping you (At the desk)", "made a change at your request (At the desk)"} {
+		for _, s := range []string{"started helping you (At the desk): checked it was you by seeing your library card", "made a change at your request (At the desk)"} {
 			if !strings.Contains(notice, s) {
 				t.Errorf("/data: the assistance notice does not say %q:\n%s", s, notice)
 			}

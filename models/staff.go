@@ -174,14 +174,32 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// ViewPatron shows one patron to a staff member, audited with the reason.
-func (s *Store) ViewPatron(ctx context.Context, staffID, patronID int64, limits SessionLimits) (PatronSummary, error) {
+// DetailRecordOpened is the detail of the audit entry of a patron's
+// record opened by a staff member (action AuditPatronLookup).
+const DetailRecordOpened = "record opened"
+
+// ViewPatron shows one patron to a staff member. A visit to the record is
+// one audit entry, "record opened" (openedSince nil). The record shown
+// again within a visit, under a form of it sent back with an error, is
+// openedSince set to the start of the staff member's session: it is
+// recorded only if they have not opened this record since then, so that
+// a form posted on its own, without the page, still shows nothing
+// unrecorded.
+func (s *Store) ViewPatron(ctx context.Context, staffID, patronID int64, limits SessionLimits, openedSince *time.Time) (PatronSummary, error) {
 	var sum PatronSummary
 	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("id = ?", patronID).Take(&sum.Patron).Error; err != nil {
 			return notFound(err)
 		}
-		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditPatronLookup, Detail: "record opened"})
+		if openedSince != nil {
+			var n int64
+			err := tx.Model(&AuditEntry{}).Where("patron_id = ? AND staff_id = ? AND action = ? AND detail = ? AND created_at >= ?",
+				patronID, staffID, AuditPatronLookup, DetailRecordOpened, openedSince.UTC().Truncate(time.Microsecond)).Count(&n).Error
+			if err != nil || n > 0 {
+				return err
+			}
+		}
+		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, PatronID: &patronID, Action: AuditPatronLookup, Detail: DetailRecordOpened})
 	})
 	if err != nil {
 		return sum, err
@@ -209,6 +227,68 @@ func AssistReasonLabel(reason, note string) string {
 		}
 	}
 	return reason
+}
+
+// IdentityCheck is a way a staff member checks that the person they are
+// about to help is the patron, as staff choose it (Label) and as the
+// assistance's audit entry tells the patron (Detail; "other" is followed
+// by the staff member's note).
+type IdentityCheck struct{ Value, Label, Detail string }
+
+// IdentityChecks are the ways, in the order staff see them.
+var IdentityChecks = []IdentityCheck{
+	{"card", "Library card seen", "checked it was you by seeing your library card"},
+	{"questions", "Questions asked (address, date of birth …)", "checked it was you by asking about details such as your address or date of birth"},
+	{"other", "Other (say how)", "checked it was you another way: "},
+}
+
+// IdentityCheckDetail is how the staff member checked the patron's
+// identity, in the patron's words; "" for an unknown check, or "other"
+// without a note.
+func IdentityCheckDetail(check, note string) string {
+	for _, c := range IdentityChecks {
+		switch {
+		case c.Value != check:
+		case check != "other":
+			return c.Detail
+		case note != "":
+			return c.Detail + note
+		}
+	}
+	return ""
+}
+
+// RecentPatron is a patron a staff member opened or started assisting.
+type RecentPatron struct {
+	ID                    int64
+	GivenName, FamilyName string
+	CardNumber            string
+}
+
+// FullName is the patron's name as shown.
+func (r RecentPatron) FullName() string {
+	return Patron{GivenName: r.GivenName, FamilyName: r.FamilyName}.FullName()
+}
+
+// RecentPatrons lists the patrons whose record the staff member opened, or
+// whom they started assisting, since a time (the start of their session),
+// the most recent first, at most limit of them. It reads the audit log,
+// so it lists nothing that was not recorded; and looks nobody up anew.
+func (s *Store) RecentPatrons(ctx context.Context, staffID int64, since time.Time, limit int) ([]RecentPatron, error) {
+	var out []RecentPatron
+	err := s.db(ctx).Table("audit_entries").
+		Select("patrons.id, patrons.given_name, patrons.family_name, patrons.card_number").
+		Joins("JOIN patrons ON patrons.id = audit_entries.patron_id").
+		Where("audit_entries.staff_id = ? AND audit_entries.created_at >= ?", staffID, since.UTC().Truncate(time.Microsecond)).
+		Where("((audit_entries.action = ? AND audit_entries.detail = ?) OR audit_entries.action = ?)",
+			AuditPatronLookup, DetailRecordOpened, AuditAssistStart).
+		Group("patrons.id, patrons.given_name, patrons.family_name, patrons.card_number").
+		// Audit entries are numbered in the order they were written.
+		Order("MAX(audit_entries.id) DESC").Limit(limit).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: recent patrons: %w", err)
+	}
+	return out, nil
 }
 
 // RecordAssist appends an assistance audit entry naming both the staff

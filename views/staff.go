@@ -29,6 +29,9 @@ type StaffLoginForm struct {
 type StaffHome struct {
 	Name, Role         string
 	CanAudit, CanAdmin bool
+	// Recent are the patrons this staff member opened or helped in this
+	// session, the most recent first.
+	Recent []RecentPatronRow
 	// Connectors are the links to the library's systems, when any is
 	// configured.
 	Connectors []ConnectorRow
@@ -45,6 +48,13 @@ type ConnectorRow struct {
 	Attempts, Failures int64
 	Waiting            string // consent changes in the outbox, "unknown", or "—" for sign-in only
 	Failing            bool   // the last call failed
+}
+
+// RecentPatronRow is a patron the staff member opened or helped lately.
+type RecentPatronRow struct {
+	ID         int64
+	Name       string
+	CardEnding string // the card number's last four digits
 }
 
 // PatronRow is one patron found by a staff lookup.
@@ -86,6 +96,11 @@ type StaffPatronView struct {
 	Reason, Note  string
 	Errors        FieldErrors
 	AssistMinutes int
+
+	// Checks are the ways to check the patron's identity; Check and
+	// CheckNote are the choice and its note as sent.
+	Checks           []Option
+	Check, CheckNote string
 }
 
 // AuditRow is one audit entry for privacy officers.

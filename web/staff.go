@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -179,17 +180,32 @@ func (s *Server) StaffLogout(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/staff/login?signed_out=1")
 }
 
-// StaffConsole is the staff start page.
+// StaffConsole is the staff start page: a patron search, and the patrons
+// this staff member opened or helped since they signed in.
 func (s *Server) StaffConsole(c echo.Context) error {
 	st := currentStaff(c)
-	return s.render(c, http.StatusOK, views.StaffConsole(s.page(c, "Staff console"), views.StaffHome{
+	h := views.StaffHome{
 		Name: st.DisplayName, Role: models.RoleName(st.Role),
 		CanAudit: models.RoleRank(st.Role) >= models.RoleRank(models.RolePrivacyOfficer),
 		CanAdmin: models.RoleRank(st.Role) >= models.RoleRank(models.RoleAdmin),
 		// Every role sees the connectors: they hold no patron's data.
 		Connectors: s.connectorRows(c.Request().Context()),
-	}))
+	}
+	if start := session(c).CreatedAt(); !start.IsZero() {
+		recent, err := s.Store.RecentPatrons(c.Request().Context(), st.ID, start, recentPatrons)
+		if err != nil {
+			return err
+		}
+		for _, r := range recent {
+			h.Recent = append(h.Recent, views.RecentPatronRow{ID: r.ID, Name: r.FullName(), CardEnding: last(r.CardNumber, 4)})
+		}
+	}
+	return s.render(c, http.StatusOK, views.StaffConsole(s.page(c, "Staff console"), h))
 }
+
+// recentPatrons is how many patrons the console lists under "Recent
+// patrons".
+const recentPatrons = 10
 
 // lookupLimit keeps name searches small: staff look up the patron in
 // front of them, they do not browse.
@@ -315,25 +331,40 @@ func (s *Server) StaffPatron(c echo.Context) error {
 	if err != nil {
 		return echo.ErrNotFound
 	}
-	return s.renderStaffPatron(c, id, http.StatusOK, "", "", views.FieldErrors{})
+	return s.renderStaffPatron(c, id, http.StatusOK, views.StaffPatronView{})
 }
 
 // renderStaffPatron shows a patron's record, which is a look-up like a
 // search: it takes from the same allowance (whichever route shows it, the
-// page or the assistance form shown again with an error), before anything
-// is read, so that an unknown number costs the same as a known one.
-func (s *Server) renderStaffPatron(c echo.Context, id int64, status int, reason, note string, errs views.FieldErrors) error {
+// page or a form of it shown again with an error), before anything is
+// read, so that an unknown number costs the same as a known one. form is
+// what a form sent back carries (its choices and Errors); the rest of the
+// view is filled in here.
+//
+// A GET of the page is a visit, recorded as the record opened; the page
+// shown again under a form sent back with an error is the same visit, and
+// adds no entry, unless this staff member has not opened the record since
+// they signed in (a form posted on its own).
+func (s *Server) renderStaffPatron(c echo.Context, id int64, status int, form views.StaffPatronView) error {
 	if paused := s.lookupPaused(c); paused != "" {
 		return s.render(c, http.StatusTooManyRequests, views.StaffPatrons(s.page(c, "Find a patron"), views.PatronSearch{PausedFor: paused}))
 	}
-	sum, err := s.Store.ViewPatron(c.Request().Context(), currentStaff(c).ID, id, s.Config.Sessions)
+	var openedSince *time.Time
+	if c.Request().Method != http.MethodGet {
+		start := session(c).CreatedAt()
+		openedSince = &start
+	}
+	sum, err := s.Store.ViewPatron(c.Request().Context(), currentStaff(c).ID, id, s.Config.Sessions, openedSince)
 	if errors.Is(err, models.ErrNotFound) {
 		return echo.ErrNotFound
 	} else if err != nil {
 		return err
 	}
-	v := views.StaffPatronView{ID: id, Name: sum.FullName(), Card: sum.CardNumber, Reason: reason, Note: note, Errors: errs,
-		AssistMinutes: int(s.Config.AssistLimit.Minutes())}
+	v := form
+	v.ID, v.Name, v.Card, v.AssistMinutes = id, sum.FullName(), sum.CardNumber, int(s.Config.AssistLimit.Minutes())
+	if v.Errors == nil {
+		v.Errors = views.FieldErrors{}
+	}
 	for _, f := range append(models.ContactFields(sum.Patron), models.CardFields(sum.Patron)...) {
 		v.Fields = append(v.Fields, views.Field{Label: f.Label, Value: f.Value})
 	}
@@ -345,28 +376,47 @@ func (s *Server) renderStaffPatron(c echo.Context, id int64, status int, reason,
 	for _, r := range models.AssistReasons {
 		v.Reasons = append(v.Reasons, views.Option{Value: r.Value, Label: r.Label})
 	}
-	return s.render(c, status, views.StaffPatron(s.page(c, sum.FullName()), v))
+	for _, r := range models.IdentityChecks {
+		v.Checks = append(v.Checks, views.Option{Value: r.Value, Label: r.Label})
+	}
+	title := sum.FullName()
+	if len(v.Errors) > 0 {
+		title = "Error: " + title
+	}
+	return s.render(c, status, views.StaffPatron(s.page(c, title), v))
 }
 
-// StaffAssist starts assisting a patron: a stated reason, a new token,
-// an audit entry, and the patron's own portal with a banner on every page.
+// StaffAssist starts assisting a patron: a stated reason, how the staff
+// member checked the patron's identity, a new token, an audit entry (which
+// the patron sees, with both), and the patron's own portal with a banner
+// on every page.
 func (s *Server) StaffAssist(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		return echo.ErrNotFound
 	}
 	reason, note := c.FormValue("reason"), strings.TrimSpace(c.FormValue("note"))
+	check, checkNote := c.FormValue("identity"), strings.TrimSpace(c.FormValue("identity_note"))
 	errs := views.FieldErrors{}
 	if models.AssistReasonLabel(reason, note) == reason {
 		errs["reason"] = "Say how the patron asked for help."
 	} else if reason == "other" && note == "" {
 		errs["note"] = "Say why you are helping this patron."
 	}
-	if len([]rune(note)) > 200 || strings.IndexFunc(note, unicode.IsControl) >= 0 {
+	if !oneLine(note) {
 		errs["note"] = "Keep the note to one line of at most 200 characters."
 	}
+	if !slices.ContainsFunc(models.IdentityChecks, func(ic models.IdentityCheck) bool { return ic.Value == check }) {
+		errs["identity"] = "Say how you checked that this is the patron."
+	} else if check == "other" && checkNote == "" {
+		errs["identity_note"] = "Say how you checked that this is the patron."
+	}
+	if !oneLine(checkNote) {
+		errs["identity_note"] = "Keep the note to one line of at most 200 characters."
+	}
 	if len(errs) > 0 {
-		return s.renderStaffPatron(c, id, http.StatusUnprocessableEntity, reason, note, errs)
+		return s.renderStaffPatron(c, id, http.StatusUnprocessableEntity,
+			views.StaffPatronView{Reason: reason, Note: note, Check: check, CheckNote: checkNote, Errors: errs})
 	}
 	st := currentStaff(c)
 	p, err := s.Store.Patron(c.Request().Context(), id)
@@ -378,7 +428,11 @@ func (s *Server) StaffAssist(c echo.Context) error {
 	if reason != "other" {
 		note = ""
 	}
-	if err := s.Store.RecordAssist(c.Request().Context(), st.ID, p.ID, models.AuditAssistStart, models.AssistReasonLabel(reason, note), ""); err != nil {
+	if check != "other" {
+		checkNote = ""
+	}
+	if err := s.Store.RecordAssist(c.Request().Context(), st.ID, p.ID, models.AuditAssistStart, models.AssistReasonLabel(reason, note),
+		models.IdentityCheckDetail(check, checkNote)); err != nil {
 		return err
 	}
 	s.stats.Inc("assist.start")
@@ -388,6 +442,12 @@ func (s *Server) StaffAssist(c echo.Context) error {
 		return err
 	}
 	return s.redirect(c, "/data")
+}
+
+// oneLine says whether a note typed on a form is one line of at most 200
+// characters.
+func oneLine(note string) bool {
+	return len([]rune(note)) <= 200 && strings.IndexFunc(note, unicode.IsControl) < 0
 }
 
 // AssistEnd ends the assistance and returns to the staff console.

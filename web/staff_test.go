@@ -61,7 +61,7 @@ func (a *app) assisting(t *testing.T, username string, p models.Patron) *client 
 	c := a.client()
 	wantRedirect(t, c.staffSignIn(username, staffPassword), "/staff")
 	tok := c.csrf("/staff")
-	wantRedirect(t, c.post("/staff/patrons/"+itoa(p.ID)+"/assist", url.Values{"csrf_token": {tok}, "reason": {"desk"}}), "/data")
+	wantRedirect(t, c.post("/staff/patrons/"+itoa(p.ID)+"/assist", url.Values{"csrf_token": {tok}, "reason": {"desk"}, "identity": {"card"}}), "/data")
 	return c
 }
 
@@ -159,7 +159,7 @@ func TestAssistedHelpIsVisibleLimitedAndRecorded(t *testing.T) {
 		}
 		r = c.post("/staff/patrons/"+itoa(p.ID)+"/assist", url.Values{"csrf_token": {tok}, "reason": {"other"}})
 		wantStatus(t, r, http.StatusUnprocessableEntity)
-		wantRedirect(t, c.post("/staff/patrons/"+itoa(p.ID)+"/assist", url.Values{"csrf_token": {tok}, "reason": {"phone"}}), "/data")
+		wantRedirect(t, c.post("/staff/patrons/"+itoa(p.ID)+"/assist", url.Values{"csrf_token": {tok}, "reason": {"phone"}, "identity": {"questions"}}), "/data")
 		if c.sessionCookie() == before {
 			t.Fatal("starting assistance rotates the token")
 		}
