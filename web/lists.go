@@ -51,11 +51,11 @@ func (s *Server) mailingLists(c echo.Context, status int, problem string) error 
 	emails := "your " + v.Schedule.Notice + " " + views.FavoritesEmails
 	switch notices := v.Schedule.On(); {
 	case n > 0 && notices:
-		v.StopAll = "Stop everything at once: " + yours + ", and " + emails + "."
+		v.StopAll = "This stops " + yours + ", and " + emails + "."
 	case n > 0:
-		v.StopAll = "Stop everything at once: " + yours + "."
+		v.StopAll = "This stops " + yours + "."
 	case notices:
-		v.StopAll = "Stop everything at once: " + emails + "."
+		v.StopAll = "This stops " + emails + "."
 	}
 	title := "Mailing lists"
 	if problem != "" {

@@ -59,7 +59,7 @@ func TestUnsubscribeFromEverythingStopsWhatItSays(t *testing.T) {
 		c.post("/mailing-lists/events/subscribe", url.Values{"csrf_token": {tok}})
 		c.post("/mailing-lists/friends/subscribe", url.Values{"csrf_token": {tok}})
 		page := c.get("/mailing-lists")
-		if got, want := text(t, page, `[data-testid="unsubscribe-all-says"]`), "Stop everything at once: the 2 mailing lists you are on, and your weekly emails about your favorite authors and subjects."; !strings.HasPrefix(got, want) {
+		if got, want := text(t, page, `[data-testid="unsubscribe-all-says"]`), "This stops the 2 mailing lists you are on, and your weekly emails about your favorite authors and subjects."; !strings.HasPrefix(got, want) {
 			t.Errorf("the button's explanation says %q, want %q", got, want)
 		}
 		if got := text(t, page, `[data-testid="favorites-emails"] [data-testid="notice-schedule"]`); !strings.Contains(got, "Weekly, on Mondays, to rosa@example.org") {
@@ -88,7 +88,7 @@ func TestUnsubscribeFromEverythingStopsWhatItSays(t *testing.T) {
 
 		// Only the emails on: the button stops them alone, and says so.
 		weeklyNotices(t, a, p.ID)
-		if got := text(t, c.get("/mailing-lists"), `[data-testid="unsubscribe-all-says"]`); !strings.HasPrefix(got, "Stop everything at once: your weekly emails about") {
+		if got := text(t, c.get("/mailing-lists"), `[data-testid="unsubscribe-all-says"]`); !strings.HasPrefix(got, "This stops your weekly emails about") {
 			t.Errorf("with no list, the button's explanation says %q", got)
 		}
 		c.post("/mailing-lists/unsubscribe-all", url.Values{"csrf_token": {tok}})
