@@ -70,10 +70,12 @@ func (n NoticeSchedule) When() string {
 // Summary is one sentence on what the patron gets, and where.
 func (n NoticeSchedule) Summary() string {
 	switch {
+	case !n.On() && n.Email == "":
+		return "Off. We have no email address for you either, so nothing could be sent; ask at any desk to add one."
 	case !n.On():
 		return "Off: the library sends you no " + FavoritesEmails + "."
 	case n.Email == "":
-		return n.When() + " was chosen, but we have no email address for you, so nothing will be sent. Ask at any desk to add one."
+		return "You chose " + n.Notice + " emails, but we have no email address for you, so nothing will be sent. Ask at any desk to add one."
 	case !n.Sending:
 		return n.When() + ", to " + n.Email + ". The library is not sending email at the moment, so new arrivals wait on your Notifications page until it does."
 	}
