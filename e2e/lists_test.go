@@ -18,15 +18,15 @@ func TestMailingListsJourney(t *testing.T) {
 		tb := b.newTab(t, p, "lists")
 		lists := tb.signInTo(alex, "/mailing-lists", "mailing-lists")
 		wantPage(t, lists, http.StatusOK, "/mailing-lists", "Mailing lists")
-		if got := tb.subscribed(); !slices.Equal(got, []string{"events", "new-arrivals"}) {
-			t.Errorf("/mailing-lists: the demo patron should start on events and new-arrivals, the page says %q", got)
+		if got := tb.subscribed(); !slices.Equal(got, []string{"events", "librarians-picks"}) {
+			t.Errorf("/mailing-lists: the demo patron should start on events and librarians-picks, the page says %q", got)
 		}
 
-		unsub := tb.click(`[data-testid="list-new-arrivals"] [data-testid="unsubscribe"]`, "unsubscribed-new-arrivals")
+		unsub := tb.click(`[data-testid="list-librarians-picks"] [data-testid="unsubscribe"]`, "unsubscribed-librarians-picks")
 		wantPage(t, unsub, http.StatusOK, "/mailing-lists", "Mailing lists")
-		tb.wantNotice(unsub, "You are unsubscribed from New Arrivals.")
+		tb.wantNotice(unsub, "You are unsubscribed from Librarians' Picks.")
 		if got := tb.subscribed(); !slices.Equal(got, []string{"events"}) {
-			t.Errorf("after unsubscribing from new-arrivals, want [events], the page says %q", got)
+			t.Errorf("after unsubscribing from librarians-picks, want [events], the page says %q", got)
 		}
 
 		sub := tb.click(`[data-testid="list-friends"] [data-testid="subscribe"]`, "subscribed-friends")
@@ -38,7 +38,7 @@ func TestMailingListsJourney(t *testing.T) {
 
 		all := tb.click(`[data-testid="unsubscribe-all"]`, "unsubscribed-all")
 		wantPage(t, all, http.StatusOK, "/mailing-lists", "Mailing lists")
-		tb.wantNotice(all, "You are unsubscribed from 2 lists.")
+		tb.wantNotice(all, "You are off 2 mailing lists, and emails about your favorite authors and subjects are off.")
 		if got := tb.subscribed(); len(got) != 0 {
 			t.Errorf("after unsubscribing from everything, the page still says subscribed to %q", got)
 		}

@@ -7,7 +7,7 @@ var favoritesCategory = Category{
 	Table: "favorites", TimeColumn: "created_at", Label: "display",
 	Purpose:     "Linked only if you chose, and used only to tell you about new arrivals.",
 	Retention:   "Until you remove them or unlink them from your record.",
-	SharedWith:  alsoCourt("The library's mail service, only in the new-arrival emails you chose (\"Because you follow\")."),
+	SharedWith:  alsoCourt("The library's mail service, only in the emails about your favorite authors and subjects that you chose (\"Because you follow\")."),
 	Empty:       "No favorites are linked to your record.",
 	Columns:     []string{"Favorite", "Kind", "Added"},
 	Records:     recordsOf((*Store).Favorites),

@@ -104,9 +104,9 @@ func DescribeConsent(subject, newValue string) string {
 	case subject == ConsentFavoritesLink:
 		return "unlinked and erased your favorites"
 	case subject == ConsentFavoritesNotice && newValue == NoticeNone:
-		return "stopped new-arrival notices"
+		return "stopped the emails about your favorite authors and subjects"
 	case subject == ConsentFavoritesNotice:
-		return "chose " + newValue + " new-arrival notices"
+		return "chose " + newValue + " emails about your favorite authors and subjects"
 	case strings.HasPrefix(subject, ConsentListPrefix) && newValue == "on":
 		return "subscribed you to the mailing list " + strings.TrimPrefix(subject, ConsentListPrefix)
 	case strings.HasPrefix(subject, ConsentListPrefix):

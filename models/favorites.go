@@ -107,7 +107,8 @@ const (
 	MaxFavoriteLength = 200
 )
 
-// Notice preferences for new-arrival notices.
+// Notice preferences: how often to email the patron about new arrivals by
+// their favorite authors and on their favorite subjects.
 const (
 	NoticeNone   = "none"
 	NoticeDaily  = "daily"
@@ -308,21 +309,29 @@ func (s *Store) SetFavoritesNotice(ctx context.Context, patronID int64, notice s
 		if !linked {
 			return ErrNotLinked
 		}
-		var old string
-		if err := tx.Model(&Patron{}).Where("id = ?", patronID).Select("favorites_notice").Scan(&old).Error; err != nil {
-			return err
-		}
-		if old == notice {
-			return nil
-		}
-		if err := tx.Model(&Patron{}).Where("id = ?", patronID).UpdateColumn("favorites_notice", notice).Error; err != nil {
-			return err
-		}
-		changed = true
-		return s.recordConsent(tx, patronID, ConsentFavoritesNotice, old, notice, a)
+		changed, err = s.setNotice(tx, patronID, notice, a)
+		return err
 	})
 	s.countConsent(err, changed, ConsentFavoritesNotice, notice)
 	return changed, err
+}
+
+// setNotice changes the patron's notice preference inside tx, which holds
+// their row lock, with its consent-ledger entry; changed is false when it
+// already was notice.
+func (s *Store) setNotice(tx *gorm.DB, patronID int64, notice string, a Actor) (changed bool, err error) {
+	var old string
+	if err := tx.Model(&Patron{}).Where("id = ?", patronID).Select("favorites_notice").Scan(&old).Error; err != nil {
+		return false, err
+	}
+	if old == notice || (old == "" && notice == NoticeNone) {
+		return false, nil
+	}
+	if err := tx.Model(&Patron{}).Where("id = ?", patronID).UpdateColumn("favorites_notice", notice).Error; err != nil {
+		return false, err
+	}
+	a.TextVersion = FavoritesConsentVersion
+	return true, s.recordConsent(tx, patronID, ConsentFavoritesNotice, old, notice, a)
 }
 
 // Follows reports whether the patron already follows an author or subject.

@@ -140,32 +140,42 @@ func (s *Store) unsubscribe(tx *gorm.DB, patronID int64, l MailingList, a Actor)
 	return true, s.recordConsent(tx, patronID, ConsentListPrefix+l.Slug, "on", "off", a)
 }
 
-// UnsubscribeAll withdraws every list consent at once.
-func (s *Store) UnsubscribeAll(ctx context.Context, patronID int64, a Actor) (n int, err error) {
+// UnsubscribeAll stops every mailing the patron chose, at once: it
+// withdraws each list consent, and turns the emails about their favorite
+// authors and subjects (the notice preference) to none, each with its
+// ledger entry, in one transaction. lists counts the lists left; notices
+// says whether those emails were on and are now off.
+func (s *Store) UnsubscribeAll(ctx context.Context, patronID int64, a Actor) (lists int, notices bool, err error) {
 	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		if _, err := lockPatron(tx, patronID, s.Now()); err != nil {
 			return err
 		}
-		var lists []MailingList
+		var subscribed []MailingList
 		if err := tx.Joins("JOIN subscriptions ON subscriptions.list_id = mailing_lists.id").
-			Where("subscriptions.patron_id = ?", patronID).Find(&lists).Error; err != nil {
+			Where("subscriptions.patron_id = ?", patronID).Order("mailing_lists.id").Find(&subscribed).Error; err != nil {
 			return err
 		}
-		for _, l := range lists {
+		for _, l := range subscribed {
 			changed, err := s.unsubscribe(tx, patronID, l, a)
 			if err != nil {
 				return err
 			}
 			if changed {
-				n++
+				lists++
 			}
 		}
-		return nil
+		var err error
+		notices, err = s.setNotice(tx, patronID, NoticeNone, a)
+		return err
 	})
-	for i := 0; i < n; i++ {
+	if err != nil {
+		lists, notices = 0, false
+	}
+	for i := 0; i < lists; i++ {
 		s.countConsent(err, true, ConsentListPrefix, "off")
 	}
-	return n, err
+	s.countConsent(err, notices, ConsentFavoritesNotice, NoticeNone)
+	return lists, notices, err
 }
 
 // ListForm is a mailing list as an administrator edits it.

@@ -214,11 +214,11 @@ const demoDay = 24 * time.Hour
 
 var demoLists = []MailingList{
 	{
-		Slug:        "new-arrivals",
-		Name:        "New Arrivals",
-		Description: "The newest books, films and audiobooks on our shelves, picked by our librarians.",
+		Slug:        "librarians-picks",
+		Name:        "Librarians' Picks",
+		Description: "A monthly newsletter: the newest books, films and audiobooks on our shelves, picked by our librarians for everyone.",
 		Frequency:   "monthly",
-		ConsentText: "Yes, please send me New Arrivals, a monthly email from the Santa Monica Public Library " +
+		ConsentText: "Yes, please send me Librarians' Picks, a monthly email from the Santa Monica Public Library " +
 			"with the newest books, films and audiobooks on our shelves, picked by our librarians. " +
 			"The library uses my email address only to send this newsletter: it is never sold, and shared with " +
 			"no one but law enforcement with a court order the library has reviewed, " +
@@ -486,7 +486,7 @@ func (sd *seeder) seedAlex() error {
 	for _, sub := range []struct {
 		slug string
 		at   time.Time
-	}{{"new-arrivals", sd.daysAgo(400)}, {"events", sd.daysAgo(120)}} {
+	}{{"librarians-picks", sd.daysAgo(400)}, {"events", sd.daysAgo(120)}} {
 		list := sd.lists[sub.slug]
 		if err := sd.create("subscription", &Subscription{PatronID: id, ListID: list.ID, SubscribedAt: sub.at}); err != nil {
 			return err

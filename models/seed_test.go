@@ -313,8 +313,8 @@ func TestSeedDemoAlex(t *testing.T) {
 			var slugs []string
 			db.Table("subscriptions").Joins("JOIN mailing_lists ON mailing_lists.id = subscriptions.list_id").
 				Where("subscriptions.patron_id = ?", p.ID).Order("mailing_lists.slug").Pluck("mailing_lists.slug", &slugs)
-			if !slices.Equal(slugs, []string{"events", "new-arrivals"}) {
-				t.Errorf("subscriptions = %v, want events and new-arrivals", slugs)
+			if !slices.Equal(slugs, []string{"events", "librarians-picks"}) {
+				t.Errorf("subscriptions = %v, want events and librarians-picks", slugs)
 			}
 
 			// The consent ledger explains every choice.

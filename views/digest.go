@@ -95,7 +95,8 @@ func digestIntro(e DigestEmail) string {
 }
 
 func digestWhy(e DigestEmail) string {
-	return "You get this email because you chose " + e.Period + " notices of new arrivals at " + OneLine(e.LibraryName) + "."
+	return "You get this email because you chose " + e.Period + " " + FavoritesEmails + " from " + OneLine(e.LibraryName) +
+		". It is not a mailing list."
 }
 
 const digestNoTracking = "This email has no images and no tracking: the library cannot tell whether you open it."

@@ -224,8 +224,8 @@ func DigestEmailHTML(e DigestEmail) templ.Component {
 	})
 }
 
-// NoticeUnsubscribe is the page the unsubscribe link of a new-arrival
-// email opens. It works without signing in and says nothing about whose
+// NoticeUnsubscribe is the page the unsubscribe link of an email about
+// the patron's favorite authors and subjects opens. It works without signing in and says nothing about whose
 // link it is; a GET only asks.
 func NoticeUnsubscribe(p Page, v NoticeUnsubscribeView) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
@@ -261,17 +261,17 @@ func NoticeUnsubscribe(p Page, v NoticeUnsubscribeView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if v.Invalid {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "<h1>This link does not work</h1><p>It may be mistyped, or older than the library's current security keys. To stop new-arrival emails, sign in and open <a href=\"/favorites\">Favorites</a>.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "<h1>This link does not work</h1><p>It may be mistyped, or older than the library's current security keys. To stop emails about your favorite authors and subjects, sign in and open <a href=\"/favorites\">Favorite authors and subjects</a>.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			} else if v.Done {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<h1>No more new-arrival emails</h1><p data-testid=\"notices-stopped\">The library will not email you about new arrivals any more. Your favorites stay as they are, and you can still see new arrivals in the portal.</p><p><a href=\"/favorites\">Turn the emails back on</a> (you will be asked to sign in).</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<h1>No more emails about your favorite authors and subjects</h1><p data-testid=\"notices-stopped\">The library will not email you about new arrivals by the authors and on the subjects you follow any more. Your favorites stay as they are, and you can still see these new arrivals in the portal, under Notifications. Your mailing lists, if you are on any, have not changed.</p><p><a href=\"/favorites\">Turn the emails back on</a> (you will be asked to sign in).</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<h1>Stop new-arrival emails?</h1><p>One click, and the library sends no more emails about new arrivals by the authors and on the subjects you follow. Nothing else changes. No sign-in needed.</p><form method=\"post\" action=\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<h1>Stop emails about your favorite authors and subjects?</h1><p>One click, and the library sends no more emails about new arrivals by the authors and on the subjects you follow. Nothing else changes: your mailing lists stay as they are. No sign-in needed.</p><form method=\"post\" action=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

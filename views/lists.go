@@ -13,6 +13,14 @@ type ListsView struct {
 	Email string // "" when none is on file
 	Lists []ListItem
 	Any   bool // subscribed to at least one
+	// Schedule is the emails about the patron's favorite authors and
+	// subjects, which are not a mailing list but stop with the rest.
+	Schedule NoticeSchedule
+	// StopAll says what "Unsubscribe from everything" would stop; "" when
+	// there is nothing to stop, and the button is not shown.
+	StopAll string
+	// Errors is a refused subscription: "list" for the form as a whole.
+	Errors FieldErrors
 }
 
 // UnsubscribeView is the one-click unsubscribe page.

@@ -469,7 +469,7 @@ func consentSubject(s string) string {
 	case s == models.ConsentFavoritesLink:
 		return "Favorites linked to your record"
 	case s == models.ConsentFavoritesNotice:
-		return "New-arrival notices"
+		return "Emails about your favorite authors and subjects"
 	case strings.HasPrefix(s, models.ConsentListPrefix):
 		return "Mailing list " + strings.TrimPrefix(s, models.ConsentListPrefix)
 	}

@@ -27,7 +27,7 @@ func (s *Server) NoticeUnsubscribePage(c echo.Context) error {
 	if err := s.Store.CheckNoticeToken(tok); err != nil {
 		v.Invalid, status = true, http.StatusNotFound
 	}
-	return s.render(c, status, views.NoticeUnsubscribe(s.page(c, "Stop new-arrival emails"), v))
+	return s.render(c, status, views.NoticeUnsubscribe(s.page(c, "Stop emails about your favorite authors and subjects"), v))
 }
 
 // NoticeUnsubscribeSubmit stops a patron's new-arrival emails (RFC 8058):
@@ -41,7 +41,7 @@ func (s *Server) NoticeUnsubscribeSubmit(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	return s.render(c, status, views.NoticeUnsubscribe(s.page(c, "Stop new-arrival emails"), v))
+	return s.render(c, status, views.NoticeUnsubscribe(s.page(c, "Stop emails about your favorite authors and subjects"), v))
 }
 
 // failureWords says why an email did not go, in the patron's words.

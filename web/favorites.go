@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
@@ -17,6 +18,7 @@ func (s *Server) favoritesView(c echo.Context) (views.FavoritesView, error) {
 	v := views.FavoritesView{
 		Linked: p.FavoritesLinked, ConsentText: models.FavoritesConsentText,
 		ConsentVersion: models.FavoritesConsentVersion, Max: models.MaxFavorites, Notice: p.FavoritesNotice,
+		Schedule: s.noticeSchedule(*p),
 	}
 	if !p.FavoritesLinked {
 		return v, nil
@@ -30,7 +32,20 @@ func (s *Server) favoritesView(c echo.Context) (views.FavoritesView, error) {
 		v.Items = append(v.Items, views.FavoriteItem{ID: f.ID, Kind: titleCase(f.Kind), Display: f.Display})
 	}
 	v.Pending, err = s.Store.PendingNotifications(ctx, p.ID)
+	v.PendingWords = plural(v.Pending, "notice is", "notices are")
 	return v, err
+}
+
+// noticeSchedule says when and where the patron's emails about their
+// favorite authors and subjects go: the day is the library's digest day
+// (CARREL_DIGEST_WEEKDAY), the address their own, shown to themselves.
+func (s *Server) noticeSchedule(p models.Patron) views.NoticeSchedule {
+	n := views.NoticeSchedule{Notice: p.FavoritesNotice, Weekday: s.Config.Mail.DigestWeekday.String(),
+		Email: strings.TrimSpace(p.Email), Sending: s.Config.Mail.Enabled()}
+	if !p.FavoritesLinked {
+		n.Notice = models.NoticeNone
+	}
+	return n
 }
 
 // FavoritesPage shows whether favorites are linked, and manages them.
@@ -89,11 +104,11 @@ func (s *Server) FavoritesUnlinkConfirm(c echo.Context) error {
 	}
 	warning := "You follow no authors or subjects, so nothing will be erased."
 	if n > 0 {
-		warning = "All " + plural(n, "favorite", "favorites") + " will be erased for good, with any new-arrival notices about them. This cannot be undone."
+		warning = "All " + plural(n, "favorite", "favorites") + " will be erased for good, with any notices of new arrivals about them. This cannot be undone."
 	}
 	return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, "Unlink your favorites"), views.Confirm{
 		Title:     "Unlink your favorites from your record?",
-		Message:   "We will stop telling you about new arrivals. If you link again later, you start with an empty list.",
+		Message:   "We will stop telling you about new arrivals, and send no more " + views.FavoritesEmails + ". If you link again later, you start with an empty list.",
 		Warning:   warning,
 		Action:    "/favorites/unlink",
 		Button:    "Unlink and erase",
@@ -164,16 +179,23 @@ func (s *Server) FavoritesNotice(c echo.Context) error {
 	var bad *models.InputError
 	switch {
 	case errors.As(err, &bad):
-		s.flash(c, bad.Message)
+		v, verr := s.favoritesView(c)
+		if verr != nil {
+			return verr
+		}
+		v.Errors = views.FieldErrors{"notice": bad.Message}
+		return s.render(c, http.StatusUnprocessableEntity, views.Favorites(s.page(c, "Error: Favorite authors and subjects"), v))
 	case errors.Is(err, models.ErrNotLinked):
 		s.flash(c, "Your favorites are not linked, so there is nothing to be told about.")
 	case err != nil:
 		return err
 	case changed:
+		p := *currentPatron(c)
+		p.FavoritesNotice = notice
 		s.flash(c, map[string]string{
-			models.NoticeNone:   "We will not send you new-arrival notices for now.",
-			models.NoticeDaily:  "We will send you a daily digest of new arrivals.",
-			models.NoticeWeekly: "We will send you a weekly digest of new arrivals.",
+			models.NoticeNone:   "We will send you no " + views.FavoritesEmails + " for now.",
+			models.NoticeDaily:  "Saved. " + s.noticeSchedule(p).Summary(),
+			models.NoticeWeekly: "Saved. " + s.noticeSchedule(p).Summary(),
 		}[notice])
 	default:
 		s.flash(c, "Nothing changed.")

@@ -13,6 +13,12 @@ import (
 
 // MailingListsPage shows every active list and the patron's choice for each.
 func (s *Server) MailingListsPage(c echo.Context) error {
+	return s.mailingLists(c, http.StatusOK, "")
+}
+
+// mailingLists renders the mailing-list page; problem, when set, is why a
+// subscription was refused, shown at the top as the form's error.
+func (s *Server) mailingLists(c echo.Context, status int, problem string) error {
 	p := currentPatron(c)
 	ctx := c.Request().Context()
 	lists, err := s.Store.AllLists(ctx)
@@ -23,7 +29,8 @@ func (s *Server) MailingListsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.ListsView{Email: p.Email}
+	v := views.ListsView{Email: p.Email, Schedule: s.noticeSchedule(*p)}
+	var n int64
 	for _, l := range lists {
 		if l.RetiredAt != nil && !subs[l.ID] {
 			continue
@@ -31,9 +38,31 @@ func (s *Server) MailingListsPage(c echo.Context) error {
 		v.Lists = append(v.Lists, views.ListItem{Slug: l.Slug, Name: l.Name, Description: l.Description,
 			Frequency: l.Frequency, Sender: l.Sender, ConsentText: l.ConsentText, Version: l.ConsentVersion,
 			Subscribed: subs[l.ID], Retired: l.RetiredAt != nil})
-		v.Any = v.Any || subs[l.ID]
+		if subs[l.ID] {
+			v.Any = true
+			n++
+		}
 	}
-	return s.render(c, http.StatusOK, views.MailingLists(s.page(c, "Mailing lists"), v))
+	// What the button would stop, exactly; with nothing to stop there is no button.
+	yours := "the " + plural(n, "mailing list", "mailing lists") + " you are on"
+	if n == 1 {
+		yours = "the mailing list you are on"
+	}
+	emails := "your " + v.Schedule.Notice + " " + views.FavoritesEmails
+	switch notices := v.Schedule.On(); {
+	case n > 0 && notices:
+		v.StopAll = "This stops " + yours + ", and " + emails + "."
+	case n > 0:
+		v.StopAll = "This stops " + yours + "."
+	case notices:
+		v.StopAll = "This stops " + emails + "."
+	}
+	title := "Mailing lists"
+	if problem != "" {
+		v.Errors = views.FieldErrors{"list": problem}
+		title = "Error: " + title
+	}
+	return s.render(c, status, views.MailingLists(s.page(c, title), v))
 }
 
 // ListSubscribe records the patron's consent to one list.
@@ -44,9 +73,9 @@ func (s *Server) ListSubscribe(c echo.Context) error {
 	case errors.Is(err, models.ErrNotFound):
 		return echo.ErrNotFound
 	case errors.Is(err, models.ErrListRetired):
-		s.flash(c, "That list has been retired, so you cannot subscribe to it.")
+		return s.mailingLists(c, http.StatusUnprocessableEntity, "That list has been retired, so you cannot subscribe to it. Nothing was changed.")
 	case errors.Is(err, models.ErrNoEmail):
-		s.flash(c, "We have no email address for you, so you cannot subscribe. Ask at any desk to add one.")
+		return s.mailingLists(c, http.StatusUnprocessableEntity, "We have no email address for you, so you cannot subscribe. Ask at any desk to add one.")
 	case err != nil:
 		return err
 	case changed:
@@ -76,14 +105,30 @@ func (s *Server) ListUnsubscribe(c echo.Context) error {
 	return s.redirect(c, "/mailing-lists")
 }
 
-// ListUnsubscribeAll withdraws every list consent at once.
+// ListUnsubscribeAll withdraws every list consent at once, and stops the
+// emails about the patron's favorite authors and subjects; it says
+// exactly what it stopped.
 func (s *Server) ListUnsubscribeAll(c echo.Context) error {
-	n, err := s.Store.UnsubscribeAll(c.Request().Context(), currentPatron(c).ID, s.actor(c))
+	n, notices, err := s.Store.UnsubscribeAll(c.Request().Context(), currentPatron(c).ID, s.actor(c))
 	if err != nil {
 		return err
 	}
-	s.flash(c, "You are unsubscribed from "+plural(int64(n), "list", "lists")+". We will send you no mailings.")
+	s.flash(c, stoppedWords(int64(n), notices))
 	return s.redirect(c, "/mailing-lists")
+}
+
+// stoppedWords says what "Unsubscribe from everything" stopped.
+func stoppedWords(lists int64, notices bool) string {
+	emails := titleCase(views.FavoritesEmails)
+	switch {
+	case lists > 0 && notices:
+		return "You are off " + plural(lists, "mailing list", "mailing lists") + ", and " + views.FavoritesEmails + " are off."
+	case lists > 0:
+		return "You are off " + plural(lists, "mailing list", "mailing lists") + "."
+	case notices:
+		return emails + " are off."
+	}
+	return "There was nothing to stop: you are on no mailing list, and " + views.FavoritesEmails + " were already off."
 }
 
 // UnsubscribePage confirms a one-click unsubscribe. A GET never changes

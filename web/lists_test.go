@@ -73,8 +73,9 @@ func TestNoEmailMeansAnExplanationAndRetiredListsRefuse(t *testing.T) {
 		if err := a.store.RetireList(context.Background(), admin.ID, "old"); err != nil {
 			t.Fatal(err)
 		}
-		c.post("/mailing-lists/old/subscribe", url.Values{"csrf_token": {tok}})
-		if !strings.Contains(c.get("/mailing-lists").doc(t).Find(`[data-testid="notice"]`).Text(), "retired") {
+		refused := c.post("/mailing-lists/old/subscribe", url.Values{"csrf_token": {tok}})
+		wantStatus(t, refused, http.StatusUnprocessableEntity)
+		if !strings.Contains(refused.doc(t).Find(`[data-testid="form-error"]`).Text(), "retired") {
 			t.Fatal("subscribing to a retired list is refused with a message")
 		}
 		// No email: no checkbox, an explanation.

@@ -73,8 +73,8 @@ $$ SELECT CASE kind
 -- step: mailing_lists
 INSERT INTO mailing_lists (slug, name, description, frequency, sender, consent_text, consent_version, created_at, updated_at)
 VALUES
-  ('new-arrivals', 'New Arrivals', 'The newest books, films and audiobooks on our shelves.', 'monthly',
-   'news@library.example.org', 'Yes, please send me New Arrivals, a monthly email about new items. My address is used only for this newsletter.',
+  ('librarians-picks', 'Librarians'' Picks', 'A monthly newsletter: the newest books, films and audiobooks on our shelves, picked by our librarians.', 'monthly',
+   'news@library.example.org', 'Yes, please send me Librarians'' Picks, a monthly email about new items. My address is used only for this newsletter.',
    1, now() - interval '5 years', now() - interval '5 years'),
   ('events', 'Events This Week', 'Talks, workshops and story times at every branch.', 'weekly',
    'events@library.example.org', 'Yes, please send me Events This Week, a weekly email. My address is used only for this newsletter.',
@@ -177,7 +177,7 @@ WHERE load_u(p.id, 35) < 0.07 AND p.id BETWEEN {{lo}} AND {{hi}};
 INSERT INTO subscriptions (patron_id, list_id, subscribed_at)
 SELECT p.id, l.id, now() - load_u(p.id * 3 + l.id, 81) * interval '1000 days'
 FROM patrons p
-JOIN mailing_lists l ON (l.slug = 'new-arrivals' AND load_u(p.id, 82) < 0.20)
+JOIN mailing_lists l ON (l.slug = 'librarians-picks' AND load_u(p.id, 82) < 0.20)
   OR (l.slug = 'events' AND load_u(p.id, 83) < 0.10) OR (l.slug = 'teen-news' AND load_u(p.id, 84) < 0.03)
 WHERE p.email <> '' AND p.id BETWEEN {{lo}} AND {{hi}};
 
