@@ -112,7 +112,8 @@ type AuditView struct {
 
 // AuditCheckView is the result of the last verification of the audit log.
 // Headline is the result in a few words ("Verified: all 12,345 entries
-// intact", "Broken at entry 17"), Summary the whole sentence, and
+// intact", "Broken at entry 17"), Summary the whole sentence when it says
+// more (why it broke, a checkpoint, entries from before the keyed chain), and
 // Unchecked says how many entries were written after it ("" for none).
 type AuditCheckView struct {
 	Headline, When, By, Summary, Unchecked string
