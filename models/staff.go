@@ -378,27 +378,7 @@ type AuditRecord struct {
 
 // AuditLog lists audit entries, newest first, one page at a time.
 func (s *Store) AuditLog(ctx context.Context, f AuditFilter, req PageRequest) (Page[AuditRecord], error) {
-	q := s.db(ctx).Table("audit_entries").
-		Select("audit_entries.id, audit_entries.created_at, COALESCE(staff.display_name, '') AS staff_name, " +
-			"COALESCE(staff.username, '') AS username, COALESCE(patrons.card_number, '') AS patron_card, " +
-			"audit_entries.action, audit_entries.reason, audit_entries.detail, audit_entries.restricted").
-		Joins("LEFT JOIN staff ON staff.id = audit_entries.staff_id").
-		Joins("LEFT JOIN patrons ON patrons.id = audit_entries.patron_id")
-	if f.Action != "" {
-		q = q.Where("audit_entries.action = ?", f.Action)
-	}
-	if f.Staff != "" {
-		q = q.Where("staff.username = ?", strings.ToLower(f.Staff))
-	}
-	if f.PatronCard != "" {
-		q = q.Where("patrons.card_number = ?", NormalizeCard(f.PatronCard))
-	}
-	if f.From != nil {
-		q = q.Where("audit_entries.created_at >= ?", f.From.UTC())
-	}
-	if f.To != nil {
-		q = q.Where("audit_entries.created_at < ?", f.To.UTC())
-	}
+	q := auditQuery(s.db(ctx), f)
 	p, err := keyset(q, "audit_entries.created_at", "audit_entries.id", req,
 		func(r AuditRecord) Cursor { return Cursor{r.CreatedAt, r.ID} })
 	if err != nil {
@@ -409,9 +389,11 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter, req PageRequest) (P
 
 // AuditActions lists the actions an audit entry can record.
 func AuditActions() []string {
-	return []string{AuditStaffSignIn, AuditPatronLookup, AuditAssistStart, AuditAssistAction, AuditAssistEnd,
-		AuditListExport, AuditPurgeRun, AuditConfigChanged, AuditArrivals, AuditILSImportDelete, AuditVerify,
-		AuditStaffSignInRefused, AuditSecondFactor}
+	out := make([]string, len(auditLabels))
+	for i, l := range auditLabels {
+		out[i] = l.action
+	}
+	return out
 }
 
 // AllStaff lists every staff account, enabled first.

@@ -117,16 +117,39 @@ type Bar struct {
 	X, Y, W, H, Label string
 }
 
-// Chart is a server-drawn bar chart of one counter over days.
+// Tick is one labelled mark on a chart's axis: where it is (an x or a y
+// in the chart's coordinates) and what it says (a date, or a count).
+type Tick struct {
+	At, Label string
+}
+
+// ChartDay is one day's count, as the table beside a chart lists it.
+type ChartDay struct {
+	Day, Count string
+}
+
+// Chart is a server-drawn bar chart of one counter over days, with dated
+// axis labels, and the same numbers as a table. ID is unique on the page
+// (for the SVG's title and description); Name is the counter's code,
+// Label its name in words, Summary its total and busiest day in words. Left, Right, Top and Bottom are the plot's
+// edges inside the Width by Height drawing.
 type Chart struct {
-	Name          string
-	Width, Height int
-	Bars          []Bar
-	Max, Total    int64
+	ID, Name, Label, Summary string
+	Range                    string
+	Width, Height            int
+	Left, Right, Top, Bottom int
+	Bars                     []Bar
+	XTicks, YTicks           []Tick
+	Days                     []ChartDay
+	Max, Total               int64
 }
 
 // StatsView is the statistics page.
 type StatsView struct {
-	From, To, Error string
-	Charts          []Chart
+	From, To string
+	// Errors are the range's field errors, by field (from, to).
+	Errors FieldErrors
+	// CSVURL downloads the counters of the range shown.
+	CSVURL string
+	Charts []Chart
 }

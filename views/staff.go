@@ -103,7 +103,8 @@ type StaffPatronView struct {
 	Check, CheckNote string
 }
 
-// AuditRow is one audit entry for privacy officers.
+// AuditRow is one audit entry for privacy officers. Action is in words
+// (models.AuditActionLabel).
 type AuditRow struct {
 	When, Staff, Patron, Action, Reason, Detail string
 	Restricted                                  bool
@@ -112,10 +113,12 @@ type AuditRow struct {
 // AuditView is the audit log page.
 type AuditView struct {
 	Action, Staff, Card, From, To string
-	Actions                       []string
-	Error                         string
-	Rows                          []AuditRow
-	OlderURL, NewerURL            string
+	// Actions are the filter's choices: each action's code and its words.
+	Actions []Option
+	// Errors are the filter's field errors, by field (from, to).
+	Errors             FieldErrors
+	Rows               []AuditRow
+	OlderURL, NewerURL string
 	// Check is the last verification of the audit log; nil when none ran.
 	Check *AuditCheckView
 	// CheckUntrusted says a result is stored but its signature fails.
@@ -123,9 +126,13 @@ type AuditView struct {
 }
 
 // AuditCheckView is the result of the last verification of the audit log.
+// Headline is the result in a few words ("Verified: all 12,345 entries
+// intact", "Broken at entry 17"), Summary the whole sentence when it says
+// more (why it broke, a checkpoint, entries from before the keyed chain), and
+// Unchecked says how many entries were written after it ("" for none).
 type AuditCheckView struct {
-	When, By, Summary string
-	Intact            bool
+	Headline, When, By, Summary, Unchecked string
+	Intact                                 bool
 }
 
 // StaffRow is one staff account.

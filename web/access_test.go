@@ -110,6 +110,7 @@ var accessTable = map[string]string{
 	// Downloads that produce patrons' records are POSTs with the form token.
 	"POST /staff/lists/:slug/export.csv": "F    F   F    F   Y   F",
 	"POST /staff/legal/:id/produce":      "F    F   F    Y   Y   F",
+	"POST /staff/audit.csv":              "F    F   F    Y   Y   F",
 }
 
 func TestEveryRouteHasAnAccessRule(t *testing.T) {

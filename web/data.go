@@ -522,6 +522,8 @@ func auditAction(a string) string {
 		return "Resumed deletion of your records"
 	case models.AuditLegalNondisclosureEnded:
 		return "Recorded that a court's order not to tell you has ended"
+	case models.AuditExport:
+		return "Downloaded the record of staff access to your data"
 	}
 	return a
 }

@@ -186,6 +186,9 @@ func (s *Server) RouteTable() []Route {
 		route(http.MethodPost, "/assist/end", "assist.end", Assisting, s.AssistEnd),
 		route(http.MethodGet, "/staff/audit", "staff.audit", StaffOfficer, s.StaffAudit),
 		route(http.MethodPost, "/staff/audit/verify", "staff.audit.verify", StaffOfficer, s.StaffAuditVerify),
+		// The audit entries a filter chooses, as CSV: a POST with the form
+		// token, like every download that names patrons, and audited.
+		route(http.MethodPost, "/staff/audit.csv", "staff.audit.export", StaffOfficer, s.StaffAuditCSV),
 		route(http.MethodGet, "/staff/retention", "staff.retention", StaffOfficer, s.StaffRetention),
 		route(http.MethodPost, "/staff/retention", "staff.retention.save", StaffOfficer, s.StaffRetentionSave),
 		route(http.MethodGet, "/staff/legal", "staff.legal", StaffOfficer, s.StaffLegal),

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/models/csvout"
 	"github.com/carrel-library/carrel/views"
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
@@ -467,32 +468,23 @@ func (s *Server) AssistEnd(c echo.Context) error {
 // dismissNotices, web/data.go).
 func (s *Server) DismissAssistNotice(c echo.Context) error { return s.dismissNotices(c) }
 
-// StaffAudit lets privacy officers read and filter the audit log.
+// StaffAudit lets privacy officers read and filter the audit log, shows
+// the last verification of its chain, and offers the filtered entries as
+// CSV.
 func (s *Server) StaffAudit(c echo.Context) error {
 	req, err := pageRequest(c)
 	if err != nil {
 		return err
 	}
-	v := views.AuditView{Action: c.QueryParam("action"), Staff: c.QueryParam("staff"), Card: c.QueryParam("card"),
-		From: c.QueryParam("from"), To: c.QueryParam("to"), Actions: models.AuditActions()}
-	f := models.AuditFilter{Action: v.Action, Staff: v.Staff, PatronCard: v.Card}
-	for _, d := range []struct {
-		raw string
-		dst **time.Time
-		add int
-	}{{v.From, &f.From, 0}, {v.To, &f.To, 1}} {
-		if d.raw == "" {
-			continue
-		}
-		t, err := time.ParseInLocation("2006-01-02", d.raw, s.Config.Location)
-		if err != nil {
-			v.Error = "Dates are written like 2026-11-27."
-			continue
-		}
-		t = t.AddDate(0, 0, d.add)
-		*d.dst = &t
-	}
-	check, ran, err := s.Store.LastAuditCheck(c.Request().Context())
+	v, f := s.auditFilter(c.QueryParam)
+	return s.auditPage(c, v, f, req)
+}
+
+// auditPage renders the audit page for the filter v and f: with its
+// entries, or 422 and the filter's errors.
+func (s *Server) auditPage(c echo.Context, v views.AuditView, f models.AuditFilter, req models.PageRequest) error {
+	ctx := c.Request().Context()
+	check, ran, err := s.Store.LastAuditCheck(ctx)
 	switch {
 	case errors.Is(err, models.ErrAuditCheckUntrusted):
 		// Someone who can write to the database may have planted it.
@@ -500,29 +492,123 @@ func (s *Server) StaffAudit(c echo.Context) error {
 	case err != nil:
 		return err
 	case ran:
-		v.Check = &views.AuditCheckView{When: s.dateTime(check.At), By: check.By, Summary: check.Summary(), Intact: check.Intact()}
-	}
-	status := http.StatusOK
-	if v.Error == "" {
-		pg, err := s.Store.AuditLog(c.Request().Context(), f, req)
+		since, err := s.Store.AuditEntriesSince(ctx, check)
 		if err != nil {
 			return err
 		}
-		for _, r := range pg.Rows {
-			v.Rows = append(v.Rows, views.AuditRow{When: s.dateTime(r.CreatedAt), Staff: staffLabel(r.StaffName, r.Username),
-				Patron: r.PatronCard, Action: r.Action, Reason: r.Reason, Detail: r.Detail, Restricted: r.Restricted})
+		v.Check = &views.AuditCheckView{Headline: auditCheckHeadline(check), When: s.dateTime(check.At), By: check.By, Intact: check.Intact()}
+		if !check.Intact() || check.Legacy > 0 || check.CheckpointID != 0 {
+			// The whole sentence says what the headline cannot: why it
+			// broke, or what else it checked.
+			v.Check.Summary = check.Summary()
 		}
-		base := "/staff/audit?" + auditQuery(v)
-		if pg.Older != nil {
-			v.OlderURL = base + "&after=" + pg.Older.String()
+		if since > 0 {
+			v.Check.Unchecked = plural(since, "entry was", "entries were") + " written since then; the next verification checks them."
 		}
-		if pg.Newer != nil {
-			v.NewerURL = base + "&before=" + pg.Newer.String()
-		}
-	} else {
-		status = http.StatusUnprocessableEntity
 	}
-	return s.render(c, status, views.StaffAudit(s.page(c, "Audit log"), v))
+	if len(v.Errors) > 0 {
+		return s.render(c, http.StatusUnprocessableEntity, views.StaffAudit(s.page(c, "Audit log"), v))
+	}
+	pg, err := s.Store.AuditLog(ctx, f, req)
+	if err != nil {
+		return err
+	}
+	for _, r := range pg.Rows {
+		v.Rows = append(v.Rows, views.AuditRow{When: s.dateTime(r.CreatedAt), Staff: staffLabel(r.StaffName, r.Username),
+			Patron: r.PatronCard, Action: models.AuditActionLabel(r.Action), Reason: r.Reason, Detail: r.Detail, Restricted: r.Restricted})
+	}
+	base := "/staff/audit?" + auditQuery(v)
+	if pg.Older != nil {
+		v.OlderURL = base + "&after=" + pg.Older.String()
+	}
+	if pg.Newer != nil {
+		v.NewerURL = base + "&before=" + pg.Newer.String()
+	}
+	return s.render(c, http.StatusOK, views.StaffAudit(s.page(c, "Audit log"), v))
+}
+
+// auditCheckHeadline is a verification's result in a few words.
+func auditCheckHeadline(check models.AuditCheck) string {
+	switch {
+	case check.Intact() && check.Checked == 0:
+		return "Verified: the audit log was empty"
+	case check.Intact() && check.Checked == 1:
+		return "Verified: its 1 entry is intact"
+	case check.Intact():
+		return "Verified: all " + views.FormatCount(int64(check.Checked)) + " entries intact"
+	case check.BrokenID != 0:
+		return "Broken at entry " + strconv.FormatInt(check.BrokenID, 10)
+	}
+	return "Verification failed"
+}
+
+// auditFilter reads the audit page's filter through get (the query, or
+// the export's form): the view's values and the filter they make, with
+// an error next to each date that is not one. The dates are days in the
+// library's time zone, both included.
+func (s *Server) auditFilter(get func(string) string) (views.AuditView, models.AuditFilter) {
+	v := views.AuditView{Action: get("action"), Staff: strings.TrimSpace(get("staff")), Card: strings.TrimSpace(get("card")),
+		From: strings.TrimSpace(get("from")), To: strings.TrimSpace(get("to")), Errors: views.FieldErrors{}}
+	for _, a := range models.AuditActions() {
+		v.Actions = append(v.Actions, views.Option{Value: a, Label: models.AuditActionLabel(a)})
+	}
+	f := models.AuditFilter{Action: v.Action, Staff: v.Staff, PatronCard: v.Card}
+	for _, d := range []struct {
+		field, raw, which string
+		dst               **time.Time
+		add               int
+	}{{"from", v.From, "first", &f.From, 0}, {"to", v.To, "last", &f.To, 1}} {
+		if d.raw == "" {
+			continue
+		}
+		t, err := time.ParseInLocation("2006-01-02", d.raw, s.Config.Location)
+		if err != nil {
+			v.Errors[d.field] = "Enter the " + d.which + " day as a date, like 2026-11-27."
+			continue
+		}
+		t = t.AddDate(0, 0, d.add)
+		*d.dst = &t
+	}
+	if f.From != nil && f.To != nil && !f.To.After(*f.From) {
+		v.Errors["to"] = "The last day comes before the first day."
+	}
+	return v, f
+}
+
+// StaffAuditCSV downloads the audit entries the page's filter chooses, all
+// of them, as CSV through the formula-safe writer. It is a POST with the
+// form token, since the entries name patrons and staff, and the download
+// is itself an audit entry, written in the same transaction as the read.
+func (s *Server) StaffAuditCSV(c echo.Context) error {
+	v, f := s.auditFilter(c.FormValue)
+	if len(v.Errors) > 0 {
+		return s.auditPage(c, v, f, models.PageRequest{})
+	}
+	st := currentStaff(c)
+	var buf strings.Builder
+	w := csvout.NewWriter(&buf)
+	_ = w.Write([]string{"entry", "when", "staff", "staff_username", "patron_card", "action", "action_code", "reason", "detail", "restricted"})
+	_, err := s.Store.ExportAuditLog(c.Request().Context(), st.ID, f, func(r models.AuditRecord) error {
+		restricted := "no"
+		if r.Restricted {
+			restricted = "yes"
+		}
+		return w.Write([]string{strconv.FormatInt(r.ID, 10), r.CreatedAt.In(s.Config.Location).Format(time.RFC3339), r.StaffName, r.Username,
+			r.PatronCard, models.AuditActionLabel(r.Action), r.Action, r.Reason, r.Detail, restricted})
+	})
+	if err != nil {
+		return err
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	name := "carrel-audit-log-" + s.Store.Now().In(s.Config.Location).Format("2006-01-02") + ".csv"
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`"`)
+	if err := s.saveSession(c); err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", []byte(buf.String()))
 }
 
 // StaffAuditVerify verifies the audit log's chain now, for the privacy

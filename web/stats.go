@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -110,31 +111,33 @@ func (s *Server) countPageView(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// StaffStats shows the counters over a date range as bar charts.
+// StaffStats shows the counters over a date range as bar charts, each
+// with its numbers as a table.
 func (s *Server) StaffStats(c echo.Context) error {
-	from, to, errText := s.statsRange(c)
-	v := views.StatsView{From: from, To: to, Error: errText}
-	status := http.StatusOK
-	if errText != "" {
-		status = http.StatusUnprocessableEntity
-	} else {
-		if err := s.stats.Flush(c.Request().Context()); err != nil {
-			return err
-		}
-		rows, err := s.Store.Counters(c.Request().Context(), from, to)
-		if err != nil {
-			return err
-		}
-		v.Charts = statsCharts(rows, from, to)
+	from, to, errs := s.statsRange(c)
+	v := views.StatsView{From: from, To: to, Errors: errs}
+	if len(errs) > 0 {
+		return s.render(c, http.StatusUnprocessableEntity, views.StaffStats(s.page(c, "Statistics"), v))
 	}
-	return s.render(c, status, views.StaffStats(s.page(c, "Statistics"), v))
+	if err := s.stats.Flush(c.Request().Context()); err != nil {
+		return err
+	}
+	rows, err := s.Store.Counters(c.Request().Context(), from, to)
+	if err != nil {
+		return err
+	}
+	v.Charts = statsCharts(rows, from, to)
+	v.CSVURL = "/staff/stats.csv?" + url.Values{"from": {from}, "to": {to}}.Encode()
+	return s.render(c, http.StatusOK, views.StaffStats(s.page(c, "Statistics"), v))
 }
 
 // StaffStatsCSV downloads the counters over a date range.
 func (s *Server) StaffStatsCSV(c echo.Context) error {
-	from, to, errText := s.statsRange(c)
-	if errText != "" {
-		return echo.NewHTTPError(http.StatusBadRequest, errText)
+	from, to, errs := s.statsRange(c)
+	for _, f := range []string{"from", "to"} {
+		if errs[f] != "" {
+			return echo.NewHTTPError(http.StatusBadRequest, errs[f])
+		}
 	}
 	if err := s.stats.Flush(c.Request().Context()); err != nil {
 		return err
@@ -157,29 +160,50 @@ func (s *Server) StaffStatsCSV(c echo.Context) error {
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", []byte(b.String()))
 }
 
-func (s *Server) statsRange(c echo.Context) (from, to, errText string) {
+// statsRange reads the days to show, both included: the last 30 by
+// default, at most a year; errs holds an error next to each field that
+// is wrong.
+func (s *Server) statsRange(c echo.Context) (from, to string, errs views.FieldErrors) {
 	today := s.Store.Now().In(s.Config.Location)
-	from, to = c.QueryParam("from"), c.QueryParam("to")
+	from, to = strings.TrimSpace(c.QueryParam("from")), strings.TrimSpace(c.QueryParam("to"))
 	if to == "" {
 		to = today.Format("2006-01-02")
 	}
 	if from == "" {
 		from = today.AddDate(0, 0, -29).Format("2006-01-02")
 	}
+	errs = views.FieldErrors{}
 	f, err1 := time.Parse("2006-01-02", from)
 	t, err2 := time.Parse("2006-01-02", to)
-	switch {
-	case err1 != nil || err2 != nil:
-		return from, to, "Dates are written like 2026-11-27."
-	case t.Before(f):
-		return from, to, "The end of the range comes before its start."
-	case t.Sub(f) > 366*24*time.Hour:
-		return from, to, "Choose at most one year at a time."
+	if err1 != nil {
+		errs["from"] = "Enter the first day as a date, like 2026-11-27."
 	}
-	return from, to, ""
+	if err2 != nil {
+		errs["to"] = "Enter the last day as a date, like 2026-11-27."
+	}
+	switch {
+	case len(errs) > 0:
+	case t.Before(f):
+		errs["to"] = "The last day comes before the first day."
+	case t.Sub(f) > 366*24*time.Hour:
+		errs["from"] = "Choose at most one year: the first day may be at most 366 days before the last."
+	}
+	return from, to, errs
 }
 
-// statsCharts groups the counters by name into one bar chart each.
+// The layout of a chart, in the SVG's own units: the plot inside its
+// margins, which hold the axes' labels.
+const (
+	chartWidth, chartHeight   = 360, 190
+	chartLeft, chartRight     = 40, 342
+	chartTop, chartBottom     = 12, 160
+	chartMaxXTicks            = 5
+	chartDayFormat, chartTick = "2006-01-02", "Jan 2"
+)
+
+// statsCharts groups the counters by name into one bar chart each, with
+// dates along the x axis, counts up the y axis, and every day's count as
+// a table.
 func statsCharts(rows []models.UsageCounter, from, to string) []views.Chart {
 	byName := map[string]map[string]int64{}
 	for _, r := range rows {
@@ -188,41 +212,131 @@ func statsCharts(rows []models.UsageCounter, from, to string) []views.Chart {
 		}
 		byName[r.Name][r.Day] += r.Count
 	}
-	f, _ := time.Parse("2006-01-02", from)
-	t, _ := time.Parse("2006-01-02", to)
-	var days []string
+	f, _ := time.Parse(chartDayFormat, from)
+	t, _ := time.Parse(chartDayFormat, to)
+	var days []time.Time
 	for d := f; !d.After(t); d = d.AddDate(0, 0, 1) {
-		days = append(days, d.Format("2006-01-02"))
+		days = append(days, d)
 	}
 	names := make([]string, 0, len(byName))
 	for n := range byName {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	span := views.FormatDate(f, time.UTC) + " to " + views.FormatDate(t, time.UTC)
+	plotW, plotH := float64(chartRight-chartLeft), float64(chartBottom-chartTop)
+	bw := plotW / float64(len(days))
+	// The x axis: the first day, then every step-th, as "Nov 4".
+	var xTicks []views.Tick
+	step := (len(days) + chartMaxXTicks - 1) / chartMaxXTicks
+	for i := 0; i < len(days); i += step {
+		xTicks = append(xTicks, views.Tick{At: fmt.Sprintf("%.1f", chartLeft+(float64(i)+0.5)*bw), Label: days[i].Format(chartTick)})
+	}
 	var charts []views.Chart
-	for _, n := range names {
-		ch := views.Chart{Name: n, Width: 640, Height: 160}
-		var max int64
+	for i, n := range names {
+		ch := views.Chart{ID: fmt.Sprintf("chart-%d", i+1), Name: n, Label: counterLabel(n), Range: span,
+			Width: chartWidth, Height: chartHeight, Left: chartLeft, Right: chartRight, Top: chartTop, Bottom: chartBottom, XTicks: xTicks}
+		var peak time.Time
 		for _, d := range days {
-			if byName[n][d] > max {
-				max = byName[n][d]
+			v := byName[n][d.Format(chartDayFormat)]
+			if v > ch.Max {
+				ch.Max, peak = v, d
 			}
-			ch.Total += byName[n][d]
+			ch.Total += v
 		}
-		bw := float64(ch.Width) / float64(len(days))
-		for i, d := range days {
-			v := byName[n][d]
-			h := 0.0
-			if max > 0 {
-				h = math.Round(float64(v) / float64(max) * float64(ch.Height-20))
+		ch.Summary = views.FormatCount(ch.Total) + " in all from " + span
+		if ch.Max > 0 {
+			ch.Summary += "; at most " + views.FormatCount(ch.Max) + " a day, on " + views.FormatDate(peak, time.UTC)
+		}
+		top, tickStep := niceScale(ch.Max)
+		for v := int64(0); v <= top; v += tickStep {
+			y := float64(chartBottom) - float64(v)/float64(top)*plotH
+			ch.YTicks = append(ch.YTicks, views.Tick{At: fmt.Sprintf("%.1f", y), Label: views.FormatCount(v)})
+		}
+		for j, d := range days {
+			v := byName[n][d.Format(chartDayFormat)]
+			ch.Days = append(ch.Days, views.ChartDay{Day: views.FormatDate(d, time.UTC), Count: views.FormatCount(v)})
+			if v == 0 {
+				continue
 			}
-			ch.Bars = append(ch.Bars, views.Bar{X: fmt.Sprintf("%.1f", float64(i)*bw+1), Y: fmt.Sprintf("%.0f", float64(ch.Height)-h),
-				W: fmt.Sprintf("%.1f", math.Max(bw-2, 1)), H: fmt.Sprintf("%.0f", h), Label: fmt.Sprintf("%s: %d", d, v)})
+			h := float64(v) / float64(top) * plotH
+			ch.Bars = append(ch.Bars, views.Bar{X: fmt.Sprintf("%.1f", chartLeft+float64(j)*bw+bw*0.1), Y: fmt.Sprintf("%.1f", float64(chartBottom)-h),
+				W: fmt.Sprintf("%.1f", math.Max(bw*0.8, 0.5)), H: fmt.Sprintf("%.1f", h),
+				Label: views.FormatDate(d, time.UTC) + ": " + views.FormatCount(v)})
 		}
-		ch.Max = max
 		charts = append(charts, ch)
 	}
 	return charts
+}
+
+// niceScale is the top of a y axis that holds max (1, 2 or 5 times a
+// power of ten) and the whole-number step between its labels.
+func niceScale(max int64) (top, step int64) {
+	top = 1
+	for top < max {
+		switch d := top; {
+		case leading(d) == 1:
+			top = d * 2
+		case leading(d) == 2:
+			top = d / 2 * 5
+		default:
+			top = d * 2
+		}
+	}
+	for _, div := range []int64{5, 4, 2, 1} {
+		if top%div == 0 {
+			return top, top / div
+		}
+	}
+	return top, top
+}
+
+// leading is the first digit of n > 0.
+func leading(n int64) int64 {
+	for n >= 10 {
+		n /= 10
+	}
+	return n
+}
+
+// counterLabels name the counters in words; counterLabel builds the names
+// of those with a variable part.
+var counterLabels = map[string]string{
+	"pageview.home":             "Page views: home page",
+	"pageview.policy":           "Page views: privacy policy",
+	"pageview.sign_in":          "Page views: patron sign-in page",
+	"pageview.data":             "Page views: patrons' data pages",
+	"pageview.favorites":        "Page views: favorites",
+	"pageview.mailing_lists":    "Page views: mailing lists",
+	"pageview.follow":           "Page views: Follow links from the catalog",
+	"signin.patron":             "Patron sign-ins",
+	"signin.staff":              "Staff sign-ins",
+	"signin.catalog":            "Sign-ins handed over by the catalog",
+	"signin.ils_unavailable":    "Sign-ins refused: the library's system was unavailable",
+	"assist.start":              "Assistance started at the desk",
+	"export.json":               "Data downloads (JSON)",
+	"export.print":              "Print views of patrons' data",
+	"ils.koha.writeback":        "Privacy choices sent to Koha",
+	"ils.koha.writeback_failed": "Privacy choices Koha did not take",
+	"webhook.sent":              "Webhooks delivered",
+	"webhook.failed":            "Webhook deliveries failed",
+}
+
+// counterLabel is a counter's name in words, or its code when it has none.
+func counterLabel(name string) string {
+	if l, ok := counterLabels[name]; ok {
+		return l
+	}
+	parts := strings.Split(name, ".")
+	switch {
+	case len(parts) == 3 && parts[0] == "consent":
+		return "Choices: " + strings.ReplaceAll(parts[1], "_", " ") + " " + strings.ReplaceAll(parts[2], "_", " ")
+	case len(parts) == 3 && parts[0] == "ils" && parts[2] == "attempt":
+		return "Sign-in checks with the library's system (" + parts[1] + ")"
+	case len(parts) == 3 && parts[0] == "ils" && parts[2] == "failure":
+		return "Sign-in checks that failed (" + parts[1] + ")"
+	}
+	return name
 }
 
 // metricsHandler exposes the counters' totals in Prometheus format.
