@@ -377,7 +377,7 @@ func Layout(p Page) templ.Component {
 			}
 		}
 		if p.AssistEnded != nil {
-			templ_7745c5c3_Err = AssistEndedNotice(*p.AssistEnded).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = assistEndedNotice(*p.AssistEnded).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -552,9 +552,9 @@ func ContactSentence(c Contact, library string) templ.Component {
 	})
 }
 
-// AssistEndedNotice says that an assistance ran out, with the way back to
+// assistEndedNotice says that an assistance ran out, with the way back to
 // the patron's staff page to assist them again.
-func AssistEndedNotice(a AssistEnded) templ.Component {
+func assistEndedNotice(a AssistEnded) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

@@ -1257,7 +1257,7 @@ func AssistEndedPage(p Page, a AssistEnded) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = AssistEndedNotice(a).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = assistEndedNotice(a).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
