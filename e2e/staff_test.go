@@ -155,7 +155,7 @@ func TestStaffAssistJourney(t *testing.T) {
 // the demo patron.
 func (tb *tab) wantAssistBanner(st *pageState) {
 	tb.t.Helper()
-	tb.wantElement(st, selAssistBanner, demoAssistant.Name+" is assisting "+alex.FullName, "At the desk", "minute(s) left")
+	tb.wantElement(st, selAssistBanner, demoAssistant.Name+" is assisting "+alex.FullName, "At the desk", "Assistance ends at")
 	if !tb.has(selAssistBanner + ` [data-testid="end-assist"]`) {
 		tb.t.Errorf("%s: the assistance banner has no End assistance button", st.Path())
 	}

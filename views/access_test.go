@@ -33,7 +33,8 @@ var components = map[string]any{
 	"StaffConsole": StaffConsole, "StaffPatrons": StaffPatrons, "StaffPatron": StaffPatron,
 	"StaffAudit": StaffAudit, "StaffAccounts": StaffAccounts,
 	"SecondFactorPage": SecondFactorPage, "SecondFactorEnrolPage": SecondFactorEnrolPage, "RecoveryCodesPage": RecoveryCodesPage,
-	"ErrorSummary": ErrorSummary,
+	"AssistEndedPage": AssistEndedPage,
+	"ErrorSummary":    ErrorSummary,
 }
 
 var templDecl = regexp.MustCompile(`(?m)^templ ([A-Z]\w*)\(`)

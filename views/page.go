@@ -27,6 +27,14 @@ type Page struct {
 	Demo   bool
 	// Assist is set while a staff member assists a patron.
 	Assist *AssistBanner
+	// AssistEnded is set on the page of the request in which the staff
+	// member's assistance ran out.
+	AssistEnded *AssistEnded
+	// SignsOutAt is when a signed-in visitor's session ends if they leave
+	// the page (a time of day in the library's time zone); SignsOutIdle,
+	// that it is the idle limit (not the longest a sign-in lasts).
+	SignsOutAt   string
+	SignsOutIdle bool
 	// CanAudit and CanAdmin widen a staff member's navigation.
 	CanAudit, CanAdmin bool
 	// CatalogReturn is the catalog page the patron came from, if any.
@@ -114,6 +122,16 @@ func (c Contact) Words(library string) string {
 		}
 	}
 	return "contact " + strings.Join(parts, ", ")
+}
+
+// AssistEnded says that a staff member's assistance ran out: for whom,
+// after how long ("15 minutes"), where to assist again, and whether the
+// form they sent was therefore not carried out.
+type AssistEnded struct {
+	PatronName string
+	After      string
+	AgainURL   string
+	Unsent     bool
 }
 
 // Principal is the signed-in visitor as the layout shows them.
@@ -204,4 +222,19 @@ func FormatTime(t time.Time, loc *time.Location) string {
 		loc = time.UTC
 	}
 	return t.In(loc).Format("3:04 PM")
+}
+
+// FormatTimeZone writes a time of day in the library's time zone and
+// names the zone: 3:04 PM PST, 3:04 PM UTC, or 3:04 PM UTC+03 for a zone
+// without an abbreviation.
+func FormatTimeZone(t time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	zone := t.Format("MST")
+	if strings.HasPrefix(zone, "+") || strings.HasPrefix(zone, "-") {
+		zone = "UTC" + zone
+	}
+	return t.Format("3:04 PM") + " " + zone
 }

@@ -26,3 +26,20 @@ func TestDatesAreInTheLibrarysTimeZone(t *testing.T) {
 		t.Errorf("FormatTime = %q", got)
 	}
 }
+
+func TestTimesThatNameTheirZone(t *testing.T) {
+	utc := time.Date(2026, 11, 28, 3, 30, 0, 0, time.UTC)
+	cases := map[string]string{"": "3:30 AM UTC", "America/Los_Angeles": "7:30 PM PST", "Asia/Dubai": "7:30 AM UTC+04"}
+	for zone, want := range cases {
+		loc := time.UTC
+		if zone != "" {
+			var err error
+			if loc, err = time.LoadLocation(zone); err != nil {
+				t.Skip("no time zone data")
+			}
+		}
+		if got := FormatTimeZone(utc, loc); got != want {
+			t.Errorf("FormatTimeZone in %q = %q, want %q", zone, got, want)
+		}
+	}
+}

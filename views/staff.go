@@ -6,6 +6,9 @@ type AssistBanner struct {
 	PatronName  string
 	Reason      string
 	MinutesLeft int
+	// EndsAt is when the assistance ends, a time of day; EndsIn, how
+	// long until then in words ("12 minutes").
+	EndsAt, EndsIn string
 }
 
 // StaffLoginForm is the staff sign-in form as shown again.
@@ -15,6 +18,9 @@ type StaffLoginForm struct {
 	Errors    FieldErrors
 	Message   string
 	SignedOut bool
+	// Ended says why the visitor was signed out, when their session ran
+	// out (and where signing in takes them).
+	Ended string
 	// FormToken is the form's stateless token: a visitor who has not
 	// signed in has no session to hold one.
 	FormToken string

@@ -73,8 +73,82 @@ func (s *Server) LoginPage(c echo.Context) error {
 	if currentPatron(c) != nil {
 		return s.redirect(c, orDefault(next, "/data"))
 	}
-	f := views.LoginForm{Next: next, SignedOut: c.QueryParam("signed_out") == "1"}
+	f := views.LoginForm{Next: next, SignedOut: c.QueryParam("signed_out") == "1",
+		Ended: s.endedMessage(c, next), Purpose: signinPurpose(next)}
 	return s.renderLogin(c, http.StatusOK, "Sign in", f)
+}
+
+// endedMessage says, on a sign-in page, why the visitor was signed out
+// when their session ran out (the ended and form parameters signInAgain
+// sets), and where signing in takes them; "" otherwise. It is made of the
+// portal's own words and limits only: nothing from the address is echoed.
+func (s *Server) endedMessage(c echo.Context, next string) string {
+	var why, more string
+	idle := spokenDuration(s.Config.Sessions.Idle)
+	switch c.QueryParam("ended") {
+	case lapsedIdle:
+		why = "You were signed out after " + idle + " without activity"
+	case lapsedLimit:
+		why = "You were signed out because a sign-in lasts at most " + spokenDuration(s.Config.Sessions.Absolute)
+	case lapsedGone:
+		// Most often an idle session the sweep has deleted since, but
+		// it may have been ended from elsewhere: say both.
+		why = "You are no longer signed in"
+		more = " A sign-in ends after " + idle + " without activity, or when it is ended on another device."
+	default:
+		return ""
+	}
+	form := c.QueryParam("form") == "1"
+	if form {
+		why += "; nothing was changed"
+	}
+	why += "." + more
+	switch {
+	case form && next != "":
+		return why + " Sign in to go back to the page you were on."
+	case next != "":
+		return why + " Sign in to go on to the page you asked for."
+	}
+	return why + " Sign in to continue."
+}
+
+// signinPurpose says what signing in is for, from the page it leads to
+// (a path localPath accepted): "Sign in to follow Octavia E. Butler" for a
+// catalog's follow link; "" when the page says nothing particular. A name
+// from the address is used only as Follow would accept it, and the page
+// escapes it like any text.
+func signinPurpose(next string) string {
+	u, err := url.Parse(next)
+	if next == "" || err != nil {
+		return ""
+	}
+	switch p := u.Path; {
+	case p == "/opac/follow":
+		author, subject := u.Query().Get("author"), u.Query().Get("subject")
+		kind, what := models.FavoriteAuthor, "Sign in to follow "
+		if author == "" {
+			kind, what = models.FavoriteSubject, "Sign in to follow the subject "
+		}
+		if (author == "") != (subject == "") {
+			if name, err := models.ValidateFavorite(kind, author+subject); err == nil {
+				return what + name
+			}
+		}
+		return "Sign in to follow an author or subject"
+	case p == "/favorites" || strings.HasPrefix(p, "/favorites/"):
+		return "Sign in to see your favorite authors and subjects"
+	case p == "/mailing-lists":
+		return "Sign in to choose your mailing lists"
+	case p == "/data/export.json":
+		return "Sign in to download a copy of your record"
+	case p == "/data/print":
+		return "Sign in to print what we hold about you"
+	case p == "/data/reading-history" || strings.HasPrefix(p, "/data/reading-history/"):
+		return "Sign in to see your reading history"
+	case p == "/data" || strings.HasPrefix(p, "/data/"):
+		return "Sign in to see what we hold about you"
+	}
+	return ""
 }
 
 // LoginSubmit checks a card number and PIN and, if they match, starts a
@@ -109,7 +183,7 @@ func (s *Server) LoginSubmit(c echo.Context) error {
 		return s.renderLogin(c, busyStatus(c, busy), "Error: Sign in", view)
 	case errors.As(err, &locked):
 		view.Message = "For your security, sign-in with this card is paused until " +
-			views.FormatTime(locked.Until, s.Config.Location) +
+			views.FormatTimeZone(locked.Until, s.Config.Location) +
 			" after several unsuccessful tries. Try again then, or ask at any library desk."
 		s.retryAfterLock(c, locked)
 		return s.renderLogin(c, http.StatusTooManyRequests, "Error: Sign in", view)

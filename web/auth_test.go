@@ -43,7 +43,7 @@ func TestSignInLandsOnDataWithAFreshToken(t *testing.T) {
 		thief := a.client()
 		req, _ := http.NewRequest(http.MethodGet, a.server.URL+"/data", nil)
 		req.AddCookie(&http.Cookie{Name: "carrel_session", Value: anonymous})
-		wantRedirect(t, thief.do(req), "/login?next=%2Fdata")
+		wantRedirect(t, thief.do(req), "/login?next=%2Fdata&ended=ended")
 	})
 }
 
@@ -160,7 +160,7 @@ func TestSignOutEndsTheSessionEverywhere(t *testing.T) {
 		replay := a.client()
 		req, _ := http.NewRequest(http.MethodGet, a.server.URL+"/data", nil)
 		req.AddCookie(&http.Cookie{Name: "carrel_session", Value: old})
-		wantRedirect(t, replay.do(req), "/login?next=%2Fdata")
+		wantRedirect(t, replay.do(req), "/login?next=%2Fdata&ended=ended")
 		page := replay.get("/login?signed_out=1")
 		if page.doc(t).Find(`[data-testid="signed-out"]`).Length() != 1 {
 			t.Fatal("the sign-in page should confirm the sign-out")
@@ -178,7 +178,7 @@ func TestSessionTimeouts(t *testing.T) {
 		idle := a.client()
 		idle.signIn(card, pin)
 		a.clock.Advance(15*time.Minute + time.Second)
-		wantRedirect(t, idle.get("/data"), "/login?next=%2Fdata")
+		wantRedirect(t, idle.get("/data"), "/login?next=%2Fdata&ended=idle")
 
 		busy := a.client()
 		busy.signIn(card, pin)
@@ -187,7 +187,7 @@ func TestSessionTimeouts(t *testing.T) {
 			wantStatus(t, busy.get("/data"), http.StatusOK)
 		}
 		a.clock.Advance(11 * time.Minute) // past eight hours since sign-in
-		wantRedirect(t, busy.get("/data"), "/login?next=%2Fdata")
+		wantRedirect(t, busy.get("/data"), "/login?next=%2Fdata&ended=limit")
 	})
 }
 

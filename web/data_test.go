@@ -245,7 +245,7 @@ func TestSignOutEverywhereElse(t *testing.T) {
 			t.Fatalf("sessions table: %q", rows.Text())
 		}
 		wantRedirect(t, laptop.post("/data/sessions/end-others", url.Values{"csrf_token": {laptop.csrf("/data/sessions")}}), "/data/sessions")
-		wantRedirect(t, phone.get("/data"), "/login?next=%2Fdata")
+		wantRedirect(t, phone.get("/data"), "/login?next=%2Fdata&ended=ended")
 		wantStatus(t, laptop.get("/data"), http.StatusOK)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,76 @@ import (
 	"github.com/carrel-library/carrel/views"
 	"github.com/labstack/echo/v4"
 )
+
+// ctxHead marks a HEAD request that headAsGet is serving as a GET.
+const ctxHead = "carrel.head"
+
+// headAsGet answers HEAD on every page as GET answers it, with the same
+// status and headers and no body (RFC 9110 9.3.2), so that an uptime
+// monitor's HEAD / is not a 404. It runs before routing: the request is
+// routed and handled as the GET it stands for, into a writer that keeps
+// the headers and counts the body instead of sending it; the method is
+// HEAD again before net/http finishes the response.
+func (s *Server) headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.Method != http.MethodHead {
+			return next(c)
+		}
+		resp := c.Response()
+		w := &headWriter{ResponseWriter: resp.Writer}
+		resp.Writer = w
+		r.Method = http.MethodGet
+		c.Set(ctxHead, true)
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		r.Method = http.MethodHead
+		w.finish()
+		return nil
+	}
+}
+
+// isHead reports whether the request is a HEAD served as a GET.
+func isHead(c echo.Context) bool { return c.Get(ctxHead) == true }
+
+// headWriter holds back a HEAD response's status until the handler is
+// done, counts the body it would have sent, and sends the headers only,
+// with the body's length when the handler did not set one (as net/http
+// does for a short GET).
+type headWriter struct {
+	http.ResponseWriter
+	status int
+	n      int
+}
+
+func (w *headWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+
+func (w *headWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.n += len(p)
+	return len(p), nil
+}
+
+// Flush does nothing: nothing is sent until finish.
+func (w *headWriter) Flush() {}
+
+func (w *headWriter) finish() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if h := w.Header(); h.Get(echo.HeaderContentLength) == "" && w.n > 0 {
+		h.Set(echo.HeaderContentLength, strconv.Itoa(w.n))
+	}
+	w.ResponseWriter.WriteHeader(w.status)
+}
 
 // accessLog records each request without anything that could identify
 // the visitor: the route pattern (never the raw path, which can hold a
@@ -32,8 +103,12 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
+		method := c.Request().Method
+		if isHead(c) {
+			method = http.MethodHead
+		}
 		s.Log.Info("request",
-			"method", c.Request().Method,
+			"method", method,
 			"route", route,
 			"status", c.Response().Status,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000)
@@ -235,11 +310,72 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		sess := session(c)
+		if sess != nil && !sess.SignedIn() && sess.Lapsed() != "" {
+			// The form came from a page whose session is over: nothing
+			// is done, and the visitor is told so at sign-in and taken
+			// back to that page after it.
+			login := "/login"
+			if rt != nil && rt.Access != Public && rt.Access != PatronOnly {
+				login = "/staff/login"
+			}
+			return s.signInAgain(c, login)
+		}
 		if sess == nil || !sess.validCSRF(formToken(c)) {
+			if assistEndedNow(c) != nil {
+				// The form was the assisted patron's, and its token went
+				// with the assistance: say that, not "refused".
+				return s.renderAssistEnded(c)
+			}
 			return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 		}
 		return next(c)
 	}
+}
+
+// signInAgain sends a visitor whose session is over (Session.Lapsed) to
+// the sign-in page login, which says why, and back after it: for a page,
+// to that page; for a form, to the page the form was on (the same-origin
+// Referer), never to the form's action, which is not carried out or
+// replayed. A staff member's session goes to the staff sign-in; a page of
+// the other side's is not a place to come back to.
+func (s *Server) signInAgain(c echo.Context, login string) error {
+	sess, r := session(c), c.Request()
+	form := !isSafeMethod(r.Method)
+	next := r.URL.RequestURI()
+	if form {
+		next = refererPath(r)
+	}
+	if sess.lapsedStaff {
+		login = "/staff/login"
+	}
+	next = localPath(next)
+	if (login == "/staff/login") != isStaffPath(next) {
+		next = ""
+	}
+	to := login + "?"
+	if next != "" {
+		to += "next=" + url.QueryEscape(next) + "&"
+	}
+	to += "ended=" + sess.Lapsed()
+	if form {
+		to += "&form=1"
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// refererPath is the path and query of the page a request came from, when
+// the browser says and it is a page of this site; "" otherwise.
+func refererPath(r *http.Request) string {
+	u, err := url.Parse(r.Referer())
+	if err != nil || u.Host == "" || u.Host != r.Host || (u.Scheme != "http" && u.Scheme != "https") {
+		return ""
+	}
+	return u.RequestURI()
+}
+
+// isStaffPath reports whether p is a page of the staff side.
+func isStaffPath(p string) bool {
+	return p == "/staff" || strings.HasPrefix(p, "/staff/") || strings.HasPrefix(p, "/staff?")
 }
 
 // guard enforces a route's access rule, the one place that decides who
@@ -261,6 +397,9 @@ func (s *Server) guard(a Access, routeName string) echo.MiddlewareFunc {
 					return next(c)
 				}
 				if staff != nil {
+					if assistEndedNow(c) != nil {
+						return s.renderAssistEnded(c)
+					}
 					// Staff see a patron's pages only while assisting them.
 					if c.Request().Method == http.MethodGet {
 						return s.redirect(c, "/staff")
@@ -271,6 +410,9 @@ func (s *Server) guard(a Access, routeName string) echo.MiddlewareFunc {
 			case Assisting:
 				if assisting {
 					return next(c)
+				}
+				if staff != nil && assistEndedNow(c) != nil {
+					return s.renderAssistEnded(c)
 				}
 				if staff != nil {
 					return s.redirect(c, "/staff")
@@ -302,6 +444,9 @@ const notWhileAssisting = "not while assisting a patron"
 func (s *Server) toSignIn(c echo.Context, login string) error {
 	if c.Request().Method != http.MethodGet {
 		return echo.NewHTTPError(http.StatusForbidden, "not signed in")
+	}
+	if sess := session(c); sess != nil && sess.Lapsed() != "" {
+		return s.signInAgain(c, login)
 	}
 	return c.Redirect(http.StatusSeeOther, login+"?next="+url.QueryEscape(c.Request().URL.RequestURI()))
 }
@@ -405,4 +550,59 @@ func (s *Server) handleError(err error, c echo.Context) {
 
 func isSafeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// ctxAssistEnded holds, for the request in which an assistance ran out,
+// the patron it was for (assistEndedNow).
+const ctxAssistEnded = "carrel.assist_ended"
+
+// noteAssistEnded records that this request found the assistance of
+// patron patronID over, for its page to say so with a way to assist
+// again; the message is never kept for a later page.
+func (s *Server) noteAssistEnded(c echo.Context, patronID int64) {
+	c.Set(ctxAssistEnded, &patronID)
+}
+
+// assistEndedNow is the patron whose assistance ran out in this request,
+// or nil.
+func assistEndedNow(c echo.Context) *int64 {
+	id, _ := c.Get(ctxAssistEnded).(*int64)
+	return id
+}
+
+// assistEnded is the message for an assistance that ran out in this
+// request, with the way back to assist again (the patron's staff page),
+// or nil. unsent says that the request was a form that was not carried
+// out.
+func (s *Server) assistEnded(c echo.Context) *views.AssistEnded {
+	id := assistEndedNow(c)
+	if id == nil {
+		return nil
+	}
+	v := &views.AssistEnded{After: spokenDuration(s.Config.AssistLimit),
+		AgainURL: "/staff/patrons/" + strconv.FormatInt(*id, 10), Unsent: !isSafeMethod(c.Request().Method)}
+	if p, err := s.Store.Patron(c.Request().Context(), *id); err == nil {
+		v.PatronName = p.FullName()
+	} else if !errors.Is(err, models.ErrNotFound) {
+		s.Log.Warn("assisted patron unreadable", "err", logError(err))
+	}
+	return v
+}
+
+// renderAssistEnded answers a staff member whose assistance ran out
+// while they used the patron's pages: one message saying so (and, for a
+// form, that it was not carried out) with "Assist again", instead of the
+// page or a refusal.
+func (s *Server) renderAssistEnded(c echo.Context) error {
+	status := http.StatusOK
+	if !isSafeMethod(c.Request().Method) {
+		status = http.StatusForbidden
+	}
+	p := s.page(c, "Assistance has ended")
+	v := p.AssistEnded
+	p.AssistEnded = nil
+	if v == nil {
+		v = s.assistEnded(c)
+	}
+	return s.render(c, status, views.AssistEndedPage(p, *v))
 }

@@ -315,6 +315,7 @@ func (s *Server) router() *echo.Echo {
 	e.HidePort = true
 	e.IPExtractor = s.ipExtractor()
 	e.HTTPErrorHandler = s.handleError
+	e.Pre(s.headAsGet)
 	table := s.RouteTable()
 	s.routes = newRouteIndex(table)
 	e.Use(

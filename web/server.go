@@ -164,15 +164,16 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 			p.CanAudit = models.RoleRank(st.Role) >= models.RoleRank(models.RolePrivacyOfficer)
 			p.CanAdmin = models.RoleRank(st.Role) >= models.RoleRank(models.RoleAdmin)
 			if a := currentAssist(c); a != nil {
-				p.Assist = &views.AssistBanner{StaffName: st.DisplayName, PatronName: a.Patron.FullName(),
-					Reason: a.reasonLabel(), MinutesLeft: int((a.Left + time.Minute - 1) / time.Minute)}
+				p.Assist = s.assistBanner(st, a)
 			}
+			p.AssistEnded = s.assistEnded(c)
 		} else if patron := currentPatron(c); patron != nil {
 			p.Principal = &views.Principal{Kind: "patron", Name: patron.DisplayName()}
 			p.CatalogReturn = sess.CatalogReturn()
 		}
 		if p.Principal != nil {
 			p.CSRF = sess.CSRFToken()
+			s.signsOut(sess, &p)
 		}
 		s.showNotice(c, sess, &p)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carrel-library/carrel/models"
+	"github.com/carrel-library/carrel/views"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 )
@@ -66,7 +67,15 @@ type Session struct {
 	sendCookie bool           // token changed: send the cookie
 	secure     bool           // the cookie must be Secure
 	createdAt  time.Time      // when the row was created (sign-in)
+	lastSeen   time.Time      // the row's activity time, as this request left it
 	patron     *models.Patron // read with the session, in the same query
+
+	// lapsed says why the session the browser's cookie named is over, when
+	// this request found it over (lapsedIdle, lapsedLimit, lapsedGone), so
+	// that the visitor is told rather than refused; lapsedStaff, that it
+	// was a staff member's. Never stored.
+	lapsed      string
+	lapsedStaff bool
 
 	// shown is what a page of this request took from the session to show
 	// (showNotice); render spends it once the page is written.
@@ -139,6 +148,11 @@ func (s *Session) SignInPatron(id int64, channel string) {
 
 // SignInStaff makes the session the staff member's.
 func (s *Session) SignInStaff(id int64) { s.set(keyStaff, id) }
+
+// Lapsed says why the session the browser's cookie named is over, if this
+// request found it over: lapsedIdle, lapsedLimit or lapsedGone; "" when it
+// is alive or there was none.
+func (s *Session) Lapsed() string { return s.lapsed }
 
 // Channel is how the patron signed in ("" when unknown).
 func (s *Session) Channel() string { return s.str(keyChan) }
@@ -293,9 +307,21 @@ func (st *SessionStore) CookieName(r *http.Request) string {
 	return cookieName
 }
 
+// Why a session the browser still names is over (Session.Lapsed).
+const (
+	// lapsedIdle: unused for longer than the idle limit.
+	lapsedIdle = "idle"
+	// lapsedLimit: older than the absolute limit.
+	lapsedLimit = "limit"
+	// lapsedGone: unknown here. The sweep deletes expired sessions within
+	// minutes, so this is mostly an idle one found later; it may also have
+	// been ended from another device or by staff.
+	lapsedGone = "ended"
+)
+
 // Load loads the session named by the request's cookie, or starts an
 // empty one (not yet stored) when there is none, it is unknown, or it
-// expired.
+// expired; for the last two it says why (Session.Lapsed).
 func (st *SessionStore) Load(r *http.Request) (*Session, error) {
 	name := st.CookieName(r)
 	s := newSession(name, st.Secure(r))
@@ -307,6 +333,7 @@ func (st *SessionStore) Load(r *http.Request) (*Session, error) {
 	hash := models.HashToken(c.Value)
 	row, patron, err := st.Store.SessionAndPatron(ctx, hash)
 	if errors.Is(err, models.ErrNotFound) {
+		s.lapsed = lapsedGone
 		return s, nil
 	}
 	if err != nil {
@@ -317,12 +344,18 @@ func (st *SessionStore) Load(r *http.Request) (*Session, error) {
 		if err := st.Store.EndSession(ctx, hash, models.AssistEndedTimeout); err != nil {
 			return s, err
 		}
+		s.lapsed, s.lapsedStaff = lapsedIdle, row.StaffID != nil
+		if !now.Before(row.CreatedAt.Add(st.Limits.Absolute)) {
+			s.lapsed = lapsedLimit
+		}
 		return s, nil
 	}
+	s.lastSeen = row.LastSeenAt
 	if now.Sub(row.LastSeenAt) >= st.touchEvery {
 		if err := st.Store.TouchSession(ctx, hash, now); err != nil {
 			return s, err
 		}
+		s.lastSeen = now
 	}
 	s.raw.ID = c.Value
 	s.raw.IsNew = false
@@ -359,6 +392,7 @@ func (st *SessionStore) Save(r *http.Request, w http.ResponseWriter, s *Session)
 		if err := st.Store.CreateSession(ctx, &row); err != nil {
 			return err
 		}
+		s.createdAt = row.CreatedAt
 		s.raw.IsNew = false
 		s.sendCookie = true
 	} else {
@@ -368,6 +402,7 @@ func (st *SessionStore) Save(r *http.Request, w http.ResponseWriter, s *Session)
 		}
 	}
 	s.changed = false
+	s.lastSeen = row.LastSeenAt
 	if s.sendCookie {
 		st.setCookie(w, s)
 		s.sendCookie = false
@@ -389,6 +424,21 @@ func (st *SessionStore) setCookie(w http.ResponseWriter, s *Session) {
 		Secure:   s.secure,
 		SameSite: http.SameSiteLaxMode,
 	})
+}
+
+// SignsOutAt is when the session ends if nothing more is done with it:
+// its idle limit from its last recorded activity, or its absolute limit
+// if that comes first (then idle is false). ok is false for a session
+// not stored.
+func (st *SessionStore) SignsOutAt(s *Session) (at time.Time, idle, ok bool) {
+	if s == nil || s.raw.ID == "" || s.lastSeen.IsZero() {
+		return time.Time{}, false, false
+	}
+	at, idle = s.lastSeen.Add(st.Limits.Idle), true
+	if end := s.createdAt.Add(st.Limits.Absolute); !s.createdAt.IsZero() && end.Before(at) {
+		at, idle = end, false
+	}
+	return at, idle, true
 }
 
 // Rotate gives the session a new token, now, so that whoever knew the old
@@ -544,4 +594,25 @@ func idValue(x any) *int64 {
 		return &id
 	}
 	return nil
+}
+
+// signsOut puts on a signed-in visitor's page when their session ends if
+// they leave it, in the library's time zone, so that a page left open
+// says so without any script.
+func (s *Server) signsOut(sess *Session, p *views.Page) {
+	at, idle, ok := s.Sessions.SignsOutAt(sess)
+	if !ok {
+		return
+	}
+	p.SignsOutAt, p.SignsOutIdle = views.FormatTime(at, s.Config.Location), idle
+}
+
+// assistBanner is the banner of an assistance in progress: who, why, and
+// when it ends, as a time and in minutes (rounded up, so that "in 1
+// minute" is never already over).
+func (s *Server) assistBanner(st *models.Staff, a *assistance) *views.AssistBanner {
+	left := int((a.Left + time.Minute - 1) / time.Minute)
+	return &views.AssistBanner{StaffName: st.DisplayName, PatronName: a.Patron.FullName(), Reason: a.reasonLabel(),
+		MinutesLeft: left, EndsIn: plural(int64(left), "minute", "minutes"),
+		EndsAt: views.FormatTime(a.Started.Add(s.Config.AssistLimit), s.Config.Location)}
 }

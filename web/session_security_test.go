@@ -104,7 +104,7 @@ func TestAPlantedCookieIsNotTheOneUsedAfterSignIn(t *testing.T) {
 				thief := a.client()
 				req, _ := http.NewRequest(http.MethodGet, a.server.URL+"/data", nil)
 				req.AddCookie(&http.Cookie{Name: "carrel_session", Value: planted})
-				wantRedirect(t, thief.do(req), "/login?next=%2Fdata")
+				wantRedirect(t, thief.do(req), "/login?next=%2Fdata&ended=ended")
 			})
 		}
 	})
@@ -125,7 +125,7 @@ func TestTheTwentyFirstSignInEndsTheOldest(t *testing.T) {
 		if n != 20 {
 			t.Fatalf("%d sessions for one patron, want 20", n)
 		}
-		wantRedirect(t, browsers[0].get("/data"), "/login?next=%2Fdata")
+		wantRedirect(t, browsers[0].get("/data"), "/login?next=%2Fdata&ended=ended")
 		for _, c := range browsers[1:] {
 			wantStatus(t, c.get("/data"), http.StatusOK)
 		}
@@ -171,7 +171,7 @@ func TestActivityKeepsAOneMinuteIdleSessionAlive(t *testing.T) {
 			wantStatus(t, c.get("/data"), http.StatusOK)
 		}
 		a.clock.Advance(time.Minute)
-		wantRedirect(t, c.get("/data"), "/login?next=%2Fdata")
+		wantRedirect(t, c.get("/data"), "/login?next=%2Fdata&ended=idle")
 	})
 }
 

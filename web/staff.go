@@ -59,14 +59,15 @@ func (s *Server) loadAssistance(c echo.Context, sess *Session, st *models.Staff)
 	a := &assistance{Reason: reason, Note: note, Started: started}
 	elapsed := s.Store.Now().Sub(started)
 	if elapsed >= s.Config.AssistLimit || started.IsZero() {
-		detail := "ended automatically after " + strconv.Itoa(int(s.Config.AssistLimit.Minutes())) + " minutes"
+		detail := "ended automatically after " + spokenDuration(s.Config.AssistLimit)
 		if _, err := s.Store.EndAssist(ctx, models.HashToken(sess.Token()), detail); err != nil {
 			return err
 		}
 		if err := s.endAssistance(c, sess); err != nil {
 			return err
 		}
-		s.flash(c, "Your assistance ended by itself after "+strconv.Itoa(int(s.Config.AssistLimit.Minutes()))+" minutes.")
+		// This request's page says so, once (assistEndedNow).
+		s.noteAssistEnded(c, pid)
 		// Send the new token now: the handler may fail before saving.
 		return s.Sessions.Save(c.Request(), c.Response(), sess)
 	}
@@ -104,7 +105,7 @@ func (s *Server) StaffLoginPage(c echo.Context) error {
 	if currentStaff(c) != nil {
 		return s.redirect(c, orDefault(next, "/staff"))
 	}
-	f := views.StaffLoginForm{Next: next, SignedOut: c.QueryParam("signed_out") == "1"}
+	f := views.StaffLoginForm{Next: next, SignedOut: c.QueryParam("signed_out") == "1", Ended: s.endedMessage(c, next)}
 	return s.renderStaffLogin(c, http.StatusOK, "Staff sign-in", f)
 }
 
@@ -146,7 +147,7 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 		f.Message = busyMessage(busy, "username")
 		return s.renderStaffLogin(c, busyStatus(c, busy), "Error: Staff sign-in", f)
 	case errors.As(err, &locked):
-		f.Message = "Sign-in for this username is paused until " + views.FormatTime(locked.Until, s.Config.Location) +
+		f.Message = "Sign-in for this username is paused until " + views.FormatTimeZone(locked.Until, s.Config.Location) +
 			" after several unsuccessful tries."
 		s.retryAfterLock(c, locked)
 		return s.renderStaffLogin(c, http.StatusTooManyRequests, "Error: Staff sign-in", f)

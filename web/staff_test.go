@@ -93,7 +93,7 @@ func TestStaffSignIn(t *testing.T) {
 		if err := a.store.DisableStaff(context.Background(), "sam"); err != nil {
 			t.Fatal(err)
 		}
-		wantRedirect(t, c.get("/staff"), "/staff/login?next=%2Fstaff")
+		wantRedirect(t, c.get("/staff"), "/staff/login?next=%2Fstaff&ended=ended")
 		wantStatus(t, a.client().staffSignIn("sam", staffPassword), http.StatusUnauthorized)
 		// The same lockout as patrons.
 		a.staff("olive", models.RolePrivacyOfficer)
@@ -167,7 +167,7 @@ func TestAssistedHelpIsVisibleLimitedAndRecorded(t *testing.T) {
 		// Every page carries the banner.
 		for _, path := range []string{"/data", "/data/loans", "/favorites", "/policy"} {
 			banner := c.get(path).doc(t).Find(`[data-testid="assist-banner"]`)
-			if !strings.Contains(banner.Text(), "Sam Staffer is assisting Alex Demo") || !strings.Contains(banner.Text(), "15 minute(s) left") {
+			if !strings.Contains(banner.Text(), "Sam Staffer is assisting Alex Demo") || !strings.Contains(banner.Text(), "(in 15 minutes)") {
 				t.Fatalf("%s: banner %q", path, banner.Text())
 			}
 		}
@@ -257,11 +257,13 @@ func TestAssistanceEndsByItself(t *testing.T) {
 		a.staff("sam", models.RoleAssistant)
 		c := a.assisting(t, "sam", p)
 		a.clock.Advance(10 * time.Minute)
-		if !strings.Contains(c.get("/data").doc(t).Find(`[data-testid="assist-banner"]`).Text(), "5 minute(s) left") {
+		if !strings.Contains(c.get("/data").doc(t).Find(`[data-testid="assist-banner"]`).Text(), "Assistance ends at 6:15 PM (in 5 minutes).") {
 			t.Fatal("the banner counts down")
 		}
 		a.clock.Advance(5*time.Minute + time.Second)
-		wantRedirect(t, c.get("/data"), "/staff")
+		if r := c.get("/data"); r.StatusCode != http.StatusOK || r.doc(t).Find(`[data-testid="assist-again"]`).Length() != 1 {
+			t.Fatalf("after the assistance ran out: status %d, no Assist again", r.StatusCode)
+		}
 		if got := auditActions(t, a, p.ID); got[len(got)-1] != models.AuditAssistEnd {
 			t.Fatalf("audit %v should end with the assistance ending", got)
 		}

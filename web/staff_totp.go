@@ -187,7 +187,7 @@ func (s *Server) StaffLoginCode(c echo.Context) error {
 	case errors.As(err, &locked):
 		s.retryAfterLock(c, locked)
 		return s.renderCodeStep(c, http.StatusTooManyRequests, pending, "Sign-in for this username is paused until "+
-			views.FormatTime(locked.Until, s.Config.Location)+" after several unsuccessful tries.")
+			views.FormatTimeZone(locked.Until, s.Config.Location)+" after several unsuccessful tries.")
 	case errors.Is(err, models.ErrBadCredentials):
 		return s.renderCodeStep(c, http.StatusUnauthorized, pending,
 			"That code is not right, or was used already. Wait for the next code and try again.")
@@ -238,7 +238,7 @@ func (s *Server) renderEnrol(c echo.Context, status int, st models.Staff, f enro
 	if f.action == "/staff/login/enrol" {
 		v.FormToken = s.signinFormToken()
 	} else if st.HasSecondFactor() {
-		v.Enrolled = views.FormatTime(*st.TOTPEnrolledAt, s.Config.Location)
+		v.Enrolled = views.FormatDate(*st.TOTPEnrolledAt, s.Config.Location)
 		if v.CodesLeft, err = s.Store.RecoveryCodesLeft(c.Request().Context(), st.ID); err != nil {
 			return err
 		}
@@ -309,7 +309,7 @@ func (s *Server) StaffSecondFactorEnrol(c echo.Context) error {
 		switch {
 		case errors.As(err, &locked):
 			s.retryAfterLock(c, locked)
-			f.msg = "Codes for this account are paused until " + views.FormatTime(locked.Until, s.Config.Location) +
+			f.msg = "Codes for this account are paused until " + views.FormatTimeZone(locked.Until, s.Config.Location) +
 				" after several unsuccessful tries."
 			return s.renderEnrol(c, http.StatusTooManyRequests, st, f)
 		case errors.Is(err, models.ErrBadCredentials):

@@ -279,7 +279,7 @@ func TestAssistanceEndedByDisablingTheAccountIsRecorded(t *testing.T) {
 				tc.end(t, a, c)
 				// Whatever comes after records nothing more, and the
 				// session is gone.
-				wantRedirect(t, c.get("/data"), "/login?next=%2Fdata")
+				wantRedirect(t, c.get("/data"), "/login?next=%2Fdata&ended=ended")
 				if n := rowsOf(t, a, &models.Session{}, "staff_id IS NOT NULL"); n != 0 {
 					t.Fatalf("%d staff sessions left", n)
 				}
@@ -305,7 +305,8 @@ func TestAssistanceEndedByTheStaffSessionTimingOutIsRecorded(t *testing.T) {
 		end  func(t *testing.T, a *app, c *client)
 	}{
 		{"seen on the next request", func(t *testing.T, a *app, c *client) {
-			wantRedirect(t, c.get("/data"), "/login?next=%2Fdata")
+			// A staff member's session sends them to the staff sign-in.
+			wantRedirect(t, c.get("/data"), "/staff/login?ended=idle")
 		}},
 		{"swept by the purge", func(t *testing.T, a *app, c *client) {
 			if _, err := a.store.Purge(ctx, false, 0, testLimits); err != nil {

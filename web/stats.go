@@ -102,7 +102,7 @@ var sections = map[string]string{
 func (s *Server) countPageView(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		err := next(c)
-		if c.Request().Method == http.MethodGet && err == nil && c.Response().Status < 400 {
+		if c.Request().Method == http.MethodGet && !isHead(c) && err == nil && c.Response().Status < 400 {
 			if sec, ok := sections[c.Path()]; ok {
 				s.stats.Inc("pageview." + sec)
 			}
