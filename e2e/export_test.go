@@ -85,6 +85,11 @@ func TestExportAndSignOutJourney(t *testing.T) {
 
 		printed := tb.click(`a[href="/data/print"]`, "print")
 		wantPage(t, printed, http.StatusOK, "/data/print", "What Santa Monica Public Library holds about Alex Demo")
+		// The reading history (200 sheets) is printed only when ticked.
+		tb.wantElement(printed, `[data-testid="print-left-out"]`, "Left out: “Reading history”.")
+		do(tb, "tick the reading history", chromedp.Click(chromedp.CSS(`input[name="section"][value="reading-history"]`)))
+		printed = tb.click(`[data-testid="print-choose"]`, "print-with-history")
+		tb.wantNoElement(printed, `[data-testid="print-left-out"]`, "every section is ticked")
 		if n := eval[int](tb, `(() => {
 			const h = Array.from(document.querySelectorAll("main section h2")).find(h => h.innerText.trim() === "Reading history");
 			const t = h && h.parentElement.querySelector("table tbody");
@@ -99,7 +104,7 @@ func TestExportAndSignOutJourney(t *testing.T) {
 
 		// Back, twice: the printable view and the overview must come from
 		// the server again, which sends a signed-out visitor to sign in.
-		for i, want := range []string{"/data/print", "/data"} {
+		for i, want := range []string{"/data/print", "/data/print", "/data"} {
 			back := tb.back("back-" + pageName(want))
 			tb.wantNoIdentifiers(back, alex, "Back after sign-out")
 			if strings.Contains(back.Text, "Signed in as") || tb.has(selRecords) {

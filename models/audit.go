@@ -30,6 +30,9 @@ const (
 	// AuditExport is a privacy officer's download of the audit log (or of
 	// the entries a filter chose) as CSV.
 	AuditExport = "audit.export"
+	// AuditDeskPrint is a printout of a patron's record that staff made
+	// at the patron's request; its detail names the sections.
+	AuditDeskPrint = "patron.print"
 )
 
 // auditLabels names every action the code writes, in words a privacy
@@ -43,6 +46,7 @@ var auditLabels = []struct{ action, label string }{
 	{AuditAssistStart, "Assistance started"},
 	{AuditAssistAction, "Change made while assisting"},
 	{AuditAssistEnd, "Assistance ended"},
+	{AuditDeskPrint, "Record printed at the desk"},
 	{AuditListExport, "Mailing list exported"},
 	{AuditArrivals, "New arrivals added"},
 	{AuditILSImportDelete, "Records deleted by a full import"},

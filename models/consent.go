@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"gorm.io/gorm"
@@ -99,6 +101,10 @@ func DescribeConsent(subject, newValue string) string {
 	switch {
 	case subject == ConsentReadingHistory:
 		return "turned reading history " + newValue
+	case subject == ConsentHistoryKeep && newValue == HistoryKeepAll:
+		return "chose to keep all of your reading history"
+	case subject == ConsentHistoryKeep:
+		return "chose to keep only the last " + newValue + " months of your reading history"
 	case subject == ConsentFavoritesLink && newValue == "on":
 		return "linked your favorites to your record"
 	case subject == ConsentFavoritesLink:
@@ -168,6 +174,63 @@ func (s *Store) setReadingHistoryTx(tx *gorm.DB, patronID int64, on bool, a Acto
 		erased = del.RowsAffected
 	}
 	return erased, true, s.recordConsent(tx, patronID, ConsentReadingHistory, onOff(!on), onOff(on), a)
+}
+
+// HistoryKeepAll is the ledger's value for keeping all of a reading
+// history; the other values are numbers of months (HistoryKeepChoices).
+const HistoryKeepAll = "all"
+
+// HistoryKeepChoices are the numbers of months of reading history a
+// patron may choose to keep; anything else is refused.
+var HistoryKeepChoices = []int{3, 6, 12, 24}
+
+// ErrHistoryKeepChoice says a number of months is not one of
+// HistoryKeepChoices (or 0, all of it).
+var ErrHistoryKeepChoice = errors.New("models: not a choice of months to keep")
+
+// historyKeepValue is the ledger's value for keeping months months.
+func historyKeepValue(months int) string {
+	if months == 0 {
+		return HistoryKeepAll
+	}
+	return strconv.Itoa(months)
+}
+
+// SetHistoryKeep records the patron's choice to keep only the last
+// months months of their reading history (0: all of it), with its ledger
+// entry in the same transaction. The purge then deletes older entries
+// (see historyKeepRule). changed is false, and nothing is written, when
+// it was already so.
+func (s *Store) SetHistoryKeep(ctx context.Context, patronID int64, months int, a Actor) (changed bool, err error) {
+	if months != 0 && !slices.Contains(HistoryKeepChoices, months) {
+		return false, ErrHistoryKeepChoice
+	}
+	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		var old []int
+		if err := tx.Model(&Patron{}).Where("id = ?", patronID).Pluck("history_keep_months", &old).Error; err != nil {
+			return err
+		}
+		if len(old) == 0 {
+			return ErrNotFound
+		}
+		if old[0] == months {
+			return nil
+		}
+		// Conditional on the value read, so two tabs at once write one
+		// ledger entry per real change.
+		res := tx.Model(&Patron{}).Where("id = ? AND history_keep_months = ?", patronID, old[0]).
+			UpdateColumns(map[string]any{"history_keep_months": months, "updated_at": s.Now()})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		changed = true
+		return s.recordConsent(tx, patronID, ConsentHistoryKeep, historyKeepValue(old[0]), historyKeepValue(months), a)
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("models: set history keep: %w", err)
+	}
+	s.countConsent(err, changed, ConsentHistoryKeep, historyKeepValue(months))
+	return changed, err
 }
 
 // DeleteHistoryEntry deletes one entry of a patron's reading history. An

@@ -52,9 +52,11 @@ type exportPatron struct {
 }
 
 type exportChoices struct {
-	ReadingHistory  bool   `json:"reading_history"`
-	FavoritesLinked bool   `json:"favorites_linked"`
-	FavoritesNotice string `json:"favorites_notice"`
+	ReadingHistory bool `json:"reading_history"`
+	// HistoryKeepMonths is 0 when all of the history is kept.
+	HistoryKeepMonths int    `json:"reading_history_keep_months"`
+	FavoritesLinked   bool   `json:"favorites_linked"`
+	FavoritesNotice   string `json:"favorites_notice"`
 }
 
 type exportCategory struct {
@@ -90,7 +92,7 @@ func (s *Store) Export(ctx context.Context, patronID int64, meta ExportMeta, out
 				CardExpiresOn: p.CardExpiresOn.Format("2006-01-02"), BorrowingStatus: p.BorrowingStatus,
 				LastSignInAt: p.LastSignInAt, CreatedAt: p.CreatedAt,
 			},
-			Choices: exportChoices{p.ReadingHistoryEnabled, p.FavoritesLinked, p.FavoritesNotice},
+			Choices: exportChoices{p.ReadingHistoryEnabled, p.HistoryKeepMonths, p.FavoritesLinked, p.FavoritesNotice},
 		})
 		if err != nil {
 			return err

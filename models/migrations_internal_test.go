@@ -29,6 +29,7 @@ var frozenSteps = []struct{ id, sqlite, postgres string }{
 	{"202612020002_legal_process", "cced8bcb440f2589", "5b64f2145fd4dd5a"},
 	{"202612030001_ils_link", "91bcf4a804ecfaf3", "6183c375442c4aad"},
 	{"202612030002_staff_sign_in", "7552c0a06cc80de9", "f1afb625b907f609"},
+	{"202612030003_history_keep", "9207f659e543f09f", "9207f659e543f09f"},
 }
 
 func TestMigrationsAreFrozen(t *testing.T) {

@@ -125,7 +125,80 @@ func (s *Store) Loans(ctx context.Context, patronID int64, req PageRequest) (Pag
 
 // History lists a patron's reading history, most recently returned first.
 func (s *Store) History(ctx context.Context, patronID int64, req PageRequest) (Page[HistoryEntry], error) {
-	return pageOf(s, ctx, patronID, &HistoryEntry{}, "returned_at", req, func(r HistoryEntry) Cursor { return Cursor{r.ReturnedAt, r.ID} })
+	return s.HistoryMatching(ctx, patronID, HistoryFilter{}, req)
+}
+
+// HistoryFilter narrows a reading history: Text found in the title or
+// the author (any case), returned at or after From and before To (each
+// unset when nil). The zero filter is the whole history.
+type HistoryFilter struct {
+	Text     string
+	From, To *time.Time
+}
+
+// Active says whether f narrows the history at all.
+func (f HistoryFilter) Active() bool { return f.Text != "" || f.From != nil || f.To != nil }
+
+// likeEscaper makes text match itself literally inside a LIKE pattern
+// whose escape character is a backslash.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+
+// apply narrows q, a patron's reading-history rows, to the filter. The
+// rows are found by reading_history_patron_returned (patron, date); the
+// text is matched on those rows only.
+func (f HistoryFilter) apply(q *gorm.DB) *gorm.DB {
+	if f.Text != "" {
+		pat := "%" + likeEscaper.Replace(strings.ToLower(f.Text)) + "%"
+		q = q.Where(`(LOWER(title) LIKE ? ESCAPE '\' OR LOWER(author) LIKE ? ESCAPE '\')`, pat, pat)
+	}
+	if f.From != nil {
+		q = q.Where("returned_at >= ?", *f.From)
+	}
+	if f.To != nil {
+		q = q.Where("returned_at < ?", *f.To)
+	}
+	return q
+}
+
+// HistoryMatching lists the entries of a patron's reading history that
+// match f, most recently returned first.
+func (s *Store) HistoryMatching(ctx context.Context, patronID int64, f HistoryFilter, req PageRequest) (Page[HistoryEntry], error) {
+	p, err := keyset(f.apply(s.scoped(ctx, patronID, &HistoryEntry{})), "returned_at", "id", req,
+		func(r HistoryEntry) Cursor { return Cursor{r.ReturnedAt, r.ID} })
+	if err != nil {
+		return p, fmt.Errorf("models: list history: %w", err)
+	}
+	return p, nil
+}
+
+// HistoryRecords reads pages of the entries matching f, as a category's
+// Records does: the reading-history page's search and dates.
+func HistoryRecords(f HistoryFilter) func(context.Context, *Store, int64, PageRequest, SessionLimits) (RecordPage, error) {
+	return recordsOf(func(s *Store, ctx context.Context, patronID int64, req PageRequest) (Page[HistoryEntry], error) {
+		return s.HistoryMatching(ctx, patronID, f, req)
+	})
+}
+
+// HistoryPlace counts, in one query, the entries of a patron's reading
+// history that match f and that req.Hide leaves shown (total), and how
+// many of those come before the entry at first, newest first (newer): the
+// page count and the page a keyset page is on.
+func (s *Store) HistoryPlace(ctx context.Context, patronID int64, f HistoryFilter, req PageRequest, first *Cursor) (total, newer int64, err error) {
+	q := req.Hide.apply(f.apply(s.scoped(ctx, patronID, &HistoryEntry{})), "id")
+	at, id := s.Now(), int64(-1) // no entry is newer than none
+	if first != nil {
+		at, id = first.At, first.ID
+	}
+	var out struct{ Total, Newer int64 }
+	err = q.Select("COUNT(*) AS total, COALESCE(SUM(CASE WHEN returned_at > ? OR (returned_at = ? AND id > ?) THEN 1 ELSE 0 END), 0) AS newer",
+		at, at, id).Scan(&out).Error
+	if err != nil {
+		return 0, 0, fmt.Errorf("models: count history: %w", err)
+	}
+	if first == nil {
+		out.Newer = 0
+	}
+	return out.Total, out.Newer, nil
 }
 
 // Holds lists a patron's holds, newest first.

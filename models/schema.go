@@ -35,10 +35,14 @@ type Patron struct {
 	ReadingHistoryEnabled bool
 	// HistoryCount is how many reading-history rows the patron has, kept
 	// by database triggers (migration 202611270006); never written here.
-	HistoryCount    int64 `gorm:"->"`
-	FavoritesLinked bool
-	FavoritesNotice string // "none", "daily" or "weekly"
-	LastSignInAt    *time.Time
+	HistoryCount int64 `gorm:"->"`
+	// HistoryKeepMonths is the patron's choice to keep only the last so
+	// many months of their reading history (one of HistoryKeepChoices);
+	// 0 keeps all of it. The purge deletes what is older.
+	HistoryKeepMonths int
+	FavoritesLinked   bool
+	FavoritesNotice   string // "none", "daily" or "weekly"
+	LastSignInAt      *time.Time
 	// AssistSeenAt is when the patron last dismissed the notice of what
 	// staff did while assisting them.
 	AssistSeenAt *time.Time
@@ -320,7 +324,10 @@ const (
 	ConsentReadingHistory  = "reading_history"
 	ConsentFavoritesLink   = "favorites_link"
 	ConsentFavoritesNotice = "favorites_notice"
-	ConsentListPrefix      = "mailing_list:"
+	// ConsentHistoryKeep is how much reading history the patron keeps:
+	// "all", or a number of months ("3", "6", "12", "24").
+	ConsentHistoryKeep = "reading_history_keep"
+	ConsentListPrefix  = "mailing_list:"
 
 	ActorPatron = "patron"
 	ActorStaff  = "staff"

@@ -1,5 +1,7 @@
 package views
 
+import "strconv"
+
 // CategoryCard is one card of the overview.
 type CategoryCard struct {
 	Slug       string
@@ -89,6 +91,9 @@ type Detail struct {
 	NewerURL   string
 	OlderURL   string
 	NewestURL  string
+	// PageOf says where the page is among all of them: "Page 2 of 100"
+	// ("" when there is one page).
+	PageOf string
 	// History is set on the reading-history page.
 	History *HistoryControls
 	// Sessions is set on the sign-ins page.
@@ -108,6 +113,34 @@ type HistoryControls struct {
 	Enabled bool
 	Count   int64
 	Staff   bool // staff assisting see counts only
+	// Keep is how many months of history the patron keeps (0: all of
+	// it); KeepChoices are the numbers of months they may choose.
+	Keep        int
+	KeepChoices []int
+	// Search is the search form, as sent; nil when there is nothing to
+	// search (and for staff, who see no titles).
+	Search *HistorySearch
+}
+
+// HistorySearch is the reading-history page's search: the words and
+// dates as typed, what is wrong with them by field (and as the error
+// summary lists them), and whether it narrows the history at all, with
+// what it found ("Found 3 items.").
+type HistorySearch struct {
+	Q, From, To string
+	Errors      map[string]string
+	Problems    []FormProblem
+	Active      bool
+	Found       string
+}
+
+// KeepLabel names a choice of months to keep: "The last 3 months", or
+// for 0 "All of it, while reading history is on".
+func KeepLabel(months int) string {
+	if months == 0 {
+		return "All of it, while reading history is on"
+	}
+	return "The last " + strconv.Itoa(months) + " months"
 }
 
 // SessionControls offer to end the patron's other sign-ins.
@@ -117,12 +150,15 @@ type SessionControls struct {
 
 // Confirm asks before something is erased.
 type Confirm struct {
-	Title     string
-	Message   string
-	Warning   string
-	Action    string // URL to post to
-	Button    string
-	CancelURL string
+	Title   string
+	Message string
+	Warning string
+	// DownloadURL and DownloadLabel offer to take a copy before it is
+	// erased; "" when there is nothing to take.
+	DownloadURL, DownloadLabel string
+	Action                     string // URL to post to
+	Button                     string
+	CancelURL                  string
 }
 
 // PrintSection is one category on the printable page.
@@ -136,11 +172,34 @@ type PrintSection struct {
 	Parts     []Table
 }
 
-// PrintView is the whole record on paper.
+// PrintView is the record on paper: the sections chosen, and the titles
+// of those left out.
 type PrintView struct {
 	FullName    string
 	GeneratedAt string
 	Sections    []PrintSection
+	LeftOut     []string
+	// Choices are every section, ticked when chosen; ChooseURL is where
+	// the patron's form to choose them goes ("" at the desk, where staff
+	// chose them on the patron's page).
+	Choices   []PrintChoice
+	ChooseURL string
+	// Desk says staff printed it at the patron's request.
+	Desk bool
+}
+
+// PrintedLine says when and how the record was printed.
+func (v PrintView) PrintedLine() string {
+	if v.Desk {
+		return "Printed " + v.GeneratedAt + " at the library's desk, at your request."
+	}
+	return "Printed " + v.GeneratedAt + ". Use your browser's Print command; this page is laid out for paper."
+}
+
+// PrintChoice is one section the print page may print.
+type PrintChoice struct {
+	Slug, Title string
+	Checked     bool
 }
 
 // LegalNotice is one legal request as the patron is told of it.

@@ -107,6 +107,8 @@ type StaffPatronView struct {
 	// CheckNote are the choice and its note as sent.
 	Checks           []Option
 	Check, CheckNote string
+	// PrintChoices are the sections staff may print for the patron.
+	PrintChoices []PrintChoice
 }
 
 // AuditRow is one audit entry for privacy officers. Action is in words

@@ -205,30 +205,60 @@ func (s *Server) DataDetail(c echo.Context) error {
 	}
 	var t views.Table
 	var older, newer *models.Cursor
+	// The reading history's own page is searched and filtered by date;
+	// its links keep the search (query).
+	var hs historySearch
+	query := url.Values{}
+	if cat.Controls == models.HistoryControls && !assisted {
+		hs = s.readHistorySearch(c)
+		cat.Records = models.HistoryRecords(hs.filter)
+		query = hs.query()
+	}
 	// Staff assisting a patron never see history titles, so none are read.
 	if !(assisted && cat.CountOnlyForStaff) {
-		if t, older, newer, err = s.records(ctx, c, cat, p.ID, view, req, !assisted); err != nil {
+		if t, older, newer, err = s.records(ctx, c, cat, p, view, req, !assisted); err != nil {
 			return err
 		}
 	}
 	d.Table = &t
 	base := "/data/" + cat.Slug
+	link := func(cursor string, at *models.Cursor) string {
+		q := url.Values{}
+		for k, v := range query {
+			q[k] = v
+		}
+		if at != nil {
+			q.Set(cursor, at.String())
+		}
+		if len(q) == 0 {
+			return base
+		}
+		return base + "?" + q.Encode()
+	}
 	if older != nil {
-		d.OlderURL = base + "?after=" + url.QueryEscape(older.String())
+		d.OlderURL = link("after", older)
 	}
 	if newer != nil {
-		d.NewerURL = base + "?before=" + url.QueryEscape(newer.String())
-		d.NewestURL = base
+		d.NewerURL = link("before", newer)
+		d.NewestURL = link("", nil)
 	}
 	switch cat.Controls {
 	case models.HistoryControls:
 		n := p.HistoryCount // kept on the patron's row, read with the session
-		d.History = &views.HistoryControls{Enabled: p.ReadingHistoryEnabled, Count: n, Staff: assisted}
+		d.History = &views.HistoryControls{Enabled: p.ReadingHistoryEnabled, Count: n, Staff: assisted,
+			Keep: p.HistoryKeepMonths, KeepChoices: models.HistoryKeepChoices}
+		if p.HistoryKeepMonths == 0 {
+			// Nothing here falls due by time unless the patron chose so.
+			d.Paused = ""
+		}
 		if assisted {
 			d.Table = nil // the count only
+		} else if err := s.historyPlace(ctx, p, view, hs, newer, &d); err != nil {
+			return err
 		}
 		if !p.ReadingHistoryEnabled && n == 0 {
 			d.Empty = "Reading history is off, so nothing is kept: when you return an item, the record of the loan is deleted."
+			d.History.Search = nil
 		}
 	case models.SignInControls:
 		if !assisted {
@@ -242,6 +272,85 @@ func (s *Server) DataDetail(c echo.Context) error {
 		return err
 	}
 	return s.render(c, http.StatusOK, views.DataDetail(s.page(c, cat.Title), d))
+}
+
+// historySearch is the reading-history page's search form as sent: the
+// words and dates as typed, the filter made of the valid ones, and what
+// is wrong with the others, by field.
+type historySearch struct {
+	text, from, to string
+	filter         models.HistoryFilter
+	errs           map[string]string
+}
+
+// readHistorySearch reads q (title or author), from and to (dates of
+// return, in the library's time zone, both days included) from the
+// address. A date that is not one is left out of the filter and named
+// in errs.
+func (s *Server) readHistorySearch(c echo.Context) historySearch {
+	hs := historySearch{text: strings.TrimSpace(c.QueryParam("q")), from: strings.TrimSpace(c.QueryParam("from")),
+		to: strings.TrimSpace(c.QueryParam("to")), errs: map[string]string{}}
+	if len([]rune(hs.text)) > 200 {
+		hs.text = string([]rune(hs.text)[:200])
+	}
+	hs.filter.Text = hs.text
+	day := func(field, v, what string) *time.Time {
+		if v == "" {
+			return nil
+		}
+		t, err := time.ParseInLocation("2006-01-02", v, s.Config.Location)
+		if err != nil {
+			hs.errs[field] = "Enter the " + what + " date as year, month and day, for example 2026-03-14."
+			return nil
+		}
+		return &t
+	}
+	hs.filter.From = day("from", hs.from, "first")
+	if to := day("to", hs.to, "last"); to != nil {
+		end := to.AddDate(0, 0, 1) // the whole of the last day
+		hs.filter.To = &end
+	}
+	if hs.filter.From != nil && hs.filter.To != nil && !hs.filter.From.Before(*hs.filter.To) {
+		hs.errs["to"] = "The last date must be on or after the first date."
+		hs.filter.To = nil
+	}
+	return hs
+}
+
+// query is the search as it goes in the page's links, as typed.
+func (hs historySearch) query() url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{"q": hs.text, "from": hs.from, "to": hs.to} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+// historyPlace fills in the reading-history page's search form, its page
+// count ("Page 2 of 100") and the count of what the search found; newer
+// is the cursor of the page's first entry (nil on the first page).
+func (s *Server) historyPlace(ctx context.Context, p *models.Patron, view models.PatronView, hs historySearch, newer *models.Cursor, d *views.Detail) error {
+	h := d.History
+	h.Search = &views.HistorySearch{Q: hs.text, From: hs.from, To: hs.to, Errors: hs.errs, Active: hs.filter.Active(),
+		Problems: views.Problems(hs.errs, "from", "to")}
+	total, before, err := s.Store.HistoryPlace(ctx, p.ID, hs.filter, models.PageRequest{Hide: view.Hide("reading_history")}, newer)
+	if err != nil {
+		return err
+	}
+	if !hs.filter.Active() {
+		h.Count = total // what the page shows: the daily purge may not have run yet
+	} else {
+		h.Search.Found = "Found " + plural(total, "item", "items") + "."
+		d.Empty = "Nothing in your reading history matches this search."
+	}
+	pages := (total + models.DefaultPageSize - 1) / models.DefaultPageSize
+	if pages > 1 {
+		page := min(before/models.DefaultPageSize+1, pages)
+		d.PageOf = "Page " + views.FormatCount(page) + " of " + views.FormatCount(pages)
+	}
+	return nil
 }
 
 func fields(fs []models.Field) []views.Field {
@@ -274,7 +383,8 @@ func pageRequest(c echo.Context) (models.PageRequest, error) {
 // It shows what view lets the patron's own pages show: records past their
 // retention are left out, unless a hold the patron may be told of keeps
 // them, and then every deletion date reads Paused.
-func (s *Server) records(ctx context.Context, c echo.Context, cat models.Category, patronID int64, view models.PatronView, req models.PageRequest, actions bool) (views.Table, *models.Cursor, *models.Cursor, error) {
+func (s *Server) records(ctx context.Context, c echo.Context, cat models.Category, p *models.Patron, view models.PatronView, req models.PageRequest, actions bool) (views.Table, *models.Cursor, *models.Cursor, error) {
+	patronID := p.ID
 	t := views.Table{Caption: cat.Title}
 	if cat.Table != "" {
 		req.Hide = view.Hide(cat.Table)
@@ -319,7 +429,7 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 		t.Columns = append(t.Columns, views.Column{Label: "Library catalog"})
 	}
 	for _, rec := range pg.Rows {
-		row, err := s.recordRow(c, rec, due, dueTime, current)
+		row, err := s.recordRow(p, rec, due, dueTime, current)
 		if err != nil {
 			return t, nil, nil, err
 		}
@@ -329,7 +439,7 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 		}
 		if h, ok := rec.(models.HistoryEntry); ok && actions && cat.Deletable {
 			row.Action = &views.RowAction{Label: "Delete", Name: "Delete " + h.Title + " from your history",
-				URL: "/data/" + cat.Slug + "/" + strconv.FormatInt(h.ID, 10) + "/delete"}
+				URL: "/data/" + cat.Slug + "/" + strconv.FormatInt(h.ID, 10) + "/delete" + historyBack(c.QueryParams())}
 		}
 		t.Rows = append(t.Rows, row)
 	}
@@ -339,8 +449,8 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 // recordRow lays out one record of a detail page's table, by its type
 // (each category reads one: see models.Category.Records). due and dueTime
 // say when a record counting down from a time is deleted, by slug;
-// current is the hashed token of the session asking.
-func (s *Server) recordRow(c echo.Context, rec any, due, dueTime func(string, time.Time) string, current string) (views.Row, error) {
+// current is the hashed token of the session asking; p is the patron.
+func (s *Server) recordRow(p *models.Patron, rec any, due, dueTime func(string, time.Time) string, current string) (views.Row, error) {
 	var cells []string
 	switch r := rec.(type) {
 	case models.Loan:
@@ -382,13 +492,17 @@ func (s *Server) recordRow(c echo.Context, rec any, due, dueTime func(string, ti
 	case models.Favorite:
 		cells = []string{r.Display, titleCase(r.Kind), s.date(r.CreatedAt)}
 	case models.NotificationDelivery:
-		cells = []string{r.Title, r.Reason, s.date(r.CreatedAt), s.deliveryStatus(currentPatron(c), r, due)}
+		cells = []string{r.Title, r.Reason, s.date(r.CreatedAt), s.deliveryStatus(p, r, due)}
 	case models.ConsentEntry:
 		by := "You"
 		if r.Actor == models.ActorStaff {
 			by = "Library staff, at your request"
 		}
-		cells = []string{consentSubject(r.Subject), consentValue(r.OldValue), consentValue(r.NewValue), by, channelName(r.Channel), s.dateTime(r.CreatedAt)}
+		old, nw := consentValue(r.OldValue), consentValue(r.NewValue)
+		if r.Subject == models.ConsentHistoryKeep {
+			old, nw = keepValue(r.OldValue), keepValue(r.NewValue)
+		}
+		cells = []string{consentSubject(r.Subject), old, nw, by, channelName(r.Channel), s.dateTime(r.CreatedAt)}
 	case models.StaffAccessRecord:
 		what := auditAction(r.Action)
 		if r.Detail != "" {
@@ -466,6 +580,8 @@ func consentSubject(s string) string {
 	switch {
 	case s == models.ConsentReadingHistory:
 		return "Reading history"
+	case s == models.ConsentHistoryKeep:
+		return "How much reading history to keep"
 	case s == models.ConsentFavoritesLink:
 		return "Favorites linked to your record"
 	case s == models.ConsentFavoritesNotice:
@@ -486,6 +602,15 @@ func consentValue(v string) string {
 		return "No notices"
 	}
 	return titleCase(v)
+}
+
+// keepValue says a choice of how much reading history to keep: "All of
+// it", "The last 3 months".
+func keepValue(v string) string {
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return "The last " + plural(int64(n), "month", "months")
+	}
+	return "All of it"
 }
 
 func channelName(ch string) string {
@@ -514,6 +639,8 @@ func auditAction(a string) string {
 		return "Finished helping you"
 	case models.AuditAssistAction:
 		return "Made a change at your request"
+	case models.AuditDeskPrint:
+		return "Printed your record at your request"
 	case models.AuditLegalProduce:
 		return "Produced your records for a court order"
 	case models.AuditLegalHold:
@@ -539,18 +666,56 @@ func (s *Server) HistoryOn(c echo.Context) error {
 	return s.redirect(c, "/data/reading-history")
 }
 
-// HistoryOffConfirm says how much will be erased before turning history off.
+// HistoryKeep records the patron's choice of how much reading history to
+// keep: "all", or one of models.HistoryKeepChoices months. Anything else
+// is a 400: the form offers nothing else.
+func (s *Server) HistoryKeep(c echo.Context) error {
+	months := 0
+	if v := c.FormValue("keep"); v != models.HistoryKeepAll {
+		n, err := strconv.Atoi(v)
+		if err != nil || n == 0 {
+			return echo.NewHTTPError(http.StatusBadRequest, "not a choice")
+		}
+		months = n
+	}
+	p := currentPatron(c)
+	changed, err := s.Store.SetHistoryKeep(c.Request().Context(), p.ID, months, s.actor(c))
+	if errors.Is(err, models.ErrHistoryKeepChoice) {
+		return echo.NewHTTPError(http.StatusBadRequest, "not a choice")
+	} else if err != nil {
+		return err
+	}
+	switch {
+	case !changed:
+		s.flash(c, "Nothing changed: that was already your choice.")
+	case months == 0:
+		s.flash(c, "All of your reading history is kept while it is on.")
+	default:
+		cut := s.Store.Now().AddDate(0, -months, 0)
+		s.flash(c, "From now on only the last "+plural(int64(months), "month", "months")+" of your reading history are kept. "+
+			"Items returned before "+s.date(cut)+" are no longer shown and will be deleted at the library's next regular clean-up.")
+	}
+	return s.redirect(c, "/data/reading-history")
+}
+
+// HistoryOffConfirm says how much will be erased before turning history
+// off, and offers to download it first.
 func (s *Server) HistoryOffConfirm(c echo.Context) error {
 	p := currentPatron(c)
 	n := p.HistoryCount
-	return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, "Turn off reading history"), views.Confirm{
+	conf := views.Confirm{
 		Title:     "Turn off reading history?",
 		Message:   "From now on, when you return an item the record of the loan will be deleted.",
 		Warning:   erasedWarning(n),
 		Action:    "/data/reading-history/off",
 		Button:    "Turn off and erase",
 		CancelURL: "/data/reading-history",
-	}))
+	}
+	if n > 0 && currentAssist(c) == nil {
+		// Staff assisting may not download the patron's data.
+		conf.DownloadURL, conf.DownloadLabel = "/data/export.json", "Download all your data first, your reading history included (JSON)"
+	}
+	return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, "Turn off reading history"), conf))
 }
 
 func erasedWarning(n int64) string {
@@ -616,13 +781,28 @@ func (s *Server) HistoryDelete(c echo.Context) error {
 		return err
 	}
 	s.flash(c, "The item was deleted from your reading history.")
-	back := "/data/reading-history"
-	if after := c.FormValue("after"); after != "" {
-		if _, ok := models.ParseCursor(after); ok {
-			back += "?after=" + url.QueryEscape(after)
+	return s.redirect(c, "/data/reading-history"+historyBack(c.QueryParams()))
+}
+
+// historyBack is the part of a reading-history address that leads back
+// to the same page of the same search ("?q=…&after=…"), from the
+// parameters in; "" for the first page of all of it.
+func historyBack(in url.Values) string {
+	q := url.Values{}
+	for _, k := range []string{"q", "from", "to", "after", "before"} {
+		if v := in.Get(k); v != "" && len(v) <= 200 {
+			if k == "after" || k == "before" {
+				if _, ok := models.ParseCursor(v); !ok {
+					continue
+				}
+			}
+			q.Set(k, v)
 		}
 	}
-	return s.redirect(c, back)
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
 }
 
 // EndOtherSessions signs the patron out everywhere but here.
@@ -684,27 +864,68 @@ func (s *Server) DataExport(c echo.Context) error {
 	return nil
 }
 
-// DataPrint lays out the whole record for paper.
+// DataPrint lays out the patron's record for paper: the sections they
+// tick in its form (GET, section=slug, one per category), and by default
+// every one but the reading history, which is printed only when ticked.
 func (s *Server) DataPrint(c echo.Context) error {
 	p := currentPatron(c)
-	ctx := c.Request().Context()
-	v := views.PrintView{FullName: p.FullName(), GeneratedAt: s.dateTime(s.Store.Now())}
-	view, err := s.Store.PatronView(ctx, p.ID)
+	chosen := printChoice(c.QueryParams(), s.Store.Categories())
+	v, err := s.printView(c, p, chosen, false)
 	if err != nil {
 		return err
 	}
+	v.ChooseURL = "/data/print"
+	s.stats.Inc("export.print")
+	return s.render(c, http.StatusOK, views.DataPrint(s.page(c, "Your library record"), v))
+}
+
+// printChoice reads which sections to print: the slugs named by section
+// when the form was sent (chosen=1), else every category but the reading
+// history.
+func printChoice(q url.Values, cats []models.Category) map[string]bool {
+	chosen := map[string]bool{}
+	if q.Get("chosen") == "" && len(q["section"]) == 0 {
+		for _, cat := range cats {
+			chosen[cat.Slug] = cat.Controls != models.HistoryControls
+		}
+		return chosen
+	}
+	for _, slug := range q["section"] {
+		chosen[slug] = true
+	}
+	return chosen
+}
+
+// printView lays out the chosen categories of p's record for paper, and
+// names those left out. At the desk (desk), the reading history's titles
+// are printed only while the patron keeps one.
+func (s *Server) printView(c echo.Context, p *models.Patron, chosen map[string]bool, desk bool) (views.PrintView, error) {
+	ctx := c.Request().Context()
+	v := views.PrintView{FullName: p.FullName(), GeneratedAt: s.dateTime(s.Store.Now()), Desk: desk}
+	view, err := s.Store.PatronView(ctx, p.ID)
+	if err != nil {
+		return v, err
+	}
 	for _, cat := range s.Store.Categories() {
+		v.Choices = append(v.Choices, views.PrintChoice{Slug: cat.Slug, Title: cat.Title, Checked: chosen[cat.Slug]})
+		if !chosen[cat.Slug] {
+			v.LeftOut = append(v.LeftOut, cat.Title)
+			continue
+		}
 		sec := views.PrintSection{Title: cat.Title, Purpose: cat.Purpose, Retention: cat.Retention, Empty: cat.Empty}
 		switch {
 		case cat.Fields != nil:
 			sec.Fields = fields(cat.Fields(*p))
+		case desk && cat.Controls == models.HistoryControls && !p.ReadingHistoryEnabled:
+			sec.Table = &views.Table{}
+			sec.Empty = "Reading history is off, so nothing is kept."
 		default:
 			all := views.Table{}
 			req := models.PageRequest{Limit: 500}
 			for {
-				t, older, _, err := s.records(ctx, c, cat, p.ID, view, req, false)
+				t, older, _, err := s.records(ctx, c, cat, p, view, req, false)
 				if err != nil {
-					return err
+					return v, err
 				}
 				all.Caption, all.Columns = t.Caption, t.Columns
 				all.Rows = append(all.Rows, t.Rows...)
@@ -716,13 +937,12 @@ func (s *Server) DataPrint(c echo.Context) error {
 			sec.Table = &all
 			var err error
 			if sec.Parts, err = s.categoryParts(ctx, cat, p.ID, view); err != nil {
-				return err
+				return v, err
 			}
 		}
 		v.Sections = append(v.Sections, sec)
 	}
-	s.stats.Inc("export.print")
-	return s.render(c, http.StatusOK, views.DataPrint(s.page(c, "Your library record"), v))
+	return v, nil
 }
 
 // legalNoticeView writes what the patron is told of one legal request:

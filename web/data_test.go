@@ -296,7 +296,13 @@ func TestExportHoldsEverythingAndOnlyYours(t *testing.T) {
 func TestPrintViewHoldsEverySection(t *testing.T) {
 	forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
 		c, _ := seeded(t, a)
-		r := c.get("/data/print")
+		// Every section ticked (the default leaves the history out: see
+		// TestPrintSections).
+		all := url.Values{"chosen": {"1"}}
+		for _, cat := range models.Categories() {
+			all.Add("section", cat.Slug)
+		}
+		r := c.get("/data/print?" + all.Encode())
 		wantStatus(t, r, http.StatusOK)
 		doc := r.doc(t)
 		for _, cat := range models.Categories() {

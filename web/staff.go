@@ -381,6 +381,11 @@ func (s *Server) renderStaffPatron(c echo.Context, id int64, status int, form vi
 	for _, r := range models.IdentityChecks {
 		v.Checks = append(v.Checks, views.Option{Value: r.Value, Label: r.Label})
 	}
+	// The desk printout's sections: all but the reading history, which
+	// can run to hundreds of pages, unless ticked.
+	for _, cat := range s.Store.Categories() {
+		v.PrintChoices = append(v.PrintChoices, views.PrintChoice{Slug: cat.Slug, Title: cat.Title, Checked: cat.Controls != models.HistoryControls})
+	}
 	title := sum.FullName()
 	if len(v.Errors) > 0 {
 		title = "Error: " + title
@@ -450,6 +455,53 @@ func (s *Server) StaffAssist(c echo.Context) error {
 // characters.
 func oneLine(note string) bool {
 	return len([]rune(note)) <= 200 && strings.IndexFunc(note, unicode.IsControl) < 0
+}
+
+// deskPrintReason is the reason of a desk printout's audit entry.
+const deskPrintReason = "Asked for a printout at the desk"
+
+// StaffPatronPrint prints the sections of a patron's record that the
+// patron asks for at the desk (section=slug, one per category; the
+// reading history's titles only while the patron keeps one). It is one
+// audit entry naming the sections, which the patron sees among staff
+// access, written before anything is read.
+func (s *Server) StaffPatronPrint(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.ErrNotFound
+	}
+	ctx := c.Request().Context()
+	p, err := s.Store.Patron(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return echo.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	form, err := c.FormParams()
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "bad form")
+	}
+	chosen := map[string]bool{}
+	var titles []string
+	for _, cat := range s.Store.Categories() {
+		if slices.Contains(form["section"], cat.Slug) {
+			chosen[cat.Slug] = true
+			titles = append(titles, cat.Title)
+		}
+	}
+	if len(titles) == 0 {
+		return s.renderStaffPatron(c, id, http.StatusUnprocessableEntity, views.StaffPatronView{Errors: views.FieldErrors{"print": "Choose at least one section to print."}})
+	}
+	st := currentStaff(c)
+	if err := s.Store.RecordAssist(ctx, st.ID, p.ID, models.AuditDeskPrint, deskPrintReason, strings.Join(titles, ", ")); err != nil {
+		return err
+	}
+	v, err := s.printView(c, &p, chosen, true)
+	if err != nil {
+		return err
+	}
+	s.stats.Inc("export.print_desk")
+	return s.render(c, http.StatusOK, views.DataPrint(s.page(c, "Printout for "+p.FullName()), v))
 }
 
 // AssistEnd ends the assistance and returns to the staff console.

@@ -363,6 +363,7 @@ TABLE patrons (
 	history_count bigint NOT NULL DEFAULT 0
 	ils_link text NOT NULL DEFAULT ''::text
 	ils_privacy integer
+	history_keep_months integer NOT NULL DEFAULT 0
 	CONSTRAINT patrons_card_number_key UNIQUE (card_number)
 	CONSTRAINT patrons_ils_id_key UNIQUE (ils_id)
 	CONSTRAINT patrons_pkey PRIMARY KEY (id)
@@ -616,6 +617,8 @@ CREATE UNIQUE INDEX opacs_pkey ON public.opacs USING btree (id);
 CREATE UNIQUE INDEX patron_summaries_pkey ON public.patron_summaries USING btree (patron_id, slug);
 
 CREATE UNIQUE INDEX patrons_card_number_key ON public.patrons USING btree (card_number);
+
+CREATE INDEX patrons_history_keep ON public.patrons USING btree (history_keep_months) WHERE (history_keep_months > 0);
 
 CREATE UNIQUE INDEX patrons_ils_id_key ON public.patrons USING btree (ils_id);
 

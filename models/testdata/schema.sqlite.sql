@@ -54,6 +54,8 @@ CREATE INDEX notifications_patron_created ON notifications (patron_id, created_a
 
 CREATE INDEX opac_keys_opac ON opac_keys (opac_id);
 
+CREATE INDEX patrons_history_keep ON patrons (history_keep_months) WHERE history_keep_months > 0;
+
 CREATE UNIQUE INDEX reading_history_ils_id ON reading_history (ils_id);
 
 CREATE INDEX reading_history_patron_returned ON reading_history (patron_id, returned_at, id);
@@ -336,7 +338,7 @@ CREATE TABLE patrons (
 				favorites_notice TEXT NOT NULL DEFAULT 'none',
 				last_sign_in_at DATETIME,
 				created_at DATETIME NOT NULL,
-				updated_at DATETIME NOT NULL, assist_seen_at DATETIME, history_count BIGINT NOT NULL DEFAULT 0, ils_link TEXT NOT NULL DEFAULT '', ils_privacy INTEGER);
+				updated_at DATETIME NOT NULL, assist_seen_at DATETIME, history_count BIGINT NOT NULL DEFAULT 0, ils_link TEXT NOT NULL DEFAULT '', ils_privacy INTEGER, history_keep_months INTEGER NOT NULL DEFAULT 0);
 
 CREATE TABLE reading_history (
 				id INTEGER PRIMARY KEY AUTOINCREMENT,
