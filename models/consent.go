@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -198,12 +199,13 @@ func historyKeepValue(months int) string {
 
 // SetHistoryKeep records the patron's choice to keep only the last
 // months months of their reading history (0: all of it), with its ledger
-// entry in the same transaction. The purge then deletes older entries
-// (see historyKeepRule). changed is false, and nothing is written, when
-// it was already so.
-func (s *Store) SetHistoryKeep(ctx context.Context, patronID int64, months int, a Actor) (changed bool, err error) {
+// entry in the same transaction, which also erases the entries returned
+// before that (erased says how many). From then on the purge deletes
+// entries as they grow older than that (see historyKeepRule). changed is
+// false, and nothing is written, when it was already so.
+func (s *Store) SetHistoryKeep(ctx context.Context, patronID int64, months int, a Actor) (erased int64, changed bool, err error) {
 	if months != 0 && !slices.Contains(HistoryKeepChoices, months) {
-		return false, ErrHistoryKeepChoice
+		return 0, false, ErrHistoryKeepChoice
 	}
 	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		var old []int
@@ -224,14 +226,26 @@ func (s *Store) SetHistoryKeep(ctx context.Context, patronID int64, months int, 
 			return res.Error
 		}
 		changed = true
+		if months > 0 {
+			del := tx.Where("patron_id = ? AND returned_at < ?", patronID, HistoryKeepCutoff(s.Now(), months)).Delete(&HistoryEntry{})
+			if del.Error != nil {
+				return del.Error
+			}
+			erased = del.RowsAffected
+		}
 		return s.recordConsent(tx, patronID, ConsentHistoryKeep, historyKeepValue(old[0]), historyKeepValue(months), a)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = fmt.Errorf("models: set history keep: %w", err)
 	}
 	s.countConsent(err, changed, ConsentHistoryKeep, historyKeepValue(months))
-	return changed, err
+	return erased, changed, err
 }
+
+// HistoryKeepCutoff is the time before which a reading-history entry is
+// older than months months at now: the patron's choice erases, and the
+// purge deletes, the entries returned before it.
+func HistoryKeepCutoff(now time.Time, months int) time.Time { return now.AddDate(0, -months, 0) }
 
 // DeleteHistoryEntry deletes one entry of a patron's reading history. An
 // entry that does not exist or is someone else's is ErrNotFound.

@@ -98,7 +98,7 @@ func purgeRulesAt(n time.Time, r Retention, limits SessionLimits) []purgeRule {
 
 // historyKeepRule deletes, at time n, the reading-history entries of
 // patrons who chose to keep only the last months of it (SetHistoryKeep)
-// that were returned longer ago than that: one rule for every choice, so
+// that have grown older than that since: one rule for every choice, so
 // the patron's pages hide by it too (PatronView.Hide). Its first argument
 // is a number of months, not a cutoff, so the overview does not recount
 // every long history (PatronView.mayBeDue); the daily purge brings the
@@ -108,7 +108,7 @@ func historyKeepRule(n time.Time, _ Retention, _ SessionLimits) []purgeRule {
 	var args []any
 	for _, m := range HistoryKeepChoices {
 		ors = append(ors, "(patron_id IN (SELECT id FROM patrons WHERE history_keep_months = ?) AND returned_at < ?)")
-		args = append(args, m, n.AddDate(0, -m, 0))
+		args = append(args, m, HistoryKeepCutoff(n, m))
 	}
 	return []purgeRule{{"reading_history", "reading_history", "id", "(" + strings.Join(ors, " OR ") + ")", args, true}}
 }

@@ -1208,7 +1208,7 @@ func historyKeep(p Page, h HistoryControls) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 119, "<fieldset><legend>How much to keep</legend><p class=\"hint\" id=\"keep-hint\">If you choose a number of months, items returned longer ago than that are no longer shown here and are deleted at the library's next regular clean-up. This cannot be undone.</p><div class=\"radios radios-stacked\"><label><input type=\"radio\" name=\"keep\" value=\"all\" aria-describedby=\"keep-hint\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 119, "<fieldset><legend>How much to keep</legend><p class=\"hint\" id=\"keep-hint\">If you choose a number of months, you are asked to confirm before the items returned longer ago are erased; after that, items are deleted as they grow older than that.</p><div class=\"radios radios-stacked\"><label><input type=\"radio\" name=\"keep\" value=\"all\" aria-describedby=\"keep-hint\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

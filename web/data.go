@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -667,19 +668,44 @@ func (s *Server) HistoryOn(c echo.Context) error {
 }
 
 // HistoryKeep records the patron's choice of how much reading history to
-// keep: "all", or one of models.HistoryKeepChoices months. Anything else
-// is a 400: the form offers nothing else.
+// keep: "all", or one of models.HistoryKeepChoices months. A choice that
+// would erase entries is asked about first, with how many and the
+// download offered, like turning history off. Anything the form does not
+// offer is a 400.
 func (s *Server) HistoryKeep(c echo.Context) error {
 	months := 0
 	if v := c.FormValue("keep"); v != models.HistoryKeepAll {
 		n, err := strconv.Atoi(v)
-		if err != nil || n == 0 {
+		if err != nil || !slices.Contains(models.HistoryKeepChoices, n) {
 			return echo.NewHTTPError(http.StatusBadRequest, "not a choice")
 		}
 		months = n
 	}
 	p := currentPatron(c)
-	changed, err := s.Store.SetHistoryKeep(c.Request().Context(), p.ID, months, s.actor(c))
+	ctx := c.Request().Context()
+	cut := models.HistoryKeepCutoff(s.Store.Now(), months)
+	if months > 0 && months != p.HistoryKeepMonths && c.FormValue("confirm") != "yes" {
+		older, _, err := s.Store.HistoryPlace(ctx, p.ID, models.HistoryFilter{To: &cut}, models.PageRequest{}, nil)
+		if err != nil {
+			return err
+		}
+		if older > 0 {
+			keep := plural(int64(months), "month", "months")
+			conf := views.Confirm{
+				Title:     "Keep only the last " + keep + "?",
+				Message:   "From now on, items are deleted from your reading history as they grow older than " + keep + ".",
+				Warning:   titleCase(plural(older, "item", "items")) + " returned before " + s.date(cut) + " will be erased for good. This cannot be undone.",
+				Action:    "/data/reading-history/keep?keep=" + strconv.Itoa(months),
+				Button:    "Keep " + keep + ", erase the rest",
+				CancelURL: "/data/reading-history",
+			}
+			if currentAssist(c) == nil {
+				conf.DownloadURL, conf.DownloadLabel = "/data/export.json", "Download all your data first, your reading history included (JSON)"
+			}
+			return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, "Keep only the last "+keep), conf))
+		}
+	}
+	erased, changed, err := s.Store.SetHistoryKeep(ctx, p.ID, months, s.actor(c))
 	if errors.Is(err, models.ErrHistoryKeepChoice) {
 		return echo.NewHTTPError(http.StatusBadRequest, "not a choice")
 	} else if err != nil {
@@ -691,9 +717,16 @@ func (s *Server) HistoryKeep(c echo.Context) error {
 	case months == 0:
 		s.flash(c, "All of your reading history is kept while it is on.")
 	default:
-		cut := s.Store.Now().AddDate(0, -months, 0)
-		s.flash(c, "From now on only the last "+plural(int64(months), "month", "months")+" of your reading history are kept. "+
-			"Items returned before "+s.date(cut)+" are no longer shown and will be deleted at the library's next regular clean-up.")
+		msg := "From now on only the last " + plural(int64(months), "month", "months") + " of your reading history are kept."
+		if erased > 0 {
+			msg += " " + titleCase(plural(erased, "item", "items")) + " returned before " + s.date(cut)
+			if erased == 1 {
+				msg += " was erased."
+			} else {
+				msg += " were erased."
+			}
+		}
+		s.flash(c, msg)
 	}
 	return s.redirect(c, "/data/reading-history")
 }

@@ -122,9 +122,10 @@ func TestHistorySearchDatesAndPages(t *testing.T) {
 }
 
 // TestHistoryKeepChoice: the patron chooses how much history to keep,
-// with only their current choice selected; the choice is in the consent
-// history in plain words and hides older entries at once; a value the
-// form does not offer changes nothing. Turning history off offers the
+// with only their current choice selected; a choice that erases entries
+// says how many and offers the download first, and changes nothing until
+// confirmed; the choice is in the consent history in plain words; a value
+// the form does not offer changes nothing. Turning history off offers the
 // download first.
 func TestHistoryKeepChoice(t *testing.T) {
 	forEachDB(t, demoConfig(), func(t *testing.T, a *app) {
@@ -138,17 +139,30 @@ func TestHistoryKeepChoice(t *testing.T) {
 		}
 		tok, _ := d.Find(`[data-testid="history-keep"] input[name="csrf_token"]`).Attr("value")
 		wantStatus(t, c.post("/data/reading-history/keep", url.Values{"csrf_token": {tok}, "keep": {"5"}}), http.StatusBadRequest)
-		wantRedirect(t, c.post("/data/reading-history/keep", url.Values{"csrf_token": {tok}, "keep": {"12"}}), "/data/reading-history")
+		// Choosing 12 months asks first: 35 entries are older than that.
+		r := c.post("/data/reading-history/keep", url.Values{"csrf_token": {tok}, "keep": {"12"}})
+		wantStatus(t, r, http.StatusOK)
+		d = r.doc(t)
+		if got := text(d, `[data-testid="confirm-warning"]`); got != "35 items returned before November 27, 2025 will be erased for good. This cannot be undone." {
+			t.Errorf("the confirmation warns %q", got)
+		}
+		if href, _ := d.Find(`[data-testid="confirm-download"] a`).Attr("href"); href != "/data/export.json" {
+			t.Errorf("the confirmation offers %q to download first", href)
+		}
+		if a.store.DB.Where("id = ? AND history_keep_months = 0", p.ID).Find(&models.Patron{}).RowsAffected != 1 {
+			t.Fatal("asking changed the choice")
+		}
+		action, _ := d.Find(`form[method="post"]`).Last().Attr("action")
+		wantRedirect(t, c.post(action, url.Values{"csrf_token": {tok}, "confirm": {"yes"}}), "/data/reading-history")
 		d = c.get("/data/reading-history").doc(t)
-		if !strings.Contains(text(d, `[data-testid="notice"]`), "only the last 12 months") {
-			t.Errorf("no word of the choice: %q", text(d, `[data-testid="notice"]`))
+		if got := text(d, `[data-testid="notice"]`); got != "From now on only the last 12 months of your reading history are kept. 35 items returned before November 27, 2025 were erased." {
+			t.Errorf("the notice says %q", got)
 		}
 		if v, _ := d.Find(`[data-testid="history-keep"] input[checked]`).Attr("value"); v != "12" {
 			t.Errorf("the selected choice is %q after choosing 12 months", v)
 		}
-		// Entries returned more than 12 months ago are no longer shown.
-		if got := text(d, `[data-testid="history-clear"]`); !strings.Contains(got, "365") && !strings.Contains(got, "366") {
-			t.Errorf("the delete-all button counts %q, want about 365 items", got)
+		if got := text(d, `[data-testid="history-clear"]`); got != "Delete all 365 items, keep it on" {
+			t.Errorf("the delete-all button says %q, want 365 items", got)
 		}
 		d = c.get("/data/consents").doc(t)
 		row := d.Find(`tbody tr`).First().Text()
