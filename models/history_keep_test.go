@@ -3,6 +3,7 @@ package models_test
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,6 +163,27 @@ func TestHistorySearch(t *testing.T) {
 			}
 			if before != models.DefaultPageSize {
 				t.Errorf("%d entries before the second page, want %d", before, models.DefaultPageSize)
+			}
+		})
+	}
+}
+
+// TestHistoryKeepGoesToWebhooksNotKoha: the choice of months is sent to
+// the webhooks, as every consent change is, but not to Koha, whose patron
+// privacy setting has no such value.
+func TestHistoryKeepGoesToWebhooksNotKoha(t *testing.T) {
+	for _, db := range modeltest.Databases(t, nil) {
+		t.Run(db.Name, func(t *testing.T) {
+			f := newOutboxFixture(t, db)
+			if _, _, err := f.s.SetHistoryKeep(t.Context(), f.linked.ID, 12, models.Actor{Channel: models.ChannelWeb}); err != nil {
+				t.Fatal(err)
+			}
+			rows := outboxRows(t, f.s, f.linked.ID)
+			if got := strings.Join(targetsOf(rows), " "); got != hookA+" "+hookB {
+				t.Fatalf("targets of a change of months kept = %q, want the two webhooks", got)
+			}
+			if !strings.Contains(rows[0].Payload, `"subject":"reading_history_keep"`) || !strings.Contains(rows[0].Payload, `"new_value":"12"`) {
+				t.Errorf("payload %s", rows[0].Payload)
 			}
 		})
 	}
