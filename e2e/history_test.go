@@ -73,7 +73,16 @@ func TestReadingHistoryJourney(t *testing.T) {
 		if newer.URL.Path != "/data/reading-history" || newer.URL.Query().Get("before") == "" {
 			t.Errorf("Newer: want /data/reading-history?before=…, got %s", newer.Path())
 		}
-		if back := tb.formActions(selRecords + " tbody"); !slices.Equal(back, page1) {
+		// The delete buttons lead back to the page they are on, so their
+		// addresses differ by the cursor; the entries are the paths.
+		paths := func(actions []string) []string {
+			out := make([]string, len(actions))
+			for i, a := range actions {
+				out[i], _, _ = strings.Cut(a, "?")
+			}
+			return out
+		}
+		if back := paths(tb.formActions(selRecords + " tbody")); !slices.Equal(back, paths(page1)) {
 			t.Errorf("Newer from page 2: want page 1's %d entries in the same order, got %d entries (first %v, want %v)",
 				len(page1), len(back), firstOf(back), firstOf(page1))
 		}
