@@ -700,7 +700,7 @@ func (s *Server) HistoryKeep(c echo.Context) error {
 				CancelURL: "/data/reading-history",
 			}
 			if currentAssist(c) == nil {
-				conf.DownloadURL, conf.DownloadLabel = "/data/export.json", "Download all your data first, your reading history included (JSON)"
+				conf.DownloadURL, conf.DownloadLabel = "/data/export.json", "Download all your data, your reading history included (JSON)"
 			}
 			return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, "Keep only the last "+keep), conf))
 		}
@@ -746,7 +746,7 @@ func (s *Server) HistoryOffConfirm(c echo.Context) error {
 	}
 	if n > 0 && currentAssist(c) == nil {
 		// Staff assisting may not download the patron's data.
-		conf.DownloadURL, conf.DownloadLabel = "/data/export.json", "Download all your data first, your reading history included (JSON)"
+		conf.DownloadURL, conf.DownloadLabel = "/data/export.json", "Download all your data, your reading history included (JSON)"
 	}
 	return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, "Turn off reading history"), conf))
 }
