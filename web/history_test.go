@@ -35,7 +35,7 @@ func historyPatron(t *testing.T, a *app, card string, n int) models.Patron {
 	return p
 }
 
-func text(d *goquery.Document, sel string) string { return strings.TrimSpace(d.Find(sel).Text()) }
+func shownText(d *goquery.Document, sel string) string { return strings.TrimSpace(d.Find(sel).Text()) }
 
 // TestHistorySearchDatesAndPages: the reading history says which page of
 // how many, finds by title or author and by date of return with a plain
@@ -48,12 +48,12 @@ func TestHistorySearchDatesAndPages(t *testing.T) {
 		c.signIn(p.CardNumber, "1234")
 
 		d := c.get("/data/reading-history").doc(t)
-		if got := text(d, `[data-testid="page-of"]`); got != "Page 1 of 3" {
+		if got := shownText(d, `[data-testid="page-of"]`); got != "Page 1 of 3" {
 			t.Errorf("first page says %q, want Page 1 of 3", got)
 		}
 		older, _ := d.Find(`[data-testid="older"]`).Attr("href")
 		d = c.get(older).doc(t)
-		if got := text(d, `[data-testid="page-of"]`); got != "Page 2 of 3" {
+		if got := shownText(d, `[data-testid="page-of"]`); got != "Page 2 of 3" {
 			t.Errorf("second page says %q, want Page 2 of 3", got)
 		}
 
@@ -61,7 +61,7 @@ func TestHistorySearchDatesAndPages(t *testing.T) {
 		r := c.get("/data/reading-history?q=BUTLER")
 		wantStatus(t, r, http.StatusOK)
 		d = r.doc(t)
-		if got := text(d, `[data-testid="history-found"]`); got != "Found 12 items." {
+		if got := shownText(d, `[data-testid="history-found"]`); got != "Found 12 items." {
 			t.Errorf("search says %q, want Found 12 items.", got)
 		}
 		if v, _ := d.Find(`input[name="q"]`).Attr("value"); v != "BUTLER" {
@@ -79,14 +79,14 @@ func TestHistorySearchDatesAndPages(t *testing.T) {
 		}
 		d = c.get(older).doc(t)
 		newer, _ := d.Find(`[data-testid="newer"]`).Attr("href")
-		if !strings.Contains(newer, "q=book") || text(d, `[data-testid="page-of"]`) != "Page 2 of 3" {
-			t.Errorf("page 2 of the search: newer link %q, says %q", newer, text(d, `[data-testid="page-of"]`))
+		if !strings.Contains(newer, "q=book") || shownText(d, `[data-testid="page-of"]`) != "Page 2 of 3" {
+			t.Errorf("page 2 of the search: newer link %q, says %q", newer, shownText(d, `[data-testid="page-of"]`))
 		}
 
 		// Dates: returned from 10 to 29 days ago, both days included.
 		from, to := testNow.AddDate(0, 0, -29).Format("2006-01-02"), testNow.AddDate(0, 0, -10).Format("2006-01-02")
 		d = c.get("/data/reading-history?from=" + from + "&to=" + to).doc(t)
-		if got := text(d, `[data-testid="history-found"]`); got != "Found 20 items." {
+		if got := shownText(d, `[data-testid="history-found"]`); got != "Found 20 items." {
 			t.Errorf("dates %s to %s: %q, want Found 20 items.", from, to, got)
 		}
 		if d.Find(`[data-testid="page-of"]`).Length() != 0 {
@@ -101,7 +101,7 @@ func TestHistorySearchDatesAndPages(t *testing.T) {
 		r = c.get("/data/reading-history?q=butler&from=2026-02-30&to=" + from)
 		wantStatus(t, r, http.StatusOK)
 		d = r.doc(t)
-		if got := text(d, `[data-testid="from-error"]`); !strings.Contains(got, "for example") {
+		if got := shownText(d, `[data-testid="from-error"]`); !strings.Contains(got, "for example") {
 			t.Errorf("from-error says %q", got)
 		}
 		if d.Find(`[data-testid="form-error"] a[href="#from"]`).Length() != 1 {
@@ -111,11 +111,11 @@ func TestHistorySearchDatesAndPages(t *testing.T) {
 			t.Error("the bad date is not marked invalid")
 		}
 		d = c.get("/data/reading-history?from=" + to + "&to=" + from).doc(t)
-		if got := text(d, `[data-testid="to-error"]`); got != "The last date must be on or after the first date." {
+		if got := shownText(d, `[data-testid="to-error"]`); got != "The last date must be on or after the first date." {
 			t.Errorf("to before from: %q", got)
 		}
 		d = c.get("/data/reading-history?q=nothing+like+it").doc(t)
-		if got := text(d, `[data-testid="empty"]`); got != "Nothing in your reading history matches this search." {
+		if got := shownText(d, `[data-testid="empty"]`); got != "Nothing in your reading history matches this search." {
 			t.Errorf("no match: %q", got)
 		}
 	})
@@ -143,7 +143,7 @@ func TestHistoryKeepChoice(t *testing.T) {
 		r := c.post("/data/reading-history/keep", url.Values{"csrf_token": {tok}, "keep": {"12"}})
 		wantStatus(t, r, http.StatusOK)
 		d = r.doc(t)
-		if got := text(d, `[data-testid="confirm-warning"]`); got != "35 items returned before November 27, 2025 will be erased for good. This cannot be undone." {
+		if got := shownText(d, `[data-testid="confirm-warning"]`); got != "35 items returned before November 27, 2025 will be erased for good. This cannot be undone." {
 			t.Errorf("the confirmation warns %q", got)
 		}
 		if href, _ := d.Find(`[data-testid="confirm-download"] a`).Attr("href"); href != "/data/export.json" {
@@ -155,13 +155,13 @@ func TestHistoryKeepChoice(t *testing.T) {
 		action, _ := d.Find(`form[method="post"]`).Last().Attr("action")
 		wantRedirect(t, c.post(action, url.Values{"csrf_token": {tok}, "confirm": {"yes"}}), "/data/reading-history")
 		d = c.get("/data/reading-history").doc(t)
-		if got := text(d, `[data-testid="notice"]`); got != "From now on only the last 12 months of your reading history are kept. 35 items returned before November 27, 2025 were erased." {
+		if got := shownText(d, `[data-testid="notice"]`); got != "From now on only the last 12 months of your reading history are kept. 35 items returned before November 27, 2025 were erased." {
 			t.Errorf("the notice says %q", got)
 		}
 		if v, _ := d.Find(`[data-testid="history-keep"] input[checked]`).Attr("value"); v != "12" {
 			t.Errorf("the selected choice is %q after choosing 12 months", v)
 		}
-		if got := text(d, `[data-testid="history-clear"]`); got != "Delete all 365 items, keep it on" {
+		if got := shownText(d, `[data-testid="history-clear"]`); got != "Delete all 365 items, keep it on" {
 			t.Errorf("the delete-all button says %q, want 365 items", got)
 		}
 		d = c.get("/data/consents").doc(t)
@@ -189,7 +189,7 @@ func TestPrintSections(t *testing.T) {
 		if strings.Contains(d.Find(".print-section").Text(), "Book 1") {
 			t.Error("the default printout has reading-history titles")
 		}
-		if got := text(d, `[data-testid="print-left-out"]`); got != "Left out: “Reading history”." {
+		if got := shownText(d, `[data-testid="print-left-out"]`); got != "Left out: “Reading history”." {
 			t.Errorf("default printout says %q", got)
 		}
 		if _, on := d.Find(`input[name="section"][value="reading-history"]`).Attr("checked"); on {
@@ -202,7 +202,7 @@ func TestPrintSections(t *testing.T) {
 		if n := d.Find(".print-section").Length(); n != 1 || !strings.Contains(d.Find(".print-section").Text(), "Book 1") {
 			t.Errorf("reading history alone: %d sections, titles printed: %v", n, strings.Contains(d.Text(), "Book 1"))
 		}
-		if got := text(d, `[data-testid="print-left-out"]`); !strings.Contains(got, "“Current loans”") || strings.Contains(got, "Reading history") {
+		if got := shownText(d, `[data-testid="print-left-out"]`); !strings.Contains(got, "“Current loans”") || strings.Contains(got, "Reading history") {
 			t.Errorf("reading history alone says %q", got)
 		}
 		d = c.get("/data/print?chosen=1").doc(t)
