@@ -224,7 +224,9 @@ func (k *Keys) Open(purpose, sealed string) ([]byte, error) {
 	if !ok {
 		return nil, ErrUnsealable
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(body)
+	// Strict: a last character whose unused bits were altered is refused,
+	// not read as the same bytes.
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(body)
 	gcm := sealer(key, purpose)
 	if err != nil || len(raw) < gcm.NonceSize()+gcm.Overhead() {
 		return nil, ErrUnsealable
