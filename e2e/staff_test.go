@@ -72,7 +72,7 @@ func TestStaffAssistJourney(t *testing.T) {
 		rh := tb.open("/data/reading-history", "assist-reading-history")
 		wantPage(t, rh, http.StatusOK, "/data/reading-history", "Reading history")
 		tb.wantAssistBanner(rh)
-		tb.wantElement(rh, `[data-testid="history-count"]`, "5,000 item(s) are kept")
+		tb.wantElement(rh, `[data-testid="history-count"]`, "5,000 items are kept")
 		tb.wantNoElement(rh, selRecords, "staff see the count only, never the titles")
 		tb.wantNoElement(rh, `[data-testid="history-clear"]`, "staff may not clear the history")
 		if leaked := tb.shownTitles(titles); len(leaked) > 0 {

@@ -174,7 +174,7 @@ func TestAssistedHelpIsVisibleLimitedAndRecorded(t *testing.T) {
 		// Reading history: the count, never a title.
 		hist := c.get("/data/reading-history")
 		wantStatus(t, hist, http.StatusOK)
-		if hist.doc(t).Find(`table[data-testid="records"]`).Length() != 0 || !strings.Contains(hist.body, "5,000 item(s) are kept") {
+		if hist.doc(t).Find(`table[data-testid="records"]`).Length() != 0 || !strings.Contains(hist.body, "5,000 items are kept") {
 			t.Fatal("staff see the history's count only")
 		}
 		var someTitle string
