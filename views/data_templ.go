@@ -204,7 +204,7 @@ func DataOverview(p Page, o Overview) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(o.AssistNotices) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<section class=\"assist-notice\" aria-labelledby=\"assist-notice-title\" data-testid=\"assist-notice\"><h2 id=\"assist-notice-title\">Library staff helped with your record since your last visit</h2><ul>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<section class=\"assist-notice\" aria-labelledby=\"assist-notice-title\" data-testid=\"assist-notice\"><h2 id=\"assist-notice-title\">Library staff helped with your record</h2><ul>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

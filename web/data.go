@@ -440,13 +440,14 @@ func (s *Server) recordRow(c echo.Context, rec any, due, dueTime func(string, ti
 	return views.Row{Cells: cells}, nil
 }
 
-// accessDetail is what the patron reads of a staff access's detail. The
-// legal workflow's entries name the library's own request numbers, which
-// mean nothing to the patron: the action says what happened, with the
-// reason a hold was released, when one was given.
+// accessDetail is what the patron reads of a staff access's detail. A
+// legal hold's entries name the library's own request number, which means
+// nothing to the patron: the action says what happened, with the reason a
+// hold was released, when one was given. (The entry that a nondisclosure
+// order ended is written for the patron, and shown whole.)
 func accessDetail(r models.StaffAccessRecord) string {
 	switch r.Action {
-	case models.AuditLegalHold, models.AuditLegalNondisclosureEnded:
+	case models.AuditLegalHold:
 		return ""
 	case models.AuditLegalRelease:
 		if _, why, ok := strings.Cut(r.Detail, "): "); ok {
