@@ -78,8 +78,8 @@ func TestMailingListsJourney(t *testing.T) {
 		wantPage(t, ledger, http.StatusOK, "/data/consents", "")
 		rows := tb.tableRows(selRecords)
 		want := [][]string{
-			{"Mailing list events", "On", "Off", "You", "Unsubscribe link in an email"},
-			{"Mailing list events", "Off", "On", "You", "This portal"},
+			{"Mailing list “Library Events & Programs”", "On", "Off", "You", "Unsubscribe link in an email"},
+			{"Mailing list “Library Events & Programs”", "Off", "On", "You", "This portal"},
 		}
 		if len(rows) < len(want) {
 			t.Fatalf("/data/consents: want the latest changes, got %d rows", len(rows))

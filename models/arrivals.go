@@ -93,7 +93,10 @@ func (e ItemError) String() string {
 type ArrivalsError struct{ Items []ItemError }
 
 func (e *ArrivalsError) Error() string {
-	return fmt.Sprintf("%d problem(s) in the arrivals; nothing was stored", len(e.Items))
+	if len(e.Items) == 1 {
+		return "1 problem in the arrivals; nothing was stored"
+	}
+	return fmt.Sprintf("%d problems in the arrivals; nothing was stored", len(e.Items))
 }
 
 // ArrivalSource says who sent a batch: a staff member (with the file's

@@ -196,6 +196,9 @@ func CategoriesFor(r Retention) []Category {
 		if text, ok := r.Describe(cats[i].Slug); ok {
 			cats[i].Retention = text
 		}
+		if s := cats[i].Schedule; s != nil && s.empty != nil {
+			cats[i].Empty = s.empty(r)
+		}
 	}
 	return cats
 }
@@ -255,3 +258,12 @@ func mustCategory(slug string) Category {
 }
 
 var sprintf = fmt.Sprintf
+
+// counted writes a count with its noun agreeing, "1 hour", "24 hours", as
+// views.Plural does for the pages (models may not import views).
+func counted(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return sprintf("%d %s", n, many)
+}

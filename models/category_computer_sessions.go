@@ -18,7 +18,10 @@ var computerSessionsCategory = Category{
 		value: func(r *Retention) *int { return &r.ComputerHours },
 		due:   func(r Retention, t time.Time) time.Time { return t.Add(time.Duration(r.ComputerHours) * time.Hour) },
 		describe: func(r Retention) string {
-			return sprintf("%d hours after the session started.", r.ComputerHours)
+			return counted(r.ComputerHours, "hour", "hours") + " after the session started."
+		},
+		empty: func(r Retention) string {
+			return "You have not used a library computer in the last " + counted(r.ComputerHours, "hour", "hours") + "."
 		},
 	},
 	Purge: func(n time.Time, r Retention, _ SessionLimits) []purgeRule {

@@ -18,7 +18,7 @@ var finesCategory = Category{
 		value: func(r *Retention) *int { return &r.FineDays },
 		due:   func(r Retention, t time.Time) time.Time { return t.AddDate(0, 0, r.FineDays) },
 		describe: func(r Retention) string {
-			return sprintf("%d days after a fine is paid or waived.", r.FineDays)
+			return counted(r.FineDays, "day", "days") + " after a fine is paid or waived."
 		},
 	},
 	Purge: func(n time.Time, r Retention, _ SessionLimits) []purgeRule {

@@ -19,7 +19,11 @@ var holdsCategory = Category{
 		value: func(r *Retention) *int { return &r.HoldDays },
 		due:   func(r Retention, t time.Time) time.Time { return t.AddDate(0, 0, r.HoldDays) },
 		describe: func(r Retention) string {
-			return sprintf("%d days after a hold is filled or cancelled.", r.HoldDays)
+			return counted(r.HoldDays, "day", "days") + " after a hold is filled or cancelled."
+		},
+		empty: func(r Retention) string {
+			return "You have no holds. Items you reserve appear here until " + counted(r.HoldDays, "day", "days") +
+				" after you collect or cancel them."
 		},
 	},
 	Purge: func(n time.Time, r Retention, _ SessionLimits) []purgeRule {

@@ -18,7 +18,7 @@ var illCategory = Category{
 		value: func(r *Retention) *int { return &r.ILLDays },
 		due:   func(r Retention, t time.Time) time.Time { return t.AddDate(0, 0, r.ILLDays) },
 		describe: func(r Retention) string {
-			return sprintf("%d days after the loan is completed or cancelled.", r.ILLDays)
+			return counted(r.ILLDays, "day", "days") + " after the loan is completed or cancelled."
 		},
 	},
 	Purge: func(n time.Time, r Retention, _ SessionLimits) []purgeRule {

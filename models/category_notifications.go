@@ -25,7 +25,7 @@ var notificationsCategory = Category{
 		value: func(r *Retention) *int { return &r.NotificationDays },
 		due:   func(r Retention, t time.Time) time.Time { return t.AddDate(0, 0, r.NotificationDays) },
 		describe: func(r Retention) string {
-			return sprintf("%d days after a notification is emailed, or after it was made when it is not emailed.", r.NotificationDays)
+			return counted(r.NotificationDays, "day", "days") + " after a notification is emailed, or after it was made when it is not emailed."
 		},
 	},
 	Purge: func(n time.Time, r Retention, _ SessionLimits) []purgeRule {

@@ -19,7 +19,10 @@ var referenceCategory = Category{
 		value: func(r *Retention) *int { return &r.ReferenceMonths },
 		due:   func(r Retention, t time.Time) time.Time { return t.AddDate(0, r.ReferenceMonths, 0) },
 		describe: func(r Retention) string {
-			return sprintf("At most %d months after you asked, as the policy promises.", r.ReferenceMonths)
+			return "At most " + counted(r.ReferenceMonths, "month", "months") + " after you asked, as the policy promises."
+		},
+		empty: func(r Retention) string {
+			return "You have not sent us a question by email in the last " + counted(r.ReferenceMonths, "month", "months") + "."
 		},
 	},
 	Purge: func(n time.Time, r Retention, _ SessionLimits) []purgeRule {

@@ -23,7 +23,7 @@ var staffAccessCategory = Category{
 		value: func(r *Retention) *int { return &r.AuditYears },
 		due:   func(r Retention, t time.Time) time.Time { return t.AddDate(r.AuditYears, 0, 0) },
 		describe: func(r Retention) string {
-			return sprintf("%d years.", r.AuditYears)
+			return counted(r.AuditYears, "year", "years") + "."
 		},
 	},
 	// Audit entries outlive their patron (they carry no foreign key): an

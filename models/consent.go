@@ -46,7 +46,16 @@ func (s *Store) recordConsent(tx *gorm.DB, patronID int64, subject, oldValue, ne
 	if err := s.enqueueConsent(tx, e); err != nil {
 		return fmt.Errorf("models: consent outbox: %w", err)
 	}
-	return s.auditAssisted(tx, patronID, a, DescribeConsent(subject, newValue))
+	what := DescribeConsent(subject, newValue)
+	if slug, ok := strings.CutPrefix(subject, ConsentListPrefix); ok && a.StaffID != nil {
+		// The patron reads this entry: the list by its name, not its slug.
+		var l MailingList
+		if err := tx.Where("slug = ?", slug).Take(&l).Error; err != nil {
+			return fmt.Errorf("models: consent ledger: list %q: %w", slug, err)
+		}
+		what = DescribeConsent(ConsentListPrefix+"“"+l.Name+"”", newValue)
+	}
+	return s.auditAssisted(tx, patronID, a, what)
 }
 
 // enqueueConsent writes, inside tx, one consent_outbox row per target of

@@ -268,9 +268,13 @@ func (s *Store) CreateLegalRequest(ctx context.Context, staffID int64, f LegalFo
 		if err := tx.Create(&req).Error; err != nil {
 			return err
 		}
+		covers := fmt.Sprintf("%d patrons", len(patrons))
+		if len(patrons) == 1 {
+			covers = "1 patron"
+		}
 		if err := s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditLegalRequest, Restricted: true,
-			Detail: fmt.Sprintf("legal request %d recorded: %s from %s, reference %s, %d patron(s)",
-				req.ID, LegalKindLabel(req.Kind), req.Issuer, req.Reference, len(patrons))}); err != nil {
+			Detail: fmt.Sprintf("legal request %d recorded: %s from %s, reference %s, %s",
+				req.ID, LegalKindLabel(req.Kind), req.Issuer, req.Reference, covers)}); err != nil {
 			return err
 		}
 		for _, p := range patrons {

@@ -54,6 +54,9 @@ type ScheduleRule struct {
 	due func(r Retention, t time.Time) time.Time
 	// describe says the rule in words, from the values in force.
 	describe func(r Retention) string
+	// empty, when set, is the category's Empty text from the values in
+	// force, for one that names the period.
+	empty func(r Retention) string
 }
 
 // schedule is the categories' rules, in the order the schedule lists them.

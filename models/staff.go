@@ -338,6 +338,19 @@ func (s *Store) AssistNoticesFor(ctx context.Context, p Patron, v PatronView) ([
 	return out, nil
 }
 
+// StaffAccessSince counts the staff accesses to patron p's record later
+// than since that the patron's pages list (see StaffAccess): the
+// overview's "since your last visit".
+func (s *Store) StaffAccessSince(ctx context.Context, patronID int64, v PatronView, since time.Time) (int64, error) {
+	q := s.db(ctx).Table("audit_entries").
+		Where("audit_entries.patron_id = ? AND audit_entries.restricted = ? AND audit_entries.created_at > ?", patronID, false, since)
+	var n int64
+	if err := v.HideFrom(q, "audit_entries", "audit_entries.id").Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("models: staff access since: %w", err)
+	}
+	return n, nil
+}
+
 // ErrSeenUntil refuses a notice dismissal whose page time is in the
 // future.
 var ErrSeenUntil = errors.New("the page's time is in the future")

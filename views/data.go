@@ -33,6 +33,29 @@ type Overview struct {
 	SeenUntil string
 	// Assisted hides what staff may not use (export, print).
 	Assisted bool
+	// Choices opens the page: the patron's privacy choices, each with its
+	// control or a link to it.
+	Choices Choices
+}
+
+// Choices are the patron's privacy choices as the overview opens with
+// them.
+type Choices struct {
+	HistoryOn    bool
+	HistoryCount int64
+	// FavoritesLinked says favorites are linked to the record; Favorites
+	// counts them, and Notices says how new arrivals are told: "daily",
+	// "weekly" or "none".
+	FavoritesLinked bool
+	Favorites       int64
+	Notices         string
+	// Lists counts the mailing lists the patron is subscribed to.
+	Lists int64
+	// StaffAccess counts the staff accesses since LastVisit (a date, as
+	// the patron reads it), or in all when LastVisit is "" (the first
+	// visit, or a sign-in from before the portal kept it).
+	StaffAccess int64
+	LastVisit   string
 }
 
 // Table is a readable table of records.
@@ -207,3 +230,44 @@ type LegalNotice struct {
 	Title string   // "Your records were produced for a court order"
 	Lines []string // the court, then what happened, oldest first
 }
+
+func (c Choices) historyKept() string {
+	if c.HistoryCount == 0 {
+		return "Nothing is kept yet: items you return from now on will be."
+	}
+	return Plural(c.HistoryCount, "item is", "items are") + " kept until you delete them or turn it off."
+}
+
+func (c Choices) favoritesHeld() string {
+	if c.Favorites == 0 {
+		return "You have no favorites yet."
+	}
+	return "You follow " + Plural(c.Favorites, "author or subject", "authors and subjects") + "."
+}
+
+func (c Choices) noticesLine() string {
+	switch c.Notices {
+	case "daily":
+		return "We email you a daily digest of new arrivals that match them."
+	case "weekly":
+		return "We email you a weekly digest of new arrivals that match them."
+	}
+	return "We send you no emails about new arrivals."
+}
+
+func (c Choices) staffAccessLine() string {
+	if c.LastVisit == "" {
+		if c.StaffAccess == 0 {
+			return "No staff member has looked up or helped with your record."
+		}
+		return "Staff looked up or helped with your record: " + Plural(c.StaffAccess, "entry", "entries") + " in all."
+	}
+	if c.StaffAccess == 0 {
+		return "No staff member has looked up or helped with your record since your last visit, on " + c.LastVisit + "."
+	}
+	return Plural(c.StaffAccess, "new entry", "new entries") + " since your last visit, on " + c.LastVisit + "."
+}
+
+// sharedInView says the card shows who else may see it outright: a party
+// besides law enforcement may, and something is held.
+func (c CategoryCard) sharedInView() bool { return c.Shared && c.Count > 0 }

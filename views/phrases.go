@@ -32,3 +32,24 @@ func DatedSpan(from, to *time.Time, date func(time.Time) string) string {
 	}
 	return "of every date"
 }
+
+// Plural counts in words, with the noun (and any verb after it) agreeing:
+// Plural(1, "minute", "minutes") is "1 minute", Plural(5000, "item is",
+// "items are") "5,000 items are". Every count a page or an email shows
+// goes through it, so none reads "1 minutes" or "item(s)".
+func Plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return FormatCount(n) + " " + many
+}
+
+// Sentence ends s with a full stop, unless it ends with one already (an
+// initial: "You now follow Butler, Octavia E.") or with a question or
+// exclamation mark: text a patron or staff typed never gets two.
+func Sentence(s string) string {
+	if strings.HasSuffix(s, ".") || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "!") || strings.HasSuffix(s, "…") {
+		return s
+	}
+	return s + "."
+}

@@ -283,6 +283,8 @@ func (s *Server) startSession(c echo.Context, p models.Patron, channel string) e
 		return err
 	}
 	sess.SignInPatron(p.ID, channel)
+	// p is the row as it was before this sign-in wrote its time.
+	sess.SetLastVisit(p.LastSignInAt)
 	c.Set(ctxPatron, &p)
 	return nil
 }

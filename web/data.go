@@ -71,14 +71,50 @@ func (s *Server) DataOverview(c echo.Context) error {
 			o.AssistNotices = append(o.AssistNotices, line)
 		}
 	}
+	if o.Choices, err = s.choices(c, *p, view, sums); err != nil {
+		return err
+	}
 	for _, sum := range sums {
 		o.Cards = append(o.Cards, views.CategoryCard{
 			Slug: sum.Slug, Title: sum.Title, Count: sum.Count, Purpose: sum.Purpose, Retention: sum.Retention,
 			SharedWith: sum.SharedWith, Shared: sum.SharedWith != models.CourtOrder,
-			Held: s.heldLine(sum, o.Assisted), NextDelete: s.dueLine(sum),
+			Held: s.heldLine(c, sum, o.Assisted), NextDelete: s.dueLine(sum),
 		})
 	}
 	return s.render(c, http.StatusOK, views.DataOverview(s.page(c, "What we hold about you"), o))
+}
+
+// choices are the patron's privacy choices as the overview opens with
+// them, read from the patron's row and the overview's summaries; only
+// staff access since the last visit may cost a query, and only when the
+// newest access is later than that visit.
+func (s *Server) choices(c echo.Context, p models.Patron, view models.PatronView, sums []models.CategorySummary) (views.Choices, error) {
+	ch := views.Choices{HistoryOn: p.ReadingHistoryEnabled, HistoryCount: p.HistoryCount,
+		FavoritesLinked: p.FavoritesLinked, Notices: p.FavoritesNotice}
+	var staff models.CategorySummary
+	for _, sum := range sums {
+		switch sum.Slug {
+		case "favorites":
+			ch.Favorites = sum.Count
+		case "mailing-lists":
+			ch.Lists = sum.Count
+		case "staff-access":
+			staff = sum
+		}
+	}
+	ch.StaffAccess = staff.Count
+	since, ok := session(c).LastVisit()
+	if !ok || currentAssist(c) != nil {
+		return ch, nil
+	}
+	ch.LastVisit = s.date(since)
+	if staff.Newest == nil || !staff.Newest.After(since) {
+		ch.StaffAccess = 0
+		return ch, nil
+	}
+	n, err := s.Store.StaffAccessSince(c.Request().Context(), p.ID, view, since)
+	ch.StaffAccess = n
+	return ch, err
 }
 
 // dismissNotices records that the patron read the overview's notices as
@@ -123,18 +159,15 @@ func (s *Server) dateTime(t time.Time) string {
 	return views.FormatDate(t, s.Config.Location) + ", " + views.FormatTime(t, s.Config.Location)
 }
 
-func plural(n int64, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return views.FormatCount(n) + " " + many
-}
+// plural is views.Plural, the one plural helper, under the short name the
+// handlers use.
+func plural(n int64, one, many string) string { return views.Plural(n, one, many) }
 
 // heldLine says, in a sentence, what is held in a category.
 //
 // Staff assisting a patron read the reading history's count only, never
 // a title, here as on the detail page.
-func (s *Server) heldLine(sum models.CategorySummary, assisted bool) string {
+func (s *Server) heldLine(c echo.Context, sum models.CategorySummary, assisted bool) string {
 	if sum.Fields != nil {
 		return plural(sum.Count, sum.One, sum.Many) + " on your record."
 	}
@@ -149,7 +182,7 @@ func (s *Server) heldLine(sum models.CategorySummary, assisted bool) string {
 		label := sum.NewestLabel
 		switch sum.Category.NewestLabel {
 		case models.LabelConsentSubject:
-			label = consentSubject(label)
+			label = s.consentSubject(c, label)
 		case models.LabelAuditAction:
 			label = auditAction(label)
 		case models.LabelChannel:
@@ -430,7 +463,7 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 		t.Columns = append(t.Columns, views.Column{Label: "Library catalog"})
 	}
 	for _, rec := range pg.Rows {
-		row, err := s.recordRow(p, rec, due, dueTime, current)
+		row, err := s.recordRow(c, p, rec, due, dueTime, current)
 		if err != nil {
 			return t, nil, nil, err
 		}
@@ -451,7 +484,7 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 // (each category reads one: see models.Category.Records). due and dueTime
 // say when a record counting down from a time is deleted, by slug;
 // current is the hashed token of the session asking; p is the patron.
-func (s *Server) recordRow(p *models.Patron, rec any, due, dueTime func(string, time.Time) string, current string) (views.Row, error) {
+func (s *Server) recordRow(c echo.Context, p *models.Patron, rec any, due, dueTime func(string, time.Time) string, current string) (views.Row, error) {
 	var cells []string
 	switch r := rec.(type) {
 	case models.Loan:
@@ -503,11 +536,11 @@ func (s *Server) recordRow(p *models.Patron, rec any, due, dueTime func(string, 
 		if r.Subject == models.ConsentHistoryKeep {
 			old, nw = keepValue(r.OldValue), keepValue(r.NewValue)
 		}
-		cells = []string{consentSubject(r.Subject), old, nw, by, channelName(r.Channel), s.dateTime(r.CreatedAt)}
+		cells = []string{s.consentSubject(c, r.Subject), old, nw, by, channelName(r.Channel), s.dateTime(r.CreatedAt)}
 	case models.StaffAccessRecord:
 		what := auditAction(r.Action)
-		if r.Detail != "" {
-			what += ": " + r.Detail
+		if d := accessDetail(r); d != "" {
+			what += ": " + d
 		}
 		cells = []string{what, orDefault(r.StaffName, "Library system"), r.Reason, s.dateTime(r.CreatedAt)}
 	case models.SessionRecord:
@@ -522,6 +555,24 @@ func (s *Server) recordRow(p *models.Patron, rec any, due, dueTime func(string, 
 	return views.Row{Cells: cells}, nil
 }
 
+// accessDetail is what the patron reads of a staff access's detail. A
+// legal hold's entries name the library's own request number, which means
+// nothing to the patron: the action says what happened, with the reason a
+// hold was released, when one was given. (The entry that a nondisclosure
+// order ended is written for the patron, and shown whole.)
+func accessDetail(r models.StaffAccessRecord) string {
+	switch r.Action {
+	case models.AuditLegalHold:
+		return ""
+	case models.AuditLegalRelease:
+		if _, why, ok := strings.Cut(r.Detail, "): "); ok {
+			return why
+		}
+		return ""
+	}
+	return r.Detail
+}
+
 func (s *Server) due(slug string, from time.Time) string {
 	d, _ := s.Store.RetentionNow().Due(slug, from)
 	return s.date(d)
@@ -532,13 +583,15 @@ func (s *Server) dueTime(slug string, from time.Time) string {
 	return s.dateTime(d)
 }
 
-// deletedOn says when a record goes: "deleted April 1, 2027", or that
-// deletion is paused.
+// deletedOn says when a record goes: "will be deleted on April 1, 2027",
+// or that deletion is paused. The date is always ahead: a record whose
+// date has come is the purge's to delete, and the patron's pages leave it
+// out (models.PatronView.Hide) unless a court order pauses deletion.
 func deletedOn(when string) string {
 	if when == Paused {
 		return "deletion paused by a court order"
 	}
-	return "deleted " + when
+	return "will be deleted on " + when
 }
 
 func (s *Server) holdStatus(h models.Hold, due func(string, time.Time) string) string {
@@ -577,7 +630,10 @@ func titleCase(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-func consentSubject(s string) string {
+// consentSubject names what a consent entry is about in the patron's
+// words; a mailing list by the name the patron subscribed to, not its
+// slug.
+func (srv *Server) consentSubject(c echo.Context, s string) string {
 	switch {
 	case s == models.ConsentReadingHistory:
 		return "Reading history"
@@ -588,10 +644,34 @@ func consentSubject(s string) string {
 	case s == models.ConsentFavoritesNotice:
 		return "Emails about your favorite authors and subjects"
 	case strings.HasPrefix(s, models.ConsentListPrefix):
-		return "Mailing list " + strings.TrimPrefix(s, models.ConsentListPrefix)
+		slug := strings.TrimPrefix(s, models.ConsentListPrefix)
+		if name := srv.listNames(c)[slug]; name != "" {
+			return "Mailing list “" + name + "”"
+		}
+		return "Mailing list " + slug
 	}
 	return s
 }
+
+// listNames maps every mailing list's slug (retired lists too) to its
+// name, read once a request. Should the read fail, the pages name a list
+// by its slug rather than fail.
+func (s *Server) listNames(c echo.Context) map[string]string {
+	if m, ok := c.Get(ctxListNames).(map[string]string); ok {
+		return m
+	}
+	m := map[string]string{}
+	if lists, err := s.Store.AllLists(c.Request().Context()); err == nil {
+		for _, l := range lists {
+			m[l.Slug] = l.Name
+		}
+	}
+	c.Set(ctxListNames, m)
+	return m
+}
+
+// ctxListNames keeps listNames for the rest of the request.
+const ctxListNames = "carrel.list_names"
 
 func consentValue(v string) string {
 	switch v {
@@ -997,7 +1077,7 @@ func (s *Server) legalNoticeView(n models.LegalNotice) views.LegalNotice {
 		if n.Reference != "" {
 			line += ", reference " + n.Reference
 		}
-		v.Lines = append(v.Lines, line+".")
+		v.Lines = append(v.Lines, views.Sentence(line))
 	}
 	for _, e := range n.Events {
 		switch e.What {

@@ -82,7 +82,7 @@ func (s *Server) deliveryStatus(p *models.Patron, r models.NotificationDelivery,
 	case r.SentAt == nil && r.DigestID == nil && r.CreatedAt.Before(s.Store.Now().AddDate(0, 0, -days)):
 		// Past its retention (shown only while a hold pauses deletion):
 		// emails never carry it (models.AssembleDigests).
-		return fmt.Sprintf("Not emailed: more than %d days old", days)
+		return "Not emailed: more than " + plural(int64(days), "day", "days") + " old"
 	case status == models.DigestFailed:
 		line := "Could not be sent: " + failureWords(lastError) + "."
 		if r.DigestNextAttemptAt != nil {

@@ -165,7 +165,7 @@ func TestNotificationsPageShowsDeliveryStatus(t *testing.T) {
 		c.signIn(card, pin)
 		got := statuses(t, c)
 		want := map[string]string{
-			"Kindred": "Sent by email on November 27, 2026; deleted December 27, 2026",
+			"Kindred": "Sent by email on November 27, 2026; will be deleted on December 27, 2026",
 			"Dawn":    "Retrying (attempt 1 did not go through: the receiving mail server asked us to try again later); next try November 28, 2026, 6:01 PM",
 			"Imago":   "Waiting to be sent with your next daily email",
 		}

@@ -300,7 +300,7 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 	steps := []views.LegalStep{{Label: "Recorded", State: views.StepDone, Text: "By " + v.RecordedBy + "."}}
 	if r.IdentityCheck != "" {
 		steps = append(steps, views.LegalStep{Label: "Officer's identity checked", State: views.StepDone,
-			Text: r.OfficerName + " (" + r.OfficerAgency + "): " + r.IdentityCheck + "."})
+			Text: r.OfficerName + " (" + r.OfficerAgency + "): " + views.Sentence(r.IdentityCheck)})
 	} else {
 		steps = append(steps, views.LegalStep{Label: "Officer's identity checked", State: views.StepWaiting,
 			Text: "Not recorded for this request."})

@@ -254,19 +254,19 @@ func listName(s *Server, c echo.Context, id int64) (string, error) {
 
 // recordNotices are the messages flashRecord can keep, by kind.
 var recordNotices = map[string]recordNotice{
-	"favorite.followed": {patronFavorite, func(n string) string { return "You now follow " + n + "." },
+	"favorite.followed": {patronFavorite, func(n string) string { return views.Sentence("You now follow " + n) },
 		"Your favorites are listed below."},
-	"favorite.already": {patronFavorite, func(n string) string { return "You already follow " + n + "." },
+	"favorite.already": {patronFavorite, func(n string) string { return views.Sentence("You already follow " + n) },
 		"Your favorites are listed below."},
-	"list.subscribed": {listName, func(n string) string { return "You are subscribed to " + n + "." },
+	"list.subscribed": {listName, func(n string) string { return views.Sentence("You are subscribed to " + n) },
 		"Your subscription is recorded."},
-	"list.unsubscribed": {listName, func(n string) string { return "You are unsubscribed from " + n + "." },
+	"list.unsubscribed": {listName, func(n string) string { return views.Sentence("You are unsubscribed from " + n) },
 		"You are unsubscribed."},
-	"list.saved": {listName, func(n string) string { return "Saved " + n + "." }, "The list is saved."},
+	"list.saved": {listName, func(n string) string { return views.Sentence("Saved " + n) }, "The list is saved."},
 	"assist.ended": {func(s *Server, c echo.Context, id int64) (string, error) {
 		p, err := s.Store.Patron(c.Request().Context(), id)
 		return p.FullName(), err
-	}, func(n string) string { return "You are no longer assisting " + n + "." },
+	}, func(n string) string { return views.Sentence("You are no longer assisting " + n) },
 		"You are no longer assisting the patron."},
 }
 

@@ -51,6 +51,10 @@ const (
 	// The welcome the next page says to a patron whose record the first
 	// sign-in through the library's system made.
 	keyILSWelcome = "ils_welcome"
+	// When the patron signed in before this sign-in ("none": never), for
+	// the overview's "since your last visit": the patron's row keeps only
+	// the latest sign-in, which this one overwrote.
+	keyLastVisit = "last_visit"
 )
 
 // Session is the visitor's session as a request sees it: what the row
@@ -153,6 +157,23 @@ func (s *Session) SignInStaff(id int64) { s.set(keyStaff, id) }
 // request found it over: lapsedIdle, lapsedLimit or lapsedGone; "" when it
 // is alive or there was none.
 func (s *Session) Lapsed() string { return s.lapsed }
+
+// SetLastVisit keeps when the patron signed in before this sign-in (nil:
+// never).
+func (s *Session) SetLastVisit(t *time.Time) {
+	v := "none"
+	if t != nil {
+		v = t.UTC().Format(time.RFC3339Nano)
+	}
+	s.set(keyLastVisit, v)
+}
+
+// LastVisit is when the patron signed in before this sign-in; ok is false
+// for a first sign-in, and for a session started before the portal kept it.
+func (s *Session) LastVisit() (t time.Time, ok bool) {
+	t, err := time.Parse(time.RFC3339Nano, s.str(keyLastVisit))
+	return t, err == nil
+}
 
 // Channel is how the patron signed in ("" when unknown).
 func (s *Session) Channel() string { return s.str(keyChan) }

@@ -47,8 +47,8 @@ func digestsCmd(ctx context.Context, c *config, args []string, out io.Writer) er
 		log.Warn(w)
 	}
 	rep, err := mail.NewDeliverer(store, c.Web.Mail, c.Web.MailLibrary(), log).RunOnce(ctx)
-	fmt.Fprintf(out, "Assembled %d digest(s); sent %d, %d to retry, %d given up, %d withdrawn, %d taken by another instance.\n",
-		rep.Assembled, rep.Sent, rep.Retrying, rep.Failed, rep.Withdrawn, rep.Skipped)
+	fmt.Fprintf(out, "Assembled %s; sent %d, %d to retry, %d given up, %d withdrawn, %d taken by another instance.\n",
+		plural(int64(rep.Assembled), "digest"), rep.Sent, rep.Retrying, rep.Failed, rep.Withdrawn, rep.Skipped)
 	switch {
 	case rep.Told == 1:
 		fmt.Fprintln(out, "Told 1 patron by email that a nondisclosure order had ended.")

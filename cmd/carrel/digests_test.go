@@ -107,7 +107,7 @@ func TestDigestsSendDeliversTheDemoPatronsEmail(t *testing.T) {
 	t.Setenv("CARREL_DIGEST_HOUR", "0")
 	t.Setenv("CARREL_DIGEST_WEEKDAY", strings.ToLower(time.Now().UTC().Weekday().String()))
 	code, out, errs := carrel(t, "digests", "send")
-	if code != 0 || !strings.Contains(out, "Assembled 1 digest(s); sent 1,") {
+	if code != 0 || !strings.Contains(out, "Assembled 1 digest; sent 1,") {
 		t.Fatalf("digests send: exit %d, %q %q", code, out, errs)
 	}
 	msgs := srv.all()

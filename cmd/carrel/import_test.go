@@ -153,7 +153,7 @@ func TestImportCommand(t *testing.T) {
 
 			// A file without a required column: nothing imported, exit 1.
 			code, _, errs = carrelImport(t, "holds", writeFile(t, dir, "holds.csv", "ils_id,patron_ils_id,title\nH1,p1,Kindred\n"))
-			if code != 1 || !strings.Contains(errs, "lacks the required column(s) status, placed_at") {
+			if code != 1 || !strings.Contains(errs, "lacks the required columns status, placed_at") {
 				t.Errorf("holds without columns: exit %d, %q", code, errs)
 			}
 			// A dry run writes nothing.

@@ -438,7 +438,7 @@ func purgeCmd(ctx context.Context, c *config, args []string, out io.Writer) erro
 	}
 	fmt.Fprintf(out, "%s %d rows in all.", verb, rep.Total())
 	if rep.Held > 0 {
-		fmt.Fprintf(out, " %d patron(s) under a legal hold were left alone.", rep.Held)
+		fmt.Fprintf(out, " %s under a legal hold %s left alone.", plural(int64(rep.Held), "patron"), map[bool]string{true: "was", false: "were"}[rep.Held == 1])
 	}
 	fmt.Fprintln(out)
 	return nil

@@ -334,7 +334,11 @@ func (imp *importer) run(r io.Reader) error {
 	if opts.Full && !opts.DryRun {
 		switch {
 		case imp.res.Bad > 0:
-			imp.res.FullRefused = fmt.Sprintf("the file had %d bad line(s), so it is not a complete snapshot: nothing was deleted", imp.res.Bad)
+			lines := fmt.Sprintf("%d bad lines", imp.res.Bad)
+			if imp.res.Bad == 1 {
+				lines = "1 bad line"
+			}
+			imp.res.FullRefused = "the file had " + lines + ", so it is not a complete snapshot: nothing was deleted"
 		default:
 			if err := imp.deleteMissing(); err != nil {
 				return err

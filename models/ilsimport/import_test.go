@@ -790,7 +790,7 @@ func TestImportRefusesAFileWithoutItsColumns(t *testing.T) {
 		importPatrons(t, s)
 		for _, c := range []struct{ name, body, want string }{
 			{"empty", "", "the file is empty"},
-			{"missing columns", "ils_id,patron_ils_id,title\nL1,p1,Kindred\n", "lacks the required column(s) checked_out_at, due_at"},
+			{"missing columns", "ils_id,patron_ils_id,title\nL1,p1,Kindred\n", "lacks the required columns checked_out_at, due_at"},
 			{"a column twice", "ils_id,ils_id\n", "names the column ils_id twice"},
 		} {
 			r := runImport(t, s, ilsimport.Loans, ilsimport.FormatCSV, c.body)

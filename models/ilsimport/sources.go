@@ -79,7 +79,11 @@ func newCSVSource(r io.Reader, spec *importSpec) (*csvSource, []string, error) {
 		s.cols[i] = p
 	}
 	if len(missing) > 0 {
-		return nil, nil, &FileError{"the header lacks the required column(s) " + strings.Join(missing, ", ") +
+		cols := "the required column "
+		if len(missing) > 1 {
+			cols = "the required columns "
+		}
+		return nil, nil, &FileError{"the header lacks " + cols + strings.Join(missing, ", ") +
 			"; nothing was imported (see docs/import.md)"}
 	}
 	return s, notes, nil
