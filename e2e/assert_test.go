@@ -185,36 +185,63 @@ type overflow struct {
 }
 
 // reflowKnownFailures are page paths that are known to scroll sideways at
-// 320 CSS pixels: reported but not failing yet. It must only ever hold real,
-// known portal bugs waiting for a fix in views/ or static/; remove each
-// entry with its fix.
+// 320 CSS pixels or on a phone: reported but not failing yet. It must only
+// ever hold real, known portal bugs waiting for a fix in views/ or static/;
+// remove each entry with its fix.
 var reflowKnownFailures = map[string]string{}
 
 // wantNoHorizontalScroll checks that the page at path does not scroll
-// sideways, and names the elements that stick out if it does.
+// sideways, and names the elements that stick out if it does: those that
+// reach past the viewport's right edge and either stick out of their parent
+// or hold nothing that does, the ones to fix, widest first, at most six.
 func (tb *tab) wantNoHorizontalScroll(path, what string) {
 	tb.t.Helper()
-	o := eval[overflow](tb, `(() => {
-		const de = document.documentElement, w = de.clientWidth;
-		const culprits = [];
-		for (const el of document.body.querySelectorAll("*")) {
-			const r = el.getBoundingClientRect();
-			if (r.right > w + 0.5 && culprits.length < 8) {
-				culprits.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
-					(el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : "") +
-					" (right edge " + Math.round(r.right) + "px)");
-			}
-		}
-		return {scrollWidth: de.scrollWidth, clientWidth: w, culprits: culprits};
-	})()`)
+	o := tb.horizontalOverflow()
 	if o.ScrollWidth <= o.ClientWidth {
 		return
 	}
-	msg := fmt.Sprintf("%s scrolls horizontally at 320 CSS px (200%% zoom): scrollWidth %v > clientWidth %v; sticking out: %s",
-		what, o.ScrollWidth, o.ClientWidth, strings.Join(o.Culprits, ", "))
+	msg := fmt.Sprintf("%s scrolls sideways at %v CSS px: it is %v px wide. Sticking out:\n    %s",
+		what, o.ClientWidth, o.ScrollWidth, strings.Join(o.Culprits, "\n    "))
 	if why, ok := reflowKnownFailures[path]; ok {
 		tb.t.Logf("KNOWN reflow failure (allowed by reflowKnownFailures: %s): %s", why, msg)
 		return
 	}
 	tb.t.Errorf("%s", msg)
+}
+
+// horizontalOverflow measures the page's width against the viewport's and,
+// when it is wider, names what sticks out (see wantNoHorizontalScroll).
+func (tb *tab) horizontalOverflow() overflow {
+	tb.t.Helper()
+	return eval[overflow](tb, `(() => {
+		const de = document.documentElement, vw = de.clientWidth;
+		const res = {scrollWidth: de.scrollWidth, clientWidth: vw, culprits: []};
+		if (de.scrollWidth <= vw) return res;
+		// An element's right edge, or its content's if that spills out of
+		// it (a long word, a line of code).
+		const right = el => {
+			const r = el.getBoundingClientRect();
+			const spill = getComputedStyle(el).overflowX === "visible" ? r.left + el.scrollWidth : 0;
+			return Math.max(r.right, spill) + window.scrollX;
+		};
+		const past = el => right(el) > vw + 0.5;
+		const found = [];
+		for (const el of document.body.querySelectorAll("*")) {
+			if (!past(el)) continue;
+			const parent = el.parentElement;
+			const sticksOut = parent && right(el) > right(parent) + 0.5;
+			const leaf = !Array.from(el.children).some(past);
+			if (!sticksOut && !leaf) continue;
+			let d = el.tagName.toLowerCase();
+			if (el.id) d += "#" + el.id;
+			for (const c of el.classList) d += "." + c;
+			if (el.dataset.testid) d += '[data-testid="' + el.dataset.testid + '"]';
+			const text = (el.innerText || "").trim().replace(/\s+/g, " ");
+			if (text) d += ' "' + (text.length > 40 ? text.slice(0, 40) + "..." : text) + '"';
+			found.push([right(el), Math.round(right(el) - vw) + " px past: " + d]);
+		}
+		found.sort((a, b) => b[0] - a[0]);
+		res.culprits = found.slice(0, 6).map(f => f[1]);
+		return res;
+	})()`)
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/storage"
@@ -21,8 +22,17 @@ import (
 // __Host-carrel_session over HTTPS).
 const sessionCookie = "carrel_session"
 
-// axeTags are the rule sets every page must pass: WCAG 2.0 and 2.1, A and AA.
-var axeTags = []string{"wcag2a", "wcag2aa", "wcag21a", "wcag21aa"}
+// axeTags are the rule sets every page must pass: WCAG 2.0, 2.1 and 2.2,
+// A and AA. (axe-core has no wcag22a tag: WCAG 2.2's new level A criteria
+// have no automated rule.)
+var axeTags = []string{"wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"}
+
+// phoneWidth and phoneHeight are the phone every page is audited on as
+// well: a 390 px wide viewport, as on most phones sold today.
+const (
+	phoneWidth  = 390
+	phoneHeight = 844
+)
 
 // axeKnownViolations are axe rule ids that are reported but do not fail the
 // tests yet, each with the page and element it was seen on. It must only
@@ -32,7 +42,9 @@ var axeKnownViolations = map[string]string{}
 
 // audit runs every per-page audit on the page the tab shows now, saves its
 // screenshot as <journey>-<nn>-<page>.png and returns its state. resp is the
-// response that loaded it, if known.
+// response that loaded it, if known. The page is then shown on a phone
+// (phoneWidth): saved as <journey>-<nn>-<page>-390.png, checked for sideways
+// scrolling and by axe-core again, and put back at the desktop width.
 func (tb *tab) audit(page string, resp *network.Response) *pageState {
 	tb.t.Helper()
 	tb.n++
@@ -58,7 +70,49 @@ func (tb *tab) audit(page string, resp *network.Response) *pageState {
 		defer tb.setScripts(false)
 	}
 	tb.checkAxe(name, st)
+
+	// A journey that emulates a small screen itself (the zoom test) has
+	// just audited the page on it.
+	if eval[float64](tb, `document.documentElement.clientWidth`) <= phoneWidth {
+		return st
+	}
+	phone := fmt.Sprintf("%s-%d", name, phoneWidth)
+	tb.setPhone(true)
+	defer tb.setPhone(false)
+	tb.screenshot(phone)
+	tb.wantNoHorizontalScroll(st.URL.Path, fmt.Sprintf("%s (%s) on a phone", st.Path(), phone))
+	tb.wantCellLabels(phone, st)
+	tb.checkAxe(phone, st)
 	return st
+}
+
+// wantCellLabels checks that every body cell of every table carries its
+// column's name in data-label, which a phone shows beside the value (the
+// table's header row is out of sight there).
+func (tb *tab) wantCellLabels(name string, st *pageState) {
+	tb.t.Helper()
+	missing := eval[[]string](tb, `Array.from(document.querySelectorAll("tbody td, tbody th"))
+		.filter(c => !c.getAttribute("data-label") && c.textContent.trim() !== "")
+		.slice(0, 5)
+		.map(c => (c.closest("table").dataset.testid || "a table") + ": " + c.outerHTML.slice(0, 100))`)
+	for _, m := range missing {
+		tb.t.Errorf("phone: %s (%s): a table cell has no data-label, so a phone shows it without its column's name: %s", st.Path(), name, m)
+	}
+}
+
+// setPhone shows the page on a phone (phoneWidth by phoneHeight, with its
+// viewport meta tag and overlay scrollbars), or back at the window's size.
+func (tb *tab) setPhone(on bool) {
+	tb.t.Helper()
+	do(tb, fmt.Sprintf("emulate a phone=%v", on), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if !on {
+			_, err := cdp.Call(ctx, t, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+			return err
+		}
+		_, err := cdp.Call(ctx, t, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: phoneWidth, Height: phoneHeight, DeviceScaleFactor: 1, Mobile: true})
+		return err
+	}))
 }
 
 // state reads the page's address, title and visible text.

@@ -10,9 +10,14 @@
 //   - origins: the page requests nothing but the portal itself;
 //   - console: no uncaught exception and no error in the browser log
 //     (a Content-Security-Policy violation shows up there);
-//   - accessibility: axe-core finds no WCAG 2.0/2.1 A or AA violation;
+//   - accessibility: axe-core finds no WCAG 2.0/2.1/2.2 A or AA violation;
 //   - a full-page PNG is saved under e2e/screenshots/<db>/ (at most the
-//     top 16,000 CSS pixels of a longer page).
+//     top 16,000 CSS pixels of a longer page);
+//   - on a phone: the page is shown again on a 390 by 844 px mobile
+//     viewport, saved as <name>-390.png, checked by axe-core again, and
+//     must not scroll sideways (the elements that stick out are named);
+//     every table body cell carries its column's name in data-label, which
+//     the phone shows beside the value.
 //
 // On a page with thousands of table rows (the printable record of a
 // 5,000-item reading history) the screenshot and axe-core see the first 50

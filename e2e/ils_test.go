@@ -89,7 +89,6 @@ func TestLibrarySystemJourney(t *testing.T) {
 		wantText(t, data, kohaPatron.Short)
 		tb.wantElement(data, `[data-testid="ils-welcome"]`,
 			"Your record here was made just now from the library's system", "Reading history is off")
-		tb.atPhoneWidth(data, "welcome")
 		if c := tb.sessionCookie(); strings.Contains(c, kohaPatron.Card) {
 			t.Errorf("the session cookie holds the card number")
 		}
@@ -118,7 +117,6 @@ func TestLibrarySystemJourney(t *testing.T) {
 			{"Reading history", "Off", "On", "You", "This portal"},
 		}
 		tb.wantConsentRows(ledger, want, "Waiting to be sent", "Sent on ")
-		tb.atPhoneWidth(ledger, "consents")
 
 		// 3. The outbox sends both changes, in order, to the webhook
 		// receiver and to Koha: privacy 2 at last. serve runs it every 30 s.
@@ -176,7 +174,6 @@ func TestLibrarySystemJourney(t *testing.T) {
 		down.wantVisible(selFormError)
 		wantText(t, unavailable, "The library's system is not answering", "Nothing was changed", "try again in a few minutes")
 		down.wantEmptyJar("after a sign-in Koha could not check")
-		down.atPhoneWidth(unavailable, "koha-down")
 		still := tb.open("/data", "data-while-koha-down")
 		wantPage(t, still, http.StatusOK, "/data", "What we hold about you")
 		wantText(t, still, kohaPatron.Short)
@@ -199,7 +196,6 @@ func TestLibrarySystemJourney(t *testing.T) {
 			t.Errorf("/staff: the webhook connector's row is %q; want a last success, no error and nothing waiting", cells)
 		}
 		staff.wantNoIdentifiers(console, kohaPatron, "the connectors hold no patron's data")
-		staff.atPhoneWidth(console, "console")
 
 		// The log names connectors, never the patron.
 		logs := strings.ToLower(p.logs.String())

@@ -3,7 +3,6 @@ package e2e
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -12,20 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
 // pastDate is a deletion date written out, which a held patron's pages
 // must not promise.
 var pastDate = regexp.MustCompile(`(?i)(will be deleted on|deleted) (January|February|March|April|May|June|July|August|September|October|November|December) \d+, \d{4}`)
-
-// phoneWidth and phoneHeight are a common phone's, in CSS pixels.
-const (
-	phoneWidth  = 390
-	phoneHeight = 844
-)
 
 // produceResponse is what the request page's "Produce the package" form
 // answers, posted from the page (same origin, its cookie and form token)
@@ -64,11 +55,9 @@ func TestLegalProcessJourney(t *testing.T) {
 		officer := b.newTab(t, p, "legal-officer")
 		list := officer.staffSignIn(demoOfficer, "/staff/legal", "legal-list")
 		wantPage(t, list, http.StatusOK, "/staff/legal", "Legal requests")
-		officer.atPhoneWidth(list, "legal-list")
 
 		form := officer.click(`a[href="/staff/legal/new"]`, "legal-new")
 		wantPage(t, form, http.StatusOK, "/staff/legal/new", "Record a legal request")
-		officer.atPhoneWidth(form, "legal-new")
 		if !eval[bool](officer, `document.querySelector('input[name="place_holds"]').checked`) {
 			t.Errorf("/staff/legal/new: the legal hold is not chosen by default")
 		}
@@ -95,7 +84,6 @@ func TestLegalProcessJourney(t *testing.T) {
 		officer.wantElement(detail, `[data-testid="produce-why-not"]`, "only after a favourable legal review")
 		officer.wantNoElement(detail, legalButton("approve"), "nothing can be approved before the review")
 		officer.wantNoElement(detail, legalButton("produce"), "nothing can be produced before the review")
-		officer.atPhoneWidth(detail, "legal-recorded")
 
 		do(officer, "fill in the legal review",
 			chromedp.SendKeys(chromedp.CSS(`#reviewer`), "City Librarian, with the City Attorney's office"),
@@ -108,7 +96,6 @@ func TestLegalProcessJourney(t *testing.T) {
 		officer.wantElement(reviewed, `[data-testid="approve-why-not"]`, "You recorded this request, so you cannot approve it")
 		officer.wantNoElement(reviewed, legalButton("approve"), "the officer who recorded the request may not approve it")
 		officer.wantNoElement(reviewed, legalButton("produce"), "nothing can be produced before a second person approves")
-		officer.atPhoneWidth(reviewed, "legal-reviewed")
 
 		// The officer posts an approval anyway (an old tab, a crafted
 		// form): refused, with the reason next to the step.
@@ -130,7 +117,6 @@ func TestLegalProcessJourney(t *testing.T) {
 			t.Errorf("%s/approve: the reason is said %d times, want once:\n%s", requestPath, n, self.Text)
 		}
 		officer.wantNoElement(self, `[data-testid="produced"]`, "the refused approval produced nothing")
-		officer.atPhoneWidth(self, "legal-self-approve-refused")
 
 		// A second person, the administrator, approves.
 		admin := b.newTab(t, p, "legal-admin")
@@ -141,13 +127,11 @@ func TestLegalProcessJourney(t *testing.T) {
 		wantPage(t, approved, http.StatusOK, requestPath, "Court order from "+court)
 		admin.wantNotice(approved, "The production is approved.")
 		admin.wantElement(approved, `[data-testid="approval"]`, "Approved by "+demoAdmin.Name)
-		admin.atPhoneWidth(approved, "legal-approved")
 
 		// The officer produces the package: the form's POST answers a zip.
 		ready := officer.open(requestPath, "legal-ready")
 		wantPage(t, ready, http.StatusOK, requestPath, "Court order from "+court)
 		officer.wantElement(ready, `[data-testid="steps"]`, "Production: ", "Possible now.")
-		officer.atPhoneWidth(ready, "legal-ready")
 		res := run(officer, "post the production form from the page", chromedp.Evaluate[produceResponse](`(async () => {
 			const f = document.querySelector('form[action$="/produce"]');
 			if (!f) return {status: 0};
@@ -178,11 +162,9 @@ func TestLegalProcessJourney(t *testing.T) {
 		if rows := officer.tableRows(`[data-testid="covered"]`); len(rows) != 1 || len(rows[0]) < 3 || rows[0][2] == "Not yet" {
 			t.Errorf("%s: want %s's records shown as produced, got %q", requestPath, alex.FullName, rows)
 		}
-		officer.atPhoneWidth(produced, "legal-produced")
 		again := officer.open("/staff/legal", "legal-list-after")
 		wantPage(t, again, http.StatusOK, "/staff/legal", "Legal requests")
 		officer.wantElement(again, `[data-testid="legal"]`, reference)
-		officer.atPhoneWidth(again, "legal-list-after")
 
 		// A national security letter is kept on file and can never
 		// produce records.
@@ -206,7 +188,6 @@ func TestLegalProcessJourney(t *testing.T) {
 		officer.wantElement(nsl, `[data-testid="approve-why-not"]`, "never approves it")
 		officer.wantNoElement(nsl, legalButton("approve"), "process not issued by a court is never approved")
 		officer.wantNoElement(nsl, legalButton("produce"), "process not issued by a court never produces records")
-		officer.atPhoneWidth(nsl, "legal-nsl")
 
 		// The patron, at their next visit, is told first.
 		patron := b.newTab(t, p, "legal-patron")
@@ -230,7 +211,6 @@ func TestLegalProcessJourney(t *testing.T) {
 		}
 		patron.wantElement(data, `[data-testid="card-fines"]`, "Deletion paused by a court order")
 		patron.wantElement(data, `footer [data-testid="footer-contact"]`, "Example Privacy Officer (demo)", "privacy@library.example")
-		patron.atPhoneWidth(data, "legal-data")
 
 		fines := patron.open("/data/fines", "legal-fines")
 		wantPage(t, fines, http.StatusOK, "/data/fines", "Fines and fees")
@@ -238,12 +218,10 @@ func TestLegalProcessJourney(t *testing.T) {
 		if m := pastDate.FindString(fines.Text); m != "" {
 			t.Errorf("/data/fines promises a deletion date under a hold: %q", m)
 		}
-		patron.atPhoneWidth(fines, "legal-fines")
 
 		policy := patron.open("/policy", "legal-policy")
 		wantPage(t, policy, http.StatusOK, "/policy", "Privacy policy")
 		patron.wantElement(policy, `footer [data-testid="footer-contact"]`, "Example Privacy Officer (demo)", "privacy@library.example")
-		patron.atPhoneWidth(policy, "legal-policy")
 	})
 }
 
@@ -296,20 +274,6 @@ func legalButton(step string) string {
 
 // legalDate is a date as the portal writes it: "December 1, 2026".
 func legalDate(d time.Time) string { return d.Format("January 2, 2006") }
-
-// atPhoneWidth audits the page the tab shows again at a phone's width (the
-// checks, axe-core and a screenshot named <page>-390px), checks that it
-// does not scroll sideways, and goes back to the desktop width.
-func (tb *tab) atPhoneWidth(st *pageState, page string) {
-	tb.t.Helper()
-	do(tb, "emulate a 390px phone", chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulateScale(1)))
-	defer do(tb, "back to the desktop width", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
-		return err
-	}))
-	tb.audit(page+"-390px", nil)
-	tb.wantNoHorizontalScroll(st.URL.Path, fmt.Sprintf("%s at %d CSS px", st.Path(), phoneWidth))
-}
 
 // wantPackage opens the produced zip: it holds a manifest and at least one
 // other part, and only the categories the order names.

@@ -68,6 +68,15 @@ func TestAuditsCatchProblems(t *testing.T) {
 			}
 		}
 
+		// phone: a page wider than the phone, and what makes it so.
+		tb.setPhone(true)
+		eval[chromedp.Void](tb, `document.querySelector("main").insertAdjacentHTML("beforeend", '<pre id="too-wide">'+"x".repeat(200)+'</pre>')`)
+		if o := tb.horizontalOverflow(); o.ClientWidth != phoneWidth || o.ScrollWidth <= o.ClientWidth ||
+			len(o.Culprits) == 0 || !strings.Contains(o.Culprits[0], "pre#too-wide") {
+			t.Errorf("the phone audit missed a page %v px wide at %v px, or what sticks out: %+v", o.ScrollWidth, o.ClientWidth, o)
+		}
+		tb.setPhone(false)
+
 		// console: an inline style, which the portal's CSP refuses.
 		eval[chromedp.Void](tb, `document.querySelector("main").insertAdjacentHTML("beforeend", '<p style="color: red">x</p>')`)
 		if !tb.waitFindings(func() bool { return len(tb.console) > tb.creported }) {

@@ -76,6 +76,15 @@ func (t Table) testID() string {
 	return t.TestID
 }
 
+// label is the header of column i, which a narrow screen shows beside the
+// cell (its data-label); "" past the last column.
+func (t Table) label(i int) string {
+	if i < len(t.Columns) {
+		return t.Columns[i].Label
+	}
+	return ""
+}
+
 // Column is a table column's header.
 type Column struct {
 	Label   string
