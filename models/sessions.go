@@ -23,6 +23,21 @@ type SessionLimits struct {
 	Absolute time.Duration // since sign-in
 }
 
+// describe is the active sign-ins' retention text for these limits.
+func (l SessionLimits) describe() string {
+	return "Until you sign out, after " + SpokenDuration(l.Idle) + " without activity, or " +
+		SpokenDuration(l.Absolute) + " after sign-in."
+}
+
+// SpokenDuration says a duration in whole hours when it is one, else in
+// minutes: "8 hours", "1 hour", "15 minutes", "90 minutes".
+func SpokenDuration(d time.Duration) string {
+	if d >= time.Hour && d%time.Hour == 0 {
+		return counted(int(d/time.Hour), "hour", "hours")
+	}
+	return counted(int(d.Round(time.Minute)/time.Minute), "minute", "minutes")
+}
+
 // Expired reports whether a session has outlived its limits at time t.
 func (l SessionLimits) Expired(s Session, t time.Time) bool {
 	return !t.Before(s.LastSeenAt.Add(l.Idle)) || !t.Before(s.CreatedAt.Add(l.Absolute))

@@ -49,6 +49,10 @@ type Store struct {
 	// (CARREL_STAFF_TOTP; "" is TOTPRequiredForOfficers). It sets the
 	// shortest password an account may have.
 	StaffTOTP string
+	// Sessions are the sign-in lifetimes the portal enforces
+	// (CARREL_SESSION_IDLE and the absolute limit), for the active
+	// sign-ins' retention text; zero: the defaults, 15 minutes and 8 hours.
+	Sessions SessionLimits
 
 	retention   Retention // the schedule in force; see RetentionNow
 	retentionMu sync.RWMutex
@@ -119,6 +123,11 @@ func (s *Store) ReloadRetention(ctx context.Context) error {
 // in force, and with whom consent changes are shared as configured.
 func (s *Store) Categories() []Category {
 	cats := CategoriesFor(s.RetentionNow())
+	for i := range cats {
+		if cats[i].Slug == sessionsCategory.Slug && s.Sessions.Idle > 0 && s.Sessions.Absolute > 0 {
+			cats[i].Retention = s.Sessions.describe()
+		}
+	}
 	if shared := s.consentsSharedWith(); shared != "" {
 		for i := range cats {
 			if cats[i].Slug == consentsCategory.Slug {

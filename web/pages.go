@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -105,8 +104,8 @@ var portalNotes = []portalNote{
 		text: func(s *Server) string {
 			return "this portal sets one cookie, and only when you sign in. It holds only a random code that keeps you " +
 				"signed in. It has no expiry date, so your browser deletes it when it closes; and it stops working " +
-				"when you sign out, or after " + spokenDuration(s.Config.Sessions.Idle) + " without use and " +
-				spokenDuration(s.Config.Sessions.Absolute) + " at most, even if a browser keeps it. Nothing on this " +
+				"when you sign out, or after " + models.SpokenDuration(s.Config.Sessions.Idle) + " without use and " +
+				models.SpokenDuration(s.Config.Sessions.Absolute) + " at most, even if a browser keeps it. Nothing on this " +
 				"portal comes from another site, so no one else sets cookies through it."
 		},
 	},
@@ -140,18 +139,6 @@ func (s *Server) policyWithNotes() []views.PolicySection {
 		}
 	}
 	return out
-}
-
-// spokenDuration says a duration in whole hours or minutes.
-func spokenDuration(d time.Duration) string {
-	n, unit := int(d/time.Minute), "minute"
-	if d >= time.Hour && d%time.Hour == 0 {
-		n, unit = int(d/time.Hour), "hour"
-	}
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.Itoa(n) + " " + unit + "s"
 }
 
 // parsePolicy reads a library's privacy policy written as plain text, the

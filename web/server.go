@@ -83,6 +83,9 @@ func New(store *models.Store, cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.Sessions.Idle == 0 {
 		cfg.Sessions = models.SessionLimits{Idle: 15 * time.Minute, Absolute: 8 * time.Hour}
 	}
+	// The active sign-ins' retention text names the limits this portal
+	// enforces.
+	store.Sessions = cfg.Sessions
 	s := &Server{Store: store, Log: log, Config: cfg, policy: parsePolicy(cfg.Policy)}
 	if cfg.LogoFile != "" {
 		b, err := os.ReadFile(cfg.LogoFile)

@@ -59,7 +59,7 @@ func (s *Server) loadAssistance(c echo.Context, sess *Session, st *models.Staff)
 	a := &assistance{Reason: reason, Note: note, Started: started}
 	elapsed := s.Store.Now().Sub(started)
 	if elapsed >= s.Config.AssistLimit || started.IsZero() {
-		detail := "ended automatically after " + spokenDuration(s.Config.AssistLimit)
+		detail := "ended automatically after " + models.SpokenDuration(s.Config.AssistLimit)
 		if _, err := s.Store.EndAssist(ctx, models.HashToken(sess.Token()), detail); err != nil {
 			return err
 		}

@@ -232,3 +232,26 @@ func TestPageSaysWhenItSignsOut(t *testing.T) {
 		}
 	})
 }
+
+// The sign-in lifetimes a library configures are the ones its pages
+// promise: the header's sign-out time and the active sign-ins' retention.
+func TestConfiguredSessionLimitsAreTheOnesPatronsRead(t *testing.T) {
+	cfg := demoConfig()
+	cfg.Sessions = models.SessionLimits{Idle: 30 * time.Minute, Absolute: 4 * time.Hour}
+	forEachDB(t, cfg, func(t *testing.T, a *app) {
+		a.patron(card, pin, "Rosa", "Parks")
+		c := a.client()
+		c.signIn(card, pin)
+		doc := c.get("/data/sessions").doc(t)
+		if got := doc.Find(`[data-testid="signs-out-at"]`).Text(); got != "Signs out at 6:30 PM if left idle" {
+			t.Errorf("page says %q", got)
+		}
+		body := doc.Text()
+		if want := "Until you sign out, after 30 minutes without activity, or 4 hours after sign-in."; !strings.Contains(body, want) {
+			t.Errorf("the active sign-ins page does not say %q", want)
+		}
+		if strings.Contains(body, "15 minutes") || strings.Contains(body, "8 hours") {
+			t.Error("the active sign-ins page names the default limits, not the configured ones")
+		}
+	})
+}
