@@ -39,6 +39,9 @@ type PatronView struct {
 	// legal is set when legal process ever touched the patron: a hold,
 	// in force or released, or a production.
 	legal bool
+	// historyKeep is the patron's choice to keep only the last months of
+	// their reading history (0: all of it), read in the same round trip.
+	historyKeep int
 }
 
 // PatronView works out what patron patronID's own pages may show now.
@@ -52,8 +55,10 @@ func (s *Store) patronView(db *gorm.DB, patronID int64) (PatronView, error) {
 	// legal process ever touched the patron (a hold, released or not, or
 	// a production): for nearly every patron it has not, and the
 	// overview then asks nothing more about it.
+	// The same round trip reads the patron's reading-history choice.
 	rows, err := db.Raw(`SELECT 0, id, request_id, placed_at, released_at FROM legal_holds WHERE patron_id = ?
-		UNION ALL SELECT 1, production_id, NULL, NULL, NULL FROM legal_production_patrons WHERE patron_id = ?`, patronID, patronID).Rows()
+		UNION ALL SELECT 1, production_id, NULL, NULL, NULL FROM legal_production_patrons WHERE patron_id = ?
+		UNION ALL SELECT 2, history_keep_months, NULL, NULL, NULL FROM patrons WHERE id = ?`, patronID, patronID, patronID).Rows()
 	if err != nil {
 		return v, fmt.Errorf("models: patron view: %w", err)
 	}
@@ -67,6 +72,10 @@ func (s *Store) patronView(db *gorm.DB, patronID int64) (PatronView, error) {
 		if err := rows.Scan(&production, &h.ID, &h.RequestID, &placed, &released); err != nil {
 			rows.Close()
 			return v, fmt.Errorf("models: patron view: %w", err)
+		}
+		if production == 2 {
+			v.historyKeep = int(h.ID)
+			continue
 		}
 		v.legal = true
 		if production == 1 {
@@ -142,6 +151,16 @@ func (v PatronView) dueRule(table string) (purgeRule, bool) {
 	if table == "audit_entries" {
 		return purgeRule{table: table, key: "id", where: "created_at < ?", args: []any{auditCutoff(v.now, v.r)}, patronScoped: true}, true
 	}
+	if table == "reading_history" {
+		// The purge's rule covers every patron's choice at once; this
+		// patron's is one cutoff, or none when they keep all of it (nearly
+		// everyone, whose pages then leave nothing out and count nothing).
+		if v.historyKeep <= 0 {
+			return purgeRule{}, false
+		}
+		return purgeRule{category: "reading_history", table: table, key: "id", where: "returned_at < ?",
+			args: []any{HistoryKeepCutoff(v.now, v.historyKeep)}, patronScoped: true}, true
+	}
 	return purgeRuleFor(v.now, v.r, table)
 }
 
@@ -183,6 +202,19 @@ func (h *Hidden) apply(q *gorm.DB, idCol string) *gorm.DB {
 		return q
 	}
 	return q.Where(idCol+" NOT IN ("+h.sql+")", h.args...)
+}
+
+// CountHidden counts the records h leaves out (0 for nil): those past
+// their retention that the purge has not deleted yet.
+func (s *Store) CountHidden(ctx context.Context, h *Hidden) (int64, error) {
+	if h == nil {
+		return 0, nil
+	}
+	var n int64
+	if err := s.DB.WithContext(ctx).Raw("SELECT COUNT(*) FROM ("+h.sql+") hidden", h.args...).Scan(&n).Error; err != nil {
+		return 0, fmt.Errorf("models: count hidden records: %w", err)
+	}
+	return n, nil
 }
 
 // HideFrom leaves out of q the patron's records of table that their

@@ -256,13 +256,26 @@ func (s *Server) DataDetail(c echo.Context) error {
 	}
 	d.Table = &t
 	base := "/data/" + cat.Slug
-	link := func(cursor string, at *models.Cursor) string {
+	// The reading history's page number travels in its pager's links
+	// (page), so that no page counts the entries before it, which would
+	// make page 200 cost what two hundred pages of rows do. The first page
+	// is 1; a link without one (an old bookmark) is counted once.
+	pageNo := 1
+	if req.After != nil || req.Before != nil {
+		pageNo, _ = strconv.Atoi(c.QueryParam("page"))
+		pageNo = max(pageNo, 0)
+	}
+	numbered := cat.Controls == models.HistoryControls && !assisted
+	link := func(cursor string, at *models.Cursor, n int) string {
 		q := url.Values{}
 		for k, v := range query {
 			q[k] = v
 		}
 		if at != nil {
 			q.Set(cursor, at.String())
+			if numbered && n > 0 {
+				q.Set("page", strconv.Itoa(n))
+			}
 		}
 		if len(q) == 0 {
 			return base
@@ -270,11 +283,11 @@ func (s *Server) DataDetail(c echo.Context) error {
 		return base + "?" + q.Encode()
 	}
 	if older != nil {
-		d.OlderURL = link("after", older)
+		d.OlderURL = link("after", older, pageNo+1)
 	}
 	if newer != nil {
-		d.NewerURL = link("before", newer)
-		d.NewestURL = link("", nil)
+		d.NewerURL = link("before", newer, pageNo-1)
+		d.NewestURL = link("", nil, 0)
 	}
 	switch cat.Controls {
 	case models.HistoryControls:
@@ -287,7 +300,7 @@ func (s *Server) DataDetail(c echo.Context) error {
 		}
 		if assisted {
 			d.Table = nil // the count only
-		} else if err := s.historyPlace(ctx, p, view, hs, newer, &d); err != nil {
+		} else if err := s.historyPlace(ctx, p, view, hs, newer, int64(pageNo), &d); err != nil {
 			return err
 		}
 		if !p.ReadingHistoryEnabled && n == 0 {
@@ -364,14 +377,33 @@ func (hs historySearch) query() url.Values {
 
 // historyPlace fills in the reading-history page's search form, its page
 // count ("Page 2 of 100") and the count of what the search found; newer
-// is the cursor of the page's first entry (nil on the first page).
-func (s *Server) historyPlace(ctx context.Context, p *models.Patron, view models.PatronView, hs historySearch, newer *models.Cursor, d *views.Detail) error {
+// is the cursor of the page's first entry (nil on the first page), page
+// its number from the link (0: unknown, then counted).
+//
+// The whole history's size is the count kept on the patron's row, less
+// what the page leaves out until the purge runs (a handful of rows, found
+// by index): only a search counts the entries it matches.
+func (s *Server) historyPlace(ctx context.Context, p *models.Patron, view models.PatronView, hs historySearch, newer *models.Cursor, page int64, d *views.Detail) error {
 	h := d.History
 	h.Search = &views.HistorySearch{Q: hs.text, From: hs.from, To: hs.to, Errors: hs.errs, Active: hs.filter.Active(),
 		Problems: views.Problems(hs.errs, "from", "to")}
-	total, before, err := s.Store.HistoryPlace(ctx, p.ID, hs.filter, models.PageRequest{Hide: view.Hide("reading_history")}, newer)
-	if err != nil {
-		return err
+	hide := view.Hide("reading_history")
+	var total int64
+	if page == 0 || hs.filter.Active() {
+		n, before, err := s.Store.HistoryPlace(ctx, p.ID, hs.filter, models.PageRequest{Hide: hide}, newer)
+		if err != nil {
+			return err
+		}
+		total = n
+		if page == 0 {
+			page = before/models.DefaultPageSize + 1
+		}
+	} else {
+		hidden, err := s.Store.CountHidden(ctx, hide)
+		if err != nil {
+			return err
+		}
+		total = max(p.HistoryCount-hidden, 0)
 	}
 	if !hs.filter.Active() {
 		h.Count = total // what the page shows: the daily purge may not have run yet
@@ -381,7 +413,7 @@ func (s *Server) historyPlace(ctx context.Context, p *models.Patron, view models
 	}
 	pages := (total + models.DefaultPageSize - 1) / models.DefaultPageSize
 	if pages > 1 {
-		page := min(before/models.DefaultPageSize+1, pages)
+		page = min(page, pages)
 		d.PageOf = "Page " + views.FormatCount(page) + " of " + views.FormatCount(pages)
 	}
 	return nil
@@ -898,12 +930,17 @@ func (s *Server) HistoryDelete(c echo.Context) error {
 }
 
 // historyBack is the part of a reading-history address that leads back
-// to the same page of the same search ("?q=…&after=…"), from the
+// to the same page of the same search ("?q=…&after=…&page=3"), from the
 // parameters in; "" for the first page of all of it.
 func historyBack(in url.Values) string {
 	q := url.Values{}
-	for _, k := range []string{"q", "from", "to", "after", "before"} {
+	for _, k := range []string{"q", "from", "to", "after", "before", "page"} {
 		if v := in.Get(k); v != "" && len(v) <= 200 {
+			if k == "page" {
+				if n, err := strconv.Atoi(v); err != nil || n < 1 {
+					continue
+				}
+			}
 			if k == "after" || k == "before" {
 				if _, ok := models.ParseCursor(v); !ok {
 					continue

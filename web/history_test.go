@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -55,6 +56,23 @@ func TestHistorySearchDatesAndPages(t *testing.T) {
 		d = c.get(older).doc(t)
 		if got := shownText(d, `[data-testid="page-of"]`); got != "Page 2 of 3" {
 			t.Errorf("second page says %q, want Page 2 of 3", got)
+		}
+		// The number travels in the links, so that no page counts the
+		// entries before it; an address without it (a bookmark from before)
+		// is counted, and one with a number past the end says the last.
+		third, _ := d.Find(`[data-testid="older"]`).Attr("href")
+		if !strings.Contains(third, "page=3") {
+			t.Errorf("the Older link of page 2 is %q, without page=3", third)
+		}
+		u, _ := url.Parse(third)
+		q := u.Query()
+		q.Del("page")
+		if got := shownText(c.get(u.Path+"?"+q.Encode()).doc(t), `[data-testid="page-of"]`); got != "Page 3 of 3" {
+			t.Errorf("the third page without its number says %q, want Page 3 of 3", got)
+		}
+		q.Set("page", "999")
+		if got := shownText(c.get(u.Path+"?"+q.Encode()).doc(t), `[data-testid="page-of"]`); got != "Page 3 of 3" {
+			t.Errorf("the third page numbered 999 says %q, want Page 3 of 3", got)
 		}
 
 		// By author, in any case; the pager keeps the words.
@@ -163,6 +181,23 @@ func TestHistoryKeepChoice(t *testing.T) {
 		}
 		if got := shownText(d, `[data-testid="history-clear"]`); got != "Delete all 365 items, keep it on" {
 			t.Errorf("the delete-all button says %q, want 365 items", got)
+		}
+		// Ten days on, the ten entries that grew older than 12 months are
+		// off the page at once, though the purge has not run: the page and
+		// its count say what the purge will leave, and after it, the same.
+		a.clock.Advance(10 * 24 * time.Hour)
+		c.signIn(p.CardNumber, "1234")
+		for _, when := range []string{"before the purge", "after the purge"} {
+			d = c.get("/data/reading-history").doc(t)
+			if got := shownText(d, `[data-testid="history-clear"]`); got != "Delete all 355 items, keep it on" {
+				t.Errorf("%s: the delete-all button says %q, want 355 items", when, got)
+			}
+			if got := shownText(d, `[data-testid="page-of"]`); got != "Page 1 of 8" {
+				t.Errorf("%s: the page says %q, want Page 1 of 8", when, got)
+			}
+			if _, err := a.store.Purge(t.Context(), false, 0, models.SessionLimits{Idle: 15 * time.Minute, Absolute: 8 * time.Hour}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		d = c.get("/data/consents").doc(t)
 		row := d.Find(`tbody tr`).First().Text()
