@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -280,6 +282,13 @@ func TestPageStatesJourney(t *testing.T) {
 		out.wantVisible(selFormError)
 		badLink := out.open("/unsubscribe/notices/not-a-token", "notices-unsubscribe-bad-link")
 		wantPage(t, badLink, http.StatusNotFound, "/unsubscribe/notices/not-a-token", "This link does not work")
+		// The link of a new-arrival email to Alex: its question, and its
+		// answer.
+		stop := out.visit(p.URL(noticeLink(t, p, direct, alex)), "notices-unsubscribe")
+		wantText(t, stop, "Stop emails about your favorite authors and subjects?")
+		out.wantEmptyJar("the notice unsubscribe link's page")
+		stopped := out.click(`[data-testid="confirm-stop-notices"]`, "notices-unsubscribed")
+		wantText(t, stopped, "No more emails about your favorite authors and subjects")
 
 		// Back at the desk once the assistance has run out.
 		ageAssistance(t, direct, 16*time.Minute)
@@ -289,22 +298,49 @@ func TestPageStatesJourney(t *testing.T) {
 	})
 }
 
+// setting is the value of one of portal p's settings, or "".
+func (p *portal) setting(name string) string {
+	var value string
+	for _, kv := range p.env {
+		if v, ok := strings.CutPrefix(kv, name+"="); ok {
+			value = v
+		}
+	}
+	return value
+}
+
 // database opens the database of portal p directly, as its operator could.
 func (p *portal) database(t *testing.T) *gorm.DB {
 	t.Helper()
-	var dataDir, dbURL string
-	for _, kv := range p.env {
-		if v, ok := strings.CutPrefix(kv, "CARREL_DATA_DIR="); ok {
-			dataDir = v
-		}
-		if v, ok := strings.CutPrefix(kv, "CARREL_DATABASE_URL="); ok {
-			dbURL = v
-		}
-	}
+	dbURL := p.setting("CARREL_DATABASE_URL")
 	if dbURL == "" {
-		dbURL = filepath.Join(dataDir, "carrel.db") // cmd/carrel's default
+		dbURL = filepath.Join(p.setting("CARREL_DATA_DIR"), "carrel.db") // cmd/carrel's default
 	}
 	return openDatabase(t, dbURL)
+}
+
+// noticeLink is the path of the unsubscribe link in the new-arrival emails
+// to pt, made with the demo portal's secret key as the portal makes it
+// (no carrel command prints it, and the demo portal sends no email).
+func noticeLink(t *testing.T, p *portal, db *gorm.DB, pt patron) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(p.setting("CARREL_DATA_DIR"), "demo-secret.key"))
+	if err != nil {
+		t.Fatalf("the demo secret key: %v", err)
+	}
+	keys, err := models.ParseKeys(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := models.NewStore(db, models.SystemClock{}, keys, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	who, err := store.PatronByCard(context.Background(), pt.Card)
+	if err != nil {
+		t.Fatalf("find %s: %v", pt.FullName, err)
+	}
+	return "/unsubscribe/notices/" + store.NoticeToken(who.ID)
 }
 
 // ageSessions moves the last request of the sessions matching where back
