@@ -50,6 +50,7 @@ func (tb *tab) audit(page string, resp *network.Response) *pageState {
 	tb.n++
 	name := fmt.Sprintf("%s-%02d-%s", tb.journey, tb.n, page)
 	st := tb.state()
+	recordAudited(st.URL.Path)
 	if resp != nil {
 		st.Status = resp.Status
 		// On a shared computer, Back after sign-out must find nothing.

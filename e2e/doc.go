@@ -19,6 +19,13 @@
 //     every table body cell carries its column's name in data-label, which
 //     the phone shows beside the value.
 //
+// Every page the portal serves is audited by some journey: after a whole
+// run (no -run, -skip or -short), TestMain compares the audited paths with
+// the GET routes of the route table and the categories of "What we hold
+// about you", and fails when one was never audited (coverage_test.go,
+// which also holds TestPageStatesJourney for the states no other journey
+// reaches, and notPages, the routes that serve no page, each with why).
+//
 // On a page with thousands of table rows (the printable record of a
 // 5,000-item reading history) the screenshot and axe-core see the first 50
 // rows of each table only; the other rows repeat the same markup, and

@@ -48,7 +48,7 @@ func runMain(m *testing.M) int {
 	}
 	chromiumPath = findChromium()
 	axeJS = findAxe()
-	return m.Run()
+	return checkRouteCoverage(m.Run())
 }
 
 // goCommand is the go tool that runs this test, or "go" from PATH.

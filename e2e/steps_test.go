@@ -262,6 +262,9 @@ func nextDemoCode(username string) string {
 	demoCodes.Lock()
 	defer demoCodes.Unlock()
 	step := max(time.Now().Unix()/30-1, demoCodes.last[username]+1)
+	// It must still be accepted when the portal checks it, a moment later:
+	// the step before this one stops being accepted as the next begins.
+	step = max(step, time.Now().Add(2*time.Second).Unix()/30-1)
 	if wait := time.Until(time.Unix((step-1)*30, 0)); wait > 0 {
 		time.Sleep(wait + 100*time.Millisecond) // the clock is the signal
 	}
