@@ -198,7 +198,7 @@ func TestPageStatesJourney(t *testing.T) {
 		pt := b.newTab(t, p, "states-patron")
 		pt.signInFresh(alex)
 		badDate := pt.open("/data/reading-history?q=&from=2026-02-30&to=", "history-search-bad-date")
-		wantPage(t, badDate, http.StatusOK, "/data/reading-history?q=&from=2026-02-30&to=", "Reading history")
+		wantPage(t, badDate, http.StatusUnprocessableEntity, "/data/reading-history?q=&from=2026-02-30&to=", "Reading history")
 		pt.wantVisible(selFormError)
 		pt.open("/data/reading-history", "reading-history")
 		do(pt, "choose to keep 12 months", chromedp.Click(chromedp.CSS(`[data-testid="history-keep"] input[value="12"]`)))

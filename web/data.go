@@ -318,7 +318,13 @@ func (s *Server) DataDetail(c echo.Context) error {
 	if d.Parts, err = s.categoryParts(ctx, cat, p.ID, view); err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.DataDetail(s.page(c, cat.Title), d))
+	status := http.StatusOK
+	if len(hs.errs) > 0 {
+		// A date that is not one: the form's errors, as every form's are
+		// (the rest of the search still applies).
+		status = http.StatusUnprocessableEntity
+	}
+	return s.render(c, status, views.DataDetail(s.page(c, cat.Title), d))
 }
 
 // historySearch is the reading-history page's search form as sent: the

@@ -117,7 +117,7 @@ func TestHistorySearchDatesAndPages(t *testing.T) {
 
 		// Bad dates are named beside their field; the rest still applies.
 		r = c.get("/data/reading-history?q=butler&from=2026-02-30&to=" + from)
-		wantStatus(t, r, http.StatusOK)
+		wantStatus(t, r, http.StatusUnprocessableEntity)
 		d = r.doc(t)
 		if got := shownText(d, `[data-testid="from-error"]`); !strings.Contains(got, "for example") {
 			t.Errorf("from-error says %q", got)
