@@ -257,11 +257,11 @@ func (c Choices) favoritesHeld() string {
 func (c Choices) noticesLine() string {
 	switch c.Notices {
 	case "daily":
-		return "We email you a daily digest of new arrivals that match them."
+		return "We send you " + FavoritesEmails + " once a day, when something new matches them."
 	case "weekly":
-		return "We email you a weekly digest of new arrivals that match them."
+		return "We send you " + FavoritesEmails + " once a week, when something new matches them."
 	}
-	return "We send you no emails about new arrivals."
+	return "We send you no " + FavoritesEmails + "."
 }
 
 func (c Choices) staffAccessLine() string {

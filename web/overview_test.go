@@ -38,7 +38,7 @@ func TestOverviewOpensWithYourChoices(t *testing.T) {
 		}
 		favorites := choices.Find(`[data-testid="choice-favorites"]`)
 		if text := squash(favorites.Text()); !strings.Contains(text, "Linked to your record. You follow 5 authors and subjects.") ||
-			!strings.Contains(text, "weekly digest") || favorites.Find(`a[href="/favorites"]`).Length() != 1 {
+			!strings.Contains(text, "emails about your favorite authors and subjects once a week") || favorites.Find(`a[href="/favorites"]`).Length() != 1 {
 			t.Errorf("favorites choice: %q", text)
 		}
 		lists := choices.Find(`[data-testid="choice-lists"]`)
