@@ -180,6 +180,7 @@ func TestPageStatesJourney(t *testing.T) {
 		wantPage(t, none, http.StatusUnprocessableEntity, recordPath+"/print", blake.FullName)
 		desk.wantElement(none, `[data-testid="print-error"]`, "Choose at least one section to print.")
 		do(desk, "tick the first section", chromedp.Click(chromedp.CSS(`[data-testid="desk-print"] input[type="checkbox"]`)))
+		do(desk, "say the library card was seen", chromedp.Click(chromedp.CSS(`[data-testid="desk-print"] input[name="identity"][value="card"]`)))
 		printout := desk.click(`[data-testid="desk-print-submit"]`, "desk-printout")
 		wantPage(t, printout, http.StatusOK, recordPath+"/print", blake.FullName)
 

@@ -107,8 +107,11 @@ type StaffPatronView struct {
 	// CheckNote are the choice and its note as sent.
 	Checks           []Option
 	Check, CheckNote string
-	// PrintChoices are the sections staff may print for the patron.
-	PrintChoices []PrintChoice
+	// PrintChoices are the sections staff may print for the patron;
+	// PrintCheck and PrintCheckNote, how staff checked the identity of
+	// the person asking for the printout, as sent.
+	PrintChoices               []PrintChoice
+	PrintCheck, PrintCheckNote string
 }
 
 // AuditRow is one audit entry for privacy officers. Action is in words

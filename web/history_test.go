@@ -271,7 +271,24 @@ func TestDeskPrintout(t *testing.T) {
 		if r.doc(t).Find(`[data-testid="print-error"]`).Length() != 1 {
 			t.Error("printing nothing is not refused with a message")
 		}
+		// A record is printed for the person at the desk only once staff
+		// have checked that it is the patron, as for assisting.
 		r = st.post(action, url.Values{"csrf_token": {tok}, "section": {"contact", "reading-history"}})
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		if r.doc(t).Find(`[data-testid="print_identity-error"]`).Length() != 1 {
+			t.Error("a printout without an identity check is not refused with a message next to the field")
+		}
+		r = st.post(action, url.Values{"csrf_token": {tok}, "section": {"contact"}, "identity": {"other"}})
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		if r.doc(t).Find(`[data-testid="print_identity_note-error"]`).Length() != 1 {
+			t.Error("“Other” without a note is not refused with a message next to the note")
+		}
+		var n int64
+		a.store.DB.Model(&models.AuditEntry{}).Where("action = ? AND patron_id = ?", models.AuditDeskPrint, p.ID).Count(&n)
+		if n != 0 {
+			t.Fatalf("%d printouts recorded for refused forms", n)
+		}
+		r = st.post(action, url.Values{"csrf_token": {tok}, "section": {"contact", "reading-history"}, "identity": {"card"}})
 		wantStatus(t, r, http.StatusOK)
 		d = r.doc(t)
 		if n := d.Find(".print-section").Length(); n != 2 || !strings.Contains(d.Text(), "Book 1") {
@@ -281,7 +298,7 @@ func TestDeskPrintout(t *testing.T) {
 		if err := a.store.DB.Where("action = ? AND patron_id = ?", models.AuditDeskPrint, p.ID).Take(&e).Error; err != nil {
 			t.Fatalf("no audit entry: %v", err)
 		}
-		if e.Detail != "Contact details, Reading history" {
+		if e.Detail != "Contact details, Reading history; checked it was you by seeing your library card" {
 			t.Errorf("the audit entry names %q", e.Detail)
 		}
 
@@ -290,7 +307,7 @@ func TestDeskPrintout(t *testing.T) {
 			t.Fatal(err)
 		}
 		a.store.DB.Create(&models.HistoryEntry{PatronID: p.ID, Title: "Kept by mistake", CheckedOutAt: testNow, ReturnedAt: testNow})
-		d = st.post(action, url.Values{"csrf_token": {tok}, "section": {"reading-history"}}).doc(t)
+		d = st.post(action, url.Values{"csrf_token": {tok}, "section": {"reading-history"}, "identity": {"questions"}}).doc(t)
 		if strings.Contains(d.Text(), "Kept by mistake") || !strings.Contains(d.Text(), "Reading history is off") {
 			t.Error("a patron without reading history had titles printed at the desk")
 		}
@@ -298,7 +315,7 @@ func TestDeskPrintout(t *testing.T) {
 		pc := a.client()
 		pc.signIn(p.CardNumber, "1234")
 		got := pc.get("/data/staff-access").doc(t).Find("tbody").Text()
-		if !strings.Contains(got, "Printed your record at your request: Contact details, Reading history") {
+		if !strings.Contains(got, "Printed your record at your request: Contact details, Reading history; checked it was you by seeing your library card") {
 			t.Errorf("the patron's staff access does not show the printout: %q", excerpt(got))
 		}
 	})

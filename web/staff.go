@@ -413,14 +413,7 @@ func (s *Server) StaffAssist(c echo.Context) error {
 	if !oneLine(note) {
 		errs["note"] = "Keep the note to one line of at most 200 characters."
 	}
-	if !slices.ContainsFunc(models.IdentityChecks, func(ic models.IdentityCheck) bool { return ic.Value == check }) {
-		errs["identity"] = "Say how you checked that this is the patron."
-	} else if check == "other" && checkNote == "" {
-		errs["identity_note"] = "Say how you checked that this is the patron."
-	}
-	if !oneLine(checkNote) {
-		errs["identity_note"] = "Keep the note to one line of at most 200 characters."
-	}
+	checkIdentity(errs, "identity", check, checkNote)
 	if len(errs) > 0 {
 		return s.renderStaffPatron(c, id, http.StatusUnprocessableEntity,
 			views.StaffPatronView{Reason: reason, Note: note, Check: check, CheckNote: checkNote, Errors: errs})
@@ -435,9 +428,6 @@ func (s *Server) StaffAssist(c echo.Context) error {
 	if reason != "other" {
 		note = ""
 	}
-	if check != "other" {
-		checkNote = ""
-	}
 	if err := s.Store.RecordAssist(c.Request().Context(), st.ID, p.ID, models.AuditAssistStart, models.AssistReasonLabel(reason, note),
 		models.IdentityCheckDetail(check, checkNote)); err != nil {
 		return err
@@ -449,6 +439,21 @@ func (s *Server) StaffAssist(c echo.Context) error {
 		return err
 	}
 	return s.redirect(c, "/data")
+}
+
+// checkIdentity puts in errs, under field and field+"_note", what is
+// wrong with how a staff member says they checked that the person before
+// them is the patron (a choice of models.IdentityChecks; "other" needs a
+// one-line note), as assisting and the desk printout ask it.
+func checkIdentity(errs views.FieldErrors, field, check, note string) {
+	if !slices.ContainsFunc(models.IdentityChecks, func(ic models.IdentityCheck) bool { return ic.Value == check }) {
+		errs[field] = "Say how you checked that this is the patron."
+	} else if check == "other" && note == "" {
+		errs[field+"_note"] = "Say how you checked that this is the patron."
+	}
+	if !oneLine(note) {
+		errs[field+"_note"] = "Keep the note to one line of at most 200 characters."
+	}
 }
 
 // oneLine says whether a note typed on a form is one line of at most 200
@@ -489,11 +494,21 @@ func (s *Server) StaffPatronPrint(c echo.Context) error {
 			titles = append(titles, cat.Title)
 		}
 	}
+	// As for assisting: the record goes only to the patron, so staff say
+	// how they checked that the person before them is the patron.
+	check, checkNote := c.FormValue("identity"), strings.TrimSpace(c.FormValue("identity_note"))
+	errs := views.FieldErrors{}
 	if len(titles) == 0 {
-		return s.renderStaffPatron(c, id, http.StatusUnprocessableEntity, views.StaffPatronView{Errors: views.FieldErrors{"print": "Choose at least one section to print."}})
+		errs["print"] = "Choose at least one section to print."
+	}
+	checkIdentity(errs, "print_identity", check, checkNote)
+	if len(errs) > 0 {
+		return s.renderStaffPatron(c, id, http.StatusUnprocessableEntity,
+			views.StaffPatronView{PrintCheck: check, PrintCheckNote: checkNote, Errors: errs})
 	}
 	st := currentStaff(c)
-	if err := s.Store.RecordAssist(ctx, st.ID, p.ID, models.AuditDeskPrint, deskPrintReason, strings.Join(titles, ", ")); err != nil {
+	detail := strings.Join(titles, ", ") + "; " + models.IdentityCheckDetail(check, checkNote)
+	if err := s.Store.RecordAssist(ctx, st.ID, p.ID, models.AuditDeskPrint, deskPrintReason, detail); err != nil {
 		return err
 	}
 	v, err := s.printView(c, &p, chosen, true)
