@@ -67,7 +67,7 @@ func TestLibrarySystemJourney(t *testing.T) {
 			"CARREL_WEBHOOK_URL=" + hooks.url,
 			"CARREL_WEBHOOK_SECRET=" + hooks.secretText,
 		})
-		if logs := p.logs.String(); !strings.Contains(logs, "CARREL_KOHA_URL is http") ||
+		if logs := p.waitLog("CARREL_KOHA_URL is http", "CARREL_WEBHOOK_URL"); !strings.Contains(logs, "CARREL_KOHA_URL is http") ||
 			!strings.Contains(logs, "CARREL_WEBHOOK_URL") {
 			t.Errorf("serve did not warn that Koha and the webhook receiver are reached over plain http:\n%s", logs)
 		}

@@ -44,6 +44,25 @@ type portal struct {
 	termSent bool
 }
 
+// waitLog waits up to a few seconds for the server's log to hold every
+// one of wants, and returns the log as it then is. The portal is ready
+// once it listens, but its log arrives through a pipe of its own: a line
+// written just before may not have been read yet.
+func (p *portal) waitLog(wants ...string) string {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		logs := p.logs.String()
+		all := true
+		for _, w := range wants {
+			all = all && strings.Contains(logs, w)
+		}
+		if all || time.Now().After(deadline) {
+			return logs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // startPortal seeds a fresh database on engine db with the demo data and
 // serves the portal on it; see launchPortal for its end.
 func startPortal(t *testing.T, db string) *portal {
