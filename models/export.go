@@ -57,6 +57,8 @@ type exportChoices struct {
 	HistoryKeepMonths int    `json:"reading_history_keep_months"`
 	FavoritesLinked   bool   `json:"favorites_linked"`
 	FavoritesNotice   string `json:"favorites_notice"`
+	// Language is "" until the patron chooses one with the switch.
+	Language string `json:"language"`
 }
 
 type exportCategory struct {
@@ -92,7 +94,7 @@ func (s *Store) Export(ctx context.Context, patronID int64, meta ExportMeta, out
 				CardExpiresOn: p.CardExpiresOn.Format("2006-01-02"), BorrowingStatus: p.BorrowingStatus,
 				LastSignInAt: p.LastSignInAt, CreatedAt: p.CreatedAt,
 			},
-			Choices: exportChoices{p.ReadingHistoryEnabled, p.HistoryKeepMonths, p.FavoritesLinked, p.FavoritesNotice},
+			Choices: exportChoices{p.ReadingHistoryEnabled, p.HistoryKeepMonths, p.FavoritesLinked, p.FavoritesNotice, p.Language},
 		})
 		if err != nil {
 			return err

@@ -30,6 +30,7 @@ var frozenSteps = []struct{ id, sqlite, postgres string }{
 	{"202612030001_ils_link", "91bcf4a804ecfaf3", "6183c375442c4aad"},
 	{"202612030002_staff_sign_in", "7552c0a06cc80de9", "f1afb625b907f609"},
 	{"202612030003_history_keep", "9207f659e543f09f", "9207f659e543f09f"},
+	{"202612030004_patron_language", "9bb68ac03fa3b4b3", "9bb68ac03fa3b4b3"},
 }
 
 func TestMigrationsAreFrozen(t *testing.T) {

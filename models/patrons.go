@@ -19,3 +19,12 @@ func (s *Store) PatronByCard(ctx context.Context, card string) (Patron, error) {
 	err := s.db(ctx).Where("card_number = ?", NormalizeCard(card)).Take(&p).Error
 	return p, notFound(err)
 }
+
+// SetLanguage keeps the language patron chose with the language switch
+// ("en", "es"), which their emails are then written in. It is the
+// patron's own preference, not a consent, so it is not in the ledger; the
+// overview shows it with the contact details and the export carries it.
+func (s *Store) SetLanguage(ctx context.Context, patronID int64, lang string) error {
+	return s.db(ctx).Model(&Patron{}).Where("id = ?", patronID).
+		UpdateColumns(map[string]any{"language": lang, "updated_at": s.Now()}).Error
+}

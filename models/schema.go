@@ -42,7 +42,10 @@ type Patron struct {
 	HistoryKeepMonths int
 	FavoritesLinked   bool
 	FavoritesNotice   string // "none", "daily" or "weekly"
-	LastSignInAt      *time.Time
+	// Language is the language the patron chose with the switch ("en",
+	// "es"; "" until they choose): their emails are written in it.
+	Language     string
+	LastSignInAt *time.Time
 	// AssistSeenAt is when the patron last dismissed the notice of what
 	// staff did while assisting them.
 	AssistSeenAt *time.Time

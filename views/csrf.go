@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/a-h/templ"
+	"github.com/carrel-library/carrel/views/i18n"
 	templruntime "github.com/a-h/templ/runtime"
 )
 
@@ -18,13 +19,19 @@ type csrfField string
 var _ templ.Component = csrfField("")
 
 // Render writes <input type="hidden" name="csrf_token" value="TOKEN">,
-// the value escaped as templ escapes an attribute.
+// the value escaped as templ escapes an attribute; and, when the visitor
+// chose a language before signing in (URLLang), <input type="hidden"
+// name="lang" value="es">, so that the page the form leads to speaks it.
 func (t csrfField) Render(ctx context.Context, w io.Writer) error {
 	v, err := templruntime.NewAttributeExpression(string(t)).Resolve(ctx)
 	if err != nil {
 		return err
 	}
-	for _, s := range [...]string{`<input type="hidden" name="csrf_token" value="`, v, `">`} {
+	lang := ""
+	if l := URLLang(ctx); l != "" && i18n.Supported(l) {
+		lang = `<input type="hidden" name="lang" value="` + l + `">`
+	}
+	for _, s := range [...]string{`<input type="hidden" name="csrf_token" value="`, v, `">`, lang} {
 		if _, err := io.WriteString(w, s); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/carrel-library/carrel/static"
 )
 
@@ -47,6 +48,12 @@ type Page struct {
 	// Contact is the library's privacy contact (CARREL_PRIVACY_CONTACT);
 	// its zero value sends patrons to any desk.
 	Contact Contact
+	// URL is the page's path and query as asked for, for the language
+	// switch's links and its return.
+	URL string
+	// NoSwitch hides the language switch (staff pages, which are English
+	// only for now).
+	NoSwitch bool
 }
 
 // Contact is whom a patron reaches about their privacy: a name and at
@@ -108,12 +115,12 @@ func (c Contact) parts() []contactPart {
 	return out
 }
 
-// Words is the contact in one plain line, for emails: "Privacy Officer,
-// privacy@library.example, +1 310 458 8600, 1 Main St." When none is set,
-// it sends the patron to any desk of library.
-func (c Contact) Words(library string) string {
+// Words is the contact in one plain line, for emails: "contact Privacy
+// Officer, privacy@library.example, +1 310 458 8600, 1 Main St". When none
+// is set, it sends the patron to any desk of library.
+func (c Contact) Words(t *i18n.Tr, library string) string {
 	if !c.Set() {
-		return "ask at any desk of " + library
+		return t.S("layout.contact.words_desk", "Library", library)
 	}
 	parts := []string{c.Name}
 	for _, p := range []string{c.Email, c.Phone, c.Address} {
@@ -121,7 +128,7 @@ func (c Contact) Words(library string) string {
 			parts = append(parts, p)
 		}
 	}
-	return "contact " + strings.Join(parts, ", ")
+	return t.S("layout.contact.words", "Contact", strings.Join(parts, ", "))
 }
 
 // AssistEnded says that a staff member's assistance ran out: for whom,
@@ -151,7 +158,8 @@ func (p Page) SignOutURL() string {
 // SignedIn reports whether a patron or staff member is signed in.
 func (p Page) SignedIn() bool { return p.Principal != nil }
 
-// NavItem is one link of the main navigation.
+// NavItem is one link of the main navigation: its label's message ID
+// and where it leads.
 type NavItem struct {
 	Label, Href string
 }
@@ -159,27 +167,27 @@ type NavItem struct {
 // Nav lists the navigation links for the visitor.
 func (p Page) Nav() []NavItem {
 	if p.Principal != nil && p.Principal.Kind == "staff" && p.Assist == nil {
-		items := []NavItem{{"Console", "/staff"}, {"Find a patron", "/staff/patrons"}, {"New arrivals", "/staff/arrivals"}}
+		items := []NavItem{{"layout.nav.console", "/staff"}, {"layout.nav.find_patron", "/staff/patrons"}, {"layout.nav.arrivals", "/staff/arrivals"}}
 		if p.CanAudit {
-			items = append(items, NavItem{"Audit log", "/staff/audit"}, NavItem{"Retention", "/staff/retention"},
-				NavItem{"Legal requests", "/staff/legal"}, NavItem{"Statistics", "/staff/stats"})
+			items = append(items, NavItem{"layout.nav.audit", "/staff/audit"}, NavItem{"layout.nav.retention", "/staff/retention"},
+				NavItem{"layout.nav.legal", "/staff/legal"}, NavItem{"layout.nav.stats", "/staff/stats"})
 		}
 		if p.CanAdmin {
-			items = append(items, NavItem{"Mailing lists", "/staff/lists"}, NavItem{"Staff accounts", "/staff/accounts"})
+			items = append(items, NavItem{"layout.nav.staff_lists", "/staff/lists"}, NavItem{"layout.nav.accounts", "/staff/accounts"})
 		}
 		return items
 	}
 	if p.Assist != nil || (p.Principal != nil && p.Principal.Kind == "patron") {
 		return []NavItem{
-			{"What we hold", "/data"},
-			{"Favorites", "/favorites"},
-			{"Mailing lists", "/mailing-lists"},
-			{"Privacy policy", "/policy"},
+			{"layout.nav.data", "/data"},
+			{"layout.nav.favorites", "/favorites"},
+			{"layout.nav.lists", "/mailing-lists"},
+			{"layout.nav.policy", "/policy"},
 		}
 	}
 	return []NavItem{
-		{"Home", "/"},
-		{"Privacy policy", "/policy"},
+		{"layout.nav.home", "/"},
+		{"layout.nav.policy", "/policy"},
 	}
 }
 

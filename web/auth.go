@@ -286,7 +286,7 @@ func (s *Server) startSession(c echo.Context, p models.Patron, channel string) e
 	// p is the row as it was before this sign-in wrote its time.
 	sess.SetLastVisit(p.LastSignInAt)
 	c.Set(ctxPatron, &p)
-	return nil
+	return s.signInLanguage(c, sess, p.ID, p.Language)
 }
 
 // Logout ends the session on the server and asks the browser to forget

@@ -58,7 +58,7 @@ var assistAllowed = map[string]bool{
 	"favorites": true, "favorites.link": true, "favorites.unlink": true, "favorites.unlink.submit": true,
 	"favorites.add": true, "favorites.remove": true, "favorites.notice": true,
 	"lists": true, "lists.subscribe": true, "lists.unsubscribe": true, "lists.unsubscribe_all": true,
-	"assist.end": true, "staff.logout": true,
+	"assist.end": true, "staff.logout": true, "language": true,
 }
 
 // Route is one line of the routing table: what it serves, who may reach
@@ -125,6 +125,9 @@ func (s *Server) RouteTable() []Route {
 		route(http.MethodPost, "/login", "login.submit", Public, s.LoginSubmit, signinLimit).signinForm((*Server).loginFormAgain),
 		// Signing out works with an expired session too (see Logout).
 		route(http.MethodPost, "/logout", "logout", Public, s.Logout).checksOwnToken(),
+		// The language switch of a signed-in visitor (before sign-in it is
+		// a link carrying ?lang=).
+		route(http.MethodPost, "/language", "language", Public, s.SetLanguage),
 		route(http.MethodGet, "/data", "data", PatronOnly, s.DataOverview),
 		route(http.MethodGet, "/data/export.json", "data.export", PatronOnly, s.DataExport),
 		route(http.MethodGet, "/data/print", "data.print", PatronOnly, s.DataPrint),
@@ -325,8 +328,10 @@ func (s *Server) router() *echo.Echo {
 		s.recoverPanic,
 		s.securityHeaders,
 		s.bodyLimit(),
+		s.language,
 		s.crossOrigin,
 		s.loadSession,
+		s.sessionLanguage,
 		s.checkCSRF,
 		s.countPageView,
 	)

@@ -157,6 +157,8 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 		Path:        c.Path(),
 		Demo:        s.Config.Demo,
 		Contact:     s.Config.PrivacyContact,
+		URL:         c.Request().URL.RequestURI(),
+		NoSwitch:    staffOnlyPage(c.Request().URL.Path) && currentAssist(c) == nil,
 	}
 	if s.logo != nil {
 		p.LogoURL = "/library-logo"

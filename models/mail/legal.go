@@ -8,6 +8,7 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	gomail "github.com/wneessen/go-mail"
 )
 
@@ -148,7 +149,7 @@ func LegalEmailText(library string, loc *time.Location, contact views.Contact, p
 		}
 	}
 	b.WriteString("\nYou can see what we hold about you by signing in to the privacy portal. To ask about this, ")
-	b.WriteString(contact.Words(library))
+	b.WriteString(contact.Words(i18n.For(i18n.English), library))
 	b.WriteString(".\n\n" + library + "\n")
 	return b.String()
 }

@@ -364,6 +364,7 @@ TABLE patrons (
 	ils_link text NOT NULL DEFAULT ''::text
 	ils_privacy integer
 	history_keep_months integer NOT NULL DEFAULT 0
+	language text NOT NULL DEFAULT ''::text
 	CONSTRAINT patrons_card_number_key UNIQUE (card_number)
 	CONSTRAINT patrons_ils_id_key UNIQUE (ils_id)
 	CONSTRAINT patrons_pkey PRIMARY KEY (id)

@@ -338,7 +338,7 @@ CREATE TABLE patrons (
 				favorites_notice TEXT NOT NULL DEFAULT 'none',
 				last_sign_in_at DATETIME,
 				created_at DATETIME NOT NULL,
-				updated_at DATETIME NOT NULL, assist_seen_at DATETIME, history_count BIGINT NOT NULL DEFAULT 0, ils_link TEXT NOT NULL DEFAULT '', ils_privacy INTEGER, history_keep_months INTEGER NOT NULL DEFAULT 0);
+				updated_at DATETIME NOT NULL, assist_seen_at DATETIME, history_count BIGINT NOT NULL DEFAULT 0, ils_link TEXT NOT NULL DEFAULT '', ils_privacy INTEGER, history_keep_months INTEGER NOT NULL DEFAULT 0, language TEXT NOT NULL DEFAULT '');
 
 CREATE TABLE reading_history (
 				id INTEGER PRIMARY KEY AUTOINCREMENT,
