@@ -28,6 +28,7 @@ var accessTable = map[string]string{
 	"GET /login":                                 "Y    Y   Y    Y   Y   Y",
 	"POST /login":                                "Y    Y   Y    Y   Y   Y",
 	"POST /logout":                               "Y    Y   Y    Y   Y   Y",
+	"POST /language":                             "F    Y   Y    Y   Y   Y",
 	"GET /policy":                                "Y    Y   Y    Y   Y   Y",
 	"GET /healthz":                               "Y    Y   Y    Y   Y   Y",
 	"GET /readyz":                                "Y    Y   Y    Y   Y   Y",

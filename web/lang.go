@@ -123,6 +123,15 @@ func (s *Server) SetLanguage(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "unknown language")
 	}
 	sess := session(c)
+	if sess == nil || !sess.SignedIn() {
+		// No session to keep it in, and none is started for it: the
+		// choice travels in the URL, as the switch's links carry it.
+		u, _ := url.Parse(next)
+		q := u.Query()
+		q.Set("lang", lang)
+		u.RawQuery = q.Encode()
+		return c.Redirect(http.StatusSeeOther, u.RequestURI())
+	}
 	sess.SetLang(lang)
 	if p := currentPatron(c); p != nil && currentStaff(c) == nil && p.Language != lang {
 		if err := s.Store.SetLanguage(c.Request().Context(), p.ID, lang); err != nil {
