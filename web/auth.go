@@ -12,6 +12,7 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/labstack/echo/v4"
 )
 
@@ -22,21 +23,22 @@ type loginForm struct {
 	Next string
 }
 
-// Validate checks the form's shape before any account is looked at.
-func (f loginForm) Validate() views.FieldErrors {
+// Validate checks the form's shape before any account is looked at, and
+// says what is wrong in t's language.
+func (f loginForm) Validate(t *i18n.Tr) views.FieldErrors {
 	errs := views.FieldErrors{}
 	card := models.NormalizeCard(f.Card)
 	switch {
 	case card == "":
-		errs["card"] = "Enter your library card number."
+		errs["card"] = t.S("signin.card.missing")
 	case len(card) < 5 || len(card) > 20 || strings.IndexFunc(card, func(r rune) bool { return r < '0' || r > '9' }) >= 0:
-		errs["card"] = "A library card number is 5 to 20 digits, with no letters."
+		errs["card"] = t.S("signin.card.invalid")
 	}
 	switch {
 	case f.PIN == "":
-		errs["pin"] = "Enter your PIN."
+		errs["pin"] = t.S("signin.pin.missing")
 	case len(f.PIN) > 64:
-		errs["pin"] = "That PIN is longer than any PIN we issue."
+		errs["pin"] = t.S("signin.pin.too_long")
 	}
 	return errs
 }
@@ -74,8 +76,8 @@ func (s *Server) LoginPage(c echo.Context) error {
 		return s.redirect(c, orDefault(next, "/data"))
 	}
 	f := views.LoginForm{Next: next, SignedOut: c.QueryParam("signed_out") == "1",
-		Ended: s.endedMessage(c, next), Purpose: signinPurpose(next)}
-	return s.renderLogin(c, http.StatusOK, "Sign in", f)
+		Ended: s.endedMessage(c, next), Purpose: signinPurpose(tr(c), next)}
+	return s.renderLogin(c, http.StatusOK, tr(c).S("signin.title"), f)
 }
 
 // endedMessage says, on a sign-in page, why the visitor was signed out
@@ -83,41 +85,45 @@ func (s *Server) LoginPage(c echo.Context) error {
 // sets), and where signing in takes them; "" otherwise. It is made of the
 // portal's own words and limits only: nothing from the address is echoed.
 func (s *Server) endedMessage(c echo.Context, next string) string {
-	var why, more string
-	idle := models.SpokenDuration(s.Config.Sessions.Idle)
+	t := tr(c)
+	idle := spokenDuration(t, s.Config.Sessions.Idle)
+	var why string
+	var more []string
 	switch c.QueryParam("ended") {
 	case lapsedIdle:
-		why = "You were signed out after " + idle + " without activity"
+		why = "signin.ended.idle"
 	case lapsedLimit:
-		why = "You were signed out because a sign-in lasts at most " + models.SpokenDuration(s.Config.Sessions.Absolute)
+		why = "signin.ended.limit"
 	case lapsedGone:
 		// Most often an idle session the sweep has deleted since, but
 		// it may have been ended from elsewhere: say both.
-		why = "You are no longer signed in"
-		more = " A sign-in ends after " + idle + " without activity, or when it is ended on another device."
+		why = "signin.ended.gone"
+		more = append(more, t.S("signin.ended.gone_more", "Idle", idle))
 	default:
 		return ""
 	}
 	form := c.QueryParam("form") == "1"
 	if form {
-		why += "; nothing was changed"
+		why += "_form"
 	}
-	why += "." + more
+	words := append([]string{t.S(why, "Idle", idle, "Limit", spokenDuration(t, s.Config.Sessions.Absolute))}, more...)
 	switch {
 	case form && next != "":
-		return why + " Sign in to go back to the page you were on."
+		words = append(words, t.S("signin.ended.back"))
 	case next != "":
-		return why + " Sign in to go on to the page you asked for."
+		words = append(words, t.S("signin.ended.next"))
+	default:
+		words = append(words, t.S("signin.ended.continue"))
 	}
-	return why + " Sign in to continue."
+	return strings.Join(words, " ")
 }
 
-// signinPurpose says what signing in is for, from the page it leads to
-// (a path localPath accepted): "Sign in to follow Octavia E. Butler" for a
-// catalog's follow link; "" when the page says nothing particular. A name
-// from the address is used only as Follow would accept it, and the page
-// escapes it like any text.
-func signinPurpose(next string) string {
+// signinPurpose says, in t's language, what signing in is for, from the
+// page it leads to (a path localPath accepted): "Sign in to follow Octavia
+// E. Butler" for a catalog's follow link; "" when the page says nothing
+// particular. A name from the address is used only as Follow would accept
+// it, and the page escapes it like any text.
+func signinPurpose(t *i18n.Tr, next string) string {
 	u, err := url.Parse(next)
 	if next == "" || err != nil {
 		return ""
@@ -125,28 +131,28 @@ func signinPurpose(next string) string {
 	switch p := u.Path; {
 	case p == "/opac/follow":
 		author, subject := u.Query().Get("author"), u.Query().Get("subject")
-		kind, what := models.FavoriteAuthor, "Sign in to follow "
+		kind, what := models.FavoriteAuthor, "signin.purpose.follow_author"
 		if author == "" {
-			kind, what = models.FavoriteSubject, "Sign in to follow the subject "
+			kind, what = models.FavoriteSubject, "signin.purpose.follow_subject"
 		}
 		if (author == "") != (subject == "") {
 			if name, err := models.ValidateFavorite(kind, author+subject); err == nil {
-				return what + name
+				return t.S(what, "Name", name)
 			}
 		}
-		return "Sign in to follow an author or subject"
+		return t.S("signin.purpose.follow")
 	case p == "/favorites" || strings.HasPrefix(p, "/favorites/"):
-		return "Sign in to see your favorite authors and subjects"
+		return t.S("signin.purpose.favorites")
 	case p == "/mailing-lists":
-		return "Sign in to choose your mailing lists"
+		return t.S("signin.purpose.lists")
 	case p == "/data/export.json":
-		return "Sign in to download a copy of your record"
+		return t.S("signin.purpose.export")
 	case p == "/data/print":
-		return "Sign in to print what we hold about you"
+		return t.S("signin.purpose.print")
 	case p == "/data/reading-history" || strings.HasPrefix(p, "/data/reading-history/"):
-		return "Sign in to see your reading history"
+		return t.S("signin.purpose.history")
 	case p == "/data" || strings.HasPrefix(p, "/data/"):
-		return "Sign in to see what we hold about you"
+		return t.S("signin.purpose.data")
 	}
 	return ""
 }
@@ -156,9 +162,11 @@ func signinPurpose(next string) string {
 func (s *Server) LoginSubmit(c echo.Context) error {
 	f := loginForm{Card: c.FormValue("card"), PIN: c.FormValue("pin"), Next: localPath(c.FormValue("next"))}
 	view := views.LoginForm{Card: f.Card, Next: f.Next}
-	if errs := f.Validate(); len(errs) > 0 {
+	t := tr(c)
+	errTitle := t.S("signin.title_error")
+	if errs := f.Validate(t); len(errs) > 0 {
 		view.Errors = errs
-		return s.renderLogin(c, http.StatusUnprocessableEntity, "Error: Sign in", view)
+		return s.renderLogin(c, http.StatusUnprocessableEntity, errTitle, view)
 	}
 	in, err := s.Store.SignInPatron(signinContext(c), f.Card, f.PIN)
 	var locked *models.LockedError
@@ -175,29 +183,26 @@ func (s *Server) LoginSubmit(c echo.Context) error {
 		}
 		s.Log.Warn("patron sign-in: the library's system is not answering", "connector", connector)
 		s.stats.Inc("signin.ils_unavailable")
-		view.Message = ilsUnavailableMessage
+		view.Message = t.S("signin.ils_unavailable")
 		c.Response().Header().Set("Retry-After", ilsRetryAfter)
-		return s.renderLogin(c, http.StatusServiceUnavailable, "Error: Sign in", view)
+		return s.renderLogin(c, http.StatusServiceUnavailable, errTitle, view)
 	case errors.As(err, &busy):
-		view.Message = busyMessage(busy, "card number")
-		return s.renderLogin(c, busyStatus(c, busy), "Error: Sign in", view)
+		view.Message = busyMessage(t, busy, t.S("signin.busy.card"))
+		return s.renderLogin(c, busyStatus(c, busy), errTitle, view)
 	case errors.As(err, &locked):
-		view.Message = "For your security, sign-in with this card is paused until " +
-			views.FormatTimeZone(locked.Until, s.Config.Location) +
-			" after several unsuccessful tries. Try again then, or ask at any library desk."
+		view.Message = t.S("signin.locked", "Time", t.TimeZone(locked.Until, s.Config.Location))
 		s.retryAfterLock(c, locked)
-		return s.renderLogin(c, http.StatusTooManyRequests, "Error: Sign in", view)
+		return s.renderLogin(c, http.StatusTooManyRequests, errTitle, view)
 	case errors.Is(err, models.ErrBadCredentials):
-		view.Message = "That card number and PIN do not match our records. Check both and try again."
-		return s.renderLogin(c, http.StatusUnauthorized, "Error: Sign in", view)
+		view.Message = t.S("signin.bad_credentials")
+		return s.renderLogin(c, http.StatusUnauthorized, errTitle, view)
 	case errors.Is(err, models.ErrILSCardConflict):
 		// The ILS accepted the card, but here it belongs to another
 		// record: staff must look, and the log says so without the card.
 		s.Log.Warn("patron sign-in: the library's system gave a card number another record holds here; " +
 			"the next patrons import, or staff, must correct it")
-		view.Message = "The library's system accepted your card, but it does not match your record here yet, " +
-			"so we could not sign you in. Nothing was changed. Please ask at any library desk, and we will put it right."
-		return s.renderLogin(c, http.StatusConflict, "Error: Sign in", view)
+		view.Message = t.S("signin.card_conflict")
+		return s.renderLogin(c, http.StatusConflict, errTitle, view)
 	case err != nil:
 		return err
 	}
@@ -210,7 +215,7 @@ func (s *Server) LoginSubmit(c echo.Context) error {
 	if in.Created {
 		session(c).WelcomeFromILS()
 	}
-	if msg := followedNotice(in.Followed); msg != "" {
+	if msg := followedNotice(tr(c), in.Followed); msg != "" {
 		s.flash(c, msg)
 	}
 	return s.redirect(c, orDefault(f.Next, "/data"))
@@ -241,13 +246,14 @@ func (s *Server) retryAfterLock(c echo.Context, locked *models.LockedError) {
 	c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, secs)))
 }
 
-// busyMessage says why a sign-in was not checked; what names the account
-// field, so the visitor knows nothing was decided about it.
-func busyMessage(busy *models.BusyError, what string) string {
+// busyMessage says, in t's language, why a sign-in was not checked; what
+// names the account field ("card number"), so the visitor knows nothing
+// was decided about it.
+func busyMessage(t *i18n.Tr, busy *models.BusyError, what string) string {
 	if busy.PerClient {
-		return "A sign-in from your connection is already waiting to be checked. Please wait for it, or try again in a few seconds."
+		return t.S("signin.busy.client")
 	}
-	return "Sign-in is very busy at the moment, so we could not check your " + what + " yet. Please try again in a few seconds."
+	return t.S("signin.busy.all", "What", what)
 }
 
 // renderLogin shows the patron sign-in form with a fresh form token.
@@ -261,8 +267,7 @@ func (s *Server) renderLogin(c echo.Context, status int, title string, f views.L
 // typed (never the secret) and a sentence saying why, rather than a bare
 // refusal.
 func (s *Server) signinFormExpired(c echo.Context, again signinFormAgain) error {
-	const msg = "This sign-in form was open too long, or it was incomplete. Please sign in again."
-	return again(s, c, http.StatusForbidden, msg)
+	return again(s, c, http.StatusForbidden, tr(c).S("signin.form_expired"))
 }
 
 // loginFormAgain shows the patron sign-in form again after a refused
@@ -270,7 +275,7 @@ func (s *Server) signinFormExpired(c echo.Context, again signinFormAgain) error 
 func (s *Server) loginFormAgain(c echo.Context, status int, msg string) error {
 	r := c.Request()
 	f := views.LoginForm{Card: r.PostFormValue("card"), Next: localPath(r.PostFormValue("next")), Message: msg}
-	return s.renderLogin(c, status, "Error: Sign in", f)
+	return s.renderLogin(c, status, tr(c).S("signin.title_error"), f)
 }
 
 // startSession signs a patron in on a brand-new session: whatever session
@@ -299,7 +304,13 @@ func (s *Server) Logout(c echo.Context) error {
 	if sess.SignedIn() && !sess.validCSRF(formToken(c)) {
 		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong form token")
 	}
+	to := "/login?signed_out=1"
 	if sess != nil {
+		// The language chosen in the session goes on in the address, as
+		// before sign-in: no cookie is left to keep it.
+		if lang := sess.Lang(); lang != "" && i18n.Supported(lang) {
+			to += "&lang=" + url.QueryEscape(lang)
+		}
 		if err := s.declineHandoff(c); err != nil {
 			return err
 		}
@@ -308,7 +319,7 @@ func (s *Server) Logout(c echo.Context) error {
 		}
 	}
 	c.Response().Header().Set("Clear-Site-Data", `"cache", "cookies"`)
-	return c.Redirect(http.StatusSeeOther, "/login?signed_out=1")
+	return c.Redirect(http.StatusSeeOther, to)
 }
 
 func orDefault(s, def string) string {

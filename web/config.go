@@ -32,8 +32,12 @@ type Config struct {
 	// PolicyVersion names that text in consent-ledger entries.
 	Policy        string
 	PolicyVersion string
-	Location      *time.Location
-	Sessions      models.SessionLimits
+	// PolicyES is the library's own Spanish version of the policy, plain
+	// text like Policy (CARREL_POLICY_FILE_ES); "" when it has none, and
+	// the Spanish policy page shows the English text, marked as English.
+	PolicyES string
+	Location *time.Location
+	Sessions models.SessionLimits
 	// AssistLimit is how long staff may assist a patron before the
 	// assistance ends by itself (at most 30 minutes).
 	AssistLimit time.Duration

@@ -507,7 +507,7 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 		}
 		if r, ok := rec.(models.ConsentEntry); ok && koha != nil {
 			st, sent := koha[r.ID]
-			row.Cells = append(row.Cells, s.kohaDelivery(st, sent))
+			row.Cells = append(row.Cells, s.kohaDelivery(tr(c), st, sent))
 		}
 		if h, ok := rec.(models.HistoryEntry); ok && actions && cat.Deletable {
 			row.Action = &views.RowAction{Label: "Delete", Name: "Delete " + h.Title + " from your history",
@@ -781,7 +781,7 @@ func (s *Server) HistoryOn(c echo.Context) error {
 	if _, _, err := s.Store.SetReadingHistory(c.Request().Context(), p.ID, true, s.actor(c)); err != nil {
 		return err
 	}
-	s.flash(c, "Reading history is on. Items you return from now on will be kept here."+s.catalogToldToo(p))
+	s.flash(c, "Reading history is on. Items you return from now on will be kept here."+s.catalogToldToo(tr(c), p))
 	return s.redirect(c, "/data/reading-history")
 }
 
@@ -886,7 +886,7 @@ func (s *Server) HistoryOff(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.flash(c, "Reading history is off. "+titleCase(plural(erased, "item was", "items were"))+" erased."+s.catalogToldToo(p))
+	s.flash(c, "Reading history is off. "+titleCase(plural(erased, "item was", "items were"))+" erased."+s.catalogToldToo(tr(c), p))
 	return s.redirect(c, "/data/reading-history")
 }
 

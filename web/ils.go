@@ -11,6 +11,7 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -20,11 +21,6 @@ func (s *Server) kohaWriteBack() bool {
 	return slices.Contains(s.Store.ConsentTargets, models.TargetKoha)
 }
 
-// ilsUnavailableMessage is what the sign-in form says when the library's
-// system could not be asked: nothing was decided about the card.
-const ilsUnavailableMessage = "The library's system is not answering, so we could not check your card and PIN. " +
-	"Nothing was changed. Please try again in a few minutes."
-
 // ilsRetryAfter is how long a visitor turned away because the library's
 // system is down is asked to wait, in seconds.
 const ilsRetryAfter = "120"
@@ -33,29 +29,28 @@ const ilsRetryAfter = "120"
 // library's catalog since their last visit the portal followed at this
 // sign-in. It names nothing of theirs but a count, so it may wait in the
 // session.
-func followedNotice(f *models.ILSFollow) string {
+func followedNotice(t *i18n.Tr, f *models.ILSFollow) string {
 	if f == nil || f.Subject != models.ConsentReadingHistory {
 		return ""
 	}
 	if f.NewValue == "on" {
-		return "Since your last visit, reading history was turned on for your card in the library's catalog, so we turned it on here too. " +
-			"Items you return from now on will be kept here."
+		return t.S("signin.followed.on")
 	}
-	msg := "Since your last visit, reading history was turned off for your card in the library's catalog, so we turned it off here too"
 	if f.Erased == 0 {
-		return msg + ". There was nothing to erase."
+		return t.S("signin.followed.off_nothing")
 	}
-	return msg + " and erased " + plural(f.Erased, "item", "items") + "."
+	return t.N("signin.followed.off_erased", f.Erased)
 }
 
 // catalogToldToo is what a reading-history change adds when it is written
 // back to Koha: the catalog hears of it shortly, and the consent history
-// says when. "" when this patron's choices are not written back.
-func (s *Server) catalogToldToo(p *models.Patron) string {
+// says when, in t's language (with a space before it, to follow a
+// sentence). "" when this patron's choices are not written back.
+func (s *Server) catalogToldToo(t *i18n.Tr, p *models.Patron) string {
 	if p == nil || p.ILSID == nil || !s.kohaWriteBack() {
 		return ""
 	}
-	return " The library's catalog will be told too; your consent history shows when it has it."
+	return " " + t.S("pages.catalog.told_too")
 }
 
 // connectorRows lays out every connector this instance knows, with what
@@ -177,19 +172,19 @@ func (s *Server) kohaDeliveries(ctx context.Context, patronID int64, rows []any)
 }
 
 // kohaDelivery says how far a consent change went to Koha, for the
-// consent history's "Library catalog" column.
-func (s *Server) kohaDelivery(st models.OutboxState, ok bool) string {
+// consent history's "Library catalog" column, in t's language.
+func (s *Server) kohaDelivery(t *i18n.Tr, st models.OutboxState, ok bool) string {
 	if !ok {
 		return "—"
 	}
 	switch st.Status {
 	case models.OutboxSent:
 		if st.SentAt != nil {
-			return "Sent on " + s.dateTime(*st.SentAt)
+			return t.S("pages.catalog.sent_on", "When", t.DateTime(*st.SentAt, s.Config.Location))
 		}
-		return "Sent"
+		return t.S("pages.catalog.sent")
 	case models.OutboxGivenUp:
-		return "Not sent (gave up)"
+		return t.S("pages.catalog.given_up")
 	}
-	return "Waiting to be sent"
+	return t.S("pages.catalog.waiting")
 }

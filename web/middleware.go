@@ -15,6 +15,7 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/labstack/echo/v4"
 )
 
@@ -456,25 +457,25 @@ func currentPatron(c echo.Context) *models.Patron {
 	return p
 }
 
-// errorText is what a visitor reads for each status: plain words, no
-// internals.
-func errorText(code int) (heading, message string) {
+// errorText is what a visitor reads for each status, in t's language:
+// plain words, no internals.
+func errorText(t *i18n.Tr, code int) (heading, message string) {
+	key := "500"
 	switch code {
 	case http.StatusBadRequest:
-		return "We could not understand that request", "Something in the address or the form was not as expected. Please go back and try again."
+		key = "400"
 	case http.StatusForbidden:
-		return "That action was refused", "You may not have access to this page, or the form expired or came from another site. Go back, reload the page, and try again."
+		key = "403"
 	case http.StatusNotFound, http.StatusMethodNotAllowed:
-		return "We could not find that page", "The address may be mistyped, or the page may have moved."
+		key = "404"
 	case http.StatusRequestEntityTooLarge:
-		return "That was more than we can accept", "Please send something smaller."
+		key = "413"
 	case http.StatusTooManyRequests:
-		return "Please slow down", "There were too many requests from here in a short time. Wait a minute, then try again."
+		key = "429"
 	case http.StatusServiceUnavailable:
-		return "The portal is resting", "We cannot reach the library's records right now, and nothing was changed. Please try again in a few minutes."
-	default:
-		return "Something went wrong on our side", "Nothing was changed. Please try again in a moment; if it keeps happening, ask at any library desk."
+		key = "503"
 	}
+	return t.S("errors." + key + ".heading"), t.S("errors." + key + ".message")
 }
 
 // networkAddress matches an IPv4 or IPv6 address, with or without a port,
@@ -524,20 +525,17 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(code)
 		return
 	}
-	heading, message := errorText(code)
+	t := tr(c)
+	heading, message := errorText(t, code)
 	if code >= 500 && !isSafeMethod(c.Request().Method) {
 		// A failure around the commit may come after the change was saved.
-		message = "Your change may or may not have been saved. Please check the page before trying again; if it keeps happening, ask at any library desk."
+		message = t.S("errors.5xx.form")
 	}
 	if he != nil && he.Message == notWhileAssisting {
-		heading = "Not while assisting a patron"
-		message = "While you assist a patron you may view their pages and change their privacy choices at their request, " +
-			"but not this. End assistance first."
+		heading, message = t.S("errors.assisting.heading"), t.S("errors.assisting.message")
 	}
 	if he != nil && he.Message == fromAnotherSite {
-		heading = "Open this from the staff console"
-		message = "This page was opened by a link on another site, so nothing was looked up and nothing was recorded. " +
-			"To find a patron, go to the staff console and search there."
+		heading, message = t.S("errors.other_site.heading"), t.S("errors.other_site.message")
 	}
 	var buf bytes.Buffer
 	p := s.page(c, heading)
@@ -579,7 +577,7 @@ func (s *Server) assistEnded(c echo.Context) *views.AssistEnded {
 	if id == nil {
 		return nil
 	}
-	v := &views.AssistEnded{After: models.SpokenDuration(s.Config.AssistLimit),
+	v := &views.AssistEnded{After: spokenDuration(tr(c), s.Config.AssistLimit),
 		AgainURL: "/staff/patrons/" + strconv.FormatInt(*id, 10), Unsent: !isSafeMethod(c.Request().Method)}
 	if p, err := s.Store.Patron(c.Request().Context(), *id); err == nil {
 		v.PatronName = p.FullName()
@@ -598,7 +596,7 @@ func (s *Server) renderAssistEnded(c echo.Context) error {
 	if !isSafeMethod(c.Request().Method) {
 		status = http.StatusForbidden
 	}
-	p := s.page(c, "Assistance has ended")
+	p := s.page(c, tr(c).S("pages.assist_ended.title"))
 	v := p.AssistEnded
 	p.AssistEnded = nil
 	if v == nil {

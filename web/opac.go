@@ -136,7 +136,7 @@ func (s *Server) HandoffConfirm(c echo.Context) error {
 		return err
 	}
 	v := views.HandoffConfirm{SignedInAs: current}
-	return s.render(c, http.StatusOK, views.HandoffAsk(s.page(c, "Continue as another patron?"), v))
+	return s.render(c, http.StatusOK, views.HandoffAsk(s.page(c, tr(c).S("pages.handoff.title")), v))
 }
 
 // HandoffContinue is the answer "continue" to HandoffConfirm's question:
@@ -203,7 +203,6 @@ func (s *Server) handoffRefused(c echo.Context, refused *models.HandoffError, un
 	if err != nil {
 		return err
 	}
-	f := views.LoginForm{Message: "That sign-in link from the catalog did not work: it may have expired or been used already. " +
-		"Sign in here instead.", CatalogReturn: back}
-	return s.renderLogin(c, http.StatusUnauthorized, "Sign in", f)
+	f := views.LoginForm{Message: tr(c).S("signin.handoff_refused"), CatalogReturn: back}
+	return s.renderLogin(c, http.StatusUnauthorized, tr(c).S("signin.title"), f)
 }

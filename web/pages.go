@@ -12,12 +12,13 @@ import (
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/static"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/labstack/echo/v4"
 )
 
 // Home is the public landing page.
 func (s *Server) Home(c echo.Context) error {
-	return s.render(c, http.StatusOK, views.Home(s.page(c, "Welcome")))
+	return s.render(c, http.StatusOK, views.Home(s.page(c, tr(c).S("pages.home.title"))))
 }
 
 func last(s string, n int) string {
@@ -28,9 +29,18 @@ func last(s string, n int) string {
 }
 
 // PolicyPage shows the library's privacy policy, in its own words, with
-// the portal's notes where the portal collects less than it allows.
+// the portal's notes where the portal collects less than it allows. A
+// Spanish page shows the library's Spanish version (CARREL_POLICY_FILE_ES)
+// when it has one; without one, the English text, marked as English, with
+// a line saying the policy is available only in English.
 func (s *Server) PolicyPage(c echo.Context) error {
-	return s.render(c, http.StatusOK, views.Policy(s.page(c, "Privacy policy"), s.Config.PolicyVersion, s.policyWithNotes()))
+	t := tr(c)
+	sections, lang := s.policy, i18n.English
+	if t.Lang() == "es" && len(s.policyES) > 0 {
+		sections, lang = s.policyES, "es"
+	}
+	v := views.PolicyView{Version: s.Config.PolicyVersion, Sections: s.policyWithNotes(t, sections), Lang: lang}
+	return s.render(c, http.StatusOK, views.Policy(s.page(c, t.S("pages.policy.title")), v))
 }
 
 // Healthz answers while the process is up.
@@ -82,48 +92,41 @@ func (s *Server) Logo(c echo.Context) error {
 // every sentence must stay true of the code: TestPolicyNotesAreTrue
 // checks them.
 type portalNote struct {
+	// topic finds the topic in the policy's words, English or Spanish.
 	topic *regexp.Regexp
-	text  func(s *Server) string
+	text  func(s *Server, t *i18n.Tr) string
 }
 
 var portalNotes = []portalNote{
 	{
 		// The accessLog middleware and clientKey (routes.go).
-		topic: regexp.MustCompile(`(?i)\bIP\)? address|internet protocol`),
-		text: func(*Server) string {
-			return "this portal does not store your IP address, the domain you connect from, your browser or " +
-				"operating system, or the site that linked you here. " +
-				"For each request its log records only the time, the kind of request and of page (never the page's full " +
-				"address), whether it worked and how long it took. Your IP address is used in memory only, to slow down repeated " +
-				"sign-in attempts, and is never saved or logged."
+		topic: regexp.MustCompile(`(?i)\bIP\)? address|internet protocol|direcci[oó]n(es)? (de )?IP|protocolo de internet`),
+		text: func(_ *Server, t *i18n.Tr) string {
+			return t.S("pages.note.ip")
 		},
 	},
 	{
 		// SessionStore.setCookie (session.go) and the session limits.
 		topic: regexp.MustCompile(`(?i)\bcookies?\b`),
-		text: func(s *Server) string {
-			return "this portal sets one cookie, and only when you sign in. It holds only a random code that keeps you " +
-				"signed in. It has no expiry date, so your browser deletes it when it closes; and it stops working " +
-				"when you sign out, or after " + models.SpokenDuration(s.Config.Sessions.Idle) + " without use and " +
-				models.SpokenDuration(s.Config.Sessions.Absolute) + " at most, even if a browser keeps it. Nothing on this " +
-				"portal comes from another site, so no one else sets cookies through it."
+		text: func(s *Server, t *i18n.Tr) string {
+			return t.S("pages.note.cookie", "Idle", spokenDuration(t, s.Config.Sessions.Idle),
+				"Absolute", spokenDuration(t, s.Config.Sessions.Absolute))
 		},
 	},
 	{
 		// The stats counters (stats.go) and the usage_counters table.
-		topic: regexp.MustCompile(`(?i)logged automatically|server logs`),
-		text: func(*Server) string {
-			return "this portal's statistics are daily counts and nothing more, such as page views by part of the " +
-				"site, sign-ins, exports and privacy choices made. Each count is a date, the name of what was " +
-				"counted and a number: no names, card numbers or addresses."
+		topic: regexp.MustCompile(`(?i)logged automatically|server logs|se registra(n)? automáticamente|registros del servidor`),
+		text: func(_ *Server, t *i18n.Tr) string {
+			return t.S("pages.note.stats")
 		},
 	},
 }
 
-// policyWithNotes is the parsed policy with the portal's notes in place.
-func (s *Server) policyWithNotes() []views.PolicySection {
-	out := make([]views.PolicySection, len(s.policy))
-	for i, sec := range s.policy {
+// policyWithNotes is a parsed policy (English or Spanish) with the
+// portal's notes in place, written in t's language.
+func (s *Server) policyWithNotes(t *i18n.Tr, policy []views.PolicySection) []views.PolicySection {
+	out := make([]views.PolicySection, len(policy))
+	for i, sec := range policy {
 		out[i] = sec
 		out[i].Paragraphs = append([]views.PolicyParagraph(nil), sec.Paragraphs...)
 	}
@@ -132,7 +135,7 @@ func (s *Server) policyWithNotes() []views.PolicySection {
 		for i := range out {
 			for j := range out[i].Paragraphs {
 				if p := &out[i].Paragraphs[j]; p.Text != "" && !p.Subheading && !p.Title && n.topic.MatchString(p.Text) {
-					p.Notes = append(p.Notes, n.text(s))
+					p.Notes = append(p.Notes, n.text(s, t))
 					break find
 				}
 			}
@@ -247,10 +250,13 @@ type policySegment struct {
 func (sg policySegment) text() string { return squashSpace(strings.Join(sg.lines, " ")) }
 
 var (
-	bulletMarker  = regexp.MustCompile(`^[-*•–]\s+`)
-	numberMarker  = regexp.MustCompile(`^\d{1,3}[.)]\s+`)
-	joiningWords  = map[string]bool{"a": true, "an": true, "and": true, "or": true, "nor": true, "the": true, "of": true, "to": true, "for": true, "in": true, "on": true, "at": true, "by": true, "with": true, "from": true, "about": true, "as": true, "into": true, "concerning": true, "regarding": true, "&": true}
-	titleMinor    = map[string]bool{"a": true, "an": true, "and": true, "or": true, "nor": true, "the": true, "of": true, "to": true, "for": true, "in": true, "on": true, "at": true, "by": true, "with": true, "from": true, "about": true, "as": true, "via": true, "per": true}
+	bulletMarker = regexp.MustCompile(`^[-*•–]\s+`)
+	numberMarker = regexp.MustCompile(`^\d{1,3}[.)]\s+`)
+	joiningWords = map[string]bool{"a": true, "an": true, "and": true, "or": true, "nor": true, "the": true, "of": true, "to": true, "for": true, "in": true, "on": true, "at": true, "by": true, "with": true, "from": true, "about": true, "as": true, "into": true, "concerning": true, "regarding": true, "&": true,
+		// A Spanish version (CARREL_POLICY_FILE_ES) breaks lines on its own.
+		"de": true, "del": true, "y": true, "e": true, "o": true, "u": true, "el": true, "la": true, "los": true, "las": true, "en": true, "para": true, "por": true, "con": true, "sobre": true, "al": true, "sus": true, "su": true}
+	titleMinor = map[string]bool{"a": true, "an": true, "and": true, "or": true, "nor": true, "the": true, "of": true, "to": true, "for": true, "in": true, "on": true, "at": true, "by": true, "with": true, "from": true, "about": true, "as": true, "via": true, "per": true,
+		"de": true, "del": true, "y": true, "e": true, "o": true, "u": true, "el": true, "la": true, "los": true, "las": true, "en": true, "para": true, "por": true, "con": true, "sobre": true, "al": true}
 	maxShortBlock = 150
 )
 

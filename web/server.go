@@ -26,11 +26,13 @@ type Server struct {
 	Log      *slog.Logger
 	Config   Config
 
-	echo    *echo.Echo
-	policy  []views.PolicySection
-	logo    []byte
-	stats   *stats
-	metrics http.Handler
+	echo   *echo.Echo
+	policy []views.PolicySection
+	// policyES is the library's Spanish policy, nil without one.
+	policyES []views.PolicySection
+	logo     []byte
+	stats    *stats
+	metrics  http.Handler
 	// routes finds a request's line of the route table.
 	routes routeIndex
 	// lookups paces each staff member's patron searches and records opened.
@@ -87,6 +89,9 @@ func New(store *models.Store, cfg Config, log *slog.Logger) (*Server, error) {
 	// enforces.
 	store.Sessions = cfg.Sessions
 	s := &Server{Store: store, Log: log, Config: cfg, policy: parsePolicy(cfg.Policy)}
+	if strings.TrimSpace(cfg.PolicyES) != "" {
+		s.policyES = parsePolicy(cfg.PolicyES)
+	}
 	if cfg.LogoFile != "" {
 		b, err := os.ReadFile(cfg.LogoFile)
 		if err != nil {
@@ -169,7 +174,7 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 			p.CanAudit = models.RoleRank(st.Role) >= models.RoleRank(models.RolePrivacyOfficer)
 			p.CanAdmin = models.RoleRank(st.Role) >= models.RoleRank(models.RoleAdmin)
 			if a := currentAssist(c); a != nil {
-				p.Assist = s.assistBanner(st, a)
+				p.Assist = s.assistBanner(tr(c), st, a)
 			}
 			p.AssistEnded = s.assistEnded(c)
 		} else if patron := currentPatron(c); patron != nil {
@@ -178,7 +183,7 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 		}
 		if p.Principal != nil {
 			p.CSRF = sess.CSRFToken()
-			s.signsOut(sess, &p)
+			s.signsOut(tr(c), sess, &p)
 		}
 		s.showNotice(c, sess, &p)
 	}
@@ -232,12 +237,13 @@ func (s *Server) flashRecord(c echo.Context, kind string, id int64) {
 	}
 }
 
-// A recordNotice is a message that names a record: say puts its name into
-// the sentence; general is said when the record is gone by the time the
-// page is shown (or cannot be read).
+// A recordNotice is a message that names a record: say is the ID of its
+// sentence, into which the record's name goes as Name; general, the ID
+// of the one said when the record is gone by the time the page is shown
+// (or cannot be read). Both are in the pages catalog.
 type recordNotice struct {
 	name    func(s *Server, c echo.Context, id int64) (string, error)
-	say     func(name string) string
+	say     string
 	general string
 }
 
@@ -259,41 +265,38 @@ func listName(s *Server, c echo.Context, id int64) (string, error) {
 
 // recordNotices are the messages flashRecord can keep, by kind.
 var recordNotices = map[string]recordNotice{
-	"favorite.followed": {patronFavorite, func(n string) string { return views.Sentence("You now follow " + n) },
-		"Your favorites are listed below."},
-	"favorite.already": {patronFavorite, func(n string) string { return views.Sentence("You already follow " + n) },
-		"Your favorites are listed below."},
-	"list.subscribed": {listName, func(n string) string { return views.Sentence("You are subscribed to " + n) },
-		"Your subscription is recorded."},
-	"list.unsubscribed": {listName, func(n string) string { return views.Sentence("You are unsubscribed from " + n) },
-		"You are unsubscribed."},
-	"list.saved": {listName, func(n string) string { return views.Sentence("Saved " + n) }, "The list is saved."},
+	"favorite.followed": {patronFavorite, "pages.notice.followed", "pages.notice.favorites"},
+	"favorite.already":  {patronFavorite, "pages.notice.already", "pages.notice.favorites"},
+	"list.subscribed":   {listName, "pages.notice.subscribed", "pages.notice.subscribed_general"},
+	"list.unsubscribed": {listName, "pages.notice.unsubscribed", "pages.notice.unsubscribed_general"},
+	"list.saved":        {listName, "pages.notice.saved", "pages.notice.saved_general"},
 	"assist.ended": {func(s *Server, c echo.Context, id int64) (string, error) {
 		p, err := s.Store.Patron(c.Request().Context(), id)
 		return p.FullName(), err
-	}, func(n string) string { return views.Sentence("You are no longer assisting " + n) },
-		"You are no longer assisting the patron."},
+	}, "pages.notice.assist_ended", "pages.notice.assist_ended_general"},
 }
 
-// recordNotice turns a kept "kind:id" into its sentence.
+// recordNotice turns a kept "kind:id" into its sentence, in the page's
+// language, ended by one full stop even when the name ends with one.
 func (s *Server) recordNotice(c echo.Context, rec string) string {
 	kind, idText, _ := strings.Cut(rec, ":")
 	n, ok := recordNotices[kind]
 	if !ok {
 		return ""
 	}
+	t := tr(c)
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if err != nil {
-		return n.general
+		return t.S(n.general)
 	}
 	name, err := n.name(s, c, id)
 	if err != nil || name == "" {
 		if !errors.Is(err, models.ErrNotFound) && err != nil {
 			s.Log.Warn("notice record unreadable", "kind", kind, "err", err)
 		}
-		return n.general
+		return t.S(n.general)
 	}
-	return n.say(name)
+	return views.Sentence(t.S(n.say, "Name", name))
 }
 
 // actor is who is making a change, for the consent ledger: the patron,

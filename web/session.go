@@ -11,6 +11,7 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 )
@@ -620,20 +621,29 @@ func idValue(x any) *int64 {
 // signsOut puts on a signed-in visitor's page when their session ends if
 // they leave it, in the library's time zone, so that a page left open
 // says so without any script.
-func (s *Server) signsOut(sess *Session, p *views.Page) {
+func (s *Server) signsOut(t *i18n.Tr, sess *Session, p *views.Page) {
 	at, idle, ok := s.Sessions.SignsOutAt(sess)
 	if !ok {
 		return
 	}
-	p.SignsOutAt, p.SignsOutIdle = views.FormatTime(at, s.Config.Location), idle
+	p.SignsOutAt, p.SignsOutIdle = t.Time(at, s.Config.Location), idle
+}
+
+// spokenDuration says d in t's language: in whole hours when it is one,
+// else in minutes ("15 minutes", "8 hours"; "15 minutos", "8 horas").
+func spokenDuration(t *i18n.Tr, d time.Duration) string {
+	if d >= time.Hour && d%time.Hour == 0 {
+		return t.N("signin.hours", int64(d/time.Hour))
+	}
+	return t.N("signin.minutes", int64(d.Round(time.Minute)/time.Minute))
 }
 
 // assistBanner is the banner of an assistance in progress: who, why, and
 // when it ends, as a time and in minutes (rounded up, so that "in 1
 // minute" is never already over).
-func (s *Server) assistBanner(st *models.Staff, a *assistance) *views.AssistBanner {
+func (s *Server) assistBanner(t *i18n.Tr, st *models.Staff, a *assistance) *views.AssistBanner {
 	left := int((a.Left + time.Minute - 1) / time.Minute)
 	return &views.AssistBanner{StaffName: st.DisplayName, PatronName: a.Patron.FullName(), Reason: a.reasonLabel(),
-		MinutesLeft: left, EndsIn: plural(int64(left), "minute", "minutes"),
-		EndsAt: views.FormatTime(a.Started.Add(s.Config.AssistLimit), s.Config.Location)}
+		MinutesLeft: left, EndsIn: t.N("signin.minutes", int64(left)),
+		EndsAt: t.Time(a.Started.Add(s.Config.AssistLimit), s.Config.Location)}
 }

@@ -144,7 +144,7 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 	var busy *models.BusyError
 	switch {
 	case errors.As(err, &busy):
-		f.Message = busyMessage(busy, "username")
+		f.Message = busyMessage(tr(c), busy, "username")
 		return s.renderStaffLogin(c, busyStatus(c, busy), "Error: Staff sign-in", f)
 	case errors.As(err, &locked):
 		f.Message = "Sign-in for this username is paused until " + views.FormatTimeZone(locked.Until, s.Config.Location) +

@@ -183,7 +183,7 @@ func (s *Server) StaffLoginCode(c echo.Context) error {
 	var busy *models.BusyError
 	switch {
 	case errors.As(err, &busy):
-		return s.renderCodeStep(c, busyStatus(c, busy), pending, busyMessage(busy, "username"))
+		return s.renderCodeStep(c, busyStatus(c, busy), pending, busyMessage(tr(c), busy, "username"))
 	case errors.As(err, &locked):
 		s.retryAfterLock(c, locked)
 		return s.renderCodeStep(c, http.StatusTooManyRequests, pending, "Sign-in for this username is paused until "+

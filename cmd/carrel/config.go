@@ -44,6 +44,7 @@ var settings = []setting{
 	{"CARREL_PRIVACY_CONTACT", "privacy-contact", "", "the library's privacy contact, shown on every page: 'name; email; phone; address' (a name and an email or a phone; unset: patrons are sent to any desk; demo: an example)"},
 	{"CARREL_LIBRARY_LOGO", "library-logo", "", "path of an SVG or PNG logo (default: Carrel's)"},
 	{"CARREL_POLICY_FILE", "policy-file", "", "path of the library's privacy policy as plain text (default: the bundled model policy)"},
+	{"CARREL_POLICY_FILE_ES", "policy-file-es", "", "path of the library's own Spanish version of the same policy, plain text like the English one (default: none; the Spanish page then shows the English text and says so)"},
 	{"CARREL_POLICY_VERSION", "policy-version", "2026-01", "version of the policy text, recorded with every consent"},
 	{"CARREL_TIMEZONE", "timezone", "America/Los_Angeles", "the library's time zone, for dates on pages"},
 	{"CARREL_SESSION_IDLE", "session-idle", "15m", "sign a visitor out after this long without a request"},
@@ -202,6 +203,13 @@ func parseConfig(vals map[string]*string) (*config, error) {
 			return nil, bad("CARREL_POLICY_FILE", "a readable, non-empty text file")
 		}
 		w.Policy = string(b)
+	}
+	if path := get("CARREL_POLICY_FILE_ES"); path != "" {
+		b, err := os.ReadFile(path) // #nosec G304 -- the operator names the policy file (CARREL_POLICY_FILE_ES)
+		if err != nil || len(strings.TrimSpace(string(b))) == 0 {
+			return nil, bad("CARREL_POLICY_FILE_ES", "a readable, non-empty text file")
+		}
+		w.PolicyES = string(b)
 	}
 	if w.PolicyVersion == "" || len(w.PolicyVersion) > 40 {
 		return nil, bad("CARREL_POLICY_VERSION", "a short version name such as 2026-01")
