@@ -174,6 +174,11 @@ func Match(acceptLanguage string) string {
 	if err != nil || len(tags) == 0 {
 		return English
 	}
+	// A test's browser asking for the pseudo-locale (once enabled) gets it:
+	// the matcher would take it for English.
+	if pseudoOn.Load() && tags[0].String() == Pseudo {
+		return Pseudo
+	}
 	_, i, conf := matcher.Match(tags...)
 	if conf == language.No {
 		return English
