@@ -117,6 +117,16 @@ func TestPublicPagesInSpanish(t *testing.T) {
 	wantText(t, doc, "h1", "No encontramos esa página")
 	wantText(t, doc, ".error-code", "Error 404")
 	wantText(t, doc, `[data-testid="error-page"] a`, "Ir a la página de inicio")
+	refused := c.post("/mailing-lists", url.Values{"list": {"1"}})
+	wantStatus(t, refused, http.StatusForbidden)
+	wantText(t, refused.doc(t), "h1", "Esa acción no se permitió")
+	req, _ := http.NewRequest(http.MethodPost, a.server.URL+"/login", strings.NewReader("card="+strings.Repeat("1", 2<<20)))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	tooBig := c.do(req)
+	wantStatus(t, tooBig, http.StatusRequestEntityTooLarge)
+	doc = tooBig.doc(t)
+	wantLang(t, doc, "es")
+	wantText(t, doc, "h1", "Eso es más de lo que podemos aceptar")
 	if got := a.cookies.all(); len(got) != 0 {
 		t.Fatalf("reading public pages in Spanish set a cookie: %q", got)
 	}

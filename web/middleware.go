@@ -470,6 +470,8 @@ func errorText(t *i18n.Tr, code int) (heading, message string) {
 		key = "404"
 	case http.StatusRequestEntityTooLarge:
 		key = "413"
+	case http.StatusUnprocessableEntity:
+		key = "422"
 	case http.StatusTooManyRequests:
 		key = "429"
 	case http.StatusServiceUnavailable:
@@ -524,6 +526,15 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(code)
 		return
+	}
+	if c.Response().Header().Get("Content-Language") == "" {
+		// Refused before the language was decided (a body too large): the
+		// address's choice or the browser's, without reading the body.
+		lang, inURL := c.QueryParam("lang"), true
+		if !i18n.Supported(lang) {
+			lang, inURL = i18n.Match(c.Request().Header.Get("Accept-Language")), false
+		}
+		setLanguage(c, lang, inURL)
 	}
 	t := tr(c)
 	heading, message := errorText(t, code)
