@@ -237,7 +237,8 @@ func TestLanguageChosenBeforeSignIn(t *testing.T) {
 
 // TestPublicPagesInPseudoLocale: every word of the public pages, the
 // sign-in page with its errors and messages, and an error page comes from
-// a catalog.
+// a catalog (a message missing from them shows as ⟦id⟧, which untranslated
+// reports too).
 func TestPublicPagesInPseudoLocale(t *testing.T) {
 	cfg := demoConfig()
 	cfg.LibraryName = "Библиотека"
@@ -263,8 +264,5 @@ func TestPublicPagesInPseudoLocale(t *testing.T) {
 		if words := untranslated(t, r.body); len(words) > 0 {
 			t.Errorf("%s: words not from a catalog:\n%s", name, strings.Join(words, "\n"))
 		}
-	}
-	for _, id := range i18n.Missing() {
-		t.Errorf("a page asked for message %s, which no catalog holds", id)
 	}
 }
