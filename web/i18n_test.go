@@ -159,9 +159,22 @@ func TestTheChoiceBeforeSignInTravelsInLinksAndFormsNotACookie(t *testing.T) {
 			t.Fatalf("the sign-in page set a cookie before sign-in: %q", got)
 		}
 
+		// A wrong PIN shows the form again, still in Spanish, still
+		// carrying the choice, still with no cookie.
+		wrong := c.post("/login", url.Values{"card": {card}, "pin": {"0000"}, "lang": {"es"},
+			"csrf_token": {form.Find(`input[name="csrf_token"]`).AttrOr("value", "")}})
+		wantLang(t, wrong, "es")
+		again := wrong.doc(t).Find(`form[action="/login"]`)
+		if got := again.Find(`input[type="hidden"][name="lang"]`).AttrOr("value", ""); got != "es" {
+			t.Fatalf("the sign-in form shown again after a wrong PIN carries lang=%q, want es", got)
+		}
+		if got := a.cookies.all(); len(got) != 0 {
+			t.Fatalf("a refused sign-in set a cookie: %q", got)
+		}
+
 		// The form as the page has it: token and hidden language.
 		r := c.post("/login", url.Values{"card": {card}, "pin": {pin}, "lang": {"es"},
-			"csrf_token": {form.Find(`input[name="csrf_token"]`).AttrOr("value", "")}})
+			"csrf_token": {again.Find(`input[name="csrf_token"]`).AttrOr("value", "")}})
 		wantRedirect(t, r, "/data")
 		if got := patronLanguage(t, a, p.ID); got != "es" {
 			t.Errorf("the patron's record keeps language %q after signing in in Spanish, want es (it decides their emails)", got)
