@@ -319,7 +319,7 @@ func substitute(src string, kv []any, count string) (string, bool) {
 // N writes message id for a count: its CLDR plural form (one, other;
 // many in Spanish) is chosen by n, and its data carries Count, n written
 // as this language writes numbers: N("history.items", 5000) is "5,000
-// items" in English, "5000 elementos" in Spanish.
+// items" in English, "5.000 elementos" in Spanish.
 func (t *Tr) N(id string, n int64, kv ...any) string {
 	count := t.Count(n)
 	if m := t.source(id); m != nil {
@@ -402,7 +402,7 @@ func Missing() []string {
 }
 
 // Count writes a whole number as the language does: 5,000 in English,
-// 5000 and 50.000 in Spanish.
+// 5.000 in Spanish.
 func (t *Tr) Count(n int64) string {
 	if t.lang == Pseudo {
 		return For(English).Count(n)
