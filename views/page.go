@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
-	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/carrel-library/carrel/static"
+	"github.com/carrel-library/carrel/views/i18n"
 )
 
 // Page is what the layout needs to know about every page.
