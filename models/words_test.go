@@ -17,9 +17,9 @@ import (
 // wrote before the categories' words moved to the catalog.
 type catWords struct {
 	Slug, Title, Purpose, Retention, SharedWith, Empty, One, Many, ManageLabel string
-	Columns                                                                 []string
-	Parts                                                                   [][2]string
-	Fields                                                                  [][][2]string
+	Columns                                                                    []string
+	Parts                                                                      [][2]string
+	Fields                                                                     [][][2]string
 }
 
 func wordPatrons() []models.Patron {
