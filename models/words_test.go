@@ -249,3 +249,27 @@ func TestSharedWithOthersInEveryLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestFavoriteErrorsInSpanish: what the favorites page says of a name it
+// cannot keep reads as before in English, and in Spanish through In;
+// other input errors (staff read them) stay as written.
+func TestFavoriteErrorsInSpanish(t *testing.T) {
+	g := readWordsGolden(t)
+	var english []string
+	for _, in := range [][2]string{{"x", "a"}, {"author", ""}, {"author", string(make([]byte, 600))}, {"author", "a\x01"}, {"author", "a<b"}} {
+		_, err := models.ValidateFavorite(in[0], in[1])
+		bad, ok := err.(*models.InputError)
+		if !ok {
+			t.Fatalf("ValidateFavorite(%q): %v", in, err)
+		}
+		english = append(english, bad.In(i18n.For(i18n.English)))
+		es := bad.In(i18n.For("es"))
+		if es == bad.Message || strings.Contains(es, "⟦") {
+			t.Errorf("%q in Spanish: %q", bad.Message, es)
+		}
+	}
+	sameAsGolden(t, g, "favorites", english)
+	if got := (&models.InputError{Field: "slug", Message: "Another list already has that slug."}).In(i18n.For("es")); got != "Another list already has that slug." {
+		t.Errorf("a staff error became %q", got)
+	}
+}
