@@ -339,7 +339,7 @@ func (c Category) In(t *i18n.Tr) Category {
 
 // Counted says how many of the category's records there are, the noun
 // agreeing with the count, in t's language: "1 hold", "5,000 holds",
-// "5000 reservas".
+// "5.000 reservas".
 func (c Category) Counted(t *i18n.Tr, n int64) string {
 	return t.N("models."+c.Key+".count", n)
 }
