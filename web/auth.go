@@ -84,12 +84,12 @@ func (s *Server) LoginPage(c echo.Context) error {
 // portal's own words and limits only: nothing from the address is echoed.
 func (s *Server) endedMessage(c echo.Context, next string) string {
 	var why, more string
-	idle := models.SpokenDuration(s.Config.Sessions.Idle)
+	idle := models.SpokenDuration(tr(c), s.Config.Sessions.Idle)
 	switch c.QueryParam("ended") {
 	case lapsedIdle:
 		why = "You were signed out after " + idle + " without activity"
 	case lapsedLimit:
-		why = "You were signed out because a sign-in lasts at most " + models.SpokenDuration(s.Config.Sessions.Absolute)
+		why = "You were signed out because a sign-in lasts at most " + models.SpokenDuration(tr(c), s.Config.Sessions.Absolute)
 	case lapsedGone:
 		// Most often an idle session the sweep has deleted since, but
 		// it may have been ended from elsewhere: say both.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/labstack/echo/v4"
 )
 
@@ -52,7 +53,7 @@ func (s *Server) DataOverview(c echo.Context) error {
 			return err
 		}
 		for _, n := range legal {
-			o.LegalNotices = append(o.LegalNotices, s.legalNoticeView(n))
+			o.LegalNotices = append(o.LegalNotices, s.legalNoticeView(tr(c), n))
 		}
 	}
 	if !o.Assisted && staffTouchedSince(sums, p.AssistSeenAt) {
@@ -1104,44 +1105,7 @@ func (s *Server) printView(c echo.Context, p *models.Patron, chosen map[string]b
 // legalNoticeView writes what the patron is told of one legal request:
 // the court and the process, then what happened to their records, with
 // the categories and dates produced (never a record itself).
-func (s *Server) legalNoticeView(n models.LegalNotice) views.LegalNotice {
-	v := views.LegalNotice{Title: "A court order concerned your records"}
-	switch {
-	case n.Produced():
-		v.Title = "Your records were produced for a court order"
-	case n.PausedNow():
-		v.Title = "Deletion of your records is paused by a court order"
-	}
-	if n.Court != "" {
-		line := "Issued by " + n.Court
-		if n.Kind != "" {
-			line += ": " + n.Kind
-		}
-		if n.Reference != "" {
-			line += ", reference " + n.Reference
-		}
-		v.Lines = append(v.Lines, views.Sentence(line))
-	}
-	for _, e := range n.Events {
-		switch e.What {
-		case models.LegalEventHold:
-			v.Lines = append(v.Lines, s.date(e.At)+": the library paused the deletion of your records, as the order requires.")
-		case models.LegalEventRelease:
-			v.Lines = append(v.Lines, s.date(e.At)+": deletion of your records resumed.")
-		case models.LegalEventProduced:
-			what := "your records"
-			if len(e.Categories) > 0 {
-				what = "your " + views.QuotedList(e.Categories)
-			}
-			to := "the court"
-			if n.Court != "" {
-				to = n.Court
-			}
-			v.Lines = append(v.Lines, s.date(e.At)+": the library produced "+what+" (records "+views.DatedSpan(e.From, e.To, s.date)+") for "+to+".")
-		}
-	}
-	if n.NondisclosureEnded != nil {
-		v.Lines = append(v.Lines, "A nondisclosure order kept the library from telling you until "+s.date(*n.NondisclosureEnded)+".")
-	}
-	return v
+func (s *Server) legalNoticeView(t *i18n.Tr, n models.LegalNotice) views.LegalNotice {
+	title, lines := n.Words(t, s.Config.Location)
+	return views.LegalNotice{Title: title, Lines: lines}
 }

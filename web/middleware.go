@@ -579,7 +579,7 @@ func (s *Server) assistEnded(c echo.Context) *views.AssistEnded {
 	if id == nil {
 		return nil
 	}
-	v := &views.AssistEnded{After: models.SpokenDuration(s.Config.AssistLimit),
+	v := &views.AssistEnded{After: models.SpokenDuration(tr(c), s.Config.AssistLimit),
 		AgainURL: "/staff/patrons/" + strconv.FormatInt(*id, 10), Unsent: !isSafeMethod(c.Request().Method)}
 	if p, err := s.Store.Patron(c.Request().Context(), *id); err == nil {
 		v.PatronName = p.FullName()

@@ -12,6 +12,7 @@ import (
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/static"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/labstack/echo/v4"
 )
 
@@ -104,8 +105,8 @@ var portalNotes = []portalNote{
 		text: func(s *Server) string {
 			return "this portal sets one cookie, and only when you sign in. It holds only a random code that keeps you " +
 				"signed in. It has no expiry date, so your browser deletes it when it closes; and it stops working " +
-				"when you sign out, or after " + models.SpokenDuration(s.Config.Sessions.Idle) + " without use and " +
-				models.SpokenDuration(s.Config.Sessions.Absolute) + " at most, even if a browser keeps it. Nothing on this " +
+				"when you sign out, or after " + models.SpokenDuration(i18n.For(i18n.English), s.Config.Sessions.Idle) + " without use and " +
+				models.SpokenDuration(i18n.For(i18n.English), s.Config.Sessions.Absolute) + " at most, even if a browser keeps it. Nothing on this " +
 				"portal comes from another site, so no one else sets cookies through it."
 		},
 	},

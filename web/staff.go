@@ -16,6 +16,7 @@ import (
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/models/csvout"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 )
@@ -59,7 +60,7 @@ func (s *Server) loadAssistance(c echo.Context, sess *Session, st *models.Staff)
 	a := &assistance{Reason: reason, Note: note, Started: started}
 	elapsed := s.Store.Now().Sub(started)
 	if elapsed >= s.Config.AssistLimit || started.IsZero() {
-		detail := "ended automatically after " + models.SpokenDuration(s.Config.AssistLimit)
+		detail := "ended automatically after " + models.SpokenDuration(i18n.For(i18n.English), s.Config.AssistLimit)
 		if _, err := s.Store.EndAssist(ctx, models.HashToken(sess.Token()), detail); err != nil {
 			return err
 		}
