@@ -26,6 +26,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -319,7 +320,7 @@ func substitute(src string, kv []any, count string) (string, bool) {
 // N writes message id for a count: its CLDR plural form (one, other;
 // many in Spanish) is chosen by n, and its data carries Count, n written
 // as this language writes numbers: N("history.items", 5000) is "5,000
-// items" in English, "5.000 elementos" in Spanish.
+// items" in English, "5000 elementos" in Spanish.
 func (t *Tr) N(id string, n int64, kv ...any) string {
 	count := t.Count(n)
 	if m := t.source(id); m != nil {
@@ -401,11 +402,19 @@ func Missing() []string {
 	return out
 }
 
+// minimumGrouping is CLDR's minimumGroupingDigits where it is not 1:
+// Spanish groups the thousands of a number of five digits or more only
+// (5000, 50.000), which golang.org/x/text does not apply.
+var minimumGrouping = map[string]int64{"es": 10_000}
+
 // Count writes a whole number as the language does: 5,000 in English,
-// 5.000 in Spanish.
+// 5000 and 50.000 in Spanish.
 func (t *Tr) Count(n int64) string {
 	if t.lang == Pseudo {
 		return For(English).Count(n)
+	}
+	if min, ok := minimumGrouping[t.lang]; ok && n < min && n > -min {
+		return strconv.FormatInt(n, 10)
 	}
 	return t.printer.Sprint(n)
 }

@@ -162,6 +162,8 @@ func TestFormats(t *testing.T) {
 		{es.Time(when, nil), "15:04"},
 		{en.Count(5000), "5,000"},
 		{es.Count(50000), "50.000"},
+		{es.Count(5000), "5000"},
+		{es.Count(-12000), "-12.000"},
 		{en.List([]string{"a", "b", "c"}), "a, b and c"},
 		{es.List([]string{"a", "b"}), "a y b"},
 		{es.Weekday(time.Monday), "lunes"},
