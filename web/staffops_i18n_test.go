@@ -5,9 +5,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,9 +15,9 @@ import (
 	"github.com/carrel-library/carrel/models/modeltest"
 )
 
-// officerNamed makes a privacy officer whose name has no ASCII letters,
+// opsOfficer makes a privacy officer whose name has no ASCII letters,
 // so that it passes for data on a pseudo-locale page.
-func (a *app) officerNamed(username, name string) {
+func (a *app) opsOfficer(username, name string) {
 	a.t.Helper()
 	st, err := a.store.AddStaff(context.Background(), username, name, models.RolePrivacyOfficer, staffPassword)
 	if err != nil {
@@ -31,11 +29,11 @@ func (a *app) officerNamed(username, name string) {
 	}
 }
 
-// pseudoQuery asks for the pseudo-locale in a page's URL.
-const pseudoQuery = "lang=en-XA"
+// opsPseudo asks for the pseudo-locale in a page's URL.
+const opsPseudo = "lang=en-XA"
 
-// with adds query q to path.
-func with(q, path string) string {
+// opsURL adds query q to path.
+func opsURL(q, path string) string {
 	if q == "" {
 		return path
 	}
@@ -44,8 +42,6 @@ func with(q, path string) string {
 	}
 	return path + "?" + q
 }
-
-var csrfTokenValue = regexp.MustCompile(`(name="csrf_token" value=")[^"]*"`)
 
 // TestStaffOpsPagesComeFromCatalogs renders the privacy officer's pages
 // (legal requests, retention, statistics) and the arrivals page in the
@@ -59,8 +55,8 @@ func TestStaffOpsPagesComeFromCatalogs(t *testing.T) {
 	cfg.LibraryName = "Библиотека"
 	a := newApp(t, modeltest.DB{Name: "sqlite", Gorm: modeltest.SQLite(t, clock)}, clock, cfg)
 	a.patron(card, pin, "Октавия", "Батлер")
-	a.officerNamed("olga", "Ольга Петрова")
-	a.officerNamed("ivan", "Иван Петров")
+	a.opsOfficer("olga", "Ольга Петрова")
+	a.opsOfficer("ivan", "Иван Петров")
 	if err := a.store.AddCounts(t.Context(), map[[2]string]int64{
 		{"2026-11-21", "signin.patron"}: 3, {"2026-11-27", "signin.patron"}: 5, {"2026-11-27", "pageview.home"}: 12,
 	}); err != nil {
@@ -99,13 +95,7 @@ func TestStaffOpsPagesComeFromCatalogs(t *testing.T) {
 	// summary): remove once it is.
 	modelWords = append(modelWords, "Please check the form:")
 	// Longest first, so that a label is not cut by a shorter one inside it.
-	for i := range modelWords {
-		for j := i + 1; j < len(modelWords); j++ {
-			if len(modelWords[j]) > len(modelWords[i]) {
-				modelWords[i], modelWords[j] = modelWords[j], modelWords[i]
-			}
-		}
-	}
+	sort.SliceStable(modelWords, func(i, j int) bool { return len(modelWords[i]) > len(modelWords[j]) })
 	// fromModels lists the text of elements a model's words fill.
 	fromModels := func(d *goquery.Document, sel string) []string {
 		var out []string
@@ -115,20 +105,14 @@ func TestStaffOpsPagesComeFromCatalogs(t *testing.T) {
 		return out
 	}
 
-	dump := os.Getenv("STAFFOPS_DUMP")
 	check := func(c *client, name string, do func(q string) response, status int, modelSel string) {
 		t.Helper()
+		// In English first, as staff read it.
 		c.header.Set("Accept-Language", "en")
 		r := do("")
 		wantStatus(t, r, status)
-		if dump != "" {
-			body := csrfTokenValue.ReplaceAllString(r.body, `${1}X"`)
-			if err := os.WriteFile(filepath.Join(dump, name+".html"), []byte(body), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
 		c.inPseudo()
-		r = do(pseudoQuery)
+		r = do(opsPseudo)
 		wantStatus(t, r, status)
 		d := r.doc(t)
 		allow := append([]string{}, modelWords...)
@@ -147,18 +131,18 @@ func TestStaffOpsPagesComeFromCatalogs(t *testing.T) {
 		}
 	}
 
-	check(prep, "legal", func(q string) response { return prep.get(with(q, "/staff/legal")) }, http.StatusOK, "")
-	check(prep, "legal-new", func(q string) response { return prep.get(with(q, "/staff/legal/new")) }, http.StatusOK, "")
+	check(prep, "legal", func(q string) response { return prep.get(opsURL(q, "/staff/legal")) }, http.StatusOK, "")
+	check(prep, "legal-new", func(q string) response { return prep.get(opsURL(q, "/staff/legal/new")) }, http.StatusOK, "")
 	check(prep, "legal-new-error", func(q string) response {
 		bad := url.Values{"kind": {"court_order"}, "received_on": {"завтра"}, "csrf_token": {prep.csrf("/staff/legal/new")}}
-		return prep.post(with(q, "/staff/legal/new"), bad)
+		return prep.post(opsURL(q, "/staff/legal/new"), bad)
 	}, http.StatusUnprocessableEntity, `.error, [data-testid="form-error"] li`)
-	check(prep, "legal-detail", func(q string) response { return prep.get(with(q, "/staff/legal/"+id)) }, http.StatusOK,
+	check(prep, "legal-detail", func(q string) response { return prep.get(opsURL(q, "/staff/legal/"+id)) }, http.StatusOK,
 		`[data-testid="approve-why-not"], [data-testid="produce-why-not"], [data-testid="hold-why-not"]`)
-	check(second, "legal-detail-second", func(q string) response { return second.get(with(q, "/staff/legal/"+id)) }, http.StatusOK,
+	check(second, "legal-detail-second", func(q string) response { return second.get(opsURL(q, "/staff/legal/"+id)) }, http.StatusOK,
 		`[data-testid="produce-why-not"], [data-testid="hold-why-not"]`)
 	check(prep, "legal-approve-refused", func(q string) response {
-		return prep.post(with(q, "/staff/legal/"+id+"/approve"), url.Values{"csrf_token": {prep.csrf("/staff/legal/" + id)}})
+		return prep.post(opsURL(q, "/staff/legal/"+id+"/approve"), url.Values{"csrf_token": {prep.csrf("/staff/legal/" + id)}})
 	}, http.StatusForbidden,
 		`[data-testid="approve-error"] .error-summary p, [data-testid="approve-error"] h2, [data-testid="produce-why-not"], [data-testid="hold-why-not"]`)
 	// Approved, produced, its nondisclosure order lifted: the rest of the
@@ -166,33 +150,33 @@ func TestStaffOpsPagesComeFromCatalogs(t *testing.T) {
 	wantStatus(t, second.step(id, "approve", nil), http.StatusSeeOther)
 	wantStatus(t, prep.step(id, "produce", nil), http.StatusOK)
 	wantStatus(t, prep.step(id, "nondisclosure/lift", nil), http.StatusSeeOther)
-	check(prep, "legal-detail-produced", func(q string) response { return prep.get(with(q, "/staff/legal/"+id)) }, http.StatusOK,
+	check(prep, "legal-detail-produced", func(q string) response { return prep.get(opsURL(q, "/staff/legal/"+id)) }, http.StatusOK,
 		`[data-testid="approve-why-not"], [data-testid="produce-why-not"], [data-testid="hold-why-not"], code.hash`)
-	check(prep, "legal-lifted", func(q string) response { return prep.get(with(q, "/staff/legal")) }, http.StatusOK, "")
-	check(prep, "retention", func(q string) response { return prep.get(with(q, "/staff/retention")) }, http.StatusOK, "")
+	check(prep, "legal-lifted", func(q string) response { return prep.get(opsURL(q, "/staff/legal")) }, http.StatusOK, "")
+	check(prep, "retention", func(q string) response { return prep.get(opsURL(q, "/staff/retention")) }, http.StatusOK, "")
 	check(prep, "retention-error", func(q string) response {
 		f := url.Values{"csrf_token": {prep.csrf("/staff/retention")}}
 		for _, r := range a.store.RetentionNow().Rules() {
 			f.Set(r.Key, strconv.Itoa(r.Value))
 		}
 		f.Set("hold_days", "много")
-		return prep.post(with(q, "/staff/retention"), f)
+		return prep.post(opsURL(q, "/staff/retention"), f)
 	}, http.StatusUnprocessableEntity, "")
-	check(prep, "stats", func(q string) response { return prep.get(with(q, "/staff/stats?from=2026-11-20&to=2026-11-27")) }, http.StatusOK, "")
-	check(prep, "stats-error", func(q string) response { return prep.get(with(q, "/staff/stats?from=2026-11-20&to=2026-11-01")) },
+	check(prep, "stats", func(q string) response { return prep.get(opsURL(q, "/staff/stats?from=2026-11-20&to=2026-11-27")) }, http.StatusOK, "")
+	check(prep, "stats-error", func(q string) response { return prep.get(opsURL(q, "/staff/stats?from=2026-11-20&to=2026-11-01")) },
 		http.StatusUnprocessableEntity, "")
 	good := "title,authors,subjects,format,date,catalog_url\n" +
 		"Притча о таланте,\"Батлер, Октавия\",Фантастика,Книга,2026-11-20,https://catalog.example.org/record/b100\n"
 	check(prep, "arrivals-added", func(q string) response {
-		wantStatus(t, prep.upload(with(q, "/staff/arrivals"), prep.csrf("/staff/arrivals"), "new.csv", good), http.StatusSeeOther)
-		return prep.get(with(q, "/staff/arrivals"))
+		wantStatus(t, prep.upload(opsURL(q, "/staff/arrivals"), prep.csrf("/staff/arrivals"), "new.csv", good), http.StatusSeeOther)
+		return prep.get(opsURL(q, "/staff/arrivals"))
 	}, http.StatusOK, "")
 	bad := "title,authors,date,catalog_url\n" + ",Никто,2026-11-20,https://catalog.example.org/record/b2\n" +
 		"Поздно,Кто-то,завтра,https://catalog.example.org/record/b3\n"
 	check(prep, "arrivals-error", func(q string) response {
-		return prep.upload(with(q, "/staff/arrivals"), prep.csrf("/staff/arrivals"), "bad.csv", bad)
+		return prep.upload(opsURL(q, "/staff/arrivals"), prep.csrf("/staff/arrivals"), "bad.csv", bad)
 	}, http.StatusUnprocessableEntity, `[data-testid="problem"]`)
 	check(prep, "arrivals-nofile", func(q string) response {
-		return prep.upload(with(q, "/staff/arrivals"), prep.csrf("/staff/arrivals"), "", "")
+		return prep.upload(opsURL(q, "/staff/arrivals"), prep.csrf("/staff/arrivals"), "", "")
 	}, http.StatusUnprocessableEntity, "")
 }
