@@ -29,20 +29,6 @@ func (a *app) opsOfficer(username, name string) {
 	}
 }
 
-// opsPseudo asks for the pseudo-locale in a page's URL.
-const opsPseudo = "lang=en-XA"
-
-// opsURL adds query q to path.
-func opsURL(q, path string) string {
-	if q == "" {
-		return path
-	}
-	if strings.Contains(path, "?") {
-		return path + "&" + q
-	}
-	return path + "?" + q
-}
-
 // TestStaffOpsPagesComeFromCatalogs renders the privacy officer's pages
 // (legal requests, retention, statistics) and the arrivals page in the
 // pseudo-locale: every word on them comes from a catalog, except the data
@@ -105,14 +91,14 @@ func TestStaffOpsPagesComeFromCatalogs(t *testing.T) {
 		return out
 	}
 
-	check := func(c *client, name string, do func(q string) response, status int, modelSel string) {
+	check := func(c *client, name string, do func() response, status int, modelSel string) {
 		t.Helper()
 		// In English first, as staff read it.
 		c.header.Set("Accept-Language", "en")
-		r := do("")
+		r := do()
 		wantStatus(t, r, status)
 		c.inPseudo()
-		r = do(opsPseudo)
+		r = do()
 		wantStatus(t, r, status)
 		d := r.doc(t)
 		allow := append([]string{}, modelWords...)
@@ -131,18 +117,18 @@ func TestStaffOpsPagesComeFromCatalogs(t *testing.T) {
 		}
 	}
 
-	check(prep, "legal", func(q string) response { return prep.get(opsURL(q, "/staff/legal")) }, http.StatusOK, "")
-	check(prep, "legal-new", func(q string) response { return prep.get(opsURL(q, "/staff/legal/new")) }, http.StatusOK, "")
-	check(prep, "legal-new-error", func(q string) response {
+	check(prep, "legal", func() response { return prep.get("/staff/legal") }, http.StatusOK, "")
+	check(prep, "legal-new", func() response { return prep.get("/staff/legal/new") }, http.StatusOK, "")
+	check(prep, "legal-new-error", func() response {
 		bad := url.Values{"kind": {"court_order"}, "received_on": {"завтра"}, "csrf_token": {prep.csrf("/staff/legal/new")}}
-		return prep.post(opsURL(q, "/staff/legal/new"), bad)
+		return prep.post("/staff/legal/new", bad)
 	}, http.StatusUnprocessableEntity, `.error, [data-testid="form-error"] li`)
-	check(prep, "legal-detail", func(q string) response { return prep.get(opsURL(q, "/staff/legal/"+id)) }, http.StatusOK,
+	check(prep, "legal-detail", func() response { return prep.get("/staff/legal/" + id) }, http.StatusOK,
 		`[data-testid="approve-why-not"], [data-testid="produce-why-not"], [data-testid="hold-why-not"]`)
-	check(second, "legal-detail-second", func(q string) response { return second.get(opsURL(q, "/staff/legal/"+id)) }, http.StatusOK,
+	check(second, "legal-detail-second", func() response { return second.get("/staff/legal/" + id) }, http.StatusOK,
 		`[data-testid="produce-why-not"], [data-testid="hold-why-not"]`)
-	check(prep, "legal-approve-refused", func(q string) response {
-		return prep.post(opsURL(q, "/staff/legal/"+id+"/approve"), url.Values{"csrf_token": {prep.csrf("/staff/legal/" + id)}})
+	check(prep, "legal-approve-refused", func() response {
+		return prep.post("/staff/legal/"+id+"/approve", url.Values{"csrf_token": {prep.csrf("/staff/legal/" + id)}})
 	}, http.StatusForbidden,
 		`[data-testid="approve-error"] .error-summary p, [data-testid="approve-error"] h2, [data-testid="produce-why-not"], [data-testid="hold-why-not"]`)
 	// Approved, produced, its nondisclosure order lifted: the rest of the
@@ -150,33 +136,33 @@ func TestStaffOpsPagesComeFromCatalogs(t *testing.T) {
 	wantStatus(t, second.step(id, "approve", nil), http.StatusSeeOther)
 	wantStatus(t, prep.step(id, "produce", nil), http.StatusOK)
 	wantStatus(t, prep.step(id, "nondisclosure/lift", nil), http.StatusSeeOther)
-	check(prep, "legal-detail-produced", func(q string) response { return prep.get(opsURL(q, "/staff/legal/"+id)) }, http.StatusOK,
+	check(prep, "legal-detail-produced", func() response { return prep.get("/staff/legal/" + id) }, http.StatusOK,
 		`[data-testid="approve-why-not"], [data-testid="produce-why-not"], [data-testid="hold-why-not"], code.hash`)
-	check(prep, "legal-lifted", func(q string) response { return prep.get(opsURL(q, "/staff/legal")) }, http.StatusOK, "")
-	check(prep, "retention", func(q string) response { return prep.get(opsURL(q, "/staff/retention")) }, http.StatusOK, "")
-	check(prep, "retention-error", func(q string) response {
+	check(prep, "legal-lifted", func() response { return prep.get("/staff/legal") }, http.StatusOK, "")
+	check(prep, "retention", func() response { return prep.get("/staff/retention") }, http.StatusOK, "")
+	check(prep, "retention-error", func() response {
 		f := url.Values{"csrf_token": {prep.csrf("/staff/retention")}}
 		for _, r := range a.store.RetentionNow().Rules() {
 			f.Set(r.Key, strconv.Itoa(r.Value))
 		}
 		f.Set("hold_days", "много")
-		return prep.post(opsURL(q, "/staff/retention"), f)
+		return prep.post("/staff/retention", f)
 	}, http.StatusUnprocessableEntity, "")
-	check(prep, "stats", func(q string) response { return prep.get(opsURL(q, "/staff/stats?from=2026-11-20&to=2026-11-27")) }, http.StatusOK, "")
-	check(prep, "stats-error", func(q string) response { return prep.get(opsURL(q, "/staff/stats?from=2026-11-20&to=2026-11-01")) },
+	check(prep, "stats", func() response { return prep.get("/staff/stats?from=2026-11-20&to=2026-11-27") }, http.StatusOK, "")
+	check(prep, "stats-error", func() response { return prep.get("/staff/stats?from=2026-11-20&to=2026-11-01") },
 		http.StatusUnprocessableEntity, "")
 	good := "title,authors,subjects,format,date,catalog_url\n" +
 		"Притча о таланте,\"Батлер, Октавия\",Фантастика,Книга,2026-11-20,https://catalog.example.org/record/b100\n"
-	check(prep, "arrivals-added", func(q string) response {
-		wantStatus(t, prep.upload(opsURL(q, "/staff/arrivals"), prep.csrf("/staff/arrivals"), "new.csv", good), http.StatusSeeOther)
-		return prep.get(opsURL(q, "/staff/arrivals"))
+	check(prep, "arrivals-added", func() response {
+		wantStatus(t, prep.upload("/staff/arrivals", prep.csrf("/staff/arrivals"), "new.csv", good), http.StatusSeeOther)
+		return prep.get("/staff/arrivals")
 	}, http.StatusOK, "")
 	bad := "title,authors,date,catalog_url\n" + ",Никто,2026-11-20,https://catalog.example.org/record/b2\n" +
 		"Поздно,Кто-то,завтра,https://catalog.example.org/record/b3\n"
-	check(prep, "arrivals-error", func(q string) response {
-		return prep.upload(opsURL(q, "/staff/arrivals"), prep.csrf("/staff/arrivals"), "bad.csv", bad)
+	check(prep, "arrivals-error", func() response {
+		return prep.upload("/staff/arrivals", prep.csrf("/staff/arrivals"), "bad.csv", bad)
 	}, http.StatusUnprocessableEntity, `[data-testid="problem"]`)
-	check(prep, "arrivals-nofile", func(q string) response {
-		return prep.upload(opsURL(q, "/staff/arrivals"), prep.csrf("/staff/arrivals"), "", "")
+	check(prep, "arrivals-nofile", func() response {
+		return prep.upload("/staff/arrivals", prep.csrf("/staff/arrivals"), "", "")
 	}, http.StatusUnprocessableEntity, "")
 }
