@@ -11,6 +11,7 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -73,15 +74,16 @@ func (s *Server) connectorRows(ctx context.Context) []views.ConnectorRow {
 	for _, t := range s.Store.ConsentTargets {
 		sends[models.ConnectorOf(t)] = true
 	}
+	t := i18n.From(ctx)
 	rows := make([]views.ConnectorRow, 0, len(snap))
 	for _, st := range snap {
 		r := views.ConnectorRow{Name: st.Name, Attempts: st.Attempts, Failures: st.Failures,
-			LastSuccess: "Never", LastError: "None", Waiting: "unknown"}
+			LastSuccess: t.S("staff.connectors.never"), LastError: t.S("staff.connectors.none"), Waiting: t.S("staff.connectors.unknown")}
 		if !st.LastSuccess.IsZero() {
-			r.LastSuccess = s.dateTime(st.LastSuccess)
+			r.LastSuccess = s.staffDateTime(t, st.LastSuccess)
 		}
 		if !st.LastError.IsZero() {
-			r.LastError = s.dateTime(st.LastError)
+			r.LastError = s.staffDateTime(t, st.LastError)
 			r.LastErrorText = st.LastErrorText
 			r.Failing = st.LastError.After(st.LastSuccess)
 		}
@@ -94,7 +96,7 @@ func (s *Server) connectorRows(ctx context.Context) []views.ConnectorRow {
 		case !sends[st.Name] && waiting[st.Name] == 0:
 			r.Waiting = "—" // sign-in only (SIP2): nothing is sent through it
 		case known:
-			r.Waiting = views.FormatCount(waiting[st.Name])
+			r.Waiting = t.Count(waiting[st.Name])
 		}
 		rows = append(rows, r)
 	}
