@@ -122,7 +122,7 @@ func (s *Server) renderStaffLogin(c echo.Context, status int, title string, f vi
 func (s *Server) staffLoginFormAgain(c echo.Context, status int, msg string) error {
 	r := c.Request()
 	f := views.StaffLoginForm{Username: strings.TrimSpace(r.PostFormValue("username")), Next: localPath(r.PostFormValue("next")), Message: msg}
-	return s.renderStaffLogin(c, status, errorTitle(c, tr(c).S("staff.login.title")), f)
+	return s.renderStaffLogin(c, status, staffErrorTitle(c, tr(c).S("staff.login.title")), f)
 }
 
 // StaffLoginSubmit checks a staff member's password and signs them in on
@@ -138,7 +138,7 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 		f.Errors["password"] = tr(c).S("staff.login.error.password")
 	}
 	if len(f.Errors) > 0 {
-		return s.renderStaffLogin(c, http.StatusUnprocessableEntity, errorTitle(c, tr(c).S("staff.login.title")), f)
+		return s.renderStaffLogin(c, http.StatusUnprocessableEntity, staffErrorTitle(c, tr(c).S("staff.login.title")), f)
 	}
 	st, err := s.Store.StaffPasswordStep(signinContext(c), username, password)
 	var locked *models.LockedError
@@ -146,14 +146,14 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 	switch {
 	case errors.As(err, &busy):
 		f.Message = busyMessage(busy, "username")
-		return s.renderStaffLogin(c, busyStatus(c, busy), errorTitle(c, tr(c).S("staff.login.title")), f)
+		return s.renderStaffLogin(c, busyStatus(c, busy), staffErrorTitle(c, tr(c).S("staff.login.title")), f)
 	case errors.As(err, &locked):
 		f.Message = tr(c).S("staff.login.locked", "Time", tr(c).TimeZone(locked.Until, s.Config.Location))
 		s.retryAfterLock(c, locked)
-		return s.renderStaffLogin(c, http.StatusTooManyRequests, errorTitle(c, tr(c).S("staff.login.title")), f)
+		return s.renderStaffLogin(c, http.StatusTooManyRequests, staffErrorTitle(c, tr(c).S("staff.login.title")), f)
 	case errors.Is(err, models.ErrBadCredentials):
 		f.Message = tr(c).S("staff.login.bad")
-		return s.renderStaffLogin(c, http.StatusUnauthorized, errorTitle(c, tr(c).S("staff.login.title")), f)
+		return s.renderStaffLogin(c, http.StatusUnauthorized, staffErrorTitle(c, tr(c).S("staff.login.title")), f)
 	case err != nil:
 		return err
 	}
@@ -368,12 +368,17 @@ func (s *Server) renderStaffPatron(c echo.Context, id int64, status int, form vi
 	if v.Errors == nil {
 		v.Errors = views.FieldErrors{}
 	}
-	for _, f := range append(models.ContactFields(sum.Patron), models.CardFields(sum.Patron)...) {
-		v.Fields = append(v.Fields, views.Field{Label: f.Label, Value: f.Value})
-	}
+	// The categories kept on the patron's own row (contact, card) are
+	// shown whole, the others counted.
 	for _, cnt := range sum.Counts {
-		if cnt.Table != "" {
-			v.Counts = append(v.Counts, views.CategoryCount{Label: cnt.In(t).Title, Count: cnt.Count})
+		cat := cnt.In(t)
+		switch {
+		case cnt.Table != "":
+			v.Counts = append(v.Counts, views.CategoryCount{Label: cat.Title, Count: cnt.Count})
+		case cat.Fields != nil:
+			for _, f := range cat.Fields(sum.Patron) {
+				v.Fields = append(v.Fields, views.Field{Label: f.Label, Value: f.Value})
+			}
 		}
 	}
 	for _, r := range models.AssistReasons {
@@ -389,7 +394,7 @@ func (s *Server) renderStaffPatron(c echo.Context, id int64, status int, form vi
 	}
 	title := sum.FullName()
 	if len(v.Errors) > 0 {
-		title = errorTitle(c, title)
+		title = staffErrorTitle(c, title)
 	}
 	return s.render(c, status, views.StaffPatron(s.page(c, title), v))
 }
@@ -655,8 +660,8 @@ func (s *Server) staffDateTime(t *i18n.Tr, when time.Time) string {
 	return t.DateTime(when, s.Config.Location)
 }
 
-// errorTitle is the title of a page shown again with what went wrong.
-func errorTitle(c echo.Context, title string) string {
+// staffErrorTitle is the title of a page shown again with what went wrong.
+func staffErrorTitle(c echo.Context, title string) string {
 	return tr(c).S("staff.error_title", "Page", title)
 }
 

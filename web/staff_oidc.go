@@ -148,7 +148,7 @@ func (s *Server) localStaffSignIn(next echo.HandlerFunc) echo.HandlerFunc {
 // refused. It sets no cookie: the visitor is not signed in.
 func (s *Server) oidcRefusal(c echo.Context, status int, msg string) error {
 	f := views.StaffLoginForm{Message: msg}
-	return s.renderStaffLogin(c, status, errorTitle(c, tr(c).S("staff.login.title")), f)
+	return s.renderStaffLogin(c, status, staffErrorTitle(c, tr(c).S("staff.login.title")), f)
 }
 
 // StaffOIDCStart sends the browser to the identity provider. It is a POST

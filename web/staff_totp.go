@@ -151,7 +151,7 @@ func (s *Server) renderCodeStep(c echo.Context, status int, pending, msg string)
 	title := tr(c).S("staff.totp.code.title")
 	if msg != "" {
 		f.Error = msg
-		title = errorTitle(c, title)
+		title = staffErrorTitle(c, title)
 	}
 	return s.render(c, status, views.SecondFactorPage(s.page(c, title), f))
 }
@@ -159,7 +159,7 @@ func (s *Server) renderCodeStep(c echo.Context, status int, pending, msg string)
 // pendingRefused sends the visitor back to the password: the sign-in
 // under way is gone.
 func (s *Server) pendingRefused(c echo.Context) error {
-	return s.renderStaffLogin(c, http.StatusForbidden, errorTitle(c, tr(c).S("staff.login.title")), views.StaffLoginForm{
+	return s.renderStaffLogin(c, http.StatusForbidden, staffErrorTitle(c, tr(c).S("staff.login.title")), views.StaffLoginForm{
 		Message: tr(c).S("staff.totp.pending_refused")})
 }
 
@@ -243,7 +243,7 @@ func (s *Server) renderEnrol(c echo.Context, status int, st models.Staff, f enro
 	}
 	title := tr(c).S("staff.totp.enrol.title")
 	if f.msg != "" || len(f.errors) > 0 {
-		title = errorTitle(c, title)
+		title = staffErrorTitle(c, title)
 	}
 	return s.render(c, status, views.SecondFactorEnrolPage(s.page(c, title), v))
 }
