@@ -36,6 +36,10 @@ func TestStaffPagesComeFromCatalogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := a.patron("21234000000001", "1234", "Октавия", "Батлер")
+	p.Phone, p.PostalAddress, p.HomeBranch = "+1 310 555 0199", "Главная улица, 1", "Центральная"
+	if err := a.store.DB.Save(&p).Error; err != nil {
+		t.Fatal(err)
+	}
 
 	c := a.client().inPseudo()
 	check := func(what string, r response, allow ...string) {
@@ -69,6 +73,9 @@ func TestStaffPagesComeFromCatalogs(t *testing.T) {
 	patron := c.get("/staff/patrons/" + itoa(p.ID))
 	wantStatus(t, patron, http.StatusOK)
 	check("a patron's page", patron)
+	refusedAssist := c.post("/staff/patrons/"+itoa(p.ID)+"/assist", url.Values{"csrf_token": {c.csrf("/staff")}, "identity": {"other"}})
+	wantStatus(t, refusedAssist, http.StatusUnprocessableEntity)
+	check("assisting refused", refusedAssist)
 	console := c.get("/staff")
 	wantStatus(t, console, http.StatusOK)
 	if !strings.Contains(console.body, "Октавия Батлер") {
