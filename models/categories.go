@@ -3,13 +3,16 @@ package models
 import (
 	"context"
 	"fmt"
-	"github.com/carrel-library/carrel/views/i18n"
+	"strings"
 	"time"
+
+	"github.com/carrel-library/carrel/views/i18n"
 )
 
 // Category is one kind of data the library holds about a patron, with the
-// plain words the patron reads about it and everything the code does with
-// it: one descriptor per category, each in its own file (category_*.go),
+// plain words the patron reads about it (from the models catalog,
+// views/i18n/locales/models.*.toml, keyed by Key: see In) and everything
+// the code does with it: one descriptor per category, each in its own file (category_*.go),
 // registered in registry below. The overview, the detail pages, the
 // export, the legal production, the print view, the retention schedule,
 // the purge and the kept summaries all iterate over the registry; none
@@ -20,8 +23,10 @@ import (
 // line in registry, and a migration that creates its table (and, if its
 // summary is kept, its triggers: see Kept).
 type Category struct {
-	Slug       string // in URLs: /data/{slug}
-	Key        string // in the export
+	Slug string // in URLs: /data/{slug}
+	Key  string // in the export, and the catalog's messages: models.{key}.title
+	// The words, filled by In from the catalog (in English by Categories,
+	// CategoriesFor and CategoryBySlug).
 	Title      string
 	Purpose    string // why it is held, tied to the policy
 	Retention  string // how long, in words
@@ -53,11 +58,16 @@ type Category struct {
 	Parts []CategoryPart
 
 	// Fields, for a category kept on the patron's own row (Table ""),
-	// lists what is held.
+	// lists what is held; fields writes them in a language (In sets
+	// Fields from it).
 	Fields func(Patron) []Field
-	// Columns label the detail page's table; Records reads one page of
-	// it, newest first (web lays out each record by its type).
+	fields func(*i18n.Tr, Patron) []Field
+	// Columns label the detail page's table (In writes them from
+	// columns, the catalog keys: models.{key}.column.{column}); Records
+	// reads one page of it, newest first (web lays out each record by its
+	// type).
 	Columns []string
+	columns []string
 	Records func(ctx context.Context, s *Store, patronID int64, req PageRequest, limits SessionLimits) (RecordPage, error)
 	// Deletable says the patron may delete single records from the
 	// detail page (/data/{slug}/{id}/delete).
@@ -68,8 +78,18 @@ type Category struct {
 	// Controls names the extra controls the detail page shows.
 	Controls Controls
 	// ManageURL and ManageLabel link the detail page to where the patron
-	// changes what is held.
+	// changes what is held (the label: models.{key}.manage).
 	ManageURL, ManageLabel string
+	// shared names the parties besides law enforcement the category is
+	// shared with, as catalog keys (models.{key}.shared...); none for a
+	// category only a court order can reach. Store.Categories adds the
+	// consent history's receivers.
+	shared []string
+	// retention is the schedule the category was made with (CategoriesFor),
+	// limits the sign-in lifetimes (Store.Categories): In writes the
+	// retention and empty texts from them.
+	retention Retention
+	limits    SessionLimits
 	// NewestLabel says how the overview reads the newest record's label.
 	NewestLabel LabelKind
 
@@ -147,7 +167,8 @@ func recordsOf[T any](read func(s *Store, ctx context.Context, patronID int64, r
 
 // CategoryPart is a table shown and exported with a category: in the
 // export under Key inside the category's object, on the pages as a
-// second table titled Title.
+// second table titled Title (models.{category key}.part.{key}.title and
+// .empty in the catalog).
 type CategoryPart struct {
 	Table, Key, Title, Empty string
 	// write writes the part's rows into an export or a legal production.
@@ -178,28 +199,29 @@ func init() {
 
 // CourtOrder is who outside the library may see every kind of data: the
 // policy releases records to law enforcement only under a court order,
-// after the library's legal review. Every category's SharedWith names it,
-// after the parties a category is shared with in the ordinary course.
+// after the library's legal review. Every category's SharedWith names it
+// (models.court_order), after the parties a category is shared with in
+// the ordinary course. This is its English text.
 const CourtOrder = "Law enforcement, only with a court order the library has reviewed."
 
-// alsoCourt adds law enforcement under a court order to the parties
-// a category is shared with.
-func alsoCourt(parties string) string { return parties + " " + CourtOrder }
+// SharedWithOthers says the category is shared, in the ordinary course,
+// with someone besides law enforcement under a court order (whose
+// SharedWith then says more than CourtOrder, in any language).
+func (c Category) SharedWithOthers() bool { return len(c.shared) > 0 }
 
 // Categories lists every kind of data held about a patron, in the order
-// the overview shows them, with the default retention schedule's texts.
+// the overview shows them, with the default retention schedule's texts,
+// in English (In writes them in another language).
 func Categories() []Category { return CategoriesFor(DefaultRetention()) }
 
-// CategoriesFor lists the categories with retention texts from r.
+// CategoriesFor lists the categories with retention texts from r, in
+// English.
 func CategoriesFor(r Retention) []Category {
 	cats := categories()
+	en := i18n.For(i18n.English)
 	for i := range cats {
-		if text, ok := r.Describe(cats[i].Slug); ok {
-			cats[i].Retention = text
-		}
-		if s := cats[i].Schedule; s != nil && s.empty != nil {
-			cats[i].Empty = s.empty(r)
-		}
+		cats[i].retention = r
+		cats[i] = cats[i].In(en)
 	}
 	return cats
 }
@@ -212,17 +234,16 @@ func categories() []Category {
 	return out
 }
 
-// CategoryBySlug finds a category by its URL name.
+// CategoryBySlug finds a category by its URL name, with the default
+// schedule's texts, in English.
 func CategoryBySlug(slug string) (Category, bool) {
 	c, ok := bySlug[slug]
 	if !ok {
 		return Category{}, false
 	}
 	out := *c
-	if text, ok := DefaultRetention().Describe(slug); ok {
-		out.Retention = text
-	}
-	return out, true
+	out.retention = DefaultRetention()
+	return out.In(i18n.For(i18n.English)), true
 }
 
 // parseDBTime reads a time that a query returned into an any: a
@@ -258,24 +279,73 @@ func mustCategory(slug string) Category {
 	return c
 }
 
-var sprintf = fmt.Sprintf
-
-// counted writes a count with its noun agreeing, "1 hour", "24 hours", as
-// views.Plural does for the pages (models may not import views).
-func counted(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return sprintf("%d %s", n, many)
-}
-
 // In returns the category with every word a patron reads of it (title,
 // purpose, retention, who may see it, the empty page's sentence, the
 // record's name, the detail table's column labels, the manage link's
-// label, the labels of Fields) in t's language, from the models catalog.
-// Callers that show a category to someone call it first:
-// cat = cat.In(tr(c)).
+// label, the labels and values of Fields, its parts' titles) in t's
+// language, from the models catalog. Callers that show a category to
+// someone call it first: cat = cat.In(tr(c)).
 func (c Category) In(t *i18n.Tr) Category {
-	_ = t
+	k := "models." + c.Key + "."
+	r := c.retention
+	if r == (Retention{}) {
+		r = DefaultRetention()
+	}
+	c.Title = t.S(k + "title")
+	c.Purpose = t.S(k + "purpose")
+	switch {
+	case c.Schedule != nil:
+		c.Retention = c.Schedule.describe(t, r)
+	case c.Controls == SignInControls && c.limits.Idle > 0 && c.limits.Absolute > 0:
+		c.Retention = c.limits.describe(t)
+	default:
+		c.Retention = t.S(k + "retention")
+	}
+	parties := make([]string, 0, len(c.shared)+1)
+	for _, s := range c.shared {
+		parties = append(parties, t.S(k+s))
+	}
+	c.SharedWith = strings.Join(append(parties, t.S("models.court_order")), " ")
+	c.Empty = ""
+	if c.Schedule != nil && c.Schedule.empty != nil {
+		c.Empty = c.Schedule.empty(t, r)
+	} else if i18n.Has(k + "empty") {
+		c.Empty = t.S(k + "empty")
+	}
+	c.One, c.Many = t.S(k+"one"), t.S(k+"many")
+	if c.columns != nil {
+		c.Columns = make([]string, len(c.columns))
+		for i, col := range c.columns {
+			c.Columns[i] = t.S(k + "column." + col)
+		}
+	}
+	if c.ManageURL != "" {
+		c.ManageLabel = t.S(k + "manage")
+	}
+	if c.Parts != nil {
+		parts := make([]CategoryPart, len(c.Parts))
+		for i, p := range c.Parts {
+			p.Title, p.Empty = t.S(k+"part."+p.Key+".title"), t.S(k+"part."+p.Key+".empty")
+			parts[i] = p
+		}
+		c.Parts = parts
+	}
+	if c.fields != nil {
+		fields := c.fields
+		c.Fields = func(p Patron) []Field { return fields(t, p) }
+	}
 	return c
+}
+
+// Counted says how many of the category's records there are, the noun
+// agreeing with the count, in t's language: "1 hold", "5,000 holds",
+// "5.000 reservas".
+func (c Category) Counted(t *i18n.Tr, n int64) string {
+	return t.N("models."+c.Key+".count", n)
+}
+
+// NumericColumn says the detail table's column i holds numbers (an
+// amount, a count), to be aligned as numbers are.
+func (c Category) NumericColumn(i int) bool {
+	return i >= 0 && i < len(c.columns) && (c.columns[i] == "amount" || c.columns[i] == "renewals")
 }

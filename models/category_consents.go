@@ -4,13 +4,9 @@ import "time"
 
 // consentsCategory: the ledger of the patron's privacy choices.
 var consentsCategory = Category{
-	Slug: "consents", One: "change", Many: "changes", Key: "consent_history", Title: "Consent history",
+	Slug: "consents", Key: "consent_history",
 	Table: "consent_entries", TimeColumn: "created_at", Label: "subject",
-	Purpose:     "To prove what you chose and when, and who made each change.",
-	Retention:   "As long as the choice it records, plus two years.",
-	SharedWith:  CourtOrder,
-	Empty:       "You have not made any privacy choices yet.",
-	Columns:     []string{"Choice", "Changed from", "Changed to", "By", "How", "When"},
+	columns:     []string{"choice", "from", "to", "by", "how", "when"},
 	Records:     recordsOf((*Store).Consents),
 	NewestLabel: LabelConsentSubject,
 	Purge: func(n time.Time, r Retention, _ SessionLimits) []purgeRule {

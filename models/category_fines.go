@@ -1,24 +1,25 @@
 package models
 
-import "time"
+import (
+	"time"
+
+	"github.com/carrel-library/carrel/views/i18n"
+)
 
 // finesCategory: what the patron owes, and what was paid or waived.
 var finesCategory = Category{
-	Slug: "fines", One: "fine or fee", Many: "fines and fees", Key: "fines", Title: "Fines and fees",
+	Slug: "fines", Key: "fines",
 	Table: "fines", TimeColumn: "assessed_at", DueFrom: "settled_at", Label: "description",
-	Purpose:    "To record what is owed to the library, and what was paid or waived.",
-	Retention:  "90 days after a fine is paid or waived.",
-	SharedWith: alsoCourt("A collection agency, only to recover materials."),
-	Empty:      "You owe nothing, and no paid or waived fines are on record.",
-	Columns:    []string{"What for", "Item", "Amount", "Charged", "Status"},
-	Records:    recordsOf((*Store).Fines),
+	shared:  []string{"shared.collection"},
+	columns: []string{"what_for", "item", "amount", "charged", "status"},
+	Records: recordsOf((*Store).Fines),
 	Schedule: &ScheduleRule{Pos: 3,
 		RetentionRule: RetentionRule{Key: "fine_days", Label: "Fines and fees, after they are paid or waived", Unit: "days", Min: 0, Max: 365,
 			Reason: "Long enough to settle a dispute about a payment."},
 		value: func(r *Retention) *int { return &r.FineDays },
 		due:   func(r Retention, t time.Time) time.Time { return t.AddDate(0, 0, r.FineDays) },
-		describe: func(r Retention) string {
-			return counted(r.FineDays, "day", "days") + " after a fine is paid or waived."
+		describe: func(t *i18n.Tr, r Retention) string {
+			return t.N("models.fines.retention", int64(r.FineDays))
 		},
 	},
 	Purge: func(n time.Time, r Retention, _ SessionLimits) []purgeRule {

@@ -1,31 +1,30 @@
 package models
 
-import "time"
+import (
+	"time"
+
+	"github.com/carrel-library/carrel/views/i18n"
+)
 
 // notificationsCategory: new-arrival notifications, with the digest
 // emails that carried them. Arrival matching writes them hundreds of
 // thousands at a time, so the overview reads them live (Kept is nil: see
 // keptSummaries).
 var notificationsCategory = Category{
-	Slug: "notifications", One: "notification", Many: "notifications", Key: "notifications", Title: "Notifications we sent you",
+	Slug: "notifications", Key: "notifications",
 	Table: "notifications", TimeColumn: "created_at", DueFrom: "sent_at", Label: "title",
-	Parts: []CategoryPart{{Table: "digests", Key: "emails", Title: "Emails that carried them",
-		Empty: "No email has been sent to you about new arrivals.", write: writeDigests}},
-	Purpose:     "To show you what we told you about new arrivals, and what is waiting to be sent.",
-	Retention:   "30 days after a notification is emailed, or after it was made when it is not emailed.",
-	SharedWith:  alsoCourt("The library's mail service, only to deliver the emails you chose."),
-	Empty:       "We have not sent you any notifications.",
-	Columns:     []string{"New arrival", "Because you follow", "Found", "Email"},
-	Records:     recordsOf((*Store).NotificationDeliveries),
-	ManageURL:   "/favorites",
-	ManageLabel: "Manage your favorites",
+	Parts:     []CategoryPart{{Table: "digests", Key: "emails", write: writeDigests}},
+	shared:    []string{"shared.mail"},
+	columns:   []string{"arrival", "because", "found", "email"},
+	Records:   recordsOf((*Store).NotificationDeliveries),
+	ManageURL: "/favorites",
 	Schedule: &ScheduleRule{Pos: 6,
 		RetentionRule: RetentionRule{Key: "notification_days", Label: "Notifications, after they were emailed (or made, if never emailed)", Unit: "days", Min: 1, Max: 90,
 			Reason: "Long enough to show a patron what we told them."},
 		value: func(r *Retention) *int { return &r.NotificationDays },
 		due:   func(r Retention, t time.Time) time.Time { return t.AddDate(0, 0, r.NotificationDays) },
-		describe: func(r Retention) string {
-			return counted(r.NotificationDays, "day", "days") + " after a notification is emailed, or after it was made when it is not emailed."
+		describe: func(t *i18n.Tr, r Retention) string {
+			return t.N("models.notifications.retention", int64(r.NotificationDays))
 		},
 	},
 	Purge: func(n time.Time, r Retention, _ SessionLimits) []purgeRule {

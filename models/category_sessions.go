@@ -8,13 +8,9 @@ import (
 // sessionsCategory: the patron's active sign-ins. Which are active depends
 // on the time of asking, so the overview reads them live (Kept is nil).
 var sessionsCategory = Category{
-	Slug: "sessions", One: "sign-in", Many: "sign-ins", Key: "sessions", Title: "Active sign-ins",
+	Slug: "sessions", Key: "sessions",
 	Table: "sessions", TimeColumn: "last_seen_at", Label: "channel",
-	Purpose:    "To keep you signed in on the devices you use.",
-	Retention:  "Until you sign out, after 15 minutes without activity, or 8 hours after sign-in.",
-	SharedWith: CourtOrder,
-	Empty:      "You are not signed in anywhere else.",
-	Columns:    []string{"Signed in", "Last active", "How", "Where"},
+	columns: []string{"signed_in", "last_active", "how", "where"},
 	Records: func(ctx context.Context, s *Store, patronID int64, _ PageRequest, limits SessionLimits) (RecordPage, error) {
 		rows, err := s.ActiveSessions(ctx, patronID, limits)
 		out := make([]any, len(rows))

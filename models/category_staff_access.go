@@ -1,20 +1,20 @@
 package models
 
-import "time"
+import (
+	"time"
+
+	"github.com/carrel-library/carrel/views/i18n"
+)
 
 // staffAccessCategory: every time staff looked up or helped with the
 // patron's record, from the audit log (restricted entries, about legal
 // process, are left out). The purge deletes audit entries on its own
 // (purgeAudit), keeping the chain provable.
 var staffAccessCategory = Category{
-	Slug: "staff-access", One: "entry", Many: "entries", Key: "staff_access", Title: "Staff access and assistance",
+	Slug: "staff-access", Key: "staff_access",
 	Table: "audit_entries", TimeColumn: "created_at", Label: "action",
 	Where:       "restricted = FALSE",
-	Purpose:     "To show you every time staff looked up or helped with your record.",
-	Retention:   "2 years.",
-	SharedWith:  CourtOrder,
-	Empty:       "No staff member has looked up or helped with your record.",
-	Columns:     []string{"What", "Staff member", "Reason", "When"},
+	columns:     []string{"what", "staff", "reason", "when"},
 	Records:     recordsOf((*Store).StaffAccess),
 	NewestLabel: LabelAuditAction,
 	Schedule: &ScheduleRule{Pos: 7,
@@ -22,8 +22,8 @@ var staffAccessCategory = Category{
 			Reason: "Long enough for a patron or an auditor to question a staff access."},
 		value: func(r *Retention) *int { return &r.AuditYears },
 		due:   func(r Retention, t time.Time) time.Time { return t.AddDate(r.AuditYears, 0, 0) },
-		describe: func(r Retention) string {
-			return counted(r.AuditYears, "year", "years") + "."
+		describe: func(t *i18n.Tr, r Retention) string {
+			return t.N("models.staff_access.retention", int64(r.AuditYears))
 		},
 	},
 	// Audit entries outlive their patron (they carry no foreign key): an

@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/carrel-library/carrel/views/i18n"
 	"gorm.io/gorm"
 
 	"golang.org/x/text/runes"
@@ -123,27 +124,62 @@ type InputError struct {
 
 func (e *InputError) Error() string { return e.Field + ": " + e.Message }
 
+// In is the error's message in t's language: the messages a patron may
+// read (favoriteErrors) are in the models catalog; any other (staff read
+// them) stays as written, in English.
+func (e *InputError) In(t *i18n.Tr) string {
+	en := i18n.For(i18n.English)
+	for _, m := range favoriteErrors {
+		if en.S(m.id, m.data...) == e.Message {
+			return t.S(m.id, m.data...)
+		}
+	}
+	return e.Message
+}
+
+// favoriteErrors are the messages of the InputErrors a patron reads on
+// the favorites page, with their data.
+var favoriteErrors = []struct {
+	id   string
+	data []any
+}{
+	{"models.favorites.error.kind", nil},
+	{"models.favorites.error.empty", nil},
+	{"models.favorites.error.too_long", []any{"Max", MaxFavoriteLength}},
+	{"models.favorites.error.control", nil},
+	{"models.favorites.error.markup", nil},
+	{"models.favorites.error.no_letters", nil},
+	{"models.favorites.error.too_many", []any{"Max", MaxFavorites}},
+	{"models.favorites.error.notice", nil},
+}
+
+// favoriteError is the InputError of a favoriteErrors message, in English
+// (In says it in the patron's language).
+func favoriteError(field, id string, data ...any) *InputError {
+	return &InputError{field, i18n.For(i18n.English).S(id, data...)}
+}
+
 // ErrNotLinked refuses a change to favorites that are not linked.
 var ErrNotLinked = errors.New("favorites are not linked to this record")
 
 // ValidateFavorite checks a favorite as typed and returns it trimmed.
 func ValidateFavorite(kind, display string) (string, error) {
 	if kind != FavoriteAuthor && kind != FavoriteSubject {
-		return "", &InputError{"kind", "Choose whether this is an author or a subject."}
+		return "", favoriteError("kind", "models.favorites.error.kind")
 	}
 	display = collapseSpace(display)
 	switch {
 	case display == "":
-		return "", &InputError{"name", "Type the name of an author or a subject."}
+		return "", favoriteError("name", "models.favorites.error.empty")
 	case utf8.RuneCountInString(display) > MaxFavoriteLength:
-		return "", &InputError{"name", fmt.Sprintf("That is longer than %d characters. Shorten it to the part that matters.", MaxFavoriteLength)}
+		return "", favoriteError("name", "models.favorites.error.too_long", "Max", MaxFavoriteLength)
 	case strings.IndexFunc(display, unicode.IsControl) >= 0 || !utf8.ValidString(display):
-		return "", &InputError{"name", "That contains characters that cannot be part of a name."}
+		return "", favoriteError("name", "models.favorites.error.control")
 	case strings.ContainsAny(display, "<>{}"):
-		return "", &InputError{"name", "Names and subjects cannot contain < > { or }."}
+		return "", favoriteError("name", "models.favorites.error.markup")
 	}
 	if NormalizeFavorite(kind, display) == "" {
-		return "", &InputError{"name", "Type a name or subject made of letters or numbers."}
+		return "", favoriteError("name", "models.favorites.error.no_letters")
 	}
 	return display, nil
 }
@@ -244,7 +280,7 @@ func (s *Store) AddFavorite(ctx context.Context, patronID int64, kind, display s
 			return err
 		}
 		if n >= MaxFavorites {
-			return &InputError{"name", fmt.Sprintf("You can follow at most %d authors and subjects. Remove one to add another.", MaxFavorites)}
+			return favoriteError("name", "models.favorites.error.too_many", "Max", MaxFavorites)
 		}
 		fav = Favorite{PatronID: patronID, Kind: kind, Display: display, Normalized: normalized}
 		if err := tx.Create(&fav).Error; err != nil {
@@ -299,7 +335,7 @@ func (s *Store) AllFavorites(ctx context.Context, patronID int64) ([]Favorite, e
 // arrivals: none, daily or weekly. It needs linked favorites.
 func (s *Store) SetFavoritesNotice(ctx context.Context, patronID int64, notice string, a Actor) (changed bool, err error) {
 	if notice != NoticeNone && notice != NoticeDaily && notice != NoticeWeekly {
-		return false, &InputError{"notice", "Choose daily, weekly, or no notices for now."}
+		return false, favoriteError("notice", "models.favorites.error.notice")
 	}
 	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		linked, err := lockLinked(tx, patronID, s.Now())

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/carrel-library/carrel/views/i18n"
 	"gorm.io/gorm"
 )
 
@@ -329,9 +331,11 @@ func (s *Store) recount(ctx context.Context, v PatronView, c Category, limits Se
 type LegalEvent struct {
 	At   time.Time
 	What string // "hold placed", "hold released", "produced"
-	// For a production: the categories' titles and the dates they covered
-	// (either end open when nil).
+	// For a production: the categories' titles (in English; keys are
+	// their export keys, for Words in another language) and the dates
+	// they covered (either end open when nil).
 	Categories []string
+	keys       []string
 	From, To   *time.Time
 }
 
@@ -349,7 +353,8 @@ const (
 type LegalNotice struct {
 	RequestID int64
 	Court     string
-	Kind      string // the kind's label, as LegalKinds names it
+	Kind      string // the kind's label, as LegalKinds names it (in English)
+	kind      string // the kind itself (LegalKinds' Value), for Words
 	Reference string
 	Events    []LegalEvent
 	// NondisclosureEnded is when a nondisclosure order on the request
@@ -419,7 +424,7 @@ func (s *Store) legalNotices(db *gorm.DB, patronID int64, since *time.Time) ([]L
 		}
 		n := &LegalNotice{RequestID: id}
 		if r, ok := reqs[id]; ok {
-			n.Court, n.Reference, n.Kind = r.Issuer, r.Reference, LegalKindLabel(r.Kind)
+			n.Court, n.Reference, n.Kind, n.kind = r.Issuer, r.Reference, LegalKindLabel(r.Kind), r.Kind
 		}
 		notices[id] = n
 		return n
@@ -437,7 +442,7 @@ func (s *Store) legalNotices(db *gorm.DB, patronID int64, since *time.Time) ([]L
 	}
 	for _, p := range prods {
 		e := LegalEvent{At: p.ProducedAt, What: LegalEventProduced, From: p.ScopeFrom, To: p.ScopeTo,
-			Categories: CategoryTitles(categoryKeys(p.Categories))}
+			Categories: CategoryTitles(categoryKeys(p.Categories)), keys: categoryKeys(p.Categories)}
 		get(p.RequestID).Events = append(get(p.RequestID).Events, e)
 	}
 	var out []LegalNotice
@@ -474,6 +479,109 @@ func (s *Store) legalNotices(db *gorm.DB, patronID int64, since *time.Time) ([]L
 		return out[i].TellableAt.After(out[j].TellableAt)
 	})
 	return out, nil
+}
+
+// KindIn is the kind of process in t's language ("Court order", "Orden
+// judicial"), "" when the notice names none.
+func (n LegalNotice) KindIn(t *i18n.Tr) string {
+	if n.kind != "" && i18n.Has("legal.kind."+n.kind) {
+		return t.S("legal.kind." + n.kind)
+	}
+	return n.Kind
+}
+
+// CategoriesIn names the categories a production covered in t's
+// language, each in quotation marks: "“Holds” and “Current loans”".
+func (e LegalEvent) CategoriesIn(t *i18n.Tr) string {
+	titles := e.Categories
+	if e.keys != nil {
+		titles = make([]string, len(e.keys))
+		for i, k := range e.keys {
+			titles[i] = k
+			if id := "models." + k + ".title"; i18n.Has(id) {
+				titles[i] = t.S(id)
+			}
+		}
+	}
+	q := make([]string, len(titles))
+	for i, title := range titles {
+		q[i] = t.S("legal.quoted", "Title", title)
+	}
+	return t.List(q)
+}
+
+// SpanIn names the dates a production covered, in t's language, each
+// written by date: "dated March 1, 2026 to June 30, 2026", or "of every
+// date".
+func (e LegalEvent) SpanIn(t *i18n.Tr, date func(time.Time) string) string {
+	switch {
+	case e.From != nil && e.To != nil:
+		return t.S("legal.span.between", "From", date(*e.From), "To", date(*e.To))
+	case e.From != nil:
+		return t.S("legal.span.from", "From", date(*e.From))
+	case e.To != nil:
+		return t.S("legal.span.to", "To", date(*e.To))
+	}
+	return t.S("legal.span.every")
+}
+
+// Words is what the patron's overview tells of the notice, in t's
+// language, days in loc: a title, then a line for the court and the
+// process and one for each thing done to their records (the categories
+// and dates produced, never a record).
+func (n LegalNotice) Words(t *i18n.Tr, loc *time.Location) (title string, lines []string) {
+	date := func(at time.Time) string { return t.Date(at, loc) }
+	title = t.S("legal.page.title")
+	switch {
+	case n.Produced():
+		title = t.S("legal.page.title_produced")
+	case n.PausedNow():
+		title = t.S("legal.page.title_paused")
+	}
+	if n.Court != "" {
+		kind := n.KindIn(t)
+		id := "legal.page.issued"
+		switch {
+		case kind != "" && n.Reference != "":
+			id = "legal.page.issued_kind_reference"
+		case kind != "":
+			id = "legal.page.issued_kind"
+		case n.Reference != "":
+			id = "legal.page.issued_reference"
+		}
+		lines = append(lines, sentence(t.S(id, "Court", n.Court, "Kind", kind, "Reference", n.Reference)))
+	}
+	to := n.Court
+	if to == "" {
+		to = t.S("legal.page.the_court")
+	}
+	for _, e := range n.Events {
+		switch e.What {
+		case LegalEventHold:
+			lines = append(lines, t.S("legal.page.hold", "Date", date(e.At)))
+		case LegalEventRelease:
+			lines = append(lines, t.S("legal.page.release", "Date", date(e.At)))
+		case LegalEventProduced:
+			id := "legal.page.produced_all"
+			if len(e.Categories) > 0 || len(e.keys) > 0 {
+				id = "legal.page.produced"
+			}
+			lines = append(lines, t.S(id, "Date", date(e.At), "Categories", e.CategoriesIn(t), "Span", e.SpanIn(t, date), "Court", to))
+		}
+	}
+	if n.NondisclosureEnded != nil {
+		lines = append(lines, t.S("legal.page.nondisclosure_ended", "Date", date(*n.NondisclosureEnded)))
+	}
+	return title, lines
+}
+
+// sentence ends s with a full stop, unless it ends with one already (a
+// reference typed with one) or with a question or exclamation mark.
+func sentence(s string) string {
+	if strings.HasSuffix(s, ".") || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "!") || strings.HasSuffix(s, "…") {
+		return s
+	}
+	return s + "."
 }
 
 // Produced says whether records were produced under the request.
@@ -548,7 +656,7 @@ func (s *Store) UntoldLegalNoticesAfter(ctx context.Context, requestID, patronID
 		if t.Notice.Court == "" {
 			var r LegalRequest
 			if err := db.Where("id = ?", row.RequestID).Take(&r).Error; err == nil {
-				t.Notice.Court, t.Notice.Kind, t.Notice.Reference = r.Issuer, LegalKindLabel(r.Kind), r.Reference
+				t.Notice.Court, t.Notice.Kind, t.Notice.kind, t.Notice.Reference = r.Issuer, LegalKindLabel(r.Kind), r.Kind, r.Reference
 			}
 		}
 		out = append(out, t)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/carrel-library/carrel/views/i18n"
 )
 
 // CategorySummary is one card of the overview: how many records of a kind
@@ -287,29 +289,48 @@ type Field struct {
 	Label, Value string
 }
 
-// ContactFields lists the contact details held, leaving out empty ones.
-func ContactFields(p Patron) []Field {
+// ContactFields lists the contact details held, leaving out empty ones,
+// and the language the patron chose, in English (the contact category's
+// In writes them in another language).
+func ContactFields(p Patron) []Field { return contactFields(i18n.For(i18n.English), p) }
+
+func contactFields(t *i18n.Tr, p Patron) []Field {
 	return nonEmpty([]Field{
-		{"Name", p.FullName()},
-		{"Email", p.Email},
-		{"Phone", p.Phone},
-		{"Postal address", p.PostalAddress},
+		{t.S("models.contact.field.name"), p.FullName()},
+		{t.S("models.contact.field.email"), p.Email},
+		{t.S("models.contact.field.phone"), p.Phone},
+		{t.S("models.contact.field.address"), p.PostalAddress},
+		{t.S("models.contact.field.language"), languageName(t, p.Language)},
 	})
 }
 
-// CardFields lists the card and borrowing details held.
-func CardFields(p Patron) []Field {
-	status := map[string]string{StatusActive: "Active: you can borrow", StatusBlocked: "Blocked: please ask at a desk",
-		StatusExpired: "Expired: renew at any desk"}[p.BorrowingStatus]
-	if status == "" {
-		status = p.BorrowingStatus
+// languageName names the language a patron chose as its own speakers
+// write it ("Español"), or says they chose none.
+func languageName(t *i18n.Tr, lang string) string {
+	for _, l := range i18n.Languages {
+		if l.Tag == lang {
+			return l.Name
+		}
+	}
+	return t.S("models.contact.language_unset")
+}
+
+// CardFields lists the card and borrowing details held, in English (the
+// card category's In writes them in another language).
+func CardFields(p Patron) []Field { return cardFields(i18n.For(i18n.English), p) }
+
+func cardFields(t *i18n.Tr, p Patron) []Field {
+	status := p.BorrowingStatus
+	switch status {
+	case StatusActive, StatusBlocked, StatusExpired:
+		status = t.S("models.card.status." + status)
 	}
 	return nonEmpty([]Field{
-		{"Card number", p.CardNumber},
-		{"Home branch", p.HomeBranch},
-		{"Card expires", p.CardExpiresOn.Format("January 2, 2006")},
-		{"Borrowing status", status},
-		{"PIN", "Set (we keep only a one-way scrambled form, never the PIN itself)"},
+		{t.S("models.card.field.number"), p.CardNumber},
+		{t.S("models.card.field.branch"), p.HomeBranch},
+		{t.S("models.card.field.expires"), t.Date(p.CardExpiresOn, p.CardExpiresOn.Location())},
+		{t.S("models.card.field.status"), status},
+		{t.S("models.card.field.pin"), t.S("models.card.pin_set")},
 	})
 }
 

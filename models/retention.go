@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carrel-library/carrel/views/i18n"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -52,11 +53,12 @@ type ScheduleRule struct {
 	value func(r *Retention) *int
 	// due is when a record whose retention counts from t is deleted.
 	due func(r Retention, t time.Time) time.Time
-	// describe says the rule in words, from the values in force.
-	describe func(r Retention) string
+	// describe says the rule in words, from the values in force, in t's
+	// language.
+	describe func(t *i18n.Tr, r Retention) string
 	// empty, when set, is the category's Empty text from the values in
 	// force, for one that names the period.
-	empty func(r Retention) string
+	empty func(t *i18n.Tr, r Retention) string
 }
 
 // schedule is the categories' rules, in the order the schedule lists them.
@@ -125,11 +127,12 @@ func (r *Retention) Set(key string, v int) error {
 	return &InputError{key, "No such retention rule."}
 }
 
-// Describe says a time-limited category's rule in words, from the values
-// in force; ok is false for categories that are not time-limited.
+// Describe says a time-limited category's rule in words, in English,
+// from the values in force; ok is false for categories that are not
+// time-limited.
 func (r Retention) Describe(slug string) (string, bool) {
 	if c, ok := bySlug[slug]; ok && c.Schedule != nil {
-		return c.Schedule.describe(r), true
+		return c.Schedule.describe(i18n.For(i18n.English), r), true
 	}
 	return "", false
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/carrel-library/carrel/views/i18n"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
@@ -23,19 +24,20 @@ type SessionLimits struct {
 	Absolute time.Duration // since sign-in
 }
 
-// describe is the active sign-ins' retention text for these limits.
-func (l SessionLimits) describe() string {
-	return "Until you sign out, after " + SpokenDuration(l.Idle) + " without activity, or " +
-		SpokenDuration(l.Absolute) + " after sign-in."
+// describe is the active sign-ins' retention text for these limits, in
+// t's language.
+func (l SessionLimits) describe(t *i18n.Tr) string {
+	return t.S("models.sessions.retention_limits", "Idle", SpokenDuration(t, l.Idle), "Absolute", SpokenDuration(t, l.Absolute))
 }
 
 // SpokenDuration says a duration in whole hours when it is one, else in
-// minutes: "8 hours", "1 hour", "15 minutes", "90 minutes".
-func SpokenDuration(d time.Duration) string {
+// minutes, in t's language: "8 hours", "1 hour", "15 minutes", "90
+// minutes"; "8 horas".
+func SpokenDuration(t *i18n.Tr, d time.Duration) string {
 	if d >= time.Hour && d%time.Hour == 0 {
-		return counted(int(d/time.Hour), "hour", "hours")
+		return t.N("models.duration.hours", int64(d/time.Hour))
 	}
-	return counted(int(d.Round(time.Minute)/time.Minute), "minute", "minutes")
+	return t.N("models.duration.minutes", int64(d.Round(time.Minute)/time.Minute))
 }
 
 // Expired reports whether a session has outlived its limits at time t.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/carrel-library/carrel/views/i18n"
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 )
@@ -123,25 +124,26 @@ func (s *Store) ReloadRetention(ctx context.Context) error {
 // in force, and with whom consent changes are shared as configured.
 func (s *Store) Categories() []Category {
 	cats := CategoriesFor(s.RetentionNow())
+	en := i18n.For(i18n.English)
 	for i := range cats {
-		if cats[i].Slug == sessionsCategory.Slug && s.Sessions.Idle > 0 && s.Sessions.Absolute > 0 {
-			cats[i].Retention = s.Sessions.describe()
+		switch cats[i].Slug {
+		case sessionsCategory.Slug:
+			cats[i].limits = s.Sessions
+		case consentsCategory.Slug:
+			cats[i].shared = s.consentsSharedWith()
+		default:
+			continue
 		}
-	}
-	if shared := s.consentsSharedWith(); shared != "" {
-		for i := range cats {
-			if cats[i].Slug == consentsCategory.Slug {
-				cats[i].SharedWith = shared
-			}
-		}
+		cats[i] = cats[i].In(en)
 	}
 	return cats
 }
 
 // consentsSharedWith says who receives consent changes when the portal
 // sends them on (ConsentTargets): Koha the reading-history choice, webhook
-// receivers every change. "" when nothing is sent.
-func (s *Store) consentsSharedWith() string {
+// receivers every change, as the catalog keys of the consent history's
+// parties (see Category.shared). None when nothing is sent.
+func (s *Store) consentsSharedWith() []string {
 	var koha, hooks bool
 	for _, t := range s.ConsentTargets {
 		switch {
@@ -153,15 +155,12 @@ func (s *Store) consentsSharedWith() string {
 	}
 	var parts []string
 	if koha {
-		parts = append(parts, "The library's catalog system (Koha), which receives your reading-history choice so it keeps or stops keeping your history too.")
+		parts = append(parts, "shared.koha")
 	}
 	if hooks {
-		parts = append(parts, "The library's own systems connected to this portal, which receive each change of your choices with your card number, never what you read or follow.")
+		parts = append(parts, "shared.webhooks")
 	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return alsoCourt(strings.Join(parts, " "))
+	return parts
 }
 
 // Category finds one category, with its retention text in force.

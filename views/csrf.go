@@ -5,8 +5,8 @@ import (
 	"io"
 
 	"github.com/a-h/templ"
-	"github.com/carrel-library/carrel/views/i18n"
 	templruntime "github.com/a-h/templ/runtime"
+	"github.com/carrel-library/carrel/views/i18n"
 )
 
 // csrfField is the hidden form field that carries a form's token, the

@@ -1,6 +1,11 @@
 package views
 
-import "strconv"
+import (
+	"context"
+	"strings"
+
+	"github.com/carrel-library/carrel/views/i18n"
+)
 
 // CategoryCard is one card of the overview.
 type CategoryCard struct {
@@ -168,11 +173,11 @@ type HistorySearch struct {
 
 // KeepLabel names a choice of months to keep: "The last 3 months", or
 // for 0 "All of it, while reading history is on".
-func KeepLabel(months int) string {
+func KeepLabel(t *i18n.Tr, months int) string {
 	if months == 0 {
-		return "All of it, while reading history is on"
+		return t.S("data.keep.all")
 	}
-	return "The last " + strconv.Itoa(months) + " months"
+	return t.N("data.keep.months", int64(months))
 }
 
 // SessionControls offer to end the patron's other sign-ins.
@@ -221,11 +226,11 @@ type PrintView struct {
 }
 
 // PrintedLine says when and how the record was printed.
-func (v PrintView) PrintedLine() string {
+func (v PrintView) PrintedLine(t *i18n.Tr) string {
 	if v.Desk {
-		return "Printed " + v.GeneratedAt + " at the library's desk, at your request."
+		return t.S("data.print.printed_desk", "When", v.GeneratedAt)
 	}
-	return "Printed " + v.GeneratedAt + ". Use your browser's Print command; this page is laid out for paper."
+	return t.S("data.print.printed", "When", v.GeneratedAt)
 }
 
 // PrintChoice is one section the print page may print.
@@ -240,41 +245,61 @@ type LegalNotice struct {
 	Lines []string // the court, then what happened, oldest first
 }
 
-func (c Choices) historyKept() string {
+func (c Choices) historyKept(t *i18n.Tr) string {
 	if c.HistoryCount == 0 {
-		return "Nothing is kept yet: items you return from now on will be."
+		return t.S("data.choices.history_none")
 	}
-	return Plural(c.HistoryCount, "item is", "items are") + " kept until you delete them or turn it off."
+	return t.N("data.choices.history_kept", c.HistoryCount)
 }
 
-func (c Choices) favoritesHeld() string {
+func (c Choices) favoritesHeld(t *i18n.Tr) string {
 	if c.Favorites == 0 {
-		return "You have no favorites yet."
+		return t.S("data.choices.favorites_none")
 	}
-	return "You follow " + Plural(c.Favorites, "author or subject", "authors and subjects") + "."
+	return t.N("data.choices.favorites_follow", c.Favorites)
 }
 
-func (c Choices) noticesLine() string {
+func (c Choices) noticesLine(t *i18n.Tr) string {
 	switch c.Notices {
 	case "daily":
-		return "We send you " + FavoritesEmails + " once a day, when something new matches them."
+		return t.S("data.choices.notices_daily")
 	case "weekly":
-		return "We send you " + FavoritesEmails + " once a week, when something new matches them."
+		return t.S("data.choices.notices_weekly")
 	}
-	return "We send you no " + FavoritesEmails + "."
+	return t.S("data.choices.notices_none")
 }
 
-func (c Choices) staffAccessLine() string {
+func (c Choices) staffAccessLine(t *i18n.Tr) string {
 	if c.LastVisit == "" {
 		if c.StaffAccess == 0 {
-			return "No staff member has looked up or helped with your record."
+			return t.S("data.choices.staff_none")
 		}
-		return "Staff looked up or helped with your record: " + Plural(c.StaffAccess, "entry", "entries") + " in all."
+		return t.N("data.choices.staff_all", c.StaffAccess)
 	}
 	if c.StaffAccess == 0 {
-		return "No staff member has looked up or helped with your record since your last visit, on " + c.LastVisit + "."
+		return t.S("data.choices.staff_none_since", "Date", c.LastVisit)
 	}
-	return Plural(c.StaffAccess, "new entry", "new entries") + " since your last visit, on " + c.LastVisit + "."
+	return t.N("data.choices.staff_since", c.StaffAccess, "Date", c.LastVisit)
+}
+
+// hello greets the patron by name, with one full stop after it however
+// the name ends ("Hello, Octavia E.").
+func hello(ctx context.Context, name string) string {
+	if strings.HasSuffix(name, ".") || strings.HasSuffix(name, "?") || strings.HasSuffix(name, "!") || strings.HasSuffix(name, "…") {
+		return tr(ctx, "data.overview.hello_stopped", "Name", name)
+	}
+	return tr(ctx, "data.overview.hello", "Name", name)
+}
+
+// quotedList names categories in a sentence, each in quotation marks so
+// that a title holding "and" still reads as one: “Holds” and “Fines and
+// fees”.
+func quotedList(t *i18n.Tr, titles []string) string {
+	q := make([]string, len(titles))
+	for i, title := range titles {
+		q[i] = t.S("data.print.quoted", "Title", title)
+	}
+	return t.List(q)
 }
 
 // sharedInView says the card shows who else may see it outright: a party

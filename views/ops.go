@@ -45,18 +45,12 @@ type CoveredRow struct {
 	Held                 bool
 }
 
-// LegalStep is one step of a request's workflow: Done, or waiting, or
-// not possible, with who and when (or why not) in Text.
+// LegalStep is one step of a request's workflow: its name, its state in
+// words (done, waiting, not possible), with who and when (or why not) in
+// Text.
 type LegalStep struct {
 	Label, State, Text string
 }
-
-// Step states.
-const (
-	StepDone       = "Done"
-	StepWaiting    = "Waiting"
-	StepImpossible = "Not possible"
-)
 
 // LegalReviewForm is the form recording the legal review.
 type LegalReviewForm struct {

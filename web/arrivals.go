@@ -192,17 +192,18 @@ func (s *Server) renderArrivals(c echo.Context, status int, v views.ArrivalsView
 	if err != nil {
 		return err
 	}
+	t := tr(c)
 	for _, a := range recent {
 		v.Rows = append(v.Rows, views.ArrivalRow{Title: a.Title, Authors: strings.Join(a.AuthorList(), "; "), Format: a.Format,
 			// The day it arrived is a date, not a moment: no time zone.
-			Arrived: views.FormatDate(a.ArrivedOn, nil), Added: s.date(a.CreatedAt), CatalogURL: a.CatalogURL, Notices: a.Notices})
+			Arrived: t.Date(a.ArrivedOn, nil), Added: t.Date(a.CreatedAt, s.Config.Location), CatalogURL: a.CatalogURL, Notices: a.Notices})
 	}
 	v.Separator = models.ArrivalSeparator
 	v.MaxItems, v.MaxMB = models.MaxArrivalsPerBatch, arrivalsMaxBytes>>20
 	v.NoticeDays = s.Store.RetentionNow().NotificationDays
-	title := "New arrivals"
+	title := t.S("staffops.arrivals.heading")
 	if v.HasErrors() {
-		title = "Error: " + title
+		title = t.S("staffops.arrivals.title_error", "Title", title)
 	}
 	return s.render(c, status, views.StaffArrivals(s.page(c, title), v))
 }
@@ -214,11 +215,11 @@ func (s *Server) StaffArrivalsUpload(c echo.Context) error {
 	fh, err := c.FormFile("file")
 	switch {
 	case errors.Is(err, http.ErrMissingFile) || (err == nil && fh.Size == 0 && fh.Filename == ""):
-		return refuse(views.ArrivalsView{FileError: "Choose the CSV file of new arrivals to add."})
+		return refuse(views.ArrivalsView{FileError: tr(c).S("staffops.arrivals.error.no_file")})
 	case err != nil:
-		return refuse(views.ArrivalsView{FileError: "The file did not arrive whole. Please choose it and try again."})
+		return refuse(views.ArrivalsView{FileError: tr(c).S("staffops.arrivals.error.broken")})
 	case fh.Size > arrivalsMaxBytes:
-		return refuse(views.ArrivalsView{FileError: fmt.Sprintf("The file is larger than %d MB. Split it into smaller files.", arrivalsMaxBytes>>20)})
+		return refuse(views.ArrivalsView{FileError: tr(c).S("staffops.arrivals.error.too_large", "MB", arrivalsMaxBytes>>20)})
 	}
 	f, err := fh.Open()
 	if err != nil {
@@ -242,9 +243,9 @@ func (s *Server) StaffArrivalsUpload(c echo.Context) error {
 		} else if err != nil {
 			return err
 		} else {
-			s.flash(c, fmt.Sprintf("Added %s and updated %s. %s made for patrons who follow their authors or subjects.",
-				plural(res.Created, "new arrival", "new arrivals"), plural(res.Updated, "arrival", "arrivals"),
-				plural(res.Notifications, "notice was", "notices were")))
+			t := tr(c)
+			s.flash(c, t.S("staffops.arrivals.added", "Created", t.N("staffops.arrivals.new_arrivals", res.Created),
+				"Updated", t.N("staffops.arrivals.arrivals", res.Updated))+" "+t.N("staffops.arrivals.notices", res.Notifications))
 			return s.redirect(c, "/staff/arrivals")
 		}
 	}

@@ -86,7 +86,7 @@ func (s *Server) LoginPage(c echo.Context) error {
 // portal's own words and limits only: nothing from the address is echoed.
 func (s *Server) endedMessage(c echo.Context, next string) string {
 	t := tr(c)
-	idle := spokenDuration(t, s.Config.Sessions.Idle)
+	idle := models.SpokenDuration(t, s.Config.Sessions.Idle)
 	var why string
 	var more []string
 	switch c.QueryParam("ended") {
@@ -106,7 +106,7 @@ func (s *Server) endedMessage(c echo.Context, next string) string {
 	if form {
 		why += "_form"
 	}
-	words := append([]string{t.S(why, "Idle", idle, "Limit", spokenDuration(t, s.Config.Sessions.Absolute))}, more...)
+	words := append([]string{t.S(why, "Idle", idle, "Limit", models.SpokenDuration(t, s.Config.Sessions.Absolute))}, more...)
 	switch {
 	case form && next != "":
 		words = append(words, t.S("signin.ended.back"))

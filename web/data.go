@@ -15,22 +15,23 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/labstack/echo/v4"
 )
 
 // notKept are the things this software never records, each backed by the
-// code and by a test (web/data_test.go, TestWhatWeDoNotKeepIsTrue).
-var notKept = []string{
-	"Your IP address, or anything else that tells where you connected from. Our logs hold only which page was asked for and how long it took.",
-	"What you search for in the catalog. The portal never receives your searches.",
-	"Tracking or advertising cookies. We set one cookie that keeps you signed in, and it is deleted when you close your browser.",
-	"Anything sent to database vendors or other companies. This portal loads nothing from other sites and sends your data to no company; the emails you choose go through the library's mail service.",
+// code and by a test (web/data_test.go, TestWhatWeDoNotKeepIsTrue), in
+// t's language.
+func notKept(t *i18n.Tr) []string {
+	return []string{t.S("datapages.not_kept.address"), t.S("datapages.not_kept.searches"),
+		t.S("datapages.not_kept.cookies"), t.S("datapages.not_kept.vendors")}
 }
 
 // DataOverview is "What we hold about you": one card per category.
 func (s *Server) DataOverview(c echo.Context) error {
 	p := currentPatron(c)
 	ctx := c.Request().Context()
+	t := tr(c)
 	// The notices below show what happened up to now; "I have read
 	// this" dismisses that much, and nothing that comes after.
 	rendered := s.Store.Now().Truncate(time.Microsecond)
@@ -42,7 +43,10 @@ func (s *Server) DataOverview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	o := views.Overview{FullName: p.FullName(), CardEnding: last(p.CardNumber, 4), NotKept: notKept,
+	for i := range sums {
+		sums[i].Category = sums[i].Category.In(t)
+	}
+	o := views.Overview{FullName: p.FullName(), CardEnding: last(p.CardNumber, 4), NotKept: notKept(t),
 		Assisted: currentAssist(c) != nil, SeenUntil: strconv.FormatInt(rendered.UnixMicro(), 10)}
 	if !o.Assisted {
 		// Legal process comes first: what was produced, or since when
@@ -52,7 +56,7 @@ func (s *Server) DataOverview(c echo.Context) error {
 			return err
 		}
 		for _, n := range legal {
-			o.LegalNotices = append(o.LegalNotices, s.legalNoticeView(n))
+			o.LegalNotices = append(o.LegalNotices, s.legalNoticeView(t, n))
 		}
 	}
 	if !o.Assisted && staffTouchedSince(sums, p.AssistSeenAt) {
@@ -61,12 +65,13 @@ func (s *Server) DataOverview(c echo.Context) error {
 			return err
 		}
 		for _, n := range notices {
-			line := s.dateTime(n.CreatedAt) + ": " + orDefault(n.StaffName, "Library staff") + " " + strings.ToLower(auditAction(n.Action))
+			line := t.S("datapages.assist.notice", "When", s.dateTimeIn(t, n.CreatedAt),
+				"Staff", orDefault(n.StaffName, t.S("datapages.assist.staff")), "Action", auditDid(t, n.Action))
 			if n.Reason != "" {
-				line += " (" + n.Reason + ")"
+				line = t.S("datapages.assist.reason", "Line", line, "Reason", n.Reason)
 			}
 			if n.Detail != "" {
-				line += ": " + n.Detail
+				line = t.S("datapages.assist.detail", "Line", line, "Detail", n.Detail)
 			}
 			o.AssistNotices = append(o.AssistNotices, line)
 		}
@@ -77,11 +82,11 @@ func (s *Server) DataOverview(c echo.Context) error {
 	for _, sum := range sums {
 		o.Cards = append(o.Cards, views.CategoryCard{
 			Slug: sum.Slug, Title: sum.Title, Count: sum.Count, Purpose: sum.Purpose, Retention: sum.Retention,
-			SharedWith: sum.SharedWith, Shared: sum.SharedWith != models.CourtOrder,
-			Held: s.heldLine(c, sum, o.Assisted), NextDelete: s.dueLine(sum),
+			SharedWith: sum.SharedWith, Shared: sum.SharedWithOthers(),
+			Held: s.heldLine(c, sum, o.Assisted), NextDelete: s.dueLine(t, sum),
 		})
 	}
-	return s.render(c, http.StatusOK, views.DataOverview(s.page(c, "What we hold about you"), o))
+	return s.render(c, http.StatusOK, views.DataOverview(s.page(c, t.S("datapages.overview.title")), o))
 }
 
 // choices are the patron's privacy choices as the overview opens with
@@ -107,7 +112,7 @@ func (s *Server) choices(c echo.Context, p models.Patron, view models.PatronView
 	if !ok || currentAssist(c) != nil {
 		return ch, nil
 	}
-	ch.LastVisit = s.date(since)
+	ch.LastVisit = s.dateIn(tr(c), since)
 	if staff.Newest == nil || !staff.Newest.After(since) {
 		ch.StaffAccess = 0
 		return ch, nil
@@ -153,14 +158,23 @@ func staffTouchedSince(sums []models.CategorySummary, seen *time.Time) bool {
 	return true
 }
 
+// date and dateTime write a time in English, for the pages not yet
+// written in the request's language; dateIn and dateTimeIn write it in
+// t's, in the library's time zone.
 func (s *Server) date(t time.Time) string { return views.FormatDate(t, s.Config.Location) }
 
 func (s *Server) dateTime(t time.Time) string {
 	return views.FormatDate(t, s.Config.Location) + ", " + views.FormatTime(t, s.Config.Location)
 }
 
-// plural is views.Plural, the one plural helper, under the short name the
-// handlers use.
+func (s *Server) dateIn(t *i18n.Tr, when time.Time) string { return t.Date(when, s.Config.Location) }
+
+func (s *Server) dateTimeIn(t *i18n.Tr, when time.Time) string {
+	return t.DateTime(when, s.Config.Location)
+}
+
+// plural is views.Plural, the English plural helper, for the pages not yet
+// written in the request's language (these pages use catalog plurals).
 func plural(n int64, one, many string) string { return views.Plural(n, one, many) }
 
 // heldLine says, in a sentence, what is held in a category.
@@ -168,47 +182,55 @@ func plural(n int64, one, many string) string { return views.Plural(n, one, many
 // Staff assisting a patron read the reading history's count only, never
 // a title, here as on the detail page.
 func (s *Server) heldLine(c echo.Context, sum models.CategorySummary, assisted bool) string {
+	t := tr(c)
+	held := sum.Counted(t, sum.Count)
 	if sum.Fields != nil {
-		return plural(sum.Count, sum.One, sum.Many) + " on your record."
+		return t.S("datapages.held.fields", "Held", held)
 	}
 	if sum.Count == 0 {
-		return "Nothing."
+		return t.S("datapages.held.nothing")
 	}
-	line := plural(sum.Count, sum.One, sum.Many)
-	if assisted && sum.CountOnlyForStaff {
-		return line + "."
+	if assisted && sum.CountOnlyForStaff || sum.Newest == nil {
+		return t.S("datapages.held.count", "Held", held)
 	}
-	if sum.Newest != nil {
-		label := sum.NewestLabel
-		switch sum.Category.NewestLabel {
-		case models.LabelConsentSubject:
-			label = s.consentSubject(c, label)
-		case models.LabelAuditAction:
-			label = auditAction(label)
-		case models.LabelChannel:
-			label = channelName(label)
-		}
-		if label != "" {
-			line += "; the newest: " + label + ", " + s.date(*sum.Newest)
-		} else {
-			line += "; the newest from " + s.date(*sum.Newest)
-		}
+	label := sum.NewestLabel
+	switch sum.Category.NewestLabel {
+	case models.LabelConsentSubject:
+		label = s.consentSubject(c, label)
+	case models.LabelAuditAction:
+		label = auditAction(t, label)
+	case models.LabelChannel:
+		label = channelName(t, label)
 	}
-	return line + "."
+	if label != "" {
+		return t.S("datapages.held.newest", "Held", held, "Label", label, "Date", s.dateIn(t, *sum.Newest))
+	}
+	return t.S("datapages.held.newest_from", "Held", held, "Date", s.dateIn(t, *sum.Newest))
 }
 
-// Paused is what a patron under a hold they may be told of reads
-// wherever a deletion date would be.
-const Paused = "Deletion paused by a court order"
+// paused is what a patron under a hold they may be told of reads wherever
+// a deletion date would be: "Deletion paused by a court order".
+func paused(t *i18n.Tr) string { return t.S("datapages.paused") }
 
-func (s *Server) dueLine(sum models.CategorySummary) string {
+// isPaused says whether when is paused's words rather than a date, in
+// any language.
+func isPaused(when string) bool {
+	for _, l := range i18n.Languages {
+		if when == paused(i18n.For(l.Tag)) {
+			return true
+		}
+	}
+	return when == paused(i18n.For(i18n.Pseudo))
+}
+
+func (s *Server) dueLine(t *i18n.Tr, sum models.CategorySummary) string {
 	if sum.OldestDue == nil {
 		return ""
 	}
 	if sum.Paused {
-		return Paused + "."
+		return t.S("datapages.due.paused")
 	}
-	return "The oldest will be deleted on " + s.date(*sum.OldestDue) + "."
+	return t.S("datapages.due.oldest", "Date", s.dateIn(t, *sum.OldestDue))
 }
 
 // DataDetail shows one category's records.
@@ -217,6 +239,8 @@ func (s *Server) DataDetail(c echo.Context) error {
 	if !ok {
 		return echo.ErrNotFound
 	}
+	tl := tr(c)
+	cat = cat.In(tl)
 	p := currentPatron(c)
 	d := views.Detail{Slug: cat.Slug, Title: cat.Title, Purpose: cat.Purpose, Retention: cat.Retention,
 		SharedWith: cat.SharedWith, Empty: cat.Empty}
@@ -235,7 +259,7 @@ func (s *Server) DataDetail(c echo.Context) error {
 		return err
 	}
 	if view.PausedFor(cat.Table) {
-		d.Paused = Paused + ": nothing here is deleted while it lasts."
+		d.Paused = tl.S("datapages.detail.paused")
 	}
 	var t views.Table
 	var older, newer *models.Cursor
@@ -300,11 +324,11 @@ func (s *Server) DataDetail(c echo.Context) error {
 		}
 		if assisted {
 			d.Table = nil // the count only
-		} else if err := s.historyPlace(ctx, p, view, hs, newer, int64(pageNo), &d); err != nil {
+		} else if err := s.historyPlace(ctx, tl, p, view, hs, newer, int64(pageNo), &d); err != nil {
 			return err
 		}
 		if !p.ReadingHistoryEnabled && n == 0 {
-			d.Empty = "Reading history is off, so nothing is kept: when you return an item, the record of the loan is deleted."
+			d.Empty = tl.S("datapages.history.off_empty")
 			d.History.Search = nil
 		}
 	case models.SignInControls:
@@ -341,30 +365,31 @@ type historySearch struct {
 // address. A date that is not one is left out of the filter and named
 // in errs.
 func (s *Server) readHistorySearch(c echo.Context) historySearch {
+	t := tr(c)
 	hs := historySearch{text: strings.TrimSpace(c.QueryParam("q")), from: strings.TrimSpace(c.QueryParam("from")),
 		to: strings.TrimSpace(c.QueryParam("to")), errs: map[string]string{}}
 	if len([]rune(hs.text)) > 200 {
 		hs.text = string([]rune(hs.text)[:200])
 	}
 	hs.filter.Text = hs.text
-	day := func(field, v, what string) *time.Time {
+	day := func(field, v string) *time.Time {
 		if v == "" {
 			return nil
 		}
-		t, err := time.ParseInLocation("2006-01-02", v, s.Config.Location)
+		when, err := time.ParseInLocation("2006-01-02", v, s.Config.Location)
 		if err != nil {
-			hs.errs[field] = "Enter the " + what + " date as year, month and day, for example 2026-03-14."
+			hs.errs[field] = t.S("datapages.history.bad_" + field)
 			return nil
 		}
-		return &t
+		return &when
 	}
-	hs.filter.From = day("from", hs.from, "first")
-	if to := day("to", hs.to, "last"); to != nil {
+	hs.filter.From = day("from", hs.from)
+	if to := day("to", hs.to); to != nil {
 		end := to.AddDate(0, 0, 1) // the whole of the last day
 		hs.filter.To = &end
 	}
 	if hs.filter.From != nil && hs.filter.To != nil && !hs.filter.From.Before(*hs.filter.To) {
-		hs.errs["to"] = "The last date must be on or after the first date."
+		hs.errs["to"] = t.S("datapages.history.to_before_from")
 		hs.filter.To = nil
 	}
 	return hs
@@ -389,7 +414,7 @@ func (hs historySearch) query() url.Values {
 // The whole history's size is the count kept on the patron's row, less
 // what the page leaves out until the purge runs (a handful of rows, found
 // by index): only a search counts the entries it matches.
-func (s *Server) historyPlace(ctx context.Context, p *models.Patron, view models.PatronView, hs historySearch, newer *models.Cursor, page int64, d *views.Detail) error {
+func (s *Server) historyPlace(ctx context.Context, t *i18n.Tr, p *models.Patron, view models.PatronView, hs historySearch, newer *models.Cursor, page int64, d *views.Detail) error {
 	h := d.History
 	h.Search = &views.HistorySearch{Q: hs.text, From: hs.from, To: hs.to, Errors: hs.errs, Active: hs.filter.Active(),
 		Problems: views.Problems(hs.errs, "from", "to")}
@@ -414,13 +439,13 @@ func (s *Server) historyPlace(ctx context.Context, p *models.Patron, view models
 	if !hs.filter.Active() {
 		h.Count = total // what the page shows: the daily purge may not have run yet
 	} else {
-		h.Search.Found = "Found " + plural(total, "item", "items") + "."
-		d.Empty = "Nothing in your reading history matches this search."
+		h.Search.Found = t.N("datapages.history.found", total)
+		d.Empty = t.S("datapages.history.no_match")
 	}
 	pages := (total + models.DefaultPageSize - 1) / models.DefaultPageSize
 	if pages > 1 {
 		page = min(page, pages)
-		d.PageOf = "Page " + views.FormatCount(page) + " of " + views.FormatCount(pages)
+		d.PageOf = t.S("datapages.history.page_of", "Page", t.Count(page), "Pages", t.Count(pages))
 	}
 	return nil
 }
@@ -457,30 +482,28 @@ func pageRequest(c echo.Context) (models.PageRequest, error) {
 // them, and then every deletion date reads Paused.
 func (s *Server) records(ctx context.Context, c echo.Context, cat models.Category, p *models.Patron, view models.PatronView, req models.PageRequest, actions bool) (views.Table, *models.Cursor, *models.Cursor, error) {
 	patronID := p.ID
+	tl := tr(c)
 	t := views.Table{Caption: cat.Title}
 	if cat.Table != "" {
 		req.Hide = view.Hide(cat.Table)
 	}
 	due := func(slug string, from time.Time) string {
 		if view.Paused {
-			return Paused
+			return paused(tl)
 		}
-		return s.due(slug, from)
+		return s.due(tl, slug, from)
 	}
 	dueTime := func(slug string, from time.Time) string {
 		if view.Paused {
-			return Paused
+			return paused(tl)
 		}
-		return s.dueTime(slug, from)
+		return s.dueTime(tl, slug, from)
 	}
-	cols := func(labels ...string) {
-		for _, l := range labels {
-			t.Columns = append(t.Columns, views.Column{Label: l, Numeric: l == "Amount" || l == "Renewals"})
-		}
+	for i, l := range cat.Columns {
+		t.Columns = append(t.Columns, views.Column{Label: l, Numeric: cat.NumericColumn(i)})
 	}
-	cols(cat.Columns...)
 	if actions && cat.Deletable {
-		t.Columns = append(t.Columns, views.Column{Label: "Delete"})
+		t.Columns = append(t.Columns, views.Column{Label: tl.S("datapages.delete")})
 	}
 	if cat.Records == nil {
 		return t, nil, nil, fmt.Errorf("web: no table for category %q", cat.Slug)
@@ -498,7 +521,7 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 		return t, nil, nil, err
 	}
 	if koha != nil {
-		t.Columns = append(t.Columns, views.Column{Label: "Library catalog"})
+		t.Columns = append(t.Columns, views.Column{Label: tl.S("datapages.column.catalog")})
 	}
 	for _, rec := range pg.Rows {
 		row, err := s.recordRow(c, p, rec, due, dueTime, current)
@@ -510,7 +533,7 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 			row.Cells = append(row.Cells, s.kohaDelivery(tr(c), st, sent))
 		}
 		if h, ok := rec.(models.HistoryEntry); ok && actions && cat.Deletable {
-			row.Action = &views.RowAction{Label: "Delete", Name: "Delete " + h.Title + " from your history",
+			row.Action = &views.RowAction{Label: tl.S("datapages.delete"), Name: tl.S("datapages.history.delete_name", "Title", h.Title),
 				URL: "/data/" + cat.Slug + "/" + strconv.FormatInt(h.ID, 10) + "/delete" + historyBack(c.QueryParams())}
 		}
 		t.Rows = append(t.Rows, row)
@@ -523,74 +546,99 @@ func (s *Server) records(ctx context.Context, c echo.Context, cat models.Categor
 // say when a record counting down from a time is deleted, by slug;
 // current is the hashed token of the session asking; p is the patron.
 func (s *Server) recordRow(c echo.Context, p *models.Patron, rec any, due, dueTime func(string, time.Time) string, current string) (views.Row, error) {
+	t := tr(c)
+	date := func(when time.Time) string { return s.dateIn(t, when) }
+	dateTime := func(when time.Time) string { return s.dateTimeIn(t, when) }
 	var cells []string
 	switch r := rec.(type) {
 	case models.Loan:
-		dueAt := s.date(r.DueAt)
+		dueAt := date(r.DueAt)
 		if r.DueAt.Before(s.Store.Now()) {
-			dueAt += " (overdue)"
+			dueAt = t.S("datapages.loan.overdue", "Date", dueAt)
 		}
-		cells = []string{r.Title, r.Author, s.date(r.CheckedOutAt), dueAt, strconv.Itoa(r.Renewals), r.Branch}
+		cells = []string{r.Title, r.Author, date(r.CheckedOutAt), dueAt, t.Count(int64(r.Renewals)), r.Branch}
 	case models.HistoryEntry:
-		cells = []string{r.Title, r.Author, r.Format, s.date(r.CheckedOutAt), s.date(r.ReturnedAt)}
+		cells = []string{r.Title, r.Author, r.Format, date(r.CheckedOutAt), date(r.ReturnedAt)}
 	case models.Hold:
-		cells = []string{r.Title, r.Author, r.PickupBranch, s.date(r.PlacedAt), s.holdStatus(r, due)}
+		cells = []string{r.Title, r.Author, r.PickupBranch, date(r.PlacedAt), s.holdStatus(t, r, due)}
 	case models.Fine:
-		status := titleCase(r.Status)
+		status := statusWords(t, "datapages.fine.", r.Status)
 		if r.SettledAt != nil {
-			status += " " + s.date(*r.SettledAt) + "; " + deletedOn(due("fines", *r.SettledAt))
+			status = s.closedStatus(t, "datapages.fine.", r.Status, *r.SettledAt, due("fines", *r.SettledAt))
 		}
-		cells = []string{r.Description, r.Title, money(r.AmountCents), s.date(r.AssessedAt), status}
+		cells = []string{r.Description, r.Title, money(r.AmountCents), date(r.AssessedAt), status}
 	case models.ILLRequest:
-		status := titleCase(strings.ReplaceAll(r.Status, "_", " "))
+		status := statusWords(t, "datapages.ill.", r.Status)
 		if r.CompletedAt != nil {
-			status += "; " + deletedOn(due("ill", *r.CompletedAt))
+			status = t.S("datapages.status_deleted", "Status", status, "Deletion", deletedOnIn(t, due("ill", *r.CompletedAt)))
 		}
-		cells = []string{r.Title, r.Author, r.LendingLibrary, s.date(r.RequestedAt), status}
+		cells = []string{r.Title, r.Author, r.LendingLibrary, date(r.RequestedAt), status}
 	case models.ReferenceQuestion:
-		answered := "Not yet"
+		answered := t.S("datapages.reference.not_yet")
 		if r.AnsweredAt != nil {
-			answered = s.date(*r.AnsweredAt)
+			answered = date(*r.AnsweredAt)
 		}
-		cells = []string{orDefault(r.Subject, "(no subject)"), r.Question, s.date(r.AskedAt), answered, due("reference", r.AskedAt)}
+		cells = []string{orDefault(r.Subject, t.S("datapages.reference.no_subject")), r.Question, date(r.AskedAt), answered, due("reference", r.AskedAt)}
 	case models.ComputerSession:
-		ended := "Still in use"
+		ended := t.S("datapages.computer.in_use")
 		if r.EndedAt != nil {
-			ended = s.dateTime(*r.EndedAt)
+			ended = dateTime(*r.EndedAt)
 		}
-		cells = []string{s.dateTime(r.StartedAt), ended, r.Branch, r.Station, dueTime("computer-sessions", r.StartedAt)}
+		cells = []string{dateTime(r.StartedAt), ended, r.Branch, r.Station, dueTime("computer-sessions", r.StartedAt)}
 	case models.SubscriptionRecord:
-		cells = []string{r.ListName, r.Frequency, r.Sender, s.date(r.SubscribedAt)}
+		cells = []string{r.ListName, r.Frequency, r.Sender, date(r.SubscribedAt)}
 	case models.Favorite:
-		cells = []string{r.Display, titleCase(r.Kind), s.date(r.CreatedAt)}
+		cells = []string{r.Display, statusWords(t, "datapages.favorite.", r.Kind), date(r.CreatedAt)}
 	case models.NotificationDelivery:
-		cells = []string{r.Title, r.Reason, s.date(r.CreatedAt), s.deliveryStatus(p, r, due)}
+		cells = []string{r.Title, r.Reason, date(r.CreatedAt), s.deliveryStatus(p, r, due)}
 	case models.ConsentEntry:
-		by := "You"
+		by := t.S("datapages.consent.by_you")
 		if r.Actor == models.ActorStaff {
-			by = "Library staff, at your request"
+			by = t.S("datapages.consent.by_staff")
 		}
-		old, nw := consentValue(r.OldValue), consentValue(r.NewValue)
+		old, nw := consentValue(t, r.OldValue), consentValue(t, r.NewValue)
 		if r.Subject == models.ConsentHistoryKeep {
-			old, nw = keepValue(r.OldValue), keepValue(r.NewValue)
+			old, nw = keepValue(t, r.OldValue), keepValue(t, r.NewValue)
 		}
-		cells = []string{s.consentSubject(c, r.Subject), old, nw, by, channelName(r.Channel), s.dateTime(r.CreatedAt)}
+		cells = []string{s.consentSubject(c, r.Subject), old, nw, by, channelName(t, r.Channel), dateTime(r.CreatedAt)}
 	case models.StaffAccessRecord:
-		what := auditAction(r.Action)
+		what := auditAction(t, r.Action)
 		if d := accessDetail(r); d != "" {
-			what += ": " + d
+			what = t.S("datapages.access.detail", "Action", what, "Detail", d)
 		}
-		cells = []string{what, orDefault(r.StaffName, "Library system"), r.Reason, s.dateTime(r.CreatedAt)}
+		cells = []string{what, orDefault(r.StaffName, t.S("datapages.access.system")), r.Reason, dateTime(r.CreatedAt)}
 	case models.SessionRecord:
-		where := "Another device or browser"
+		where := t.S("datapages.session.other")
 		if r.TokenHash == current {
-			where = "This device"
+			where = t.S("datapages.session.this")
 		}
-		cells = []string{s.dateTime(r.CreatedAt), s.dateTime(r.LastSeenAt), channelName(r.Channel), where}
+		cells = []string{dateTime(r.CreatedAt), dateTime(r.LastSeenAt), channelName(t, r.Channel), where}
 	default:
 		return views.Row{}, fmt.Errorf("web: no layout for a record of type %T", rec)
 	}
 	return views.Row{Cells: cells}, nil
+}
+
+// statusWords names a record's status (or kind) in t's language: the
+// message prefix+status ("datapages.fine.paid" is "Paid"), or the status
+// as stored, capitalised, when the catalog has no words for it (a status
+// an ILS sent that the portal does not know).
+func statusWords(t *i18n.Tr, prefix, status string) string {
+	if i18n.Has(prefix + status) {
+		return t.S(prefix + status)
+	}
+	return titleCase(strings.ReplaceAll(status, "_", " "))
+}
+
+// closedStatus is the status of a record that was closed on a date, with
+// when it is deleted: "Paid March 1, 2026; will be deleted on May 30,
+// 2026". The catalog has prefix+status+".on" for the statuses it knows.
+func (s *Server) closedStatus(t *i18n.Tr, prefix, status string, on time.Time, due string) string {
+	deletion := deletedOnIn(t, due)
+	if id := prefix + status + ".on"; i18n.Has(id) {
+		return t.S("datapages.status_deleted", "Status", t.S(id, "Date", s.dateIn(t, on)), "Deletion", deletion)
+	}
+	return t.S("datapages.status_deleted", "Status", statusWords(t, prefix, status)+" "+s.dateIn(t, on), "Deletion", deletion)
 }
 
 // accessDetail is what the patron reads of a staff access's detail. A
@@ -611,56 +659,67 @@ func accessDetail(r models.StaffAccessRecord) string {
 	return r.Detail
 }
 
-func (s *Server) due(slug string, from time.Time) string {
+func (s *Server) due(t *i18n.Tr, slug string, from time.Time) string {
 	d, _ := s.Store.RetentionNow().Due(slug, from)
-	return s.date(d)
+	return s.dateIn(t, d)
 }
 
-func (s *Server) dueTime(slug string, from time.Time) string {
+func (s *Server) dueTime(t *i18n.Tr, slug string, from time.Time) string {
 	d, _ := s.Store.RetentionNow().Due(slug, from)
-	return s.dateTime(d)
+	return s.dateTimeIn(t, d)
 }
 
 // deletedOn says when a record goes: "will be deleted on April 1, 2027",
 // or that deletion is paused. The date is always ahead: a record whose
 // date has come is the purge's to delete, and the patron's pages leave it
 // out (models.PatronView.Hide) unless a court order pauses deletion.
-func deletedOn(when string) string {
-	if when == Paused {
-		return "deletion paused by a court order"
+func deletedOnIn(t *i18n.Tr, when string) string {
+	if isPaused(when) {
+		return t.S("datapages.deletion_paused")
 	}
-	return "will be deleted on " + when
+	return t.S("datapages.deleted_on", "Date", when)
 }
 
-func (s *Server) holdStatus(h models.Hold, due func(string, time.Time) string) string {
+// deletedOn is deletedOnIn in English, for the pages not yet written in
+// the request's language.
+func deletedOn(when string) string { return deletedOnIn(i18n.For(i18n.English), when) }
+
+func (s *Server) holdStatus(t *i18n.Tr, h models.Hold, due func(string, time.Time) string) string {
 	switch h.Status {
 	case models.HoldReady:
 		if h.ReadyUntil != nil {
-			return "Ready to pick up until " + s.date(*h.ReadyUntil)
+			return t.S("datapages.hold.ready_until", "Date", s.dateIn(t, *h.ReadyUntil))
 		}
-		return "Ready to pick up"
+		return t.S("datapages.hold.ready")
 	case models.HoldInTransit:
-		return "On its way"
+		return t.S("datapages.hold.in_transit")
 	case models.HoldWaiting:
-		return "Waiting for a copy"
+		return t.S("datapages.hold.waiting")
 	case models.HoldFilled, models.HoldCancelled:
-		st := titleCase(h.Status)
 		if h.ClosedAt != nil {
-			st += " " + s.date(*h.ClosedAt) + "; " + deletedOn(due("holds", *h.ClosedAt))
+			return s.closedStatus(t, "datapages.hold.", h.Status, *h.ClosedAt, due("holds", *h.ClosedAt))
 		}
-		return st
+		return statusWords(t, "datapages.hold.", h.Status)
 	}
-	return titleCase(h.Status)
+	return statusWords(t, "datapages.hold.", h.Status)
 }
 
+// money writes an amount in US dollars as the library's receipts do in
+// either language: "$1,234.50", "-$2.00".
 func money(cents int64) string {
 	sign := ""
 	if cents < 0 {
 		sign, cents = "-", -cents
 	}
-	return fmt.Sprintf("%s$%s.%02d", sign, views.FormatCount(cents/100), cents%100)
+	whole := strconv.FormatInt(cents/100, 10)
+	for i := len(whole) - 3; i > 0; i -= 3 {
+		whole = whole[:i] + "," + whole[i:]
+	}
+	return fmt.Sprintf("%s$%s.%02d", sign, whole, cents%100)
 }
 
+// titleCase capitalises s's first letter, for the pages not yet written
+// in the request's language (and a status no catalog knows).
 func titleCase(s string) string {
 	if s == "" {
 		return s
@@ -672,21 +731,22 @@ func titleCase(s string) string {
 // words; a mailing list by the name the patron subscribed to, not its
 // slug.
 func (srv *Server) consentSubject(c echo.Context, s string) string {
+	t := tr(c)
 	switch {
 	case s == models.ConsentReadingHistory:
-		return "Reading history"
+		return t.S("datapages.consent.reading_history")
 	case s == models.ConsentHistoryKeep:
-		return "How much reading history to keep"
+		return t.S("datapages.consent.history_keep")
 	case s == models.ConsentFavoritesLink:
-		return "Favorites linked to your record"
+		return t.S("datapages.consent.favorites_link")
 	case s == models.ConsentFavoritesNotice:
-		return "Emails about your favorite authors and subjects"
+		return t.S("datapages.consent.favorites_notice")
 	case strings.HasPrefix(s, models.ConsentListPrefix):
 		slug := strings.TrimPrefix(s, models.ConsentListPrefix)
 		if name := srv.listNames(c)[slug]; name != "" {
-			return "Mailing list “" + name + "”"
+			return t.S("datapages.consent.list", "Name", name)
 		}
-		return "Mailing list " + slug
+		return t.S("datapages.consent.list_slug", "Slug", slug)
 	}
 	return s
 }
@@ -711,65 +771,66 @@ func (s *Server) listNames(c echo.Context) map[string]string {
 // ctxListNames keeps listNames for the rest of the request.
 const ctxListNames = "carrel.list_names"
 
-func consentValue(v string) string {
-	switch v {
-	case "on":
-		return "On"
-	case "off":
-		return "Off"
-	case "none":
-		return "No notices"
-	}
-	return titleCase(v)
+// consentValue says a consent's value: "On", "Off", "No notices",
+// "Daily", "Weekly"; a value the catalog does not know as it is stored.
+func consentValue(t *i18n.Tr, v string) string {
+	return statusWords(t, "datapages.consent.value.", v)
 }
 
 // keepValue says a choice of how much reading history to keep: "All of
 // it", "The last 3 months".
-func keepValue(v string) string {
+func keepValue(t *i18n.Tr, v string) string {
 	if n, err := strconv.Atoi(v); err == nil && n > 0 {
-		return "The last " + plural(int64(n), "month", "months")
+		return t.N("datapages.keep.value", int64(n))
 	}
-	return "All of it"
+	return t.S("datapages.keep.all_value")
 }
 
-func channelName(ch string) string {
-	switch ch {
-	case models.ChannelWeb:
-		return "This portal"
-	case models.ChannelCatalog:
-		return "From the catalog"
-	case models.ChannelStaffAssisted:
-		return "With staff help"
-	case models.ChannelEmailOneClick:
-		return "Unsubscribe link in an email"
-	case models.ChannelILS:
-		return "The library's catalog"
+// channelNames name the channels of a choice or a sign-in by the
+// message that says them ("This portal", "With staff help").
+var channelNames = map[string]string{
+	models.ChannelWeb:           "datapages.channel.web",
+	models.ChannelCatalog:       "datapages.channel.catalog",
+	models.ChannelStaffAssisted: "datapages.channel.staff_assisted",
+	models.ChannelEmailOneClick: "datapages.channel.email_one_click",
+	models.ChannelILS:           "datapages.channel.ils",
+}
+
+// channelName says where a choice was made or a session started.
+func channelName(t *i18n.Tr, ch string) string {
+	if id, ok := channelNames[ch]; ok {
+		return t.S(id)
 	}
 	return ch
 }
 
-func auditAction(a string) string {
-	switch a {
-	case models.AuditPatronLookup:
-		return "Looked up your record"
-	case models.AuditAssistStart:
-		return "Started helping you"
-	case models.AuditAssistEnd:
-		return "Finished helping you"
-	case models.AuditAssistAction:
-		return "Made a change at your request"
-	case models.AuditDeskPrint:
-		return "Printed your record at your request"
-	case models.AuditLegalProduce:
-		return "Produced your records for a court order"
-	case models.AuditLegalHold:
-		return "Suspended deletion of your records for a court order"
-	case models.AuditLegalRelease:
-		return "Resumed deletion of your records"
-	case models.AuditLegalNondisclosureEnded:
-		return "Recorded that a court's order not to tell you has ended"
-	case models.AuditExport:
-		return "Downloaded the record of staff access to your data"
+// auditActions name what staff (or the library's system) did, by the
+// suffix of two messages: datapages.audit.X as a record's description
+// ("Looked up your record"), datapages.audit_did.X after the staff
+// member's name ("Ana Ruiz looked up your record").
+var auditActions = map[string]string{
+	models.AuditPatronLookup:            "lookup",
+	models.AuditAssistStart:             "assist_start",
+	models.AuditAssistEnd:               "assist_end",
+	models.AuditAssistAction:            "assist_action",
+	models.AuditDeskPrint:               "desk_print",
+	models.AuditLegalProduce:            "legal_produce",
+	models.AuditLegalHold:               "legal_hold",
+	models.AuditLegalRelease:            "legal_release",
+	models.AuditLegalNondisclosureEnded: "nondisclosure_ended",
+	models.AuditExport:                  "export",
+}
+
+func auditAction(t *i18n.Tr, a string) string {
+	if k, ok := auditActions[a]; ok {
+		return t.S("datapages.audit." + k)
+	}
+	return a
+}
+
+func auditDid(t *i18n.Tr, a string) string {
+	if k, ok := auditActions[a]; ok {
+		return t.S("datapages.audit_did." + k)
 	}
 	return a
 }
@@ -781,8 +842,18 @@ func (s *Server) HistoryOn(c echo.Context) error {
 	if _, _, err := s.Store.SetReadingHistory(c.Request().Context(), p.ID, true, s.actor(c)); err != nil {
 		return err
 	}
-	s.flash(c, "Reading history is on. Items you return from now on will be kept here."+s.catalogToldToo(tr(c), p))
+	s.flash(c, s.withCatalogToldToo(tr(c), p, tr(c).S("datapages.history.on_flash")))
 	return s.redirect(c, "/data/reading-history")
+}
+
+// withCatalogToldToo adds to msg, when this patron's reading-history
+// choice is written back to the library's catalog (see catalogToldToo),
+// that the catalog will be told too.
+func (s *Server) withCatalogToldToo(t *i18n.Tr, p *models.Patron, msg string) string {
+	if !s.catalogToldToo(p) {
+		return msg
+	}
+	return t.S("datapages.sentences", "First", msg, "Second", t.S("datapages.history.catalog_told"))
 }
 
 // HistoryKeep records the patron's choice of how much reading history to
@@ -808,19 +879,19 @@ func (s *Server) HistoryKeep(c echo.Context) error {
 			return err
 		}
 		if older > 0 {
-			keep := plural(int64(months), "month", "months")
+			t, m := tr(c), int64(months)
 			conf := views.Confirm{
-				Title:     "Keep only the last " + keep + "?",
-				Message:   "From now on, items are deleted from your reading history as they grow older than " + keep + ".",
-				Warning:   titleCase(plural(older, "item", "items")) + " returned before " + s.date(cut) + " will be erased for good. This cannot be undone.",
+				Title:     t.N("datapages.keep.confirm_title", m),
+				Message:   t.N("datapages.keep.confirm_message", m),
+				Warning:   t.N("datapages.keep.confirm_warning", older, "Date", s.dateIn(t, cut)),
 				Action:    "/data/reading-history/keep?keep=" + strconv.Itoa(months),
-				Button:    "Keep " + keep + ", erase the rest",
+				Button:    t.N("datapages.keep.confirm_button", m),
 				CancelURL: "/data/reading-history",
 			}
 			if currentAssist(c) == nil {
-				conf.DownloadURL, conf.DownloadLabel = "/data/export.json", "Download all your data, your reading history included (JSON)"
+				conf.DownloadURL, conf.DownloadLabel = "/data/export.json", t.S("datapages.history.download")
 			}
-			return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, "Keep only the last "+keep), conf))
+			return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, t.N("datapages.keep.page_title", m)), conf))
 		}
 	}
 	erased, changed, err := s.Store.SetHistoryKeep(ctx, p.ID, months, s.actor(c))
@@ -829,20 +900,16 @@ func (s *Server) HistoryKeep(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
+	t := tr(c)
 	switch {
 	case !changed:
-		s.flash(c, "Nothing changed: that was already your choice.")
+		s.flash(c, t.S("datapages.keep.unchanged"))
 	case months == 0:
-		s.flash(c, "All of your reading history is kept while it is on.")
+		s.flash(c, t.S("datapages.keep.all"))
 	default:
-		msg := "From now on only the last " + plural(int64(months), "month", "months") + " of your reading history are kept."
+		msg := t.N("datapages.keep.kept", int64(months))
 		if erased > 0 {
-			msg += " " + titleCase(plural(erased, "item", "items")) + " returned before " + s.date(cut)
-			if erased == 1 {
-				msg += " was erased."
-			} else {
-				msg += " were erased."
-			}
+			msg = t.S("datapages.sentences", "First", msg, "Second", t.N("datapages.keep.erased", erased, "Date", s.dateIn(t, cut)))
 		}
 		s.flash(c, msg)
 	}
@@ -853,27 +920,28 @@ func (s *Server) HistoryKeep(c echo.Context) error {
 // off, and offers to download it first.
 func (s *Server) HistoryOffConfirm(c echo.Context) error {
 	p := currentPatron(c)
+	t := tr(c)
 	n := p.HistoryCount
 	conf := views.Confirm{
-		Title:     "Turn off reading history?",
-		Message:   "From now on, when you return an item the record of the loan will be deleted.",
-		Warning:   erasedWarning(n),
+		Title:     t.S("datapages.off.confirm_title"),
+		Message:   t.S("datapages.off.confirm_message"),
+		Warning:   erasedWarning(t, n),
 		Action:    "/data/reading-history/off",
-		Button:    "Turn off and erase",
+		Button:    t.S("datapages.off.confirm_button"),
 		CancelURL: "/data/reading-history",
 	}
 	if n > 0 && currentAssist(c) == nil {
 		// Staff assisting may not download the patron's data.
-		conf.DownloadURL, conf.DownloadLabel = "/data/export.json", "Download all your data, your reading history included (JSON)"
+		conf.DownloadURL, conf.DownloadLabel = "/data/export.json", t.S("datapages.history.download")
 	}
-	return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, "Turn off reading history"), conf))
+	return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, t.S("datapages.off.page_title")), conf))
 }
 
-func erasedWarning(n int64) string {
+func erasedWarning(t *i18n.Tr, n int64) string {
 	if n == 0 {
-		return "Nothing is stored in your history, so nothing will be erased."
+		return t.S("datapages.history.nothing_to_erase")
 	}
-	return "All " + plural(n, "item", "items") + " in your reading history will be erased for good. This cannot be undone."
+	return t.N("datapages.history.all_erased", n)
 }
 
 // HistoryOff turns reading history off and erases it, after confirmation.
@@ -886,20 +954,21 @@ func (s *Server) HistoryOff(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.flash(c, "Reading history is off. "+titleCase(plural(erased, "item was", "items were"))+" erased."+s.catalogToldToo(tr(c), p))
+	s.flash(c, s.withCatalogToldToo(tr(c), p, tr(c).N("datapages.off.flash", erased)))
 	return s.redirect(c, "/data/reading-history")
 }
 
 // HistoryClearConfirm asks before deleting every history entry.
 func (s *Server) HistoryClearConfirm(c echo.Context) error {
 	p := currentPatron(c)
+	t := tr(c)
 	n := p.HistoryCount
-	return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, "Delete your reading history"), views.Confirm{
-		Title:     "Delete your whole reading history?",
-		Message:   "Reading history stays on: items you return from now on will still be kept.",
-		Warning:   erasedWarning(n),
+	return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, t.S("datapages.clear.page_title")), views.Confirm{
+		Title:     t.S("datapages.clear.confirm_title"),
+		Message:   t.S("datapages.clear.confirm_message"),
+		Warning:   erasedWarning(t, n),
 		Action:    "/data/reading-history/clear",
-		Button:    "Delete all of it",
+		Button:    t.S("datapages.clear.confirm_button"),
 		CancelURL: "/data/reading-history",
 	}))
 }
@@ -914,7 +983,7 @@ func (s *Server) HistoryClear(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.flash(c, titleCase(plural(n, "item was", "items were"))+" deleted from your reading history.")
+	s.flash(c, tr(c).N("datapages.clear.flash", n))
 	return s.redirect(c, "/data/reading-history")
 }
 
@@ -931,7 +1000,7 @@ func (s *Server) HistoryDelete(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	s.flash(c, "The item was deleted from your reading history.")
+	s.flash(c, tr(c).S("datapages.history.deleted_one"))
 	return s.redirect(c, "/data/reading-history"+historyBack(c.QueryParams()))
 }
 
@@ -969,7 +1038,7 @@ func (s *Server) EndOtherSessions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.flash(c, "Signed out of "+plural(n, "other session", "other sessions")+".")
+	s.flash(c, tr(c).N("datapages.sessions.ended", n))
 	return s.redirect(c, "/data/sessions")
 }
 
@@ -1032,7 +1101,7 @@ func (s *Server) DataPrint(c echo.Context) error {
 	}
 	v.ChooseURL = "/data/print"
 	s.stats.Inc("export.print")
-	return s.render(c, http.StatusOK, views.DataPrint(s.page(c, "Your library record"), v))
+	return s.render(c, http.StatusOK, views.DataPrint(s.page(c, tr(c).S("datapages.print.title")), v))
 }
 
 // printChoice reads which sections to print: the slugs named by section
@@ -1057,12 +1126,14 @@ func printChoice(q url.Values, cats []models.Category) map[string]bool {
 // are printed only while the patron keeps one.
 func (s *Server) printView(c echo.Context, p *models.Patron, chosen map[string]bool, desk bool) (views.PrintView, error) {
 	ctx := c.Request().Context()
-	v := views.PrintView{FullName: p.FullName(), GeneratedAt: s.dateTime(s.Store.Now()), Desk: desk}
+	t := tr(c)
+	v := views.PrintView{FullName: p.FullName(), GeneratedAt: s.dateTimeIn(t, s.Store.Now()), Desk: desk}
 	view, err := s.Store.PatronView(ctx, p.ID)
 	if err != nil {
 		return v, err
 	}
 	for _, cat := range s.Store.Categories() {
+		cat = cat.In(t)
 		v.Choices = append(v.Choices, views.PrintChoice{Slug: cat.Slug, Title: cat.Title, Checked: chosen[cat.Slug]})
 		if !chosen[cat.Slug] {
 			v.LeftOut = append(v.LeftOut, cat.Title)
@@ -1074,7 +1145,7 @@ func (s *Server) printView(c echo.Context, p *models.Patron, chosen map[string]b
 			sec.Fields = fields(cat.Fields(*p))
 		case desk && cat.Controls == models.HistoryControls && !p.ReadingHistoryEnabled:
 			sec.Table = &views.Table{}
-			sec.Empty = "Reading history is off, so nothing is kept."
+			sec.Empty = t.S("datapages.print.history_off")
 		default:
 			all := views.Table{}
 			req := models.PageRequest{Limit: 500}
@@ -1104,44 +1175,7 @@ func (s *Server) printView(c echo.Context, p *models.Patron, chosen map[string]b
 // legalNoticeView writes what the patron is told of one legal request:
 // the court and the process, then what happened to their records, with
 // the categories and dates produced (never a record itself).
-func (s *Server) legalNoticeView(n models.LegalNotice) views.LegalNotice {
-	v := views.LegalNotice{Title: "A court order concerned your records"}
-	switch {
-	case n.Produced():
-		v.Title = "Your records were produced for a court order"
-	case n.PausedNow():
-		v.Title = "Deletion of your records is paused by a court order"
-	}
-	if n.Court != "" {
-		line := "Issued by " + n.Court
-		if n.Kind != "" {
-			line += ": " + n.Kind
-		}
-		if n.Reference != "" {
-			line += ", reference " + n.Reference
-		}
-		v.Lines = append(v.Lines, views.Sentence(line))
-	}
-	for _, e := range n.Events {
-		switch e.What {
-		case models.LegalEventHold:
-			v.Lines = append(v.Lines, s.date(e.At)+": the library paused the deletion of your records, as the order requires.")
-		case models.LegalEventRelease:
-			v.Lines = append(v.Lines, s.date(e.At)+": deletion of your records resumed.")
-		case models.LegalEventProduced:
-			what := "your records"
-			if len(e.Categories) > 0 {
-				what = "your " + views.QuotedList(e.Categories)
-			}
-			to := "the court"
-			if n.Court != "" {
-				to = n.Court
-			}
-			v.Lines = append(v.Lines, s.date(e.At)+": the library produced "+what+" (records "+views.DatedSpan(e.From, e.To, s.date)+") for "+to+".")
-		}
-	}
-	if n.NondisclosureEnded != nil {
-		v.Lines = append(v.Lines, "A nondisclosure order kept the library from telling you until "+s.date(*n.NondisclosureEnded)+".")
-	}
-	return v
+func (s *Server) legalNoticeView(t *i18n.Tr, n models.LegalNotice) views.LegalNotice {
+	title, lines := n.Words(t, s.Config.Location)
+	return views.LegalNotice{Title: title, Lines: lines}
 }

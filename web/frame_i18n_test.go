@@ -8,18 +8,8 @@ import (
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
-	"github.com/carrel-library/carrel/models/modeltest"
 	"github.com/carrel-library/carrel/views/i18n"
-	"github.com/carrel-library/carrel/web"
 )
-
-// sqliteApp is a portal on SQLite alone, for pages whose words do not
-// depend on the database engine.
-func sqliteApp(t *testing.T, cfg web.Config) *app {
-	t.Helper()
-	clock := modeltest.NewFakeClock(testNow)
-	return newApp(t, modeltest.DB{Name: "sqlite", Gorm: modeltest.SQLite(t, clock)}, clock, cfg)
-}
 
 // spanishPolicy is a library's own Spanish version of its policy.
 const spanishPolicy = `Política de privacidad de la Biblioteca
@@ -34,7 +24,7 @@ Sus derechos
 - Puede pedir que corrijamos un error.
 `
 
-func wantLang(t *testing.T, doc *goquery.Document, want string) {
+func docLang(t *testing.T, doc *goquery.Document, want string) {
 	t.Helper()
 	if got, _ := doc.Find("html").Attr("lang"); got != want {
 		t.Fatalf(`<html lang=%q>, want %q`, got, want)
@@ -53,14 +43,14 @@ func wantText(t *testing.T, doc *goquery.Document, sel, want string) {
 // library has no Spanish version), the sign-in page with its errors next
 // to the fields, and an error page, in Spanish, from the first request.
 func TestPublicPagesInSpanish(t *testing.T) {
-	a := sqliteApp(t, demoConfig())
+	a := onSQLite(t, demoConfig())
 	a.patron(card, pin, "Rosa", "Parks")
 	c := a.client().inSpanish()
 
 	home := c.get("/")
 	wantStatus(t, home, http.StatusOK)
 	doc := home.doc(t)
-	wantLang(t, doc, "es")
+	docLang(t, doc, "es")
 	wantText(t, doc, "h1", "Su registro de la biblioteca, a la vista")
 	wantText(t, doc, `[data-testid="sign-in-link"]`, "Inicie sesión con su tarjeta de la biblioteca")
 	wantText(t, doc, ".promises", "Sus registros solo se entregan a las autoridades con una orden judicial")
@@ -69,7 +59,7 @@ func TestPublicPagesInSpanish(t *testing.T) {
 	}
 
 	policy := c.get("/policy").doc(t)
-	wantLang(t, policy, "es")
+	docLang(t, policy, "es")
 	wantText(t, policy, "h1", "Política de privacidad")
 	wantText(t, policy, `[data-testid="policy-english-only"]`, "La política de privacidad de la biblioteca solo está disponible en inglés.")
 	texts := policy.Find(`[data-testid="library-text"]`)
@@ -88,7 +78,7 @@ func TestPublicPagesInSpanish(t *testing.T) {
 	wantText(t, policy, `aside[data-testid="portal-note"]`, "después de 15 minutos sin uso y de 8 horas como máximo")
 
 	login := c.get("/login?next=%2Ffavorites").doc(t)
-	wantLang(t, login, "es")
+	docLang(t, login, "es")
 	wantText(t, login, `[data-testid="signin-purpose"]`, "Inicie sesión para ver sus autores y temas favoritos")
 	wantText(t, login, `label[for="card"]`, "Número de la tarjeta de la biblioteca")
 	wantText(t, login, `button[type="submit"].button`, "Iniciar sesión")
@@ -96,7 +86,7 @@ func TestPublicPagesInSpanish(t *testing.T) {
 	bad := c.post("/login", url.Values{"card": {""}, "pin": {""}, "csrf_token": {c.csrf("/login")}})
 	wantStatus(t, bad, http.StatusUnprocessableEntity)
 	doc = bad.doc(t)
-	wantLang(t, doc, "es")
+	docLang(t, doc, "es")
 	wantText(t, doc, "title", "Error: Iniciar sesión")
 	wantText(t, doc, `[data-testid="form-error"]`, "Por favor, revise el formulario:")
 	wantText(t, doc, `[data-testid="card-error"]`, "Escriba el número de su tarjeta de la biblioteca.")
@@ -113,7 +103,7 @@ func TestPublicPagesInSpanish(t *testing.T) {
 	missing := c.get("/no-such-page")
 	wantStatus(t, missing, http.StatusNotFound)
 	doc = missing.doc(t)
-	wantLang(t, doc, "es")
+	docLang(t, doc, "es")
 	wantText(t, doc, "h1", "No encontramos esa página")
 	wantText(t, doc, ".error-code", "Error 404")
 	wantText(t, doc, `[data-testid="error-page"] a`, "Ir a la página de inicio")
@@ -125,7 +115,7 @@ func TestPublicPagesInSpanish(t *testing.T) {
 	tooBig := c.do(req)
 	wantStatus(t, tooBig, http.StatusRequestEntityTooLarge)
 	doc = tooBig.doc(t)
-	wantLang(t, doc, "es")
+	docLang(t, doc, "es")
 	wantText(t, doc, "h1", "Eso es más de lo que podemos aceptar")
 	if got := a.cookies.all(); len(got) != 0 {
 		t.Fatalf("reading public pages in Spanish set a cookie: %q", got)
@@ -139,10 +129,10 @@ func TestPublicPagesInSpanish(t *testing.T) {
 func TestSpanishPolicyFromLibrary(t *testing.T) {
 	cfg := demoConfig()
 	cfg.PolicyES = spanishPolicy
-	a := sqliteApp(t, cfg)
+	a := onSQLite(t, cfg)
 
 	es := a.client().inSpanish().get("/policy").doc(t)
-	wantLang(t, es, "es")
+	docLang(t, es, "es")
 	if es.Find(`[data-testid="policy-english-only"]`).Length() != 0 {
 		t.Fatal("the Spanish policy page says the policy is only in English, but the library gave a Spanish version")
 	}
@@ -158,7 +148,7 @@ func TestSpanishPolicyFromLibrary(t *testing.T) {
 	}
 
 	en := a.client().get("/policy").doc(t)
-	wantLang(t, en, "en")
+	docLang(t, en, "en")
 	if strings.Contains(en.Text(), "Lo que recopilamos") {
 		t.Fatal("the English policy page shows the Spanish version")
 	}
@@ -176,7 +166,7 @@ func TestLanguageChosenBeforeSignIn(t *testing.T) {
 		c := a.client()
 
 		home := c.get("/?lang=es").doc(t)
-		wantLang(t, home, "es")
+		docLang(t, home, "es")
 		if href, _ := home.Find(`[data-testid="sign-in-link"]`).Attr("href"); href != "/login?lang=es" {
 			t.Fatalf("the sign-in link is %q, want it to carry lang=es", href)
 		}
@@ -192,7 +182,7 @@ func TestLanguageChosenBeforeSignIn(t *testing.T) {
 		}
 
 		login := c.get("/login?lang=es").doc(t)
-		wantLang(t, login, "es")
+		docLang(t, login, "es")
 		form := login.Find(`form[action="/login"]`)
 		if v, _ := form.Find(`input[name="lang"]`).Attr("value"); v != "es" {
 			t.Fatalf("the sign-in form carries lang=%q, want es", v)
@@ -206,7 +196,7 @@ func TestLanguageChosenBeforeSignIn(t *testing.T) {
 		again := c.post("/login", url.Values{"card": {"12"}, "pin": {pin}, "csrf_token": {tok}, "lang": {"es"}})
 		wantStatus(t, again, http.StatusUnprocessableEntity)
 		doc := again.doc(t)
-		wantLang(t, doc, "es")
+		docLang(t, doc, "es")
 		wantText(t, doc, `[data-testid="card-error"]`, "tiene de 5 a 20 dígitos, sin letras")
 		if v, _ := doc.Find(`form[action="/login"] input[name="lang"]`).Attr("value"); v != "es" {
 			t.Fatalf("the sign-in form shown again carries lang=%q, want es", v)
@@ -215,7 +205,7 @@ func TestLanguageChosenBeforeSignIn(t *testing.T) {
 		wantRedirect(t, c.post("/login", url.Values{"card": {card}, "pin": {pin}, "csrf_token": {tok}, "lang": {"es"}}), "/data")
 		data := c.get("/data")
 		wantStatus(t, data, http.StatusOK)
-		wantLang(t, data.doc(t), "es")
+		docLang(t, data.doc(t), "es")
 		if got := a.cookies.all(); len(got) != 1 {
 			t.Fatalf("signing in should set the one session cookie, got %q", got)
 		}
@@ -243,7 +233,7 @@ func TestPublicPagesInPseudoLocale(t *testing.T) {
 	cfg := demoConfig()
 	cfg.LibraryName = "Библиотека"
 	cfg.PolicyVersion = "2026-01"
-	a := sqliteApp(t, cfg)
+	a := onSQLite(t, cfg)
 	c := a.client().inPseudo()
 	pages := map[string]response{}
 	for _, path := range []string{

@@ -42,15 +42,11 @@ func followedNotice(t *i18n.Tr, f *models.ILSFollow) string {
 	return t.N("signin.followed.off_erased", f.Erased)
 }
 
-// catalogToldToo is what a reading-history change adds when it is written
-// back to Koha: the catalog hears of it shortly, and the consent history
-// says when, in t's language (with a space before it, to follow a
-// sentence). "" when this patron's choices are not written back.
-func (s *Server) catalogToldToo(t *i18n.Tr, p *models.Patron) string {
-	if p == nil || p.ILSID == nil || !s.kohaWriteBack() {
-		return ""
-	}
-	return " " + t.S("pages.catalog.told_too")
+// catalogToldToo reports whether this patron's reading-history changes
+// are written back to Koha, so that a confirmation says the catalog hears
+// of it shortly and the consent history says when (withCatalogToldToo).
+func (s *Server) catalogToldToo(p *models.Patron) bool {
+	return p != nil && p.ILSID != nil && s.kohaWriteBack()
 }
 
 // connectorRows lays out every connector this instance knows, with what
@@ -68,15 +64,16 @@ func (s *Server) connectorRows(ctx context.Context) []views.ConnectorRow {
 	for _, t := range s.Store.ConsentTargets {
 		sends[models.ConnectorOf(t)] = true
 	}
+	t := i18n.From(ctx)
 	rows := make([]views.ConnectorRow, 0, len(snap))
 	for _, st := range snap {
 		r := views.ConnectorRow{Name: st.Name, Attempts: st.Attempts, Failures: st.Failures,
-			LastSuccess: "Never", LastError: "None", Waiting: "unknown"}
+			LastSuccess: t.S("staff.connectors.never"), LastError: t.S("staff.connectors.none"), Waiting: t.S("staff.connectors.unknown")}
 		if !st.LastSuccess.IsZero() {
-			r.LastSuccess = s.dateTime(st.LastSuccess)
+			r.LastSuccess = s.staffDateTime(t, st.LastSuccess)
 		}
 		if !st.LastError.IsZero() {
-			r.LastError = s.dateTime(st.LastError)
+			r.LastError = s.staffDateTime(t, st.LastError)
 			r.LastErrorText = st.LastErrorText
 			r.Failing = st.LastError.After(st.LastSuccess)
 		}
@@ -89,7 +86,7 @@ func (s *Server) connectorRows(ctx context.Context) []views.ConnectorRow {
 		case !sends[st.Name] && waiting[st.Name] == 0:
 			r.Waiting = "—" // sign-in only (SIP2): nothing is sent through it
 		case known:
-			r.Waiting = views.FormatCount(waiting[st.Name])
+			r.Waiting = t.Count(waiting[st.Name])
 		}
 		rows = append(rows, r)
 	}

@@ -3,7 +3,6 @@ package web
 import (
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/labstack/echo/v4"
 )
 
@@ -46,12 +46,13 @@ func (s *Server) renderRetention(c echo.Context, status int, values map[string]s
 		v.Rules = append(v.Rules, views.RetentionRow{Key: r.Key, Label: r.Label, Unit: r.Unit, Value: val,
 			Min: r.Min, Max: r.Max, Reason: r.Reason, Due: counts[dueFor[r.Key]]})
 	}
+	t := tr(c)
 	v.Fixed = []views.RetentionRow{
-		{Label: "Returned loans", Reason: "Deleted at return, unless the patron keeps a reading history."},
-		{Label: "Expired sign-in sessions", Reason: "Deleted at once.", Due: counts["sessions"]},
-		{Label: "Consent history", Reason: "As long as the choice it proves, plus the audit period.", Due: counts["consent_history"]},
+		{Label: t.S("staffops.retention.fixed.loans"), Reason: t.S("staffops.retention.fixed.loans_why")},
+		{Label: t.S("staffops.retention.fixed.sessions"), Reason: t.S("staffops.retention.fixed.sessions_why"), Due: counts["sessions"]},
+		{Label: t.S("staffops.retention.fixed.consent"), Reason: t.S("staffops.retention.fixed.consent_why"), Due: counts["consent_history"]},
 	}
-	return s.render(c, status, views.StaffRetention(s.page(c, "Retention"), v))
+	return s.render(c, status, views.StaffRetention(s.page(c, t.S("staffops.retention.title")), v))
 }
 
 // StaffRetentionSave changes the schedule.
@@ -64,7 +65,7 @@ func (s *Server) StaffRetentionSave(c echo.Context) error {
 		values[r.Key] = raw
 		v, err := strconv.Atoi(raw)
 		if err != nil {
-			errs[r.Key] = "Give a whole number of " + r.Unit + "."
+			errs[r.Key] = tr(c).S("staffops.retention.whole_number", "Unit", r.Unit)
 			continue
 		}
 		var bad *models.InputError
@@ -78,7 +79,7 @@ func (s *Server) StaffRetentionSave(c echo.Context) error {
 	if err := s.Store.SaveRetention(c.Request().Context(), currentStaff(c).ID, next); err != nil {
 		return err
 	}
-	s.flash(c, "The retention schedule is saved. The next purge follows it.")
+	s.flash(c, tr(c).S("staffops.retention.saved"))
 	return s.redirect(c, "/staff/retention")
 }
 
@@ -91,32 +92,43 @@ func (s *Server) StaffLegal(c echo.Context) error {
 	var rows []views.LegalRow
 	for _, r := range reqs {
 		rows = append(rows, views.LegalRow{ID: r.ID, Kind: models.LegalKindLabel(r.Kind), Issuer: r.Issuer, Reference: r.Reference,
-			Received: s.date(r.ReceivedOn), Status: models.LegalStatus(r.LegalRequest, r.Productions),
-			NondisclosureUntil: s.nondisclosureShort(r.LegalRequest)})
+			Received: s.opsDate(c, r.ReceivedOn), Status: models.LegalStatus(r.LegalRequest, r.Productions),
+			NondisclosureUntil: s.nondisclosureShort(c, r.LegalRequest)})
 	}
-	return s.render(c, http.StatusOK, views.StaffLegal(s.page(c, "Legal requests"), rows))
+	return s.render(c, http.StatusOK, views.StaffLegal(s.page(c, tr(c).S("staffops.legal.heading")), rows))
+}
+
+// opsDate writes a day in the library's time zone, in the request's
+// language.
+func (s *Server) opsDate(c echo.Context, t time.Time) string { return tr(c).Date(t, s.Config.Location) }
+
+// opsDateTime writes a day and a time of day in the library's time zone,
+// in the request's language.
+func (s *Server) opsDateTime(c echo.Context, t time.Time) string {
+	return tr(c).DateTime(t, s.Config.Location)
 }
 
 // nondisclosureShort says, in a few words, until when a nondisclosure
 // order applies; "" when none does.
-func (s *Server) nondisclosureShort(r models.LegalRequest) string {
+func (s *Server) nondisclosureShort(c echo.Context, r models.LegalRequest) string {
+	t := tr(c)
 	switch {
 	case !r.Nondisclosure:
 		return ""
 	case r.NondisclosureLiftedAt != nil:
-		return "Lifted " + s.date(*r.NondisclosureLiftedAt)
+		return t.S("staffops.legal.nd.lifted_on", "Date", s.opsDate(c, *r.NondisclosureLiftedAt))
 	case r.NondisclosureUntil == nil:
-		return "Until lifted"
+		return t.S("staffops.legal.nd.until_lifted")
 	case !r.NondisclosureInForce(s.Store.Now()):
-		return "Ended after " + s.lastDay(*r.NondisclosureUntil)
+		return t.S("staffops.legal.nd.ended_after", "Date", s.lastDay(c, *r.NondisclosureUntil))
 	}
-	return "Through " + s.lastDay(*r.NondisclosureUntil)
+	return t.S("staffops.legal.nd.through", "Date", s.lastDay(c, *r.NondisclosureUntil))
 }
 
 // lastDay names the last day a nondisclosure order ending at until
 // applies (until is the start of the day after it).
-func (s *Server) lastDay(until time.Time) string {
-	return s.date(models.NondisclosureLastDay(until, s.Config.Location))
+func (s *Server) lastDay(c echo.Context, until time.Time) string {
+	return s.opsDate(c, models.NondisclosureLastDay(until, s.Config.Location))
 }
 
 func legalKinds() []views.Option {
@@ -127,9 +139,10 @@ func legalKinds() []views.Option {
 	return out
 }
 
-func legalCategories() []views.Option {
+func legalCategories(t *i18n.Tr) []views.Option {
 	var out []views.Option
 	for _, c := range models.Categories() {
+		c = c.In(t)
 		out = append(out, views.Option{Value: c.Key, Label: c.Title})
 	}
 	return out
@@ -137,8 +150,8 @@ func legalCategories() []views.Option {
 
 // StaffLegalNew shows the form to record a request.
 func (s *Server) StaffLegalNew(c echo.Context) error {
-	return s.render(c, http.StatusOK, views.StaffLegalNew(s.page(c, "Record a legal request"),
-		views.LegalForm{Kinds: legalKinds(), Categories: legalCategories(), Chosen: map[string]bool{}, PlaceHolds: true}))
+	return s.render(c, http.StatusOK, views.StaffLegalNew(s.page(c, tr(c).S("staffops.legal.new.heading")),
+		views.LegalForm{Kinds: legalKinds(), Categories: legalCategories(tr(c)), Chosen: map[string]bool{}, PlaceHolds: true}))
 }
 
 // StaffLegalCreate records a request: every bad field is named next to
@@ -152,7 +165,7 @@ func (s *Server) StaffLegalCreate(c echo.Context) error {
 		ScopeFromOn: c.FormValue("scope_from"), ScopeToOn: c.FormValue("scope_to"),
 		Nondisclosure: c.FormValue("nondisclosure") == "yes", NondisclosureUntilOn: c.FormValue("nondisclosure_until"),
 		PlaceHolds: c.FormValue("place_holds") == "yes"}
-	view := views.LegalForm{Kinds: legalKinds(), Categories: legalCategories(), Chosen: map[string]bool{},
+	view := views.LegalForm{Kinds: legalKinds(), Categories: legalCategories(tr(c)), Chosen: map[string]bool{},
 		Kind: f.Kind, Issuer: f.Issuer, Reference: f.Reference, ReceivedOn: f.ReceivedOn, Notes: f.Notes, Cards: f.Cards,
 		OfficerName: f.OfficerName, OfficerAgency: f.OfficerAgency, IdentityCheck: f.IdentityCheck,
 		ScopeFrom: f.ScopeFromOn, ScopeTo: f.ScopeToOn, NondisclosureUntil: f.NondisclosureUntilOn,
@@ -173,15 +186,15 @@ func (s *Server) StaffLegalCreate(c echo.Context) error {
 			return err
 		} else {
 			if req.CourtIssued() {
-				s.flash(c, "The request is recorded. Next: the legal review.")
+				s.flash(c, tr(c).S("staffops.legal.flash.recorded"))
 			} else {
-				s.flash(c, "The request is recorded and kept on file. It was not issued by a court, so nothing can be produced for it.")
+				s.flash(c, tr(c).S("staffops.legal.flash.recorded_on_file"))
 			}
 			return s.redirect(c, "/staff/legal/"+strconv.FormatInt(req.ID, 10))
 		}
 	}
 	view.Errors = errs
-	return s.render(c, http.StatusUnprocessableEntity, views.StaffLegalNew(s.page(c, "Record a legal request"), view))
+	return s.render(c, http.StatusUnprocessableEntity, views.StaffLegalNew(s.page(c, tr(c).S("staffops.legal.new.heading")), view))
 }
 
 func (s *Server) legalIDs(c echo.Context) (int64, int64, error) {
@@ -199,21 +212,33 @@ func (s *Server) StaffLegalRequest(c echo.Context) error {
 	return s.renderLegalDetail(c, http.StatusOK, nil, views.LegalReviewForm{})
 }
 
-func (s *Server) scopeDates(from, to *time.Time) string {
+func (s *Server) scopeDates(c echo.Context, from, to *time.Time) string {
 	if from == nil || to == nil {
 		return ""
 	}
-	return s.date(*from) + " to " + s.date(*to) + " (both included)"
+	return tr(c).S("staffops.legal.scope", "From", s.opsDate(c, *from), "To", s.opsDate(c, *to))
 }
 
-func (s *Server) staffNamed(names map[int64]string, id *int64) string {
+func (s *Server) staffNamed(t *i18n.Tr, names map[int64]string, id *int64) string {
 	if id == nil {
-		return "someone"
+		return t.S("staffops.legal.someone")
 	}
 	if n, ok := names[*id]; ok {
 		return n
 	}
-	return "a former staff member"
+	return t.S("staffops.legal.former_staff")
+}
+
+// endSentence ends s, a sentence staff typed, with a full stop unless it
+// ends with one already (or with a question mark, an exclamation mark or
+// an ellipsis).
+func endSentence(s string) string {
+	for _, end := range []string{".", "?", "!", "…"} {
+		if strings.HasSuffix(s, end) {
+			return s
+		}
+	}
+	return s + "."
 }
 
 // renderLegalDetail shows a request with, for a step just refused, the
@@ -231,22 +256,24 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 	}
 	now := s.Store.Now()
 	me := currentStaff(c)
-	name := func(id *int64) string { return s.staffNamed(r.StaffNames, id) }
+	t := tr(c)
+	name := func(id *int64) string { return s.staffNamed(t, r.StaffNames, id) }
 	v := views.LegalDetail{ID: r.ID, Kind: models.LegalKindLabel(r.Kind), Issuer: r.Issuer, Reference: r.Reference,
-		Received: s.date(r.ReceivedOn), Notes: r.Notes, OfficerName: r.OfficerName, OfficerAgency: r.OfficerAgency,
-		IdentityCheck: r.IdentityCheck, Categories: strings.Join(models.CategoryTitles(r.ScopeKeys()), ", "),
-		Dates: s.scopeDates(r.ScopeFrom, r.ScopeTo), RecordedBy: name(r.CreatedBy) + ", " + s.dateTime(r.CreatedAt),
+		Received: s.opsDate(c, r.ReceivedOn), Notes: r.Notes, OfficerName: r.OfficerName, OfficerAgency: r.OfficerAgency,
+		IdentityCheck: r.IdentityCheck, Categories: strings.Join(models.CategoryTitles(r.ScopeKeys()), t.S("list.comma")),
+		Dates:       s.scopeDates(c, r.ScopeFrom, r.ScopeTo),
+		RecordedBy:  t.S("staffops.legal.who_when", "Staff", name(r.CreatedBy), "When", s.opsDateTime(c, r.CreatedAt)),
 		CourtIssued: r.CourtIssued(), LegacyReviewed: r.AttorneyReviewed, NondisclosureInForce: r.NondisclosureInForce(now), StepErrors: stepErrs, ReviewForm: review}
 	if r.Nondisclosure {
 		switch {
 		case r.NondisclosureLiftedAt != nil:
-			v.Nondisclosure = "Lifted by " + name(r.NondisclosureLiftedBy) + ", " + s.dateTime(*r.NondisclosureLiftedAt) + "."
+			v.Nondisclosure = t.S("staffops.legal.nd.lifted_by", "Staff", name(r.NondisclosureLiftedBy), "When", s.opsDateTime(c, *r.NondisclosureLiftedAt))
 		case r.NondisclosureUntil == nil:
-			v.Nondisclosure = "In force until an officer lifts it (no end date was recorded)."
+			v.Nondisclosure = t.S("staffops.legal.nd.no_end")
 		case v.NondisclosureInForce:
-			v.Nondisclosure = "In force through " + s.lastDay(*r.NondisclosureUntil) + ", its last day."
+			v.Nondisclosure = t.S("staffops.legal.nd.in_force", "Date", s.lastDay(c, *r.NondisclosureUntil))
 		default:
-			v.Nondisclosure = "Ended: its last day was " + s.lastDay(*r.NondisclosureUntil) + "."
+			v.Nondisclosure = t.S("staffops.legal.nd.ended", "Date", s.lastDay(c, *r.NondisclosureUntil))
 		}
 		v.CanLift = v.NondisclosureInForce
 	}
@@ -255,20 +282,19 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 	}
 	if r.ReviewOutcome != "" {
 		v.Reviewed, v.Reviewer, v.ReviewNotes, v.ReviewBy = true, r.Reviewer, r.ReviewNotes, name(r.ReviewRecordedBy)
-		v.Outcome = map[string]string{models.ReviewFavourable: "Favourable", models.ReviewRefused: "Refused"}[r.ReviewOutcome]
+		v.Outcome = map[string]string{models.ReviewFavourable: t.S("staffops.legal.outcome.favourable"),
+			models.ReviewRefused: t.S("staffops.legal.outcome.refused")}[r.ReviewOutcome]
 		if r.ReviewedOn != nil {
-			v.ReviewedOn = s.date(*r.ReviewedOn)
+			v.ReviewedOn = s.opsDate(c, *r.ReviewedOn)
 		}
 	}
 	if r.ApprovedBy != nil {
 		v.Approved, v.ApprovedBy = true, name(r.ApprovedBy)
 		if r.ApprovedAt != nil {
-			v.ApprovedAt = s.dateTime(*r.ApprovedAt)
+			v.ApprovedAt = s.opsDateTime(c, *r.ApprovedAt)
 		}
 	} else if len(r.Productions) > 0 {
-		v.ApprovalUsed = "Each approval covers one production. The last approval was used by the production of " +
-			s.dateTime(r.Productions[0].ProducedAt) + ": producing again needs a new approval by a privacy officer or administrator other than " +
-			name(r.CreatedBy) + "."
+		v.ApprovalUsed = t.S("staffops.legal.approval.used", "When", s.opsDateTime(c, r.Productions[0].ProducedAt), "Preparer", name(r.CreatedBy))
 	}
 	if r.ApprovedBy == nil {
 		if err := models.ApprovalRefusal(r.LegalRequest, *me); err != nil {
@@ -297,59 +323,61 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 		v.CanHold = true
 	}
 	// The checklist.
-	steps := []views.LegalStep{{Label: "Recorded", State: views.StepDone, Text: "By " + v.RecordedBy + "."}}
+	done, waiting, impossible := t.S("staffops.legal.state.done"), t.S("staffops.legal.state.waiting"), t.S("staffops.legal.state.impossible")
+	recorded, identity := t.S("staffops.legal.step.recorded"), t.S("staffops.legal.step.identity")
+	reviewStep, approval, production := t.S("staffops.legal.step.review"), t.S("staffops.legal.step.approval"), t.S("staffops.legal.step.production")
+	steps := []views.LegalStep{{Label: recorded, State: done, Text: t.S("staffops.legal.step.by", "Who", v.RecordedBy)}}
 	if r.IdentityCheck != "" {
-		steps = append(steps, views.LegalStep{Label: "Officer's identity checked", State: views.StepDone,
-			Text: r.OfficerName + " (" + r.OfficerAgency + "): " + views.Sentence(r.IdentityCheck)})
+		steps = append(steps, views.LegalStep{Label: identity, State: done,
+			Text: t.S("staffops.legal.step.identity_done", "Officer", r.OfficerName, "Agency", r.OfficerAgency, "Check", endSentence(r.IdentityCheck))})
 	} else {
-		steps = append(steps, views.LegalStep{Label: "Officer's identity checked", State: views.StepWaiting,
-			Text: "Not recorded for this request."})
+		steps = append(steps, views.LegalStep{Label: identity, State: waiting, Text: t.S("staffops.legal.step.identity_missing")})
 	}
 	if v.Reviewed {
-		steps = append(steps, views.LegalStep{Label: "Legal review", State: views.StepDone,
-			Text: v.Outcome + ", by " + v.Reviewer + " on " + v.ReviewedOn + " (recorded by " + v.ReviewBy + ")."})
+		steps = append(steps, views.LegalStep{Label: reviewStep, State: done, Text: t.S("staffops.legal.step.review_done",
+			"Outcome", v.Outcome, "Reviewer", v.Reviewer, "Date", v.ReviewedOn, "RecordedBy", v.ReviewBy)})
 	} else {
-		steps = append(steps, views.LegalStep{Label: "Legal review", State: views.StepWaiting, Text: "Not recorded yet."})
+		steps = append(steps, views.LegalStep{Label: reviewStep, State: waiting, Text: t.S("staffops.legal.step.review_waiting")})
 	}
 	switch {
 	case v.Approved:
-		steps = append(steps, views.LegalStep{Label: "Approval by a second staff member", State: views.StepDone,
-			Text: "By " + v.ApprovedBy + ", " + v.ApprovedAt + "."})
+		steps = append(steps, views.LegalStep{Label: approval, State: done,
+			Text: t.S("staffops.legal.step.by", "Who", t.S("staffops.legal.who_when", "Staff", v.ApprovedBy, "When", v.ApprovedAt))})
 	case !r.CourtIssued() || r.ReviewOutcome == models.ReviewRefused:
-		steps = append(steps, views.LegalStep{Label: "Approval by a second staff member", State: views.StepImpossible, Text: v.ApproveWhyNot})
+		steps = append(steps, views.LegalStep{Label: approval, State: impossible, Text: v.ApproveWhyNot})
 	case v.ApprovalUsed != "":
-		steps = append(steps, views.LegalStep{Label: "Approval by a second staff member", State: views.StepWaiting, Text: v.ApprovalUsed})
+		steps = append(steps, views.LegalStep{Label: approval, State: waiting, Text: v.ApprovalUsed})
 	default:
-		steps = append(steps, views.LegalStep{Label: "Approval by a second staff member", State: views.StepWaiting,
-			Text: "A privacy officer or administrator other than " + name(r.CreatedBy) + " approves, after a favourable review."})
+		steps = append(steps, views.LegalStep{Label: approval, State: waiting,
+			Text: t.S("staffops.legal.step.approval_waiting", "Preparer", name(r.CreatedBy))})
 	}
 	switch {
 	case len(r.Productions) > 0:
 		last := r.Productions[0]
-		steps = append(steps, views.LegalStep{Label: "Production", State: views.StepDone,
-			Text: fmt.Sprintf("%s; the last by %s, %s.", plural(int64(len(r.Productions)), "package", "packages"), name(last.ProducedBy), s.dateTime(last.ProducedAt))})
+		steps = append(steps, views.LegalStep{Label: production, State: done,
+			Text: t.N("staffops.legal.step.produced", int64(len(r.Productions)), "Staff", name(last.ProducedBy), "When", s.opsDateTime(c, last.ProducedAt))})
 	case !r.CourtIssued() || r.ReviewOutcome == models.ReviewRefused:
-		steps = append(steps, views.LegalStep{Label: "Production", State: views.StepImpossible, Text: v.ProduceWhyNot})
+		steps = append(steps, views.LegalStep{Label: production, State: impossible, Text: v.ProduceWhyNot})
 	case v.CanProduce:
-		steps = append(steps, views.LegalStep{Label: "Production", State: views.StepWaiting, Text: "Possible now."})
+		steps = append(steps, views.LegalStep{Label: production, State: waiting, Text: t.S("staffops.legal.step.possible")})
 	default:
-		steps = append(steps, views.LegalStep{Label: "Production", State: views.StepWaiting, Text: v.ProduceWhyNot})
+		steps = append(steps, views.LegalStep{Label: production, State: waiting, Text: v.ProduceWhyNot})
 	}
 	v.Steps = steps
 	for _, p := range r.Patrons {
 		row := views.CoveredRow{PatronID: p.PatronID, Name: p.Name, Card: p.Card, Held: p.Held}
 		if p.ProducedAt != nil {
-			row.Produced = s.dateTime(*p.ProducedAt)
+			row.Produced = s.opsDateTime(c, *p.ProducedAt)
 		}
 		v.Patrons = append(v.Patrons, row)
 	}
 	for _, pr := range r.Productions {
-		v.Productions = append(v.Productions, views.ProductionRow{ID: pr.ID, ProducedAt: s.dateTime(pr.ProducedAt),
+		v.Productions = append(v.Productions, views.ProductionRow{ID: pr.ID, ProducedAt: s.opsDateTime(c, pr.ProducedAt),
 			ProducedBy: name(pr.ProducedBy), ApprovedBy: name(pr.ApprovedBy),
-			Categories: strings.Join(models.CategoryTitles(strings.Split(pr.Categories, ",")), ", "),
-			Dates:      s.scopeDates(pr.ScopeFrom, pr.ScopeTo), SHA256: pr.PackageSHA256})
+			Categories: strings.Join(models.CategoryTitles(strings.Split(pr.Categories, ",")), t.S("list.comma")),
+			Dates:      s.scopeDates(c, pr.ScopeFrom, pr.ScopeTo), SHA256: pr.PackageSHA256})
 	}
-	return s.render(c, status, views.StaffLegalDetail(s.page(c, "Legal request"), v))
+	return s.render(c, status, views.StaffLegalDetail(s.page(c, t.S("staffops.legal.detail.title")), v))
 }
 
 // legalRefused shows the request again with why a step was refused, or
@@ -386,12 +414,12 @@ func (s *Server) StaffLegalReview(c echo.Context) error {
 		} else if err != nil {
 			return s.legalRefused(c, err)
 		} else {
-			s.flash(c, "The legal review is recorded.")
+			s.flash(c, tr(c).S("staffops.legal.flash.reviewed"))
 			return s.redirect(c, "/staff/legal/"+strconv.FormatInt(id, 10))
 		}
 	}
 	view.Errors = errs
-	return s.renderLegalDetail(c, http.StatusUnprocessableEntity, views.FieldErrors{"review": "Please check the review: each problem is shown next to its field."}, view)
+	return s.renderLegalDetail(c, http.StatusUnprocessableEntity, views.FieldErrors{"review": tr(c).S("staffops.legal.review.check")}, view)
 }
 
 // StaffLegalApprove records the second staff member's approval.
@@ -403,7 +431,7 @@ func (s *Server) StaffLegalApprove(c echo.Context) error {
 	if err := s.Store.ApproveLegalRequest(c.Request().Context(), *currentStaff(c), id); err != nil {
 		return s.legalRefused(c, err)
 	}
-	s.flash(c, "The production is approved.")
+	s.flash(c, tr(c).S("staffops.legal.flash.approved"))
 	return s.redirect(c, "/staff/legal/"+strconv.FormatInt(id, 10))
 }
 
@@ -437,7 +465,7 @@ func (s *Server) StaffLegalLift(c echo.Context) error {
 	if err := s.Store.LiftNondisclosure(c.Request().Context(), currentStaff(c).ID, id, s.Config.Location); err != nil {
 		return s.legalRefused(c, err)
 	}
-	s.flash(c, "The nondisclosure order is lifted. Each patron now sees that it ended.")
+	s.flash(c, tr(c).S("staffops.legal.flash.lifted"))
 	return s.redirect(c, "/staff/legal/"+strconv.FormatInt(id, 10))
 }
 

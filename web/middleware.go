@@ -532,7 +532,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		// address's choice or the browser's, without reading the body.
 		lang, inURL := c.QueryParam("lang"), true
 		if !i18n.Supported(lang) {
-			lang, inURL = i18n.Match(c.Request().Header.Get("Accept-Language")), false
+			lang, inURL = browserLang(c.Request().Header.Get("Accept-Language")), false
 		}
 		setLanguage(c, lang, inURL)
 	}
@@ -588,7 +588,7 @@ func (s *Server) assistEnded(c echo.Context) *views.AssistEnded {
 	if id == nil {
 		return nil
 	}
-	v := &views.AssistEnded{After: spokenDuration(tr(c), s.Config.AssistLimit),
+	v := &views.AssistEnded{After: models.SpokenDuration(tr(c), s.Config.AssistLimit),
 		AgainURL: "/staff/patrons/" + strconv.FormatInt(*id, 10), Unsent: !isSafeMethod(c.Request().Method)}
 	if p, err := s.Store.Patron(c.Request().Context(), *id); err == nil {
 		v.PatronName = p.FullName()

@@ -109,8 +109,8 @@ var portalNotes = []portalNote{
 		// SessionStore.setCookie (session.go) and the session limits.
 		topic: regexp.MustCompile(`(?i)\bcookies?\b`),
 		text: func(s *Server, t *i18n.Tr) string {
-			return t.S("pages.note.cookie", "Idle", spokenDuration(t, s.Config.Sessions.Idle),
-				"Absolute", spokenDuration(t, s.Config.Sessions.Absolute))
+			return t.S("pages.note.cookie", "Idle", models.SpokenDuration(t, s.Config.Sessions.Idle),
+				"Absolute", models.SpokenDuration(t, s.Config.Sessions.Absolute))
 		},
 	},
 	{

@@ -629,21 +629,12 @@ func (s *Server) signsOut(t *i18n.Tr, sess *Session, p *views.Page) {
 	p.SignsOutAt, p.SignsOutIdle = t.Time(at, s.Config.Location), idle
 }
 
-// spokenDuration says d in t's language: in whole hours when it is one,
-// else in minutes ("15 minutes", "8 hours"; "15 minutos", "8 horas").
-func spokenDuration(t *i18n.Tr, d time.Duration) string {
-	if d >= time.Hour && d%time.Hour == 0 {
-		return t.N("signin.hours", int64(d/time.Hour))
-	}
-	return t.N("signin.minutes", int64(d.Round(time.Minute)/time.Minute))
-}
-
 // assistBanner is the banner of an assistance in progress: who, why, and
 // when it ends, as a time and in minutes (rounded up, so that "in 1
 // minute" is never already over).
 func (s *Server) assistBanner(t *i18n.Tr, st *models.Staff, a *assistance) *views.AssistBanner {
 	left := int((a.Left + time.Minute - 1) / time.Minute)
 	return &views.AssistBanner{StaffName: st.DisplayName, PatronName: a.Patron.FullName(), Reason: a.reasonLabel(),
-		MinutesLeft: left, EndsIn: t.N("signin.minutes", int64(left)),
+		MinutesLeft: left, EndsIn: models.SpokenDuration(t, time.Duration(left)*time.Minute),
 		EndsAt: t.Time(a.Started.Add(s.Config.AssistLimit), s.Config.Location)}
 }

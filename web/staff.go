@@ -16,6 +16,7 @@ import (
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/models/csvout"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 )
@@ -59,7 +60,7 @@ func (s *Server) loadAssistance(c echo.Context, sess *Session, st *models.Staff)
 	a := &assistance{Reason: reason, Note: note, Started: started}
 	elapsed := s.Store.Now().Sub(started)
 	if elapsed >= s.Config.AssistLimit || started.IsZero() {
-		detail := "ended automatically after " + models.SpokenDuration(s.Config.AssistLimit)
+		detail := "ended automatically after " + models.SpokenDuration(i18n.For(i18n.English), s.Config.AssistLimit)
 		if _, err := s.Store.EndAssist(ctx, models.HashToken(sess.Token()), detail); err != nil {
 			return err
 		}
@@ -106,7 +107,7 @@ func (s *Server) StaffLoginPage(c echo.Context) error {
 		return s.redirect(c, orDefault(next, "/staff"))
 	}
 	f := views.StaffLoginForm{Next: next, SignedOut: c.QueryParam("signed_out") == "1", Ended: s.endedMessage(c, next)}
-	return s.renderStaffLogin(c, http.StatusOK, "Staff sign-in", f)
+	return s.renderStaffLogin(c, http.StatusOK, tr(c).S("staff.login.title"), f)
 }
 
 // renderStaffLogin shows the staff sign-in form with a fresh form token.
@@ -121,7 +122,7 @@ func (s *Server) renderStaffLogin(c echo.Context, status int, title string, f vi
 func (s *Server) staffLoginFormAgain(c echo.Context, status int, msg string) error {
 	r := c.Request()
 	f := views.StaffLoginForm{Username: strings.TrimSpace(r.PostFormValue("username")), Next: localPath(r.PostFormValue("next")), Message: msg}
-	return s.renderStaffLogin(c, status, "Error: Staff sign-in", f)
+	return s.renderStaffLogin(c, status, staffErrorTitle(c, tr(c).S("staff.login.title")), f)
 }
 
 // StaffLoginSubmit checks a staff member's password and signs them in on
@@ -131,13 +132,13 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 	username, password := strings.TrimSpace(c.FormValue("username")), c.FormValue("password")
 	f := views.StaffLoginForm{Username: username, Next: localPath(c.FormValue("next")), Errors: views.FieldErrors{}}
 	if username == "" {
-		f.Errors["username"] = "Enter your staff username."
+		f.Errors["username"] = tr(c).S("staff.login.error.username")
 	}
 	if password == "" {
-		f.Errors["password"] = "Enter your password."
+		f.Errors["password"] = tr(c).S("staff.login.error.password")
 	}
 	if len(f.Errors) > 0 {
-		return s.renderStaffLogin(c, http.StatusUnprocessableEntity, "Error: Staff sign-in", f)
+		return s.renderStaffLogin(c, http.StatusUnprocessableEntity, staffErrorTitle(c, tr(c).S("staff.login.title")), f)
 	}
 	st, err := s.Store.StaffPasswordStep(signinContext(c), username, password)
 	var locked *models.LockedError
@@ -145,15 +146,14 @@ func (s *Server) StaffLoginSubmit(c echo.Context) error {
 	switch {
 	case errors.As(err, &busy):
 		f.Message = busyMessage(tr(c), busy, "username")
-		return s.renderStaffLogin(c, busyStatus(c, busy), "Error: Staff sign-in", f)
+		return s.renderStaffLogin(c, busyStatus(c, busy), staffErrorTitle(c, tr(c).S("staff.login.title")), f)
 	case errors.As(err, &locked):
-		f.Message = "Sign-in for this username is paused until " + views.FormatTimeZone(locked.Until, s.Config.Location) +
-			" after several unsuccessful tries."
+		f.Message = tr(c).S("staff.login.locked", "Time", tr(c).TimeZone(locked.Until, s.Config.Location))
 		s.retryAfterLock(c, locked)
-		return s.renderStaffLogin(c, http.StatusTooManyRequests, "Error: Staff sign-in", f)
+		return s.renderStaffLogin(c, http.StatusTooManyRequests, staffErrorTitle(c, tr(c).S("staff.login.title")), f)
 	case errors.Is(err, models.ErrBadCredentials):
-		f.Message = "That username and password do not match an active staff account."
-		return s.renderStaffLogin(c, http.StatusUnauthorized, "Error: Staff sign-in", f)
+		f.Message = tr(c).S("staff.login.bad")
+		return s.renderStaffLogin(c, http.StatusUnauthorized, staffErrorTitle(c, tr(c).S("staff.login.title")), f)
 	case err != nil:
 		return err
 	}
@@ -187,7 +187,7 @@ func (s *Server) StaffLogout(c echo.Context) error {
 func (s *Server) StaffConsole(c echo.Context) error {
 	st := currentStaff(c)
 	h := views.StaffHome{
-		Name: st.DisplayName, Role: models.RoleName(st.Role),
+		Name: st.DisplayName, Role: roleName(tr(c), st.Role),
 		CanAudit: models.RoleRank(st.Role) >= models.RoleRank(models.RolePrivacyOfficer),
 		CanAdmin: models.RoleRank(st.Role) >= models.RoleRank(models.RoleAdmin),
 		// Every role sees the connectors: they hold no patron's data.
@@ -202,7 +202,7 @@ func (s *Server) StaffConsole(c echo.Context) error {
 			h.Recent = append(h.Recent, views.RecentPatronRow{ID: r.ID, Name: r.FullName(), CardEnding: last(r.CardNumber, 4)})
 		}
 	}
-	return s.render(c, http.StatusOK, views.StaffConsole(s.page(c, "Staff console"), h))
+	return s.render(c, http.StatusOK, views.StaffConsole(s.page(c, tr(c).S("staff.console.title")), h))
 }
 
 // recentPatrons is how many patrons the console lists under "Recent
@@ -258,7 +258,7 @@ func (s *Server) StaffPatrons(c echo.Context) error {
 	switch {
 	case q == "":
 	case len([]rune(q)) < 2 || len(q) > 100 || strings.IndexFunc(q, unicode.IsControl) >= 0:
-		v.Error = "Type a whole card number, or at least two letters of a name."
+		v.Error = tr(c).S("staff.patrons.error.q")
 		status = http.StatusUnprocessableEntity
 	default:
 		st := currentStaff(c)
@@ -279,7 +279,7 @@ func (s *Server) StaffPatrons(c echo.Context) error {
 				Email: maskEmail(p.Email), Phone: maskPhone(p.Phone), Branch: p.HomeBranch})
 		}
 	}
-	return s.render(c, status, views.StaffPatrons(s.page(c, "Find a patron"), v))
+	return s.render(c, status, views.StaffPatrons(s.page(c, tr(c).S("staff.patrons.title")), v))
 }
 
 // lookupPaused takes one look-up from the staff member's allowance. When
@@ -292,7 +292,7 @@ func (s *Server) lookupPaused(c echo.Context) string {
 	}
 	secs := max(1, int(math.Ceil(wait.Seconds())))
 	c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-	return plural(int64(secs), "second", "seconds")
+	return tr(c).N("staff.patrons.seconds", int64(secs))
 }
 
 // maskEmail keeps an address's first letter and its domain:
@@ -349,7 +349,7 @@ func (s *Server) StaffPatron(c echo.Context) error {
 // they signed in (a form posted on its own).
 func (s *Server) renderStaffPatron(c echo.Context, id int64, status int, form views.StaffPatronView) error {
 	if paused := s.lookupPaused(c); paused != "" {
-		return s.render(c, http.StatusTooManyRequests, views.StaffPatrons(s.page(c, "Find a patron"), views.PatronSearch{PausedFor: paused}))
+		return s.render(c, http.StatusTooManyRequests, views.StaffPatrons(s.page(c, tr(c).S("staff.patrons.title")), views.PatronSearch{PausedFor: paused}))
 	}
 	var openedSince *time.Time
 	if c.Request().Method != http.MethodGet {
@@ -362,33 +362,39 @@ func (s *Server) renderStaffPatron(c echo.Context, id int64, status int, form vi
 	} else if err != nil {
 		return err
 	}
+	t := tr(c)
 	v := form
 	v.ID, v.Name, v.Card, v.AssistMinutes = id, sum.FullName(), sum.CardNumber, int(s.Config.AssistLimit.Minutes())
 	if v.Errors == nil {
 		v.Errors = views.FieldErrors{}
 	}
-	for _, f := range append(models.ContactFields(sum.Patron), models.CardFields(sum.Patron)...) {
-		v.Fields = append(v.Fields, views.Field{Label: f.Label, Value: f.Value})
-	}
+	// The categories kept on the patron's own row (contact, card) are
+	// shown whole, the others counted.
 	for _, cnt := range sum.Counts {
-		if cnt.Table != "" {
-			v.Counts = append(v.Counts, views.CategoryCount{Label: cnt.Title, Count: cnt.Count})
+		cat := cnt.In(t)
+		switch {
+		case cnt.Table != "":
+			v.Counts = append(v.Counts, views.CategoryCount{Label: cat.Title, Count: cnt.Count})
+		case cat.Fields != nil:
+			for _, f := range cat.Fields(sum.Patron) {
+				v.Fields = append(v.Fields, views.Field{Label: f.Label, Value: f.Value})
+			}
 		}
 	}
 	for _, r := range models.AssistReasons {
-		v.Reasons = append(v.Reasons, views.Option{Value: r.Value, Label: r.Label})
+		v.Reasons = append(v.Reasons, views.Option{Value: r.Value, Label: t.S("staff.assist.reason." + r.Value)})
 	}
 	for _, r := range models.IdentityChecks {
-		v.Checks = append(v.Checks, views.Option{Value: r.Value, Label: r.Label})
+		v.Checks = append(v.Checks, views.Option{Value: r.Value, Label: t.S("staff.identity.check." + r.Value)})
 	}
 	// The desk printout's sections: all but the reading history, which
 	// can run to hundreds of pages, unless ticked.
 	for _, cat := range s.Store.Categories() {
-		v.PrintChoices = append(v.PrintChoices, views.PrintChoice{Slug: cat.Slug, Title: cat.Title, Checked: cat.Controls != models.HistoryControls})
+		v.PrintChoices = append(v.PrintChoices, views.PrintChoice{Slug: cat.Slug, Title: cat.In(t).Title, Checked: cat.Controls != models.HistoryControls})
 	}
 	title := sum.FullName()
 	if len(v.Errors) > 0 {
-		title = "Error: " + title
+		title = staffErrorTitle(c, title)
 	}
 	return s.render(c, status, views.StaffPatron(s.page(c, title), v))
 }
@@ -406,14 +412,14 @@ func (s *Server) StaffAssist(c echo.Context) error {
 	check, checkNote := c.FormValue("identity"), strings.TrimSpace(c.FormValue("identity_note"))
 	errs := views.FieldErrors{}
 	if models.AssistReasonLabel(reason, note) == reason {
-		errs["reason"] = "Say how the patron asked for help."
+		errs["reason"] = tr(c).S("staff.assist.error.reason")
 	} else if reason == "other" && note == "" {
-		errs["note"] = "Say why you are helping this patron."
+		errs["note"] = tr(c).S("staff.assist.error.note")
 	}
 	if !oneLine(note) {
-		errs["note"] = "Keep the note to one line of at most 200 characters."
+		errs["note"] = tr(c).S("staff.error.note_line")
 	}
-	checkIdentity(errs, "identity", check, checkNote)
+	checkIdentity(tr(c), errs, "identity", check, checkNote)
 	if len(errs) > 0 {
 		return s.renderStaffPatron(c, id, http.StatusUnprocessableEntity,
 			views.StaffPatronView{Reason: reason, Note: note, Check: check, CheckNote: checkNote, Errors: errs})
@@ -444,15 +450,15 @@ func (s *Server) StaffAssist(c echo.Context) error {
 // checkIdentity puts in errs, under field and field+"_note", what is
 // wrong with how a staff member says they checked that the person before
 // them is the patron (a choice of models.IdentityChecks; "other" needs a
-// one-line note), as assisting and the desk printout ask it.
-func checkIdentity(errs views.FieldErrors, field, check, note string) {
+// one-line note), as assisting and the desk printout ask it, in t's words.
+func checkIdentity(t *i18n.Tr, errs views.FieldErrors, field, check, note string) {
 	if !slices.ContainsFunc(models.IdentityChecks, func(ic models.IdentityCheck) bool { return ic.Value == check }) {
-		errs[field] = "Say how you checked that this is the patron."
+		errs[field] = t.S("staff.identity.error")
 	} else if check == "other" && note == "" {
-		errs[field+"_note"] = "Say how you checked that this is the patron."
+		errs[field+"_note"] = t.S("staff.identity.error")
 	}
 	if !oneLine(note) {
-		errs[field+"_note"] = "Keep the note to one line of at most 200 characters."
+		errs[field+"_note"] = t.S("staff.error.note_line")
 	}
 }
 
@@ -499,9 +505,9 @@ func (s *Server) StaffPatronPrint(c echo.Context) error {
 	check, checkNote := c.FormValue("identity"), strings.TrimSpace(c.FormValue("identity_note"))
 	errs := views.FieldErrors{}
 	if len(titles) == 0 {
-		errs["print"] = "Choose at least one section to print."
+		errs["print"] = tr(c).S("staff.print.error")
 	}
-	checkIdentity(errs, "print_identity", check, checkNote)
+	checkIdentity(tr(c), errs, "print_identity", check, checkNote)
 	if len(errs) > 0 {
 		return s.renderStaffPatron(c, id, http.StatusUnprocessableEntity,
 			views.StaffPatronView{PrintCheck: check, PrintCheckNote: checkNote, Errors: errs})
@@ -516,7 +522,7 @@ func (s *Server) StaffPatronPrint(c echo.Context) error {
 		return err
 	}
 	s.stats.Inc("export.print_desk")
-	return s.render(c, http.StatusOK, views.DataPrint(s.page(c, "Printout for "+p.FullName()), v))
+	return s.render(c, http.StatusOK, views.DataPrint(s.page(c, tr(c).S("staff.print.title", "Name", p.FullName())), v))
 }
 
 // AssistEnd ends the assistance and returns to the staff console.
@@ -544,7 +550,7 @@ func (s *Server) StaffAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, f := s.auditFilter(c.QueryParam)
+	v, f := s.auditFilter(tr(c), c.QueryParam)
 	return s.auditPage(c, v, f, req)
 }
 
@@ -552,6 +558,7 @@ func (s *Server) StaffAudit(c echo.Context) error {
 // entries, or 422 and the filter's errors.
 func (s *Server) auditPage(c echo.Context, v views.AuditView, f models.AuditFilter, req models.PageRequest) error {
 	ctx := c.Request().Context()
+	t := tr(c)
 	check, ran, err := s.Store.LastAuditCheck(ctx)
 	switch {
 	case errors.Is(err, models.ErrAuditCheckUntrusted):
@@ -564,26 +571,26 @@ func (s *Server) auditPage(c echo.Context, v views.AuditView, f models.AuditFilt
 		if err != nil {
 			return err
 		}
-		v.Check = &views.AuditCheckView{Headline: auditCheckHeadline(check), When: s.dateTime(check.At), By: check.By, Intact: check.Intact()}
+		v.Check = &views.AuditCheckView{Headline: auditCheckHeadline(t, check), When: s.staffDateTime(t, check.At), By: check.By, Intact: check.Intact()}
 		if !check.Intact() || check.Legacy > 0 || check.CheckpointID != 0 {
 			// The whole sentence says what the headline cannot: why it
 			// broke, or what else it checked.
-			v.Check.Summary = check.Summary()
+			v.Check.Summary = auditCheckSummary(t, check)
 		}
 		if since > 0 {
-			v.Check.Unchecked = plural(since, "entry was", "entries were") + " written since then; the next verification checks them."
+			v.Check.Unchecked = t.N("staff.audit.unchecked", since)
 		}
 	}
 	if len(v.Errors) > 0 {
-		return s.render(c, http.StatusUnprocessableEntity, views.StaffAudit(s.page(c, "Audit log"), v))
+		return s.render(c, http.StatusUnprocessableEntity, views.StaffAudit(s.page(c, t.S("staff.audit.title")), v))
 	}
 	pg, err := s.Store.AuditLog(ctx, f, req)
 	if err != nil {
 		return err
 	}
 	for _, r := range pg.Rows {
-		v.Rows = append(v.Rows, views.AuditRow{When: s.dateTime(r.CreatedAt), Staff: staffLabel(r.StaffName, r.Username),
-			Patron: r.PatronCard, Action: models.AuditActionLabel(r.Action), Reason: r.Reason, Detail: r.Detail, Restricted: r.Restricted})
+		v.Rows = append(v.Rows, views.AuditRow{When: s.staffDateTime(t, r.CreatedAt), Staff: staffLabel(t, r.StaffName, r.Username),
+			Patron: r.PatronCard, Action: auditActionLabel(t, r.Action), Reason: r.Reason, Detail: r.Detail, Restricted: r.Restricted})
 	}
 	base := "/staff/audit?" + auditQuery(v)
 	if pg.Older != nil {
@@ -592,53 +599,101 @@ func (s *Server) auditPage(c echo.Context, v views.AuditView, f models.AuditFilt
 	if pg.Newer != nil {
 		v.NewerURL = base + "&before=" + pg.Newer.String()
 	}
-	return s.render(c, http.StatusOK, views.StaffAudit(s.page(c, "Audit log"), v))
+	return s.render(c, http.StatusOK, views.StaffAudit(s.page(c, t.S("staff.audit.title")), v))
 }
 
 // auditCheckHeadline is a verification's result in a few words.
-func auditCheckHeadline(check models.AuditCheck) string {
+func auditCheckHeadline(t *i18n.Tr, check models.AuditCheck) string {
 	switch {
 	case check.Intact() && check.Checked == 0:
-		return "Verified: the audit log was empty"
-	case check.Intact() && check.Checked == 1:
-		return "Verified: its 1 entry is intact"
+		return t.S("staff.audit.headline.empty")
 	case check.Intact():
-		return "Verified: all " + views.FormatCount(int64(check.Checked)) + " entries intact"
+		return t.N("staff.audit.headline.intact", int64(check.Checked))
 	case check.BrokenID != 0:
-		return "Broken at entry " + strconv.FormatInt(check.BrokenID, 10)
+		return t.S("staff.audit.headline.broken", "Entry", strconv.FormatInt(check.BrokenID, 10))
 	}
-	return "Verification failed"
+	return t.S("staff.audit.headline.failed")
+}
+
+// auditCheckSummary is a verification's result in one sentence, as
+// models.AuditCheck.Summary writes it for the command line and the logs,
+// in t's words. What went wrong (Problem) is the verifier's own text.
+func auditCheckSummary(t *i18n.Tr, check models.AuditCheck) string {
+	entry := strconv.FormatInt(check.CheckpointID, 10)
+	switch {
+	case check.Intact():
+		s := t.N("staff.audit.summary.intact", int64(check.Checked))
+		if check.CheckpointID != 0 {
+			s = t.N("staff.audit.summary.intact_checkpoint", int64(check.Checked), "Entry", entry)
+		}
+		if check.Legacy > 0 {
+			s += " " + t.N("staff.audit.summary.legacy", int64(check.Legacy))
+		}
+		return s
+	case check.BrokenID != 0:
+		return t.S("staff.audit.summary.broken", "Entry", strconv.FormatInt(check.BrokenID, 10), "Problem", check.Problem)
+	}
+	return t.S("staff.audit.summary.failed", "Problem", check.Problem)
+}
+
+// auditActionLabel is an audit action in words, from the staff catalog;
+// an action no message names (one an older version wrote) is shown as it
+// is stored.
+func auditActionLabel(t *i18n.Tr, action string) string {
+	if id := "staff.audit.label." + action; i18n.Has(id) {
+		return t.S(id)
+	}
+	return models.AuditActionLabel(action)
+}
+
+// roleName is a staff role in words.
+func roleName(t *i18n.Tr, role string) string {
+	if id := "staff.role." + role; i18n.Has(id) {
+		return t.S(id)
+	}
+	return models.RoleName(role)
+}
+
+// staffDateTime is a date and time of day in the library's time zone,
+// as t writes them.
+func (s *Server) staffDateTime(t *i18n.Tr, when time.Time) string {
+	return t.DateTime(when, s.Config.Location)
+}
+
+// staffErrorTitle is the title of a page shown again with what went wrong.
+func staffErrorTitle(c echo.Context, title string) string {
+	return tr(c).S("staff.error_title", "Page", title)
 }
 
 // auditFilter reads the audit page's filter through get (the query, or
 // the export's form): the view's values and the filter they make, with
 // an error next to each date that is not one. The dates are days in the
-// library's time zone, both included.
-func (s *Server) auditFilter(get func(string) string) (views.AuditView, models.AuditFilter) {
+// library's time zone, both included. The words are t's.
+func (s *Server) auditFilter(t *i18n.Tr, get func(string) string) (views.AuditView, models.AuditFilter) {
 	v := views.AuditView{Action: get("action"), Staff: strings.TrimSpace(get("staff")), Card: strings.TrimSpace(get("card")),
 		From: strings.TrimSpace(get("from")), To: strings.TrimSpace(get("to")), Errors: views.FieldErrors{}}
 	for _, a := range models.AuditActions() {
-		v.Actions = append(v.Actions, views.Option{Value: a, Label: models.AuditActionLabel(a)})
+		v.Actions = append(v.Actions, views.Option{Value: a, Label: auditActionLabel(t, a)})
 	}
 	f := models.AuditFilter{Action: v.Action, Staff: v.Staff, PatronCard: v.Card}
 	for _, d := range []struct {
-		field, raw, which string
-		dst               **time.Time
-		add               int
-	}{{"from", v.From, "first", &f.From, 0}, {"to", v.To, "last", &f.To, 1}} {
+		field, raw string
+		dst        **time.Time
+		add        int
+	}{{"from", v.From, &f.From, 0}, {"to", v.To, &f.To, 1}} {
 		if d.raw == "" {
 			continue
 		}
-		t, err := time.ParseInLocation("2006-01-02", d.raw, s.Config.Location)
+		day, err := time.ParseInLocation("2006-01-02", d.raw, s.Config.Location)
 		if err != nil {
-			v.Errors[d.field] = "Enter the " + d.which + " day as a date, like 2026-11-27."
+			v.Errors[d.field] = t.S("staff.audit.error." + d.field)
 			continue
 		}
-		t = t.AddDate(0, 0, d.add)
-		*d.dst = &t
+		day = day.AddDate(0, 0, d.add)
+		*d.dst = &day
 	}
 	if f.From != nil && f.To != nil && !f.To.After(*f.From) {
-		v.Errors["to"] = "The last day comes before the first day."
+		v.Errors["to"] = t.S("staff.audit.error.order")
 	}
 	return v, f
 }
@@ -648,7 +703,7 @@ func (s *Server) auditFilter(get func(string) string) (views.AuditView, models.A
 // form token, since the entries name patrons and staff, and the download
 // is itself an audit entry, written in the same transaction as the read.
 func (s *Server) StaffAuditCSV(c echo.Context) error {
-	v, f := s.auditFilter(c.FormValue)
+	v, f := s.auditFilter(tr(c), c.FormValue)
 	if len(v.Errors) > 0 {
 		return s.auditPage(c, v, f, models.PageRequest{})
 	}
@@ -689,17 +744,17 @@ func (s *Server) StaffAuditVerify(c echo.Context) error {
 		return err
 	}
 	if check.Intact() {
-		s.flash(c, "The audit log is intact.")
+		s.flash(c, tr(c).S("staff.audit.verified_intact"))
 	} else {
 		s.Log.Error("audit log broken", "result", check.Summary())
-		s.flash(c, "The audit log is broken. The result is below.")
+		s.flash(c, tr(c).S("staff.audit.verified_broken"))
 	}
 	return s.redirect(c, "/staff/audit")
 }
 
-func staffLabel(name, username string) string {
+func staffLabel(t *i18n.Tr, name, username string) string {
 	if username == "" {
-		return "System"
+		return t.S("staff.audit.system")
 	}
 	return name + " (" + username + ")"
 }
@@ -720,13 +775,14 @@ func (s *Server) StaffAccounts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	t := tr(c)
 	var rows []views.StaffRow
 	for _, st := range all {
-		status := "Active"
+		status := t.S("staff.accounts.active")
 		if st.DisabledAt != nil {
-			status = "Disabled " + s.date(*st.DisabledAt)
+			status = t.S("staff.accounts.disabled", "Date", t.Date(*st.DisabledAt, s.Config.Location))
 		}
-		rows = append(rows, views.StaffRow{Username: st.Username, Name: st.DisplayName, Role: models.RoleName(st.Role), Status: status})
+		rows = append(rows, views.StaffRow{Username: st.Username, Name: st.DisplayName, Role: roleName(t, st.Role), Status: status})
 	}
-	return s.render(c, http.StatusOK, views.StaffAccounts(s.page(c, "Staff accounts"), rows))
+	return s.render(c, http.StatusOK, views.StaffAccounts(s.page(c, t.S("staff.accounts.title")), rows))
 }

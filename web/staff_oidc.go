@@ -138,8 +138,7 @@ func (s *Server) staffLoginChoices(f *views.StaffLoginForm) {
 func (s *Server) localStaffSignIn(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if s.Config.StaffLocalOff && s.oidc != nil {
-			return s.oidcRefusal(c, http.StatusForbidden,
-				"Staff sign in with "+s.oidc.cfg.Name+" only: use the button below.")
+			return s.oidcRefusal(c, http.StatusForbidden, tr(c).S("staff.oidc.local_off", "Provider", s.oidc.cfg.Name))
 		}
 		return next(c)
 	}
@@ -149,7 +148,7 @@ func (s *Server) localStaffSignIn(next echo.HandlerFunc) echo.HandlerFunc {
 // refused. It sets no cookie: the visitor is not signed in.
 func (s *Server) oidcRefusal(c echo.Context, status int, msg string) error {
 	f := views.StaffLoginForm{Message: msg}
-	return s.renderStaffLogin(c, status, "Error: Staff sign-in", f)
+	return s.renderStaffLogin(c, status, staffErrorTitle(c, tr(c).S("staff.login.title")), f)
 }
 
 // StaffOIDCStart sends the browser to the identity provider. It is a POST
@@ -164,8 +163,7 @@ func (s *Server) StaffOIDCStart(c echo.Context) error {
 	p, err := s.oidc.discover(ctx)
 	if err != nil {
 		s.Log.Warn("staff identity provider unreachable", "err", err)
-		return s.oidcRefusal(c, http.StatusServiceUnavailable,
-			s.oidc.cfg.Name+" cannot be reached just now. Please try again in a minute; if it keeps happening, tell the library's IT.")
+		return s.oidcRefusal(c, http.StatusServiceUnavailable, tr(c).S("staff.oidc.unreachable", "Provider", s.oidc.cfg.Name))
 	}
 	state, nonce, verifier := models.RandomToken(), models.RandomToken(), oauth2.GenerateVerifier()
 	if err := s.Store.StartStaffOIDC(ctx, state, nonce, verifier, localPath(c.FormValue("next"))); err != nil {
@@ -222,48 +220,48 @@ type oidcSignedIn struct {
 func (s *Server) finishStaffOIDC(c echo.Context) (oidcSignedIn, error) {
 	o := s.oidc
 	ctx := c.Request().Context()
-	again := "Please sign in again."
+	t := tr(c)
 	q := c.Request().URL.Query()
 	state := q.Get("state")
 	if state == "" {
-		return oidcSignedIn{}, &oidcRefused{http.StatusBadRequest, "This sign-in link is incomplete. " + again, "no state"}
+		return oidcSignedIn{}, &oidcRefused{http.StatusBadRequest, t.S("staff.oidc.incomplete"), "no state"}
 	}
 	// The state is taken back (and deleted) first, whatever the provider
 	// answered: a sign-in is tried once.
 	row, err := s.Store.TakeStaffOIDC(ctx, state)
 	switch {
 	case errors.Is(err, models.ErrOIDCStateExpired):
-		return oidcSignedIn{}, &oidcRefused{http.StatusBadRequest, "This sign-in took longer than ten minutes. " + again, "state expired"}
+		return oidcSignedIn{}, &oidcRefused{http.StatusBadRequest, t.S("staff.oidc.expired"), "state expired"}
 	case errors.Is(err, models.ErrOIDCStateUnknown):
-		return oidcSignedIn{}, &oidcRefused{http.StatusBadRequest, "This sign-in link was already used, or is not one of ours. " + again, "state unknown or used"}
+		return oidcSignedIn{}, &oidcRefused{http.StatusBadRequest, t.S("staff.oidc.unknown"), "state unknown or used"}
 	case err != nil:
 		return oidcSignedIn{}, err
 	}
 	if e := q.Get("error"); e != "" {
-		msg := o.cfg.Name + " did not sign you in. " + again
+		msg := t.S("staff.oidc.provider_error", "Provider", o.cfg.Name)
 		if e == "access_denied" {
-			msg = o.cfg.Name + " did not let you sign in to the portal (access denied). If you should have access, ask the library's IT."
+			msg = t.S("staff.oidc.denied", "Provider", o.cfg.Name)
 		}
 		return oidcSignedIn{}, &oidcRefused{http.StatusForbidden, msg, "provider error " + cutText(e, 40)}
 	}
 	code := q.Get("code")
 	if code == "" {
-		return oidcSignedIn{}, &oidcRefused{http.StatusBadRequest, "This sign-in link is incomplete. " + again, "no code"}
+		return oidcSignedIn{}, &oidcRefused{http.StatusBadRequest, t.S("staff.oidc.incomplete"), "no code"}
 	}
 	p, err := o.discover(ctx)
 	if err != nil {
 		s.Log.Warn("staff identity provider unreachable", "err", err)
-		return oidcSignedIn{}, &oidcRefused{http.StatusServiceUnavailable, o.cfg.Name + " cannot be reached just now. " + again, "provider unreachable"}
+		return oidcSignedIn{}, &oidcRefused{http.StatusServiceUnavailable, t.S("staff.oidc.unreachable_again", "Provider", o.cfg.Name), "provider unreachable"}
 	}
 	tok, err := o.oauth(p).Exchange(o.clientContext(ctx), code, oauth2.VerifierOption(row.CodeVerifier))
 	if err != nil {
 		// A code used before, made for another sign-in or another client,
 		// or expired: the provider refuses it.
-		return oidcSignedIn{}, &oidcRefused{http.StatusBadRequest, o.cfg.Name + " did not accept this sign-in (it may have been used already). " + again, "code exchange refused: " + oauthErrorKind(err)}
+		return oidcSignedIn{}, &oidcRefused{http.StatusBadRequest, t.S("staff.oidc.exchange", "Provider", o.cfg.Name), "code exchange refused: " + oauthErrorKind(err)}
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return oidcSignedIn{}, &oidcRefused{http.StatusBadGateway, o.cfg.Name + " sent no identity. " + again, "no id_token"}
+		return oidcSignedIn{}, &oidcRefused{http.StatusBadGateway, t.S("staff.oidc.no_identity", "Provider", o.cfg.Name), "no id_token"}
 	}
 	// The provider's key set is shared by every sign-in: fetched once,
 	// again when a token names a key it does not hold (a rotation).
@@ -275,29 +273,28 @@ func (s *Server) finishStaffOIDC(c echo.Context) (oidcSignedIn, error) {
 		if errors.As(err, &expired) {
 			why = "id token expired"
 		}
-		return oidcSignedIn{}, &oidcRefused{http.StatusBadRequest, "The identity " + o.cfg.Name + " sent could not be accepted. " + again, why}
+		return oidcSignedIn{}, &oidcRefused{http.StatusBadRequest, t.S("staff.oidc.not_accepted", "Provider", o.cfg.Name), why}
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(row.Nonce)) != 1 {
-		return oidcSignedIn{}, &oidcRefused{http.StatusBadRequest, "The identity " + o.cfg.Name + " sent was not made for this sign-in. " + again, "nonce mismatch"}
+		return oidcSignedIn{}, &oidcRefused{http.StatusBadRequest, t.S("staff.oidc.nonce", "Provider", o.cfg.Name), "nonce mismatch"}
 	}
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil || idt.Subject == "" {
-		return oidcSignedIn{}, &oidcRefused{http.StatusBadGateway, "The identity " + o.cfg.Name + " sent could not be read. " + again, "claims unreadable"}
+		return oidcSignedIn{}, &oidcRefused{http.StatusBadGateway, t.S("staff.oidc.unreadable", "Provider", o.cfg.Name), "claims unreadable"}
 	}
 	role := o.role(claims[o.cfg.RolesClaim])
 	if role == "" {
 		if err := s.Store.RefuseStaffOIDC(ctx, o.method(), idt.Subject); err != nil {
 			return oidcSignedIn{}, err
 		}
-		return oidcSignedIn{}, &oidcRefused{http.StatusForbidden, "Your account at " + o.cfg.Name +
-			" has no role in this portal. If you should have access, ask the library's IT to add you to the group for your role.", "no mapped role"}
+		return oidcSignedIn{}, &oidcRefused{http.StatusForbidden, t.S("staff.oidc.no_role", "Provider", o.cfg.Name), "no mapped role"}
 	}
 	st, _, err := s.Store.SignInStaffOIDC(ctx, models.OIDCIdentity{
 		Issuer: idt.Issuer, Subject: idt.Subject, Role: role, Method: o.method(),
 		Username: usernameFrom(claims), DisplayName: firstString(claims, "name", "preferred_username"),
 	})
 	if errors.Is(err, models.ErrStaffDisabled) {
-		return oidcSignedIn{}, &oidcRefused{http.StatusForbidden, "Your staff account in this portal is disabled. If you should have access, ask the portal's administrator.", "account disabled"}
+		return oidcSignedIn{}, &oidcRefused{http.StatusForbidden, t.S("staff.oidc.disabled"), "account disabled"}
 	} else if err != nil {
 		return oidcSignedIn{}, err
 	}

@@ -148,10 +148,10 @@ func (s *Server) signInStaff(c echo.Context, st models.Staff) error {
 
 func (s *Server) renderCodeStep(c echo.Context, status int, pending, msg string) error {
 	f := views.SecondFactorStep{FormToken: s.signinFormToken(), Pending: pending, Message: msg}
-	title := "Staff sign-in: your code"
+	title := tr(c).S("staff.totp.code.title")
 	if msg != "" {
 		f.Error = msg
-		title = "Error: " + title
+		title = staffErrorTitle(c, title)
 	}
 	return s.render(c, status, views.SecondFactorPage(s.page(c, title), f))
 }
@@ -159,8 +159,8 @@ func (s *Server) renderCodeStep(c echo.Context, status int, pending, msg string)
 // pendingRefused sends the visitor back to the password: the sign-in
 // under way is gone.
 func (s *Server) pendingRefused(c echo.Context) error {
-	return s.renderStaffLogin(c, http.StatusForbidden, "Error: Staff sign-in", views.StaffLoginForm{
-		Message: "This sign-in took too long, or was finished or started again elsewhere. Please sign in again."})
+	return s.renderStaffLogin(c, http.StatusForbidden, staffErrorTitle(c, tr(c).S("staff.login.title")), views.StaffLoginForm{
+		Message: tr(c).S("staff.totp.pending_refused")})
 }
 
 // StaffLoginCode is the second step of a staff sign-in: a code from the
@@ -176,7 +176,7 @@ func (s *Server) StaffLoginCode(c echo.Context) error {
 	pending := c.Request().PostFormValue("pending")
 	code := strings.TrimSpace(c.Request().PostFormValue("code"))
 	if code == "" || len(code) > 20 {
-		return s.renderCodeStep(c, http.StatusUnprocessableEntity, pending, "Enter the six-digit code from your app, or a recovery code.")
+		return s.renderCodeStep(c, http.StatusUnprocessableEntity, pending, tr(c).S("staff.totp.error.empty"))
 	}
 	recovery, err := s.Store.CheckSecondFactor(signinContext(c), st.ID, code)
 	var locked *models.LockedError
@@ -186,11 +186,10 @@ func (s *Server) StaffLoginCode(c echo.Context) error {
 		return s.renderCodeStep(c, busyStatus(c, busy), pending, busyMessage(tr(c), busy, "username"))
 	case errors.As(err, &locked):
 		s.retryAfterLock(c, locked)
-		return s.renderCodeStep(c, http.StatusTooManyRequests, pending, "Sign-in for this username is paused until "+
-			views.FormatTimeZone(locked.Until, s.Config.Location)+" after several unsuccessful tries.")
+		return s.renderCodeStep(c, http.StatusTooManyRequests, pending,
+			tr(c).S("staff.login.locked", "Time", tr(c).TimeZone(locked.Until, s.Config.Location)))
 	case errors.Is(err, models.ErrBadCredentials):
-		return s.renderCodeStep(c, http.StatusUnauthorized, pending,
-			"That code is not right, or was used already. Wait for the next code and try again.")
+		return s.renderCodeStep(c, http.StatusUnauthorized, pending, tr(c).S("staff.totp.error.wrong"))
 	case errors.Is(err, models.ErrNotFound):
 		return s.pendingRefused(c)
 	case err != nil:
@@ -211,8 +210,7 @@ func (s *Server) StaffLoginCode(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		s.flash(c, "You signed in with a recovery code; "+strconv.FormatInt(left, 10)+
-			" are left. If your phone is lost, set up a new app under Second factor.")
+		s.flash(c, tr(c).N("staff.totp.recovery_used", left))
 	}
 	return s.redirect(c, orDefault(p.Next, "/staff"))
 }
@@ -238,14 +236,14 @@ func (s *Server) renderEnrol(c echo.Context, status int, st models.Staff, f enro
 	if f.action == "/staff/login/enrol" {
 		v.FormToken = s.signinFormToken()
 	} else if st.HasSecondFactor() {
-		v.Enrolled = views.FormatDate(*st.TOTPEnrolledAt, s.Config.Location)
+		v.Enrolled = tr(c).Date(*st.TOTPEnrolledAt, s.Config.Location)
 		if v.CodesLeft, err = s.Store.RecoveryCodesLeft(c.Request().Context(), st.ID); err != nil {
 			return err
 		}
 	}
-	title := "Set up your second factor"
+	title := tr(c).S("staff.totp.enrol.title")
 	if f.msg != "" || len(f.errors) > 0 {
-		title = "Error: " + title
+		title = staffErrorTitle(c, title)
 	}
 	return s.render(c, status, views.SecondFactorEnrolPage(s.page(c, title), v))
 }
@@ -264,7 +262,7 @@ func (s *Server) StaffLoginEnrol(c echo.Context) error {
 	if errors.Is(err, models.ErrSecondFactorCode) {
 		return s.renderEnrol(c, http.StatusUnprocessableEntity, st, enrolForm{action: "/staff/login/enrol",
 			pending: c.Request().PostFormValue("pending"), secret: p.Secret, required: true,
-			errors: views.FieldErrors{"code": "That code does not match. Check the app shows Carrel's account, and enter its current code."}})
+			errors: views.FieldErrors{"code": tr(c).S("staff.totp.error.mismatch")}})
 	} else if err != nil {
 		return err
 	}
@@ -274,7 +272,7 @@ func (s *Server) StaffLoginEnrol(c echo.Context) error {
 	if err := s.signInStaff(c, st); err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.RecoveryCodesPage(s.page(c, "Your recovery codes"),
+	return s.render(c, http.StatusOK, views.RecoveryCodesPage(s.page(c, tr(c).S("staff.totp.codes.title")),
 		views.RecoveryCodes{Codes: codes, Next: orDefault(p.Next, "/staff")}))
 }
 
@@ -298,7 +296,7 @@ func (s *Server) StaffSecondFactorEnrol(c echo.Context) error {
 	cur := currentStaff(c)
 	p, st, err := s.openPending(c, stepReenrol)
 	if errors.Is(err, errPending) || (err == nil && st.ID != cur.ID) {
-		return s.redirectWithFlash(c, "/staff/2fa", "That form was open too long, or the second factor changed meanwhile. Please try again.")
+		return s.redirectWithFlash(c, "/staff/2fa", tr(c).S("staff.totp.form_expired"))
 	} else if err != nil {
 		return err
 	}
@@ -309,11 +307,10 @@ func (s *Server) StaffSecondFactorEnrol(c echo.Context) error {
 		switch {
 		case errors.As(err, &locked):
 			s.retryAfterLock(c, locked)
-			f.msg = "Codes for this account are paused until " + views.FormatTimeZone(locked.Until, s.Config.Location) +
-				" after several unsuccessful tries."
+			f.msg = tr(c).S("staff.totp.locked", "Time", tr(c).TimeZone(locked.Until, s.Config.Location))
 			return s.renderEnrol(c, http.StatusTooManyRequests, st, f)
 		case errors.Is(err, models.ErrBadCredentials):
-			f.errors["current"] = "That is not your current app's code, or it was used already."
+			f.errors["current"] = tr(c).S("staff.totp.error.current")
 			return s.renderEnrol(c, http.StatusUnauthorized, st, f)
 		case err != nil:
 			return err
@@ -322,14 +319,14 @@ func (s *Server) StaffSecondFactorEnrol(c echo.Context) error {
 	codes, err := s.Store.EnrolSecondFactor(c.Request().Context(), st.ID, p.Secret, c.Request().PostFormValue("code"))
 	if errors.Is(err, models.ErrSecondFactorCode) {
 		st, _ = s.Store.StaffMember(c.Request().Context(), st.ID)
-		f.errors["code"] = "That code does not match. Check the app shows Carrel's account, and enter its current code."
+		f.errors["code"] = tr(c).S("staff.totp.error.mismatch")
 		// The current code was used: a new form is bound to the account as it is now.
 		f.pending = s.sealPending(st, stepReenrol, p.Secret, "")
 		return s.renderEnrol(c, http.StatusUnprocessableEntity, st, f)
 	} else if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.RecoveryCodesPage(s.page(c, "Your recovery codes"),
+	return s.render(c, http.StatusOK, views.RecoveryCodesPage(s.page(c, tr(c).S("staff.totp.codes.title")),
 		views.RecoveryCodes{Codes: codes, Next: "/staff"}))
 }
 

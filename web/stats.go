@@ -15,6 +15,7 @@ import (
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/models/csvout"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -116,8 +117,9 @@ func (s *Server) countPageView(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) StaffStats(c echo.Context) error {
 	from, to, errs := s.statsRange(c)
 	v := views.StatsView{From: from, To: to, Errors: errs}
+	title := tr(c).S("staffops.stats.heading")
 	if len(errs) > 0 {
-		return s.render(c, http.StatusUnprocessableEntity, views.StaffStats(s.page(c, "Statistics"), v))
+		return s.render(c, http.StatusUnprocessableEntity, views.StaffStats(s.page(c, title), v))
 	}
 	if err := s.stats.Flush(c.Request().Context()); err != nil {
 		return err
@@ -126,9 +128,9 @@ func (s *Server) StaffStats(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v.Charts = statsCharts(rows, from, to)
+	v.Charts = statsCharts(tr(c), rows, from, to)
 	v.CSVURL = "/staff/stats.csv?" + url.Values{"from": {from}, "to": {to}}.Encode()
-	return s.render(c, http.StatusOK, views.StaffStats(s.page(c, "Statistics"), v))
+	return s.render(c, http.StatusOK, views.StaffStats(s.page(c, title), v))
 }
 
 // StaffStatsCSV downloads the counters over a date range.
@@ -173,20 +175,21 @@ func (s *Server) statsRange(c echo.Context) (from, to string, errs views.FieldEr
 		from = today.AddDate(0, 0, -29).Format("2006-01-02")
 	}
 	errs = views.FieldErrors{}
+	words := tr(c)
 	f, err1 := time.Parse("2006-01-02", from)
 	t, err2 := time.Parse("2006-01-02", to)
 	if err1 != nil {
-		errs["from"] = "Enter the first day as a date, like 2026-11-27."
+		errs["from"] = words.S("staffops.stats.error.from")
 	}
 	if err2 != nil {
-		errs["to"] = "Enter the last day as a date, like 2026-11-27."
+		errs["to"] = words.S("staffops.stats.error.to")
 	}
 	switch {
 	case len(errs) > 0:
 	case t.Before(f):
-		errs["to"] = "The last day comes before the first day."
+		errs["to"] = words.S("staffops.stats.error.backwards")
 	case t.Sub(f) > 366*24*time.Hour:
-		errs["from"] = "Choose at most one year: the first day may be at most 366 days before the last."
+		errs["from"] = words.S("staffops.stats.error.too_long")
 	}
 	return from, to, errs
 }
@@ -194,17 +197,17 @@ func (s *Server) statsRange(c echo.Context) (from, to string, errs views.FieldEr
 // The layout of a chart, in the SVG's own units: the plot inside its
 // margins, which hold the axes' labels.
 const (
-	chartWidth, chartHeight   = 360, 190
-	chartLeft, chartRight     = 40, 342
-	chartTop, chartBottom     = 12, 160
-	chartMaxXTicks            = 5
-	chartDayFormat, chartTick = "2006-01-02", "Jan 2"
+	chartWidth, chartHeight = 360, 190
+	chartLeft, chartRight   = 40, 342
+	chartTop, chartBottom   = 12, 160
+	chartMaxXTicks          = 5
+	chartDayFormat          = "2006-01-02"
 )
 
 // statsCharts groups the counters by name into one bar chart each, with
 // dates along the x axis, counts up the y axis, and every day's count as
 // a table.
-func statsCharts(rows []models.UsageCounter, from, to string) []views.Chart {
+func statsCharts(words *i18n.Tr, rows []models.UsageCounter, from, to string) []views.Chart {
 	byName := map[string]map[string]int64{}
 	for _, r := range rows {
 		if byName[r.Name] == nil {
@@ -223,18 +226,19 @@ func statsCharts(rows []models.UsageCounter, from, to string) []views.Chart {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	span := views.FormatDate(f, time.UTC) + " to " + views.FormatDate(t, time.UTC)
+	span := words.S("staffops.stats.range", "From", words.Date(f, time.UTC), "To", words.Date(t, time.UTC))
 	plotW, plotH := float64(chartRight-chartLeft), float64(chartBottom-chartTop)
 	bw := plotW / float64(len(days))
-	// The x axis: the first day, then every step-th, as "Nov 4".
+	// The x axis: the first day, then every step-th, as "Nov 4" (a short
+	// month name and the day).
 	var xTicks []views.Tick
 	step := (len(days) + chartMaxXTicks - 1) / chartMaxXTicks
 	for i := 0; i < len(days); i += step {
-		xTicks = append(xTicks, views.Tick{At: fmt.Sprintf("%.1f", chartLeft+(float64(i)+0.5)*bw), Label: days[i].Format(chartTick)})
+		xTicks = append(xTicks, views.Tick{At: fmt.Sprintf("%.1f", chartLeft+(float64(i)+0.5)*bw), Label: words.S("staffops.stats.tick", "Month", words.S(fmt.Sprintf("staffops.stats.month.%d", int(days[i].Month()))), "Day", days[i].Day())})
 	}
 	var charts []views.Chart
 	for i, n := range names {
-		ch := views.Chart{ID: fmt.Sprintf("chart-%d", i+1), Name: n, Label: counterLabel(n), Range: span,
+		ch := views.Chart{ID: fmt.Sprintf("chart-%d", i+1), Name: n, Label: counterLabel(words, n), Range: span,
 			Width: chartWidth, Height: chartHeight, Left: chartLeft, Right: chartRight, Top: chartTop, Bottom: chartBottom, XTicks: xTicks}
 		var peak time.Time
 		for _, d := range days {
@@ -244,25 +248,27 @@ func statsCharts(rows []models.UsageCounter, from, to string) []views.Chart {
 			}
 			ch.Total += v
 		}
-		ch.Summary = views.FormatCount(ch.Total) + " in all from " + span
 		if ch.Max > 0 {
-			ch.Summary += "; at most " + views.FormatCount(ch.Max) + " a day, on " + views.FormatDate(peak, time.UTC)
+			ch.Summary = words.S("staffops.stats.summary_peak", "Total", words.Count(ch.Total), "Range", span,
+				"Max", words.Count(ch.Max), "Day", words.Date(peak, time.UTC))
+		} else {
+			ch.Summary = words.S("staffops.stats.summary", "Total", words.Count(ch.Total), "Range", span)
 		}
 		top, tickStep := niceScale(ch.Max)
 		for v := int64(0); v <= top; v += tickStep {
 			y := float64(chartBottom) - float64(v)/float64(top)*plotH
-			ch.YTicks = append(ch.YTicks, views.Tick{At: fmt.Sprintf("%.1f", y), Label: views.FormatCount(v)})
+			ch.YTicks = append(ch.YTicks, views.Tick{At: fmt.Sprintf("%.1f", y), Label: words.Count(v)})
 		}
 		for j, d := range days {
 			v := byName[n][d.Format(chartDayFormat)]
-			ch.Days = append(ch.Days, views.ChartDay{Day: views.FormatDate(d, time.UTC), Count: views.FormatCount(v)})
+			ch.Days = append(ch.Days, views.ChartDay{Day: words.Date(d, time.UTC), Count: words.Count(v)})
 			if v == 0 {
 				continue
 			}
 			h := float64(v) / float64(top) * plotH
 			ch.Bars = append(ch.Bars, views.Bar{X: fmt.Sprintf("%.1f", chartLeft+float64(j)*bw+bw*0.1), Y: fmt.Sprintf("%.1f", float64(chartBottom)-h),
 				W: fmt.Sprintf("%.1f", math.Max(bw*0.8, 0.5)), H: fmt.Sprintf("%.1f", h),
-				Label: views.FormatDate(d, time.UTC) + ": " + views.FormatCount(v)})
+				Label: words.S("staffops.stats.bar", "Day", words.Date(d, time.UTC), "Count", words.Count(v))})
 		}
 		charts = append(charts, ch)
 	}
@@ -299,42 +305,30 @@ func leading(n int64) int64 {
 	return n
 }
 
-// counterLabels name the counters in words; counterLabel builds the names
-// of those with a variable part.
-var counterLabels = map[string]string{
-	"pageview.home":             "Page views: home page",
-	"pageview.policy":           "Page views: privacy policy",
-	"pageview.sign_in":          "Page views: patron sign-in page",
-	"pageview.data":             "Page views: patrons' data pages",
-	"pageview.favorites":        "Page views: favorites",
-	"pageview.mailing_lists":    "Page views: mailing lists",
-	"pageview.follow":           "Page views: Follow links from the catalog",
-	"signin.patron":             "Patron sign-ins",
-	"signin.staff":              "Staff sign-ins",
-	"signin.catalog":            "Sign-ins handed over by the catalog",
-	"signin.ils_unavailable":    "Sign-ins refused: the library's system was unavailable",
-	"assist.start":              "Assistance started at the desk",
-	"export.json":               "Data downloads (JSON)",
-	"export.print":              "Print views of patrons' data",
-	"ils.koha.writeback":        "Privacy choices sent to Koha",
-	"ils.koha.writeback_failed": "Privacy choices Koha did not take",
-	"webhook.sent":              "Webhooks delivered",
-	"webhook.failed":            "Webhook deliveries failed",
+// counterLabels are the counters with a name in words: each has the
+// message staffops.stats.counter.NAME; counterLabel builds the names of
+// those with a variable part.
+var counterLabels = map[string]bool{
+	"pageview.home": true, "pageview.policy": true, "pageview.sign_in": true, "pageview.data": true,
+	"pageview.favorites": true, "pageview.mailing_lists": true, "pageview.follow": true,
+	"signin.patron": true, "signin.staff": true, "signin.catalog": true, "signin.ils_unavailable": true,
+	"assist.start": true, "export.json": true, "export.print": true,
+	"ils.koha.writeback": true, "ils.koha.writeback_failed": true, "webhook.sent": true, "webhook.failed": true,
 }
 
 // counterLabel is a counter's name in words, or its code when it has none.
-func counterLabel(name string) string {
-	if l, ok := counterLabels[name]; ok {
-		return l
+func counterLabel(words *i18n.Tr, name string) string {
+	if counterLabels[name] {
+		return words.S("staffops.stats.counter." + name)
 	}
 	parts := strings.Split(name, ".")
 	switch {
 	case len(parts) == 3 && parts[0] == "consent":
-		return "Choices: " + strings.ReplaceAll(parts[1], "_", " ") + " " + strings.ReplaceAll(parts[2], "_", " ")
+		return words.S("staffops.stats.counter.consent", "What", strings.ReplaceAll(parts[1], "_", " "), "Choice", strings.ReplaceAll(parts[2], "_", " "))
 	case len(parts) == 3 && parts[0] == "ils" && parts[2] == "attempt":
-		return "Sign-in checks with the library's system (" + parts[1] + ")"
+		return words.S("staffops.stats.counter.ils_attempt", "System", parts[1])
 	case len(parts) == 3 && parts[0] == "ils" && parts[2] == "failure":
-		return "Sign-in checks that failed (" + parts[1] + ")"
+		return words.S("staffops.stats.counter.ils_failure", "System", parts[1])
 	}
 	return name
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/models/jobs"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/carrel-library/carrel/web"
 )
 
@@ -242,6 +243,10 @@ func tuneGC() {
 func serve(ctx context.Context, c *config, _ []string, out io.Writer) error {
 	log := newLogger(c, os.Stderr)
 	tuneGC()
+	if err := i18n.LoadError(); err != nil {
+		// A broken catalog would show patrons ⟦message.ids⟧.
+		return fmt.Errorf("the message catalogs: %w", err)
+	}
 	store, err := openStore(ctx, c)
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package mail
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -109,50 +108,60 @@ func (d *Deliverer) forgetLegalRetry(key [2]int64) {
 }
 
 // LegalEmailText is the plain email that tells a patron of a request
-// whose nondisclosure order has ended.
-func LegalEmailText(library string, loc *time.Location, contact views.Contact, p models.Patron, n models.LegalNotice) string {
-	date := func(t time.Time) string { return views.FormatDate(t, loc) }
+// whose nondisclosure order has ended, in t's language (the patron's:
+// LegalEmailLanguage).
+func LegalEmailText(t *i18n.Tr, library string, loc *time.Location, contact views.Contact, p models.Patron, n models.LegalNotice) string {
+	date := func(at time.Time) string { return t.Date(at, loc) }
 	var b strings.Builder
-	fmt.Fprintf(&b, "Dear %s,\n\n", p.FullName())
-	court := "a court"
-	if n.Court != "" {
-		court = n.Court
+	b.WriteString(t.S("legal.email.greeting", "Name", p.FullName()) + "\n\n")
+	court := n.Court
+	if court == "" {
+		court = t.S("legal.email.a_court")
 	}
-	fmt.Fprintf(&b, "%s received legal process concerning your library records from %s", library, court)
-	if n.Kind != "" {
-		fmt.Fprintf(&b, " (%s", n.Kind)
-		if n.Reference != "" {
-			fmt.Fprintf(&b, ", reference %s", n.Reference)
-		}
-		b.WriteString(")")
+	received := "legal.email.received"
+	kind := n.KindIn(t)
+	switch {
+	case kind != "" && n.Reference != "":
+		received = "legal.email.received_kind_reference"
+	case kind != "":
+		received = "legal.email.received_kind"
 	}
-	b.WriteString(". A nondisclosure order kept us from telling you")
+	b.WriteString(t.S(received, "Library", library, "Court", court, "Kind", kind, "Reference", n.Reference) + " ")
 	if n.NondisclosureEnded != nil {
-		fmt.Fprintf(&b, " until %s", date(*n.NondisclosureEnded))
+		b.WriteString(t.S("legal.email.kept_until", "Date", date(*n.NondisclosureEnded)))
+	} else {
+		b.WriteString(t.S("legal.email.kept"))
 	}
-	b.WriteString(". This is what happened:\n\n")
+	b.WriteString("\n\n")
 	if len(n.Events) == 0 {
-		b.WriteString("- Nothing was done to your records.\n")
+		b.WriteString("- " + t.S("legal.email.nothing") + "\n")
 	}
 	for _, e := range n.Events {
 		switch e.What {
 		case models.LegalEventHold:
-			fmt.Fprintf(&b, "- %s: deletion of your records was paused.\n", date(e.At))
+			b.WriteString("- " + t.S("legal.email.hold", "Date", date(e.At)) + "\n")
 		case models.LegalEventRelease:
-			fmt.Fprintf(&b, "- %s: deletion of your records resumed.\n", date(e.At))
+			b.WriteString("- " + t.S("legal.email.release", "Date", date(e.At)) + "\n")
 		case models.LegalEventProduced:
-			what := "your records"
+			id := "legal.email.produced_all"
 			if len(e.Categories) > 0 {
-				what = "your " + views.QuotedList(e.Categories)
+				id = "legal.email.produced"
 			}
-			fmt.Fprintf(&b, "- %s: we produced %s, %s, for %s.\n", date(e.At), what, views.DatedSpan(e.From, e.To, date), court)
+			b.WriteString("- " + t.S(id, "Date", date(e.At), "Categories", e.CategoriesIn(t), "Span", e.SpanIn(t, date), "Court", court) + "\n")
 		}
 	}
-	b.WriteString("\nYou can see what we hold about you by signing in to the privacy portal. To ask about this, ")
-	b.WriteString(contact.Words(i18n.For(i18n.English), library))
-	b.WriteString(".\n\n" + library + "\n")
+	b.WriteString("\n" + t.S("legal.email.closing", "Contact", contact.Words(t, library)) + "\n\n" + library + "\n")
 	return b.String()
 }
+
+// LegalEmailSubject is the legal email's subject, in t's language.
+func LegalEmailSubject(t *i18n.Tr, library string) string {
+	return t.S("legal.email.subject", "Library", library)
+}
+
+// LegalEmailLanguage is the language of a patron's legal email: the one
+// they chose, English until they choose.
+func LegalEmailLanguage(p models.Patron) *i18n.Tr { return i18n.For(p.Language) }
 
 // sendLegal sends one legal email; it returns "" once the server
 // accepted it, else the kind of failure (models.Failure...).
@@ -164,10 +173,12 @@ func (d *Deliverer) sendLegal(ctx context.Context, t models.LegalTold) string {
 	if err := msg.To(strings.TrimSpace(t.Patron.Email)); err != nil {
 		return models.FailureAddress
 	}
-	msg.Subject(d.Library.Name + ": legal process concerning your library records")
+	tr := LegalEmailLanguage(t.Patron)
+	msg.Subject(LegalEmailSubject(tr, d.Library.Name))
 	msg.SetDateWithValue(d.Store.Now())
 	msg.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-generated")
-	msg.SetBodyString(gomail.TypeTextPlain, LegalEmailText(d.Library.Name, d.Library.Location, d.Library.Contact, t.Patron, t.Notice))
+	msg.SetGenHeader(gomail.Header("Content-Language"), tr.Lang())
+	msg.SetBodyString(gomail.TypeTextPlain, LegalEmailText(tr, d.Library.Name, d.Library.Location, d.Library.Contact, t.Patron, t.Notice))
 	client, err := d.client()
 	if err != nil {
 		return models.FailureUnreachable

@@ -26,6 +26,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 )
@@ -66,6 +68,7 @@ var EnglishOnly = map[string]bool{"staff": true, "staffops": true, "stafflists":
 // for concurrent use; For returns the same Tr for a language every time.
 type Tr struct {
 	lang      string
+	tag       language.Tag
 	localizer *goi18n.Localizer
 	printer   *message.Printer
 	// plain holds the messages with no template actions, ready to return.
@@ -79,8 +82,10 @@ var (
 	ids    map[string]string // message ID → area
 	// englishMsgs are the English messages as the catalogs write them.
 	englishMsgs map[string]*goi18n.Message
-	loadErr     error
-	missing     sync.Map // message IDs asked for and found in no catalog
+	// sources are every language's messages as written: language → ID.
+	sources map[string]map[string]*goi18n.Message
+	loadErr error
+	missing sync.Map // message IDs asked for and found in no catalog
 	// pseudoOn says a test enabled the pseudo-locale.
 	pseudoOn atomic.Bool
 )
@@ -99,6 +104,7 @@ func load() error {
 	b.RegisterUnmarshalFunc("toml", toml.Unmarshal)
 	ids = map[string]string{}
 	englishMsgs = map[string]*goi18n.Message{}
+	sources = map[string]map[string]*goi18n.Message{}
 	names, err := fs.Glob(files, "locales/*.toml")
 	if err != nil {
 		return err
@@ -126,6 +132,10 @@ func load() error {
 			if m.Many == "" {
 				m.Many = m.Other
 			}
+			if sources[lang] == nil {
+				sources[lang] = map[string]*goi18n.Message{}
+			}
+			sources[lang][m.ID] = m
 			if lang == English {
 				if prev, dup := ids[m.ID]; dup {
 					errs = append(errs, fmt.Errorf("%s: message %q is also in the %s area", name, m.ID, prev))
@@ -137,6 +147,9 @@ func load() error {
 		if err := b.AddMessages(mf.Tag, mf.Messages...); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
+	}
+	if err := addPseudo(b); err != nil {
+		errs = append(errs, err)
 	}
 	bundle = b
 	return errors.Join(errs...)
@@ -174,11 +187,6 @@ func Match(acceptLanguage string) string {
 	if err != nil || len(tags) == 0 {
 		return English
 	}
-	// A test's browser asking for the pseudo-locale (once enabled) gets it:
-	// the matcher would take it for English.
-	if pseudoOn.Load() && tags[0].String() == Pseudo {
-		return Pseudo
-	}
 	_, i, conf := matcher.Match(tags...)
 	if conf == language.No {
 		return English
@@ -212,6 +220,7 @@ func newTr(lang string) *Tr {
 	tag := language.Make(lang)
 	t := &Tr{
 		lang:      lang,
+		tag:       tag,
 		localizer: goi18n.NewLocalizer(bundle, lang, English),
 		printer:   message.NewPrinter(tag),
 		plain:     map[string]string{},
@@ -245,7 +254,67 @@ func (t *Tr) S(id string, kv ...any) string {
 			return s
 		}
 	}
+	if m := t.source(id); m != nil && m.One == "" {
+		if s, ok := substitute(m.Other, kv, ""); ok {
+			return s
+		}
+	}
 	return t.localize(id, nil, data(kv))
+}
+
+// source is message id as this language's catalog writes it, else as
+// English does; nil when neither has it.
+func (t *Tr) source(id string) *goi18n.Message {
+	if m := sources[t.lang][id]; m != nil {
+		return m
+	}
+	return sources[English][id]
+}
+
+// substitute fills a message whose only template actions are {{.Name}}
+// with the values of kv (and count as .Count), as text/template would,
+// without its cost; ok is false for any other action, which go-i18n's
+// templates then execute.
+func substitute(src string, kv []any, count string) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(src) + 32)
+	for {
+		i := strings.Index(src, "{{")
+		if i < 0 {
+			b.WriteString(src)
+			return b.String(), true
+		}
+		b.WriteString(src[:i])
+		end := strings.Index(src[i:], "}}")
+		if end < 0 {
+			return "", false
+		}
+		name := strings.TrimSpace(src[i+2 : i+end])
+		if !strings.HasPrefix(name, ".") || strings.ContainsAny(name[1:], " .|()$\"") {
+			return "", false
+		}
+		name = name[1:]
+		found := false
+		if name == "Count" && count != "" {
+			b.WriteString(count)
+			found = true
+		}
+		for j := 0; !found && j+1 < len(kv); j += 2 {
+			if k, _ := kv[j].(string); k == name {
+				switch v := kv[j+1].(type) {
+				case string:
+					b.WriteString(v)
+				default:
+					fmt.Fprint(&b, v)
+				}
+				found = true
+			}
+		}
+		if !found {
+			b.WriteString("<no value>")
+		}
+		src = src[i+end+2:]
+	}
 }
 
 // N writes message id for a count: its CLDR plural form (one, other;
@@ -253,8 +322,27 @@ func (t *Tr) S(id string, kv ...any) string {
 // as this language writes numbers: N("history.items", 5000) is "5,000
 // items" in English, "5000 elementos" in Spanish.
 func (t *Tr) N(id string, n int64, kv ...any) string {
+	count := t.Count(n)
+	if m := t.source(id); m != nil {
+		form := m.Other
+		if m.One != "" {
+			abs := n
+			if abs < 0 {
+				abs = -abs
+			}
+			switch plural.Cardinal.MatchPlural(t.tag, int(abs%10_000_000), 0, 0, 0, 0) {
+			case plural.One:
+				form = m.One
+			case plural.Many:
+				form = m.Many
+			}
+		}
+		if s, ok := substitute(form, kv, count); ok {
+			return s
+		}
+	}
 	d := data(kv)
-	d["Count"] = t.Count(n)
+	d["Count"] = count
 	return t.localize(id, n, d)
 }
 
@@ -314,11 +402,19 @@ func Missing() []string {
 	return out
 }
 
+// minimumGrouping is CLDR's minimumGroupingDigits where it is not 1:
+// Spanish groups the thousands of a number of five digits or more only
+// (5000, 50.000), which golang.org/x/text does not apply.
+var minimumGrouping = map[string]int64{"es": 10_000}
+
 // Count writes a whole number as the language does: 5,000 in English,
 // 5000 and 50.000 in Spanish.
 func (t *Tr) Count(n int64) string {
 	if t.lang == Pseudo {
 		return For(English).Count(n)
+	}
+	if min, ok := minimumGrouping[t.lang]; ok && n < min && n > -min {
+		return strconv.FormatInt(n, 10)
 	}
 	return t.printer.Sprint(n)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 )
 
 // catalog is one catalog file as written: message ID → its forms.
@@ -149,6 +150,8 @@ func uniq(s []string) []string {
 	return out
 }
 
+var testDay = time.Date(2026, 3, 1, 15, 4, 0, 0, time.UTC)
+
 func TestFormats(t *testing.T) {
 	when := time.Date(2026, 3, 1, 15, 4, 0, 0, time.UTC)
 	en, es := For("en"), For("es")
@@ -159,6 +162,8 @@ func TestFormats(t *testing.T) {
 		{es.Time(when, nil), "15:04"},
 		{en.Count(5000), "5,000"},
 		{es.Count(50000), "50.000"},
+		{es.Count(5000), "5000"},
+		{es.Count(-12000), "-12.000"},
 		{en.List([]string{"a", "b", "c"}), "a, b and c"},
 		{es.List([]string{"a", "b"}), "a y b"},
 		{es.Weekday(time.Monday), "lunes"},
@@ -198,5 +203,29 @@ func TestPseudoAccentsTextNotActions(t *testing.T) {
 	EnablePseudo()
 	if got := For(Pseudo).Date(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), nil); got != "Ṁàŕçĥ 1, 2026" {
 		t.Errorf("pseudo date %q", got)
+	}
+}
+
+// TestPluralsAndData: plural forms chosen by CLDR rules for each
+// language, data put in the message, a million in Spanish read as "other".
+func TestPluralsAndData(t *testing.T) {
+	sources["en"]["test.items"] = &goi18n.Message{ID: "test.items", One: "{{.Count}} item in {{.Place}}", Other: "{{.Count}} items in {{.Place}}"}
+	sources["es"]["test.items"] = &goi18n.Message{ID: "test.items", One: "{{.Count}} elemento en {{.Place}}", Other: "{{.Count}} elementos en {{.Place}}", Many: "{{.Count}} elementos en {{.Place}}"}
+	defer delete(sources["en"], "test.items")
+	defer delete(sources["es"], "test.items")
+	en, es := For("en"), For("es")
+	for _, c := range []struct{ got, want string }{
+		{en.N("test.items", 1, "Place", "Main"), "1 item in Main"},
+		{en.N("test.items", 0, "Place", "Main"), "0 items in Main"},
+		{en.N("test.items", 5000, "Place", "Main"), "5,000 items in Main"},
+		{es.N("test.items", 1, "Place", "Central"), "1 elemento en Central"},
+		{es.N("test.items", 1000000, "Place", "Central"), "1.000.000 elementos en Central"},
+		{es.N("test.items", 2, "Place", 7), "2 elementos en 7"},
+		{es.S("layout.title", "Page", "Inicio", "Library", "SMPL"), "Inicio · Portal de privacidad de SMPL"},
+		{es.S("layout.title", "Page", "Inicio"), "Inicio · Portal de privacidad de <no value>"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
 	}
 }

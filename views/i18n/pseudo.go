@@ -7,19 +7,20 @@ import (
 	"golang.org/x/text/language"
 )
 
-// EnablePseudo adds the pseudo-locale Pseudo: every English message with
-// each letter outside its template actions and markup replaced by an
+// EnablePseudo turns on the pseudo-locale Pseudo: every English message
+// with each letter outside its template actions and markup replaced by an
 // accented twin. A page rendered in it shows, in plain ASCII letters, only
 // what did not come from a catalog: the pseudo-locale test fails on such
-// text. Only tests call it.
-func EnablePseudo() {
-	mu.Lock()
-	defer mu.Unlock()
-	if pseudoOn.Load() {
-		return
-	}
+// text. Only tests call it; the messages are made with the catalogs
+// (addPseudo), so that turning it on changes nothing a running request
+// reads but this flag.
+func EnablePseudo() { pseudoOn.Store(true) }
+
+// addPseudo makes the pseudo-locale's messages from the English ones.
+func addPseudo(b *goi18n.Bundle) error {
 	tag := language.MustParse(Pseudo)
-	var msgs []*goi18n.Message
+	msgs := make([]*goi18n.Message, 0, len(ids))
+	sources[Pseudo] = map[string]*goi18n.Message{}
 	for id := range ids {
 		m := &goi18n.Message{ID: id}
 		for form, src := range englishForms(id) {
@@ -33,12 +34,9 @@ func EnablePseudo() {
 		}
 		m.Many = m.Other
 		msgs = append(msgs, m)
+		sources[Pseudo][id] = m
 	}
-	if err := bundle.AddMessages(tag, msgs...); err != nil {
-		panic(err)
-	}
-	delete(byLang, Pseudo)
-	pseudoOn.Store(true)
+	return b.AddMessages(tag, msgs...)
 }
 
 // englishForms reads message id's English source text by plural form.
