@@ -11,6 +11,7 @@ import (
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/models/mail/mailtest"
 	"github.com/carrel-library/carrel/models/modeltest"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/carrel-library/carrel/web"
 )
 
@@ -182,7 +183,9 @@ func TestUnsubscribePagesFromASpanishEmail(t *testing.T) {
 // mailing-list and unsubscribe pages comes from a catalog (the data on
 // them is in Cyrillic).
 func TestPseudoLocaleFavoritesAndLists(t *testing.T) {
-	onSQLite(t, listsUXConfig(), func(t *testing.T, a *app) {
+	cfg := listsUXConfig()
+	cfg.LibraryName = "Библиотека"
+	onSQLite(t, cfg, func(t *testing.T, a *app) {
 		ctx := context.Background()
 		p := a.patron(card, pin, "Роза", "Паркс")
 		admin := a.staff("listadmin", models.RoleAdmin)
@@ -200,16 +203,7 @@ func TestPseudoLocaleFavoritesAndLists(t *testing.T) {
 		c := a.client().inPseudo()
 		c.signIn(card, pin)
 
-		check := func(path string) {
-			t.Helper()
-			r := c.get(path)
-			if r.StatusCode != http.StatusOK {
-				t.Fatalf("%s: status %d", path, r.StatusCode)
-			}
-			if got := untranslated(t, r.body); len(got) != 0 {
-				t.Errorf("%s has text that did not come from a catalog:\n%s", path, strings.Join(got, "\n"))
-			}
-		}
+		check := func(path string) { checkPseudo(t, c, path) }
 		check("/favorites") // not linked
 		check("/opac/follow?author=" + url.QueryEscape("Октавия Батлер"))
 
@@ -221,11 +215,49 @@ func TestPseudoLocaleFavoritesAndLists(t *testing.T) {
 		mailtest.Notify(t, a.store, p, "Родня", "b1")
 		tok := c.csrf("/mailing-lists")
 		c.post("/mailing-lists/events/subscribe", url.Values{"csrf_token": {tok}})
+		c.get("/data") // shows the subscription's message (web/server.go's)
 		check("/favorites")
 		check("/favorites/unlink")
 		check("/opac/follow?author=" + url.QueryEscape("Октавия Батлер"))
 		check("/mailing-lists")
 		check("/unsubscribe/" + a.store.UnsubscribeToken(p.ID, l.ID))
 		check("/unsubscribe/notices/" + a.store.NoticeToken(p.ID))
+
+		// The administrators' list pages: English only for now, but
+		// through the stafflists catalog.
+		sc := a.client().inPseudo()
+		sc.staffSignIn("listadmin", staffPassword)
+		for _, path := range []string{"/staff/lists", "/staff/lists/new", "/staff/lists/events"} {
+			checkPseudo(t, sc, path, "Listadmin Staffer", "events", "friends") // data: a name, the slugs
+		}
 	})
+}
+
+// checkPseudo gets path in the pseudo-locale (in the URL: i18n.Match does
+// not pick it from Accept-Language) and fails on words that did not come
+// from a catalog, except the layout's sign-out time (its clock) and the
+// confirmation page's cancel link, which are not these pages' words.
+func checkPseudo(t *testing.T, c *client, path string, allow ...string) {
+	t.Helper()
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	r := c.get(path + sep + "lang=" + i18n.Pseudo)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("%s: status %d", path, r.StatusCode)
+	}
+	if got := untranslated(t, r.body, append(allow, "PM", "Cancel, keep everything")...); len(got) != 0 {
+		t.Errorf("%s has text that did not come from a catalog:\n%s", path, strings.Join(got, "\n"))
+	}
+}
+
+// TestFavoritesConsentTextIsTheVersionedOne: the consent a patron ticks is
+// the text whose version the ledger records; the catalog's English is
+// that text, so that changing one without the other (and the version)
+// fails here.
+func TestFavoritesConsentTextIsTheVersionedOne(t *testing.T) {
+	if got := i18n.For(i18n.English).S("favorites.consent"); got != models.FavoritesConsentText {
+		t.Errorf("favorites.consent is\n%q\nbut models.FavoritesConsentText (%s) is\n%q", got, models.FavoritesConsentVersion, models.FavoritesConsentText)
+	}
 }
