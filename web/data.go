@@ -590,7 +590,7 @@ func (s *Server) recordRow(c echo.Context, p *models.Patron, rec any, due, dueTi
 	case models.Favorite:
 		cells = []string{r.Display, statusWords(t, "datapages.favorite.", r.Kind), date(r.CreatedAt)}
 	case models.NotificationDelivery:
-		cells = []string{r.Title, r.Reason, date(r.CreatedAt), s.deliveryStatus(p, r, due)}
+		cells = []string{r.Title, r.Reason, date(r.CreatedAt), s.deliveryStatus(t, p, r, due)}
 	case models.ConsentEntry:
 		by := t.S("datapages.consent.by_you")
 		if r.Actor == models.ActorStaff {
