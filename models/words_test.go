@@ -273,3 +273,24 @@ func TestFavoriteErrorsInSpanish(t *testing.T) {
 		t.Errorf("a staff error became %q", got)
 	}
 }
+
+// TestStoredWordsIn: the phrases staff choose from lists, kept in English
+// in the audit log, read in Spanish; what staff typed stays as typed.
+func TestStoredWordsIn(t *testing.T) {
+	es := i18n.For("es")
+	for stored, want := range map[string]string{
+		"At the desk":     "En el mostrador",
+		"Other: Ayuda":    "Otro: Ayuda",
+		"found by search": "encontrado en una búsqueda",
+		"Holds, Current loans; checked it was you by seeing your library card": "Reservas, Préstamos actuales; comprobó que era usted viendo su tarjeta de la biblioteca",
+		"checked it was you another way: vino con su hija":                     "comprobó que era usted de otra manera: vino con su hija",
+		"something staff typed": "something staff typed",
+	} {
+		if got := models.StoredWordsIn(es, stored); got != want {
+			t.Errorf("StoredWordsIn(%q) = %q, want %q", stored, got, want)
+		}
+		if got := models.StoredWordsIn(i18n.For("en"), stored); got != stored {
+			t.Errorf("in English %q became %q", stored, got)
+		}
+	}
+}

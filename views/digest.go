@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode"
+
+	"github.com/carrel-library/carrel/views/i18n"
 )
 
 // DigestItem is one new arrival in a digest email.
@@ -30,13 +32,9 @@ type DigestEmail struct {
 	UnsubscribeURL string
 }
 
-// DigestSubject is a digest email's subject line.
-func DigestSubject(library string, n int) string {
-	what := "1 new item"
-	if n != 1 {
-		what = FormatCount(int64(n)) + " new items"
-	}
-	return "New at " + OneLine(library) + ": " + what + " by authors or on subjects you follow"
+// DigestSubject is a digest email's subject line, in t's language.
+func DigestSubject(t *i18n.Tr, library string, n int) string {
+	return t.N("email.subject", int64(n), "Library", OneLine(library))
 }
 
 // LinkOrEmpty returns u when it is an absolute http(s) address, else "".
@@ -61,18 +59,19 @@ func OneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// DigestEmailText is the plain-text part of a digest email.
-func DigestEmailText(e DigestEmail) string {
+// DigestEmailText is the plain-text part of a digest email, in t's
+// language.
+func DigestEmailText(t *i18n.Tr, e DigestEmail) string {
 	var b strings.Builder
-	b.WriteString("New at " + OneLine(e.LibraryName) + "\n\n")
-	b.WriteString(digestIntro(e) + "\n\n")
+	b.WriteString(t.S("email.heading", "Library", OneLine(e.LibraryName)) + "\n\n")
+	b.WriteString(digestIntro(t, e) + "\n\n")
 	for _, it := range e.Items {
 		b.WriteString("* " + OneLine(it.Title) + "\n")
 		if a := OneLine(it.Author); a != "" {
-			b.WriteString("  by " + a + "\n")
+			b.WriteString("  " + t.S("email.by", "Author", a) + "\n")
 		}
 		if r := OneLine(it.Reason); r != "" {
-			b.WriteString("  Because you follow: " + r + "\n")
+			b.WriteString("  " + t.S("email.because", "Reason", r) + "\n")
 		}
 		if it.URL != "" {
 			b.WriteString("  " + it.URL + "\n")
@@ -80,26 +79,25 @@ func DigestEmailText(e DigestEmail) string {
 		b.WriteString("\n")
 	}
 	b.WriteString("-- \n")
-	b.WriteString(digestWhy(e) + "\n")
-	b.WriteString("Change how often, or what you follow: " + e.ManageURL + "\n")
-	b.WriteString("Stop these emails (one click, no sign-in): " + e.UnsubscribeURL + "\n")
-	b.WriteString(digestNoTracking + "\n")
+	b.WriteString(digestWhy(t, e) + "\n")
+	b.WriteString(t.S("email.manage.text", "URL", e.ManageURL) + "\n")
+	b.WriteString(t.S("email.stop.text", "URL", e.UnsubscribeURL) + "\n")
+	b.WriteString(t.S("email.no_tracking") + "\n")
 	return b.String()
 }
 
-func digestIntro(e DigestEmail) string {
-	if len(e.Items) == 1 {
-		return "This new arrival is by an author or on a subject you follow:"
+func digestIntro(t *i18n.Tr, e DigestEmail) string {
+	return t.N("email.intro", int64(len(e.Items)))
+}
+
+func digestWhy(t *i18n.Tr, e DigestEmail) string {
+	library := OneLine(e.LibraryName)
+	switch e.Period {
+	case "daily", "weekly":
+		return t.S("email.why."+e.Period, "Library", library)
 	}
-	return "These " + FormatCount(int64(len(e.Items))) + " new arrivals are by authors or on subjects you follow:"
+	return t.S("email.why", "Library", library)
 }
-
-func digestWhy(e DigestEmail) string {
-	return "You get this email because you chose " + e.Period + " " + FavoritesEmails + " from " + OneLine(e.LibraryName) +
-		". It is not a mailing list."
-}
-
-const digestNoTracking = "This email has no images and no tracking: the library cannot tell whether you open it."
 
 // NoticeUnsubscribeView is the page the unsubscribe link of a digest
 // email opens.

@@ -1,9 +1,15 @@
 package views
 
+import (
+	"time"
+
+	"github.com/carrel-library/carrel/views/i18n"
+)
+
 // FavoriteItem is one favorite as the patron typed it.
 type FavoriteItem struct {
 	ID      int64
-	Kind    string // "Author" or "Subject"
+	Kind    string // "Author" or "Subject", in the page's language
 	Display string
 }
 
@@ -16,8 +22,6 @@ type FavoritesView struct {
 	Max            int
 	Notice         string // none, daily, weekly
 	Pending        int64  // notifications waiting to be sent
-	// PendingWords says Pending in words: "1 notice is", "3 notices are".
-	PendingWords string
 	// Schedule says when and where the chosen emails go.
 	Schedule NoticeSchedule
 	// The add form as submitted, when it is shown again with an error.
@@ -30,7 +34,6 @@ type FavoritesView struct {
 // FollowView confirms following an author or subject from the catalog.
 type FollowView struct {
 	Kind        string // "author" or "subject"
-	KindLabel   string
 	Name        string
 	Linked      bool
 	Already     bool
@@ -42,7 +45,8 @@ type FollowView struct {
 
 // The name patrons see for the emails that tell them about new arrivals by
 // the authors and on the subjects they follow, kept apart from any mailing
-// list's name so that the two are never confused.
+// list's name so that the two are never confused. (English only: the
+// pages speak of them through the favorites and email catalogs.)
 const (
 	FavoritesEmails = "emails about your favorite authors and subjects"
 )
@@ -50,34 +54,34 @@ const (
 // NoticeSchedule says when and where the emails about a patron's favorite
 // authors and subjects go.
 type NoticeSchedule struct {
-	Notice  string // none, daily or weekly
-	Weekday string // the day weekly emails go, "Monday"
-	Email   string // the patron's address; "" when none is on file
-	Sending bool   // the library has a mail server set up
+	Notice  string       // none, daily or weekly
+	Day     time.Weekday // the day weekly emails go
+	Email   string       // the patron's address; "" when none is on file
+	Sending bool         // the library has a mail server set up
 }
 
 // On reports whether the patron chose to get the emails.
 func (n NoticeSchedule) On() bool { return n.Notice == "daily" || n.Notice == "weekly" }
 
 // When says how often, and on what day: "Daily", "Weekly, on Mondays".
-func (n NoticeSchedule) When() string {
+func (n NoticeSchedule) When(t *i18n.Tr) string {
 	if n.Notice == "weekly" {
-		return "Weekly, on " + n.Weekday + "s"
+		return t.S("favorites.schedule.weekly", "Days", OnWeekdays(t, n.Day))
 	}
-	return "Daily"
+	return t.S("favorites.schedule.daily")
 }
 
 // Summary is one sentence on what the patron gets, and where.
-func (n NoticeSchedule) Summary() string {
+func (n NoticeSchedule) Summary(t *i18n.Tr) string {
 	switch {
 	case !n.On() && n.Email == "":
-		return "Off. We have no email address for you either, so nothing could be sent; ask at any desk to add one."
+		return t.S("favorites.schedule.off_no_email")
 	case !n.On():
-		return "Off: the library sends you no " + FavoritesEmails + "."
+		return t.S("favorites.schedule.off")
 	case n.Email == "":
-		return "You chose " + n.Notice + " emails, but we have no email address for you, so nothing will be sent. Ask at any desk to add one."
+		return t.S("favorites.schedule.no_email." + n.Notice)
 	case !n.Sending:
-		return n.When() + ", to " + n.Email + ". The library is not sending email at the moment, so new arrivals wait on your Notifications page until it does."
+		return t.S("favorites.schedule.not_sending", "When", n.When(t), "Email", n.Email)
 	}
-	return n.When() + ", to " + n.Email + "."
+	return t.S("favorites.schedule.on", "When", n.When(t), "Email", n.Email)
 }

@@ -68,10 +68,10 @@ func (s *Server) DataOverview(c echo.Context) error {
 			line := t.S("datapages.assist.notice", "When", s.dateTimeIn(t, n.CreatedAt),
 				"Staff", orDefault(n.StaffName, t.S("datapages.assist.staff")), "Action", auditDid(t, n.Action))
 			if n.Reason != "" {
-				line = t.S("datapages.assist.reason", "Line", line, "Reason", n.Reason)
+				line = t.S("datapages.assist.reason", "Line", line, "Reason", models.StoredWordsIn(t, n.Reason))
 			}
 			if n.Detail != "" {
-				line = t.S("datapages.assist.detail", "Line", line, "Detail", n.Detail)
+				line = t.S("datapages.assist.detail", "Line", line, "Detail", models.StoredWordsIn(t, n.Detail))
 			}
 			o.AssistNotices = append(o.AssistNotices, line)
 		}
@@ -590,7 +590,7 @@ func (s *Server) recordRow(c echo.Context, p *models.Patron, rec any, due, dueTi
 	case models.Favorite:
 		cells = []string{r.Display, statusWords(t, "datapages.favorite.", r.Kind), date(r.CreatedAt)}
 	case models.NotificationDelivery:
-		cells = []string{r.Title, r.Reason, date(r.CreatedAt), s.deliveryStatus(p, r, due)}
+		cells = []string{r.Title, r.Reason, date(r.CreatedAt), s.deliveryStatus(t, p, r, due)}
 	case models.ConsentEntry:
 		by := t.S("datapages.consent.by_you")
 		if r.Actor == models.ActorStaff {
@@ -604,9 +604,9 @@ func (s *Server) recordRow(c echo.Context, p *models.Patron, rec any, due, dueTi
 	case models.StaffAccessRecord:
 		what := auditAction(t, r.Action)
 		if d := accessDetail(r); d != "" {
-			what = t.S("datapages.access.detail", "Action", what, "Detail", d)
+			what = t.S("datapages.access.detail", "Action", what, "Detail", models.StoredWordsIn(t, d))
 		}
-		cells = []string{what, orDefault(r.StaffName, t.S("datapages.access.system")), r.Reason, dateTime(r.CreatedAt)}
+		cells = []string{what, orDefault(r.StaffName, t.S("datapages.access.system")), models.StoredWordsIn(t, r.Reason), dateTime(r.CreatedAt)}
 	case models.SessionRecord:
 		where := t.S("datapages.session.other")
 		if r.TokenHash == current {

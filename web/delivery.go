@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/labstack/echo/v4"
 )
 
@@ -27,7 +27,7 @@ func (s *Server) NoticeUnsubscribePage(c echo.Context) error {
 	if err := s.Store.CheckNoticeToken(tok); err != nil {
 		v.Invalid, status = true, http.StatusNotFound
 	}
-	return s.render(c, status, views.NoticeUnsubscribe(s.page(c, "Stop emails about your favorite authors and subjects"), v))
+	return s.render(c, status, views.NoticeUnsubscribe(s.page(c, tr(c).S("email.unsub.title")), v))
 }
 
 // NoticeUnsubscribeSubmit stops a patron's new-arrival emails (RFC 8058):
@@ -41,30 +41,39 @@ func (s *Server) NoticeUnsubscribeSubmit(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	return s.render(c, status, views.NoticeUnsubscribe(s.page(c, "Stop emails about your favorite authors and subjects"), v))
+	return s.render(c, status, views.NoticeUnsubscribe(s.page(c, tr(c).S("email.unsub.title")), v))
 }
 
 // failureWords says why an email did not go, in the patron's words.
-func failureWords(lastError string) string {
+func failureWords(t *i18n.Tr, lastError string) string {
 	switch models.FailureKind(lastError) {
 	case models.FailureUnreachable:
-		return "the library's mail service could not be reached"
+		return t.S("email.failure.unreachable")
 	case models.FailureBusy:
-		return "the receiving mail server asked us to try again later"
+		return t.S("email.failure.busy")
 	case models.FailureRefused:
-		return "the receiving mail server refused it"
+		return t.S("email.failure.refused")
 	case models.FailureInterrupted:
-		return "the connection broke while it was being sent"
+		return t.S("email.failure.interrupted")
 	case models.FailureAddress:
-		return "the email address on your record cannot receive mail; ask at any desk to correct it"
+		return t.S("email.failure.address")
 	}
-	return "something went wrong on our side"
+	return t.S("email.failure.other")
+}
+
+// period is a patron's notice choice as the messages' IDs end ("daily"
+// or "weekly"), for the sentences that name it.
+func period(notice string) string {
+	if notice == models.NoticeWeekly {
+		return "weekly"
+	}
+	return "daily"
 }
 
 // deliveryStatus says where a notification's email stands.
-func (s *Server) deliveryStatus(p *models.Patron, r models.NotificationDelivery, due func(string, time.Time) string) string {
+func (s *Server) deliveryStatus(t *i18n.Tr, p *models.Patron, r models.NotificationDelivery, due func(string, time.Time) string) string {
 	if r.SentAt != nil {
-		return "Sent by email on " + s.date(*r.SentAt) + "; " + deletedOn(due("notifications", *r.SentAt))
+		return t.S("email.status.sent", "Date", t.Date(*r.SentAt, s.Config.Location), "Deletion", deletedOnIn(t, due("notifications", *r.SentAt)))
 	}
 	status, attempts := "", 0
 	if r.DigestStatus != nil {
@@ -82,35 +91,36 @@ func (s *Server) deliveryStatus(p *models.Patron, r models.NotificationDelivery,
 	case r.SentAt == nil && r.DigestID == nil && r.CreatedAt.Before(s.Store.Now().AddDate(0, 0, -days)):
 		// Past its retention (shown only while a hold pauses deletion):
 		// emails never carry it (models.AssembleDigests).
-		return "Not emailed: more than " + plural(int64(days), "day", "days") + " old"
+		return t.N("email.status.too_old", int64(days))
 	case status == models.DigestFailed:
-		line := "Could not be sent: " + failureWords(lastError) + "."
+		line := t.S("email.status.failed", "Why", failureWords(t, lastError))
 		if r.DigestNextAttemptAt != nil {
-			line += " Tried " + plural(int64(attempts), "time", "times") + "; " + deletedOn(due("notifications", *r.DigestNextAttemptAt))
+			line += " " + t.N("email.status.tried", int64(attempts), "Deletion", deletedOnIn(t, due("notifications", *r.DigestNextAttemptAt)))
 		}
 		return line
 	case p.FavoritesNotice != models.NoticeDaily && p.FavoritesNotice != models.NoticeWeekly:
-		return "Not emailed: you chose no email notices"
+		return t.S("email.status.no_notices")
 	case strings.TrimSpace(p.Email) == "":
-		return "Not emailed: we have no email address for you"
+		return t.S("email.status.no_email")
 	case status == models.DigestPending && attempts > 0:
-		line := fmt.Sprintf("Retrying (attempt %d did not go through: %s)", attempts, failureWords(lastError))
 		if r.DigestNextAttemptAt != nil {
-			line += "; next try " + s.dateTime(*r.DigestNextAttemptAt)
+			return t.S("email.status.retrying_next", "Attempt", t.Count(int64(attempts)), "Why", failureWords(t, lastError),
+				"When", t.DateTime(*r.DigestNextAttemptAt, s.Config.Location))
 		}
-		return line
+		return t.S("email.status.retrying", "Attempt", t.Count(int64(attempts)), "Why", failureWords(t, lastError))
 	case status == models.DigestPending:
-		return "Waiting to be sent: your " + p.FavoritesNotice + " email is on its way"
+		return t.S("email.status.on_its_way." + period(p.FavoritesNotice))
 	case !s.Config.Mail.Enabled():
-		return "Waiting to be sent"
+		return t.S("email.status.waiting")
 	}
-	return "Waiting to be sent with your next " + p.FavoritesNotice + " email"
+	return t.S("email.status.next." + period(p.FavoritesNotice))
 }
 
 // digestTable lays out every digest email of a patron.
 func (s *Server) digestTable(ctx context.Context, patronID int64, part models.CategoryPart, view models.PatronView) (views.Table, error) {
+	tr := i18n.From(ctx)
 	t := views.Table{Caption: part.Title, TestID: part.Key, Empty: part.Empty,
-		Columns: []views.Column{{Label: "Email"}, {Label: "New arrivals in it", Numeric: true}, {Label: "Status"}}}
+		Columns: []views.Column{{Label: tr.S("email.table.email")}, {Label: tr.S("email.table.items"), Numeric: true}, {Label: tr.S("email.table.status")}}}
 	rows, err := s.Store.DigestRecords(ctx, patronID)
 	if err == nil {
 		rows, err = s.Store.VisibleDigests(ctx, view, rows)
@@ -119,26 +129,27 @@ func (s *Server) digestTable(ctx context.Context, patronID int64, part models.Ca
 		return t, err
 	}
 	for _, r := range rows {
-		name := "Email"
-		if r.Period != "" {
-			name = titleCase(r.Period) + " email"
+		suffix := ""
+		if r.Period == models.NoticeDaily || r.Period == models.NoticeWeekly {
+			suffix = "." + r.Period
 		}
+		name := tr.S("email.name" + suffix)
 		if day, err := time.Parse("2006-01-02", r.PeriodDate); err == nil {
-			name += " of " + day.Format("January 2, 2006")
+			name = tr.S("email.name_of"+suffix, "Date", tr.Date(day, time.UTC))
 		}
 		status := ""
 		switch r.Status {
 		case models.DigestSent:
-			status = "Sent " + s.dateTime(*r.SentAt)
+			status = tr.S("email.row.sent", "When", tr.DateTime(*r.SentAt, s.Config.Location))
 		case models.DigestFailed:
-			status = "Could not be sent after " + plural(int64(r.Attempts), "try", "tries") + ": " + failureWords(r.LastError)
+			status = tr.N("email.row.failed", int64(r.Attempts), "Why", failureWords(tr, r.LastError))
 		case models.DigestPending:
-			status = "Waiting to be sent"
+			status = tr.S("email.status.waiting")
 			if r.Attempts > 0 {
-				status = fmt.Sprintf("Retrying after %s: %s", plural(int64(r.Attempts), "failed try", "failed tries"), failureWords(r.LastError))
+				status = tr.N("email.row.retrying", int64(r.Attempts), "Why", failureWords(tr, r.LastError))
 			}
 		}
-		t.Rows = append(t.Rows, views.Row{Cells: []string{name, strconv.Itoa(len(r.NotificationIDs)), status}})
+		t.Rows = append(t.Rows, views.Row{Cells: []string{name, tr.Count(int64(len(r.NotificationIDs))), status}})
 	}
 	return t, nil
 }

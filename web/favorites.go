@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/labstack/echo/v4"
 )
 
@@ -16,7 +18,7 @@ import (
 func (s *Server) favoritesView(c echo.Context) (views.FavoritesView, error) {
 	p := currentPatron(c)
 	v := views.FavoritesView{
-		Linked: p.FavoritesLinked, ConsentText: models.FavoritesConsentText,
+		Linked: p.FavoritesLinked, ConsentText: tr(c).S("favorites.consent"),
 		ConsentVersion: models.FavoritesConsentVersion, Max: models.MaxFavorites, Notice: p.FavoritesNotice,
 		Schedule: s.noticeSchedule(*p),
 	}
@@ -29,10 +31,9 @@ func (s *Server) favoritesView(c echo.Context) (views.FavoritesView, error) {
 		return v, err
 	}
 	for _, f := range favs {
-		v.Items = append(v.Items, views.FavoriteItem{ID: f.ID, Kind: titleCase(f.Kind), Display: f.Display})
+		v.Items = append(v.Items, views.FavoriteItem{ID: f.ID, Kind: tr(c).S("favorites.kind." + f.Kind), Display: f.Display})
 	}
 	v.Pending, err = s.Store.PendingNotifications(ctx, p.ID)
-	v.PendingWords = plural(v.Pending, "notice is", "notices are")
 	return v, err
 }
 
@@ -40,7 +41,7 @@ func (s *Server) favoritesView(c echo.Context) (views.FavoritesView, error) {
 // favorite authors and subjects go: the day is the library's digest day
 // (CARREL_DIGEST_WEEKDAY), the address their own, shown to themselves.
 func (s *Server) noticeSchedule(p models.Patron) views.NoticeSchedule {
-	n := views.NoticeSchedule{Notice: p.FavoritesNotice, Weekday: s.Config.Mail.DigestWeekday.String(),
+	n := views.NoticeSchedule{Notice: p.FavoritesNotice, Day: s.Config.Mail.DigestWeekday,
 		Email: strings.TrimSpace(p.Email), Sending: s.Config.Mail.Enabled()}
 	if !p.FavoritesLinked {
 		n.Notice = models.NoticeNone
@@ -54,7 +55,7 @@ func (s *Server) FavoritesPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.Favorites(s.page(c, "Favorite authors and subjects"), v))
+	return s.render(c, http.StatusOK, views.Favorites(s.page(c, tr(c).S("favorites.title")), v))
 }
 
 // favoritesActor is the actor for favorites changes, shown the favorites
@@ -72,9 +73,9 @@ func (s *Server) FavoritesLink(c echo.Context) error {
 	errText := ""
 	switch {
 	case c.FormValue("version") != models.FavoritesConsentVersion:
-		errText = "The wording of this choice has changed since the page was loaded. Please read it again."
+		errText = tr(c).S("favorites.error.version")
 	case c.FormValue("consent") != "yes":
-		errText = "Tick the box to say you want your favorites linked, or leave this page: nothing changes until you do."
+		errText = tr(c).S("favorites.error.consent")
 	}
 	if errText != "" {
 		v, err := s.favoritesView(c)
@@ -83,12 +84,12 @@ func (s *Server) FavoritesLink(c echo.Context) error {
 		}
 		v.Errors = views.FieldErrors{"consent": errText}
 		v.Next = next
-		return s.render(c, http.StatusUnprocessableEntity, views.Favorites(s.page(c, "Error: Favorite authors and subjects"), v))
+		return s.render(c, http.StatusUnprocessableEntity, views.Favorites(s.page(c, tr(c).S("favorites.title_error")), v))
 	}
 	if _, err := s.Store.LinkFavorites(c.Request().Context(), currentPatron(c).ID, s.favoritesActor(c)); err != nil {
 		return err
 	}
-	s.flash(c, "Your favorites are now linked to your record. Add the authors and subjects you want to hear about.")
+	s.flash(c, tr(c).S("favorites.flash.linked"))
 	return s.redirect(c, orDefault(next, "/favorites"))
 }
 
@@ -102,16 +103,17 @@ func (s *Server) FavoritesUnlinkConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	warning := "You follow no authors or subjects, so nothing will be erased."
+	t := tr(c)
+	warning := t.S("favorites.unlink.none")
 	if n > 0 {
-		warning = "All " + plural(n, "favorite", "favorites") + " will be erased for good, with any notices of new arrivals about them. This cannot be undone."
+		warning = t.N("favorites.unlink.warning", n)
 	}
-	return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, "Unlink your favorites"), views.Confirm{
-		Title:     "Unlink your favorites from your record?",
-		Message:   "We will stop telling you about new arrivals, and send no more " + views.FavoritesEmails + ". If you link again later, you start with an empty list.",
+	return s.render(c, http.StatusOK, views.ConfirmPage(s.page(c, t.S("favorites.unlink.page_title")), views.Confirm{
+		Title:     t.S("favorites.unlink.title"),
+		Message:   t.S("favorites.unlink.message"),
 		Warning:   warning,
 		Action:    "/favorites/unlink",
-		Button:    "Unlink and erase",
+		Button:    t.S("favorites.unlink.button"),
 		CancelURL: "/favorites",
 	}))
 }
@@ -125,7 +127,7 @@ func (s *Server) FavoritesUnlink(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.flash(c, "Your favorites are unlinked. "+titleCase(plural(erased, "favorite was", "favorites were"))+" erased.")
+	s.flash(c, tr(c).N("favorites.flash.unlinked", erased))
 	return s.redirect(c, "/favorites")
 }
 
@@ -140,10 +142,10 @@ func (s *Server) FavoritesAdd(c echo.Context) error {
 		if verr != nil {
 			return verr
 		}
-		v.Kind, v.Name, v.Errors = kind, name, views.FieldErrors{bad.Field: bad.Message}
-		return s.render(c, http.StatusUnprocessableEntity, views.Favorites(s.page(c, "Error: Favorite authors and subjects"), v))
+		v.Kind, v.Name, v.Errors = kind, name, views.FieldErrors{bad.Field: favoriteError(tr(c), bad)}
+		return s.render(c, http.StatusUnprocessableEntity, views.Favorites(s.page(c, tr(c).S("favorites.title_error")), v))
 	case errors.Is(err, models.ErrNotLinked):
-		s.flash(c, "Your favorites are not linked to your record, so nothing was added. Link them first if you wish.")
+		s.flash(c, tr(c).S("favorites.flash.not_linked_add"))
 		return s.redirect(c, "/favorites")
 	case err != nil:
 		return err
@@ -168,7 +170,7 @@ func (s *Server) FavoritesRemove(c echo.Context) error {
 		return err
 	}
 	// The favorite is gone, and its name is not kept to say so.
-	s.flash(c, "You no longer follow that "+fav.Kind+".")
+	s.flash(c, tr(c).S("favorites.flash.removed."+favoriteKind(fav.Kind)))
 	return s.redirect(c, "/favorites")
 }
 
@@ -183,22 +185,23 @@ func (s *Server) FavoritesNotice(c echo.Context) error {
 		if verr != nil {
 			return verr
 		}
-		v.Errors = views.FieldErrors{"notice": bad.Message}
-		return s.render(c, http.StatusUnprocessableEntity, views.Favorites(s.page(c, "Error: Favorite authors and subjects"), v))
+		v.Errors = views.FieldErrors{"notice": favoriteError(tr(c), bad)}
+		return s.render(c, http.StatusUnprocessableEntity, views.Favorites(s.page(c, tr(c).S("favorites.title_error")), v))
 	case errors.Is(err, models.ErrNotLinked):
-		s.flash(c, "Your favorites are not linked, so there is nothing to be told about.")
+		s.flash(c, tr(c).S("favorites.flash.not_linked_notice"))
 	case err != nil:
 		return err
 	case changed:
 		p := *currentPatron(c)
 		p.FavoritesNotice = notice
-		s.flash(c, map[string]string{
-			models.NoticeNone:   "We will send you no " + views.FavoritesEmails + " for now.",
-			models.NoticeDaily:  "Saved. " + s.noticeSchedule(p).Summary(),
-			models.NoticeWeekly: "Saved. " + s.noticeSchedule(p).Summary(),
-		}[notice])
+		t := tr(c)
+		if notice == models.NoticeNone {
+			s.flash(c, t.S("favorites.flash.notice_none"))
+		} else {
+			s.flash(c, t.S("favorites.flash.saved", "Summary", s.noticeSchedule(p).Summary(t)))
+		}
 	default:
-		s.flash(c, "Nothing changed.")
+		s.flash(c, tr(c).S("favorites.flash.unchanged"))
 	}
 	return s.redirect(c, "/favorites")
 }
@@ -208,23 +211,23 @@ func (s *Server) FavoritesNotice(c echo.Context) error {
 func (s *Server) Follow(c echo.Context) error {
 	author, subject := c.QueryParam("author"), c.QueryParam("subject")
 	p := currentPatron(c)
-	v := views.FollowView{Linked: p.FavoritesLinked, ConsentText: models.FavoritesConsentText,
+	v := views.FollowView{Linked: p.FavoritesLinked, ConsentText: tr(c).S("favorites.consent"),
 		Version: models.FavoritesConsentVersion, Next: c.Request().URL.RequestURI()}
 	status := http.StatusOK
 	switch {
 	case (author == "") == (subject == ""):
-		v.Error = "A follow link names one author or one subject. Try the link in the catalog again."
+		v.Error = tr(c).S("favorites.follow.error")
 		status = http.StatusBadRequest
 	case author != "":
-		v.Kind, v.KindLabel, v.Name = models.FavoriteAuthor, "author", author
+		v.Kind, v.Name = models.FavoriteAuthor, author
 	default:
-		v.Kind, v.KindLabel, v.Name = models.FavoriteSubject, "subject", subject
+		v.Kind, v.Name = models.FavoriteSubject, subject
 	}
 	if v.Error == "" {
 		name, err := models.ValidateFavorite(v.Kind, v.Name)
 		var bad *models.InputError
 		if errors.As(err, &bad) {
-			v.Error, status = bad.Message, http.StatusBadRequest
+			v.Error, status = favoriteError(tr(c), bad), http.StatusBadRequest
 		} else {
 			v.Name = name
 			if v.Linked {
@@ -239,5 +242,41 @@ func (s *Server) Follow(c echo.Context) error {
 	if localPath(v.Next) == "" {
 		v.Next = "/opac/follow?" + url.Values{v.Kind: {v.Name}}.Encode()
 	}
-	return s.render(c, status, views.Follow(s.page(c, "Follow from the catalog"), v))
+	return s.render(c, status, views.Follow(s.page(c, tr(c).S("favorites.follow.title")), v))
+}
+
+// favoriteKind is "author" or "subject", as the messages' IDs end.
+func favoriteKind(kind string) string {
+	if kind == models.FavoriteSubject {
+		return "subject"
+	}
+	return "author"
+}
+
+// favoriteErrors are the messages of models' checks of a favorite and of
+// the notice choice (models.ValidateFavorite, AddFavorite,
+// SetFavoritesNotice), in English as models write them, by their
+// catalog message.
+var favoriteErrors = map[string]string{
+	"Choose whether this is an author or a subject.":                                                                 "favorites.error.kind",
+	"Type the name of an author or a subject.":                                                                       "favorites.error.name_empty",
+	fmt.Sprintf("That is longer than %d characters. Shorten it to the part that matters.", models.MaxFavoriteLength): "favorites.error.name_long",
+	"That contains characters that cannot be part of a name.":                                                        "favorites.error.name_control",
+	"Names and subjects cannot contain < > { or }.":                                                                  "favorites.error.name_markup",
+	"Type a name or subject made of letters or numbers.":                                                             "favorites.error.name_letters",
+	fmt.Sprintf("You can follow at most %d authors and subjects. Remove one to add another.", models.MaxFavorites):   "favorites.error.too_many",
+	"Choose daily, weekly, or no notices for now.":                                                                   "favorites.error.notice",
+}
+
+// favoriteError is a favorite's form error in the patron's language.
+func favoriteError(t *i18n.Tr, bad *models.InputError) string {
+	id, ok := favoriteErrors[bad.Message]
+	if !ok {
+		return bad.Message
+	}
+	max := models.MaxFavoriteLength
+	if id == "favorites.error.too_many" {
+		max = models.MaxFavorites
+	}
+	return t.S(id, "Max", t.Count(int64(max)))
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/models/csvout"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/labstack/echo/v4"
 )
 
@@ -44,23 +45,19 @@ func (s *Server) mailingLists(c echo.Context, status int, problem string) error 
 		}
 	}
 	// What the button would stop, exactly; with nothing to stop there is no button.
-	yours := "the " + plural(n, "mailing list", "mailing lists") + " you are on"
-	if n == 1 {
-		yours = "the mailing list you are on"
-	}
-	emails := "your " + v.Schedule.Notice + " " + views.FavoritesEmails
+	t := tr(c)
 	switch notices := v.Schedule.On(); {
 	case n > 0 && notices:
-		v.StopAll = "This stops " + yours + ", and " + emails + "."
+		v.StopAll = t.N("lists.stop_all.lists_and_emails", n, "Emails", t.S("lists.stop_all.emails."+v.Schedule.Notice))
 	case n > 0:
-		v.StopAll = "This stops " + yours + "."
+		v.StopAll = t.N("lists.stop_all.lists", n)
 	case notices:
-		v.StopAll = "This stops " + emails + "."
+		v.StopAll = t.S("lists.stop_all.emails", "Emails", t.S("lists.stop_all.emails."+v.Schedule.Notice))
 	}
-	title := "Mailing lists"
+	title := t.S("lists.title")
 	if problem != "" {
 		v.Errors = views.FieldErrors{"list": problem}
-		title = "Error: " + title
+		title = t.S("lists.title_error")
 	}
 	return s.render(c, status, views.MailingLists(s.page(c, title), v))
 }
@@ -73,16 +70,16 @@ func (s *Server) ListSubscribe(c echo.Context) error {
 	case errors.Is(err, models.ErrNotFound):
 		return echo.ErrNotFound
 	case errors.Is(err, models.ErrListRetired):
-		return s.mailingLists(c, http.StatusUnprocessableEntity, "That list has been retired, so you cannot subscribe to it. Nothing was changed.")
+		return s.mailingLists(c, http.StatusUnprocessableEntity, tr(c).S("lists.error.retired"))
 	case errors.Is(err, models.ErrNoEmail):
-		return s.mailingLists(c, http.StatusUnprocessableEntity, "We have no email address for you, so you cannot subscribe. Ask at any desk to add one.")
+		return s.mailingLists(c, http.StatusUnprocessableEntity, tr(c).S("lists.error.no_email"))
 	case err != nil:
 		return err
 	case changed:
 		l, _ := s.Store.ListBySlug(c.Request().Context(), slug)
 		s.flashRecord(c, "list.subscribed", l.ID)
 	default:
-		s.flash(c, "You were already subscribed.")
+		s.flash(c, tr(c).S("lists.flash.already"))
 	}
 	return s.redirect(c, "/mailing-lists")
 }
@@ -100,7 +97,7 @@ func (s *Server) ListUnsubscribe(c echo.Context) error {
 		l, _ := s.Store.ListBySlug(c.Request().Context(), slug)
 		s.flashRecord(c, "list.unsubscribed", l.ID)
 	default:
-		s.flash(c, "You were not subscribed to that list.")
+		s.flash(c, tr(c).S("lists.flash.not_subscribed"))
 	}
 	return s.redirect(c, "/mailing-lists")
 }
@@ -113,22 +110,21 @@ func (s *Server) ListUnsubscribeAll(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.flash(c, stoppedWords(int64(n), notices))
+	s.flash(c, stoppedWords(tr(c), int64(n), notices))
 	return s.redirect(c, "/mailing-lists")
 }
 
 // stoppedWords says what "Unsubscribe from everything" stopped.
-func stoppedWords(lists int64, notices bool) string {
-	emails := titleCase(views.FavoritesEmails)
+func stoppedWords(t *i18n.Tr, lists int64, notices bool) string {
 	switch {
 	case lists > 0 && notices:
-		return "You are off " + plural(lists, "mailing list", "mailing lists") + ", and " + views.FavoritesEmails + " are off."
+		return t.N("lists.stopped.lists_and_emails", lists)
 	case lists > 0:
-		return "You are off " + plural(lists, "mailing list", "mailing lists") + "."
+		return t.N("lists.stopped.lists", lists)
 	case notices:
-		return emails + " are off."
+		return t.S("lists.stopped.emails")
 	}
-	return "There was nothing to stop: you are on no mailing list, and " + views.FavoritesEmails + " were already off."
+	return t.S("lists.stopped.nothing")
 }
 
 // UnsubscribePage confirms a one-click unsubscribe. A GET never changes
@@ -144,7 +140,7 @@ func (s *Server) UnsubscribePage(c echo.Context) error {
 		return err
 	}
 	v.ListName = l.Name
-	return s.render(c, status, views.Unsubscribe(s.page(c, "Unsubscribe"), v))
+	return s.render(c, status, views.Unsubscribe(s.page(c, tr(c).S("lists.unsub.title")), v))
 }
 
 // UnsubscribeSubmit carries out a one-click unsubscribe (RFC 8058): it
@@ -158,7 +154,7 @@ func (s *Server) UnsubscribeSubmit(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	return s.render(c, status, views.Unsubscribe(s.page(c, "Unsubscribe"), v))
+	return s.render(c, status, views.Unsubscribe(s.page(c, tr(c).S("lists.unsub.title")), v))
 }
 
 // UnsubscribeURL is the one-click link for a patron and a list.
@@ -183,19 +179,19 @@ func (s *Server) StaffLists(c echo.Context) error {
 	}
 	var rows []views.AdminList
 	for _, l := range lists {
-		status := "Active"
+		status := tr(c).S("stafflists.status.active")
 		if l.RetiredAt != nil {
-			status = "Retired " + s.date(*l.RetiredAt)
+			status = tr(c).S("stafflists.status.retired", "Date", tr(c).Date(*l.RetiredAt, s.Config.Location))
 		}
 		rows = append(rows, views.AdminList{Slug: l.Slug, Name: l.Name, Frequency: l.Frequency, Status: status,
 			Version: l.ConsentVersion, Subscribers: counts[l.ID], Retired: l.RetiredAt != nil})
 	}
-	return s.render(c, http.StatusOK, views.StaffLists(s.page(c, "Mailing lists"), rows))
+	return s.render(c, http.StatusOK, views.StaffLists(s.page(c, tr(c).S("stafflists.title")), rows))
 }
 
 // StaffListNew shows an empty list form.
 func (s *Server) StaffListNew(c echo.Context) error {
-	return s.render(c, http.StatusOK, views.StaffListEdit(s.page(c, "New mailing list"), views.ListEditView{}))
+	return s.render(c, http.StatusOK, views.StaffListEdit(s.page(c, tr(c).S("stafflists.new_title")), views.ListEditView{}))
 }
 
 // StaffListEdit shows a list's form.
@@ -206,7 +202,7 @@ func (s *Server) StaffListEdit(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.StaffListEdit(s.page(c, "Edit "+l.Name), views.ListEditView{
+	return s.render(c, http.StatusOK, views.StaffListEdit(s.page(c, tr(c).S("stafflists.edit_title", "Name", l.Name)), views.ListEditView{
 		Existing: l.Slug, Slug: l.Slug, Name: l.Name, Description: l.Description, Frequency: l.Frequency,
 		Sender: l.Sender, ConsentText: l.ConsentText, Version: l.ConsentVersion,
 	}))
@@ -221,14 +217,14 @@ func (s *Server) StaffListSave(c echo.Context) error {
 		Frequency: f.Frequency, Sender: f.Sender, ConsentText: f.ConsentText}
 	if errs := f.Validate(); len(errs) > 0 {
 		v.Errors = errs
-		return s.render(c, http.StatusUnprocessableEntity, views.StaffListEdit(s.page(c, "Mailing list"), v))
+		return s.render(c, http.StatusUnprocessableEntity, views.StaffListEdit(s.page(c, tr(c).S("stafflists.form_title")), v))
 	}
 	l, err := s.Store.SaveList(c.Request().Context(), currentStaff(c).ID, existing, f)
 	var bad *models.InputError
 	switch {
 	case errors.As(err, &bad):
 		v.Errors = views.FieldErrors{bad.Field: bad.Message}
-		return s.render(c, http.StatusUnprocessableEntity, views.StaffListEdit(s.page(c, "Mailing list"), v))
+		return s.render(c, http.StatusUnprocessableEntity, views.StaffListEdit(s.page(c, tr(c).S("stafflists.form_title")), v))
 	case errors.Is(err, models.ErrNotFound):
 		return echo.ErrNotFound
 	case err != nil:
@@ -246,7 +242,7 @@ func (s *Server) StaffListRetire(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	s.flash(c, "The list is retired: patrons no longer see it, and it can no longer be exported.")
+	s.flash(c, tr(c).S("stafflists.flash.retired"))
 	return s.redirect(c, "/staff/lists")
 }
 
@@ -265,7 +261,7 @@ func (s *Server) StaffListExport(c echo.Context) error {
 	case errors.Is(err, models.ErrNotFound):
 		return echo.ErrNotFound
 	case errors.Is(err, models.ErrListRetired):
-		s.flash(c, "A retired list cannot be exported.")
+		s.flash(c, tr(c).S("stafflists.flash.export_retired"))
 		return s.redirect(c, "/staff/lists")
 	case err != nil:
 		return err

@@ -469,7 +469,7 @@ func oneLine(note string) bool {
 }
 
 // deskPrintReason is the reason of a desk printout's audit entry.
-const deskPrintReason = "Asked for a printout at the desk"
+const deskPrintReason = models.ReasonDeskPrint
 
 // StaffPatronPrint prints the sections of a patron's record that the
 // patron asks for at the desk (section=slug, one per category; the

@@ -5,17 +5,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
+	"github.com/carrel-library/carrel/views/i18n"
 	gomail "github.com/wneessen/go-mail"
 )
 
 // NoticeUnsubscribeURL is the one-click link that stops a patron's
-// new-arrival emails.
-func NoticeUnsubscribeURL(base string, store *models.Store, patronID int64) string {
-	return strings.TrimRight(base, "/") + "/unsubscribe/notices/" + store.NoticeToken(patronID)
+// new-arrival emails. In an email written in another language than
+// English it carries the language (?lang=es), so that the page it opens,
+// without sign-in, speaks it too.
+func NoticeUnsubscribeURL(base string, store *models.Store, patronID int64, lang string) string {
+	return withLang(strings.TrimRight(base, "/")+"/unsubscribe/notices/"+store.NoticeToken(patronID), lang)
+}
+
+// withLang adds ?lang= to a link of the portal for a language other than
+// English (English is the portal's default and needs none).
+func withLang(u, lang string) string {
+	if lang == "" || lang == i18n.English {
+		return u
+	}
+	return u + "?" + url.Values{"lang": {lang}}.Encode()
 }
 
 // Email is a digest email as written, before it goes to the server.
@@ -26,25 +39,27 @@ type Email struct {
 }
 
 // Compose writes a digest's email: the same view model as plain text
-// and as HTML.
+// and as HTML, in the language the patron chose (their record's
+// Language: English when they chose none).
 func (d *Deliverer) Compose(m models.DigestMail) (Email, error) {
 	base := strings.TrimRight(d.Library.PublicURL, "/")
 	kind, _, _ := models.ParseDigestKey(m.Digest.IdempotencyKey)
+	t := i18n.For(m.Patron.Language)
 	v := views.DigestEmail{
 		LibraryName:    d.Library.Name,
-		Subject:        views.DigestSubject(d.Library.Name, len(m.Notifications)),
+		Subject:        views.DigestSubject(t, d.Library.Name, len(m.Notifications)),
 		Period:         kind,
-		ManageURL:      base + "/favorites",
-		UnsubscribeURL: NoticeUnsubscribeURL(base, d.Store, m.Patron.ID),
+		ManageURL:      withLang(base+"/favorites", t.Lang()),
+		UnsubscribeURL: NoticeUnsubscribeURL(base, d.Store, m.Patron.ID, t.Lang()),
 	}
 	for _, n := range m.Notifications {
 		v.Items = append(v.Items, views.DigestItem{Title: n.Title, Author: n.Author, URL: views.LinkOrEmpty(n.CatalogURL), Reason: n.Reason})
 	}
 	var buf bytes.Buffer
-	if err := views.DigestEmailHTML(v).Render(context.Background(), &buf); err != nil {
+	if err := views.DigestEmailHTML(v).Render(i18n.With(context.Background(), t), &buf); err != nil {
 		return Email{}, fmt.Errorf("mail: render digest: %w", err)
 	}
-	return Email{View: v, Text: views.DigestEmailText(v), HTML: buf.String()}, nil
+	return Email{View: v, Text: views.DigestEmailText(t, v), HTML: buf.String()}, nil
 }
 
 // errBadRecipient says the patron's address cannot be written to at all:
