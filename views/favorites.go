@@ -43,14 +43,6 @@ type FollowView struct {
 	Next        string
 }
 
-// The name patrons see for the emails that tell them about new arrivals by
-// the authors and on the subjects they follow, kept apart from any mailing
-// list's name so that the two are never confused. (English only: the
-// pages speak of them through the favorites and email catalogs.)
-const (
-	FavoritesEmails = "emails about your favorite authors and subjects"
-)
-
 // NoticeSchedule says when and where the emails about a patron's favorite
 // authors and subjects go.
 type NoticeSchedule struct {

@@ -3,9 +3,7 @@
 package views
 
 import (
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/a-h/templ"
 	"github.com/carrel-library/carrel/static"
@@ -201,48 +199,3 @@ func (p Page) Current(href string) bool {
 }
 
 func asset(name string) string { return static.URL(name) }
-
-// FormatCount writes a count with thousands separators: 5,000.
-func FormatCount(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
-
-// FormatDate writes a date the way the library's patrons read it.
-func FormatDate(t time.Time, loc *time.Location) string {
-	if loc == nil {
-		loc = time.UTC
-	}
-	return t.In(loc).Format("January 2, 2006")
-}
-
-// FormatTime writes a time of day in the library's time zone.
-func FormatTime(t time.Time, loc *time.Location) string {
-	if loc == nil {
-		loc = time.UTC
-	}
-	return t.In(loc).Format("3:04 PM")
-}
-
-// FormatTimeZone writes a time of day in the library's time zone and
-// names the zone: 3:04 PM PST, 3:04 PM UTC, or 3:04 PM UTC+03 for a zone
-// without an abbreviation.
-func FormatTimeZone(t time.Time, loc *time.Location) string {
-	if loc == nil {
-		loc = time.UTC
-	}
-	t = t.In(loc)
-	zone := t.Format("MST")
-	if strings.HasPrefix(zone, "+") || strings.HasPrefix(zone, "-") {
-		zone = "UTC" + zone
-	}
-	return t.Format("3:04 PM") + " " + zone
-}

@@ -3,27 +3,26 @@ package views
 import (
 	"testing"
 	"time"
-)
 
-func TestFormatCount(t *testing.T) {
-	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 5000: "5,000", 20000000: "20,000,000", -1234: "-1,234"} {
-		if got := FormatCount(n); got != want {
-			t.Errorf("FormatCount(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
+	"github.com/carrel-library/carrel/views/i18n"
+)
 
 func TestDatesAreInTheLibrarysTimeZone(t *testing.T) {
 	la, err := time.LoadLocation("America/Los_Angeles")
 	if err != nil {
-		t.Skip("no time zone data")
+		t.Fatal("no time zone data")
 	}
+	en, es := i18n.For("en"), i18n.For("es")
 	utc := time.Date(2026, 11, 28, 3, 30, 0, 0, time.UTC) // still the 27th in California
-	if got := FormatDate(utc, la); got != "November 27, 2026" {
-		t.Errorf("FormatDate = %q", got)
-	}
-	if got := FormatTime(utc, la); got != "7:30 PM" {
-		t.Errorf("FormatTime = %q", got)
+	for _, c := range []struct{ got, want string }{
+		{en.Date(utc, la), "November 27, 2026"},
+		{en.Time(utc, la), "7:30 PM"},
+		{es.Date(utc, la), "27 de noviembre de 2026"},
+		{es.Time(utc, la), "19:30"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
 	}
 }
 
@@ -35,11 +34,11 @@ func TestTimesThatNameTheirZone(t *testing.T) {
 		if zone != "" {
 			var err error
 			if loc, err = time.LoadLocation(zone); err != nil {
-				t.Skip("no time zone data")
+				t.Fatal("no time zone data")
 			}
 		}
-		if got := FormatTimeZone(utc, loc); got != want {
-			t.Errorf("FormatTimeZone in %q = %q, want %q", zone, got, want)
+		if got := i18n.For("en").TimeZone(utc, loc); got != want {
+			t.Errorf("TimeZone in %q = %q, want %q", zone, got, want)
 		}
 	}
 }

@@ -158,24 +158,13 @@ func staffTouchedSince(sums []models.CategorySummary, seen *time.Time) bool {
 	return true
 }
 
-// date and dateTime write a time in English, for the pages not yet
-// written in the request's language; dateIn and dateTimeIn write it in
-// t's, in the library's time zone.
-func (s *Server) date(t time.Time) string { return views.FormatDate(t, s.Config.Location) }
-
-func (s *Server) dateTime(t time.Time) string {
-	return views.FormatDate(t, s.Config.Location) + ", " + views.FormatTime(t, s.Config.Location)
-}
-
+// dateIn and dateTimeIn write a time in t's language, in the library's
+// time zone.
 func (s *Server) dateIn(t *i18n.Tr, when time.Time) string { return t.Date(when, s.Config.Location) }
 
 func (s *Server) dateTimeIn(t *i18n.Tr, when time.Time) string {
 	return t.DateTime(when, s.Config.Location)
 }
-
-// plural is views.Plural, the English plural helper, for the pages not yet
-// written in the request's language (these pages use catalog plurals).
-func plural(n int64, one, many string) string { return views.Plural(n, one, many) }
 
 // heldLine says, in a sentence, what is held in a category.
 //
@@ -669,7 +658,7 @@ func (s *Server) dueTime(t *i18n.Tr, slug string, from time.Time) string {
 	return s.dateTimeIn(t, d)
 }
 
-// deletedOn says when a record goes: "will be deleted on April 1, 2027",
+// deletedOnIn says when a record goes: "will be deleted on April 1, 2027",
 // or that deletion is paused. The date is always ahead: a record whose
 // date has come is the purge's to delete, and the patron's pages leave it
 // out (models.PatronView.Hide) unless a court order pauses deletion.
@@ -679,10 +668,6 @@ func deletedOnIn(t *i18n.Tr, when string) string {
 	}
 	return t.S("datapages.deleted_on", "Date", when)
 }
-
-// deletedOn is deletedOnIn in English, for the pages not yet written in
-// the request's language.
-func deletedOn(when string) string { return deletedOnIn(i18n.For(i18n.English), when) }
 
 func (s *Server) holdStatus(t *i18n.Tr, h models.Hold, due func(string, time.Time) string) string {
 	switch h.Status {
@@ -718,8 +703,8 @@ func money(cents int64) string {
 	return fmt.Sprintf("%s$%s.%02d", sign, whole, cents%100)
 }
 
-// titleCase capitalises s's first letter, for the pages not yet written
-// in the request's language (and a status no catalog knows).
+// titleCase capitalises s's first letter, for a status no catalog knows
+// (one an ILS sent).
 func titleCase(s string) string {
 	if s == "" {
 		return s
