@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/carrel-library/carrel/views/i18n"
 	"io"
 	"reflect"
 	"time"
@@ -22,6 +23,10 @@ type ExportMeta struct {
 	Library       string
 	PolicyVersion string
 	Limits        SessionLimits
+	// Words is the language of the categories' explanations (the four
+	// the overview shows); English when nil. Keys and values stay as they
+	// are in every language.
+	Words *i18n.Tr
 	// view, set by Export, is what the patron's own pages show: the
 	// export leaves out the same records they do (see PatronView).
 	view *PatronView
@@ -116,6 +121,9 @@ func (s *Store) Export(ctx context.Context, patronID int64, meta ExportMeta, out
 				w.WriteString(",")
 			}
 			first = false
+			if meta.Words != nil {
+				c = c.In(meta.Words)
+			}
 			x := recordScope{s: s, tx: tx, w: w, patron: p, limits: meta.Limits, view: meta.view}
 			if err := x.exportCategory(c); err != nil {
 				return fmt.Errorf("%s: %w", c.Key, err)

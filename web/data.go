@@ -1043,7 +1043,7 @@ func (s *Server) DataExport(c echo.Context) error {
 	os.Remove(f.Name())
 	defer f.Close()
 	err = s.Store.Export(c.Request().Context(), p.ID, models.ExportMeta{
-		Library: s.Config.LibraryName, PolicyVersion: s.Config.PolicyVersion, Limits: s.Config.Sessions,
+		Library: s.Config.LibraryName, PolicyVersion: s.Config.PolicyVersion, Limits: s.Config.Sessions, Words: tr(c),
 	}, f)
 	if err != nil {
 		return err // nothing is sent yet: the visitor gets the error page

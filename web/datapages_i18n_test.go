@@ -72,6 +72,12 @@ func TestDataPagesSpeakSpanish(t *testing.T) {
 		if got := c.get("/data/print").doc(t).Find("title").Text(); !strings.HasPrefix(got, "Su registro en la biblioteca") {
 			t.Errorf("print title %q", got)
 		}
+		// The download explains each category in the page's language;
+		// its keys and values are the same in every language.
+		export := c.get("/data/export.json").body
+		if !strings.Contains(export, `"holds":{"title":"Reservas"`) || !strings.Contains(export, `"status":"ready"`) {
+			t.Errorf("the Spanish download: %s", excerpt(export))
+		}
 
 		phone := a.client()
 		phone.signIn(p.CardNumber, "1234")
