@@ -3,15 +3,14 @@ package views
 import (
 	"bytes"
 	"context"
+	"github.com/carrel-library/carrel/views/i18n/i18ntest"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/a-h/templ"
 	"github.com/carrel-library/carrel/views/i18n"
-	"golang.org/x/net/html"
 )
 
 // renderHTML renders the component fn with its arguments filled by s (see
@@ -34,55 +33,13 @@ func renderHTML(t *testing.T, ctx context.Context, fn any, s sample, fix func(ar
 	return buf.String()
 }
 
-var asciiWord = regexp.MustCompile(`[A-Za-z]{2,}`)
-
-// plainText lists the text of a page a person reads or hears (text nodes,
-// alt, title, aria-label, placeholder) that holds two ASCII letters in a
-// row, outside head, script and style and outside elements marked as
-// another language than the page's (the language switch): in the
-// pseudo-locale, every such run is a word that came from no catalog
-// (web/i18n_helpers_test.go's untranslated, for a component).
+// plainText lists what a component's page holds that came from no
+// catalog (see i18ntest.Untranslated).
 func plainText(t *testing.T, page string) []string {
 	t.Helper()
-	doc, err := goquery.NewDocumentFromReader(strings.NewReader(page))
+	out, err := i18ntest.Untranslated(page)
 	if err != nil {
 		t.Fatal(err)
-	}
-	pageLang, _ := doc.Find("html").Attr("lang")
-	var out []string
-	check := func(where, s string) {
-		if asciiWord.MatchString(s) {
-			out = append(out, where+": "+strings.Join(strings.Fields(s), " "))
-		}
-	}
-	var walk func(n *html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			switch n.Data {
-			case "head", "script", "style":
-				return
-			}
-			for _, a := range n.Attr {
-				if a.Key == "lang" && a.Val != pageLang {
-					return
-				}
-			}
-			for _, a := range n.Attr {
-				switch a.Key {
-				case "alt", "title", "aria-label", "placeholder":
-					check("<"+n.Data+" "+a.Key+">", a.Val)
-				}
-			}
-		}
-		if n.Type == html.TextNode && n.Parent != nil {
-			check("<"+n.Parent.Data+">", n.Data)
-		}
-		for ch := n.FirstChild; ch != nil; ch = ch.NextSibling {
-			walk(ch)
-		}
-	}
-	for _, n := range doc.Nodes {
-		walk(n)
 	}
 	return out
 }
