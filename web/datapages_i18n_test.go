@@ -49,7 +49,7 @@ func TestDataPagesSpeakSpanish(t *testing.T) {
 		}
 
 		confirm := c.get("/data/reading-history/off").doc(t)
-		if got := shownText(confirm, `[data-testid="confirm-warning"]`); got != "Se borrarán para siempre los 3 artículos de su historial de lectura. Esto no se puede deshacer." {
+		if got := shownText(confirm, `[data-testid="confirm-warning"]`); got != "Se borrarán para siempre los 3 materiales de su historial de lectura. Esto no se puede deshacer." {
 			t.Errorf("confirmation warns %q", got)
 		}
 		if got := confirm.Find("title").Text(); !strings.HasPrefix(got, "Desactivar el historial de lectura") {
@@ -58,14 +58,14 @@ func TestDataPagesSpeakSpanish(t *testing.T) {
 		tok := c.csrf("/data/reading-history")
 		wantRedirect(t, c.post("/data/reading-history/off", url.Values{"csrf_token": {tok}, "confirm": {"yes"}}), "/data/reading-history")
 		d = c.get("/data/reading-history").doc(t)
-		if got := shownText(d, `[data-testid="notice"]`); got != "El historial de lectura está desactivado. Se borraron 3 artículos." {
+		if got := shownText(d, `[data-testid="notice"]`); got != "El historial de lectura está desactivado. Se borraron 3 materiales." {
 			t.Errorf("after turning it off: %q", got)
 		}
 		if got := shownText(d, `[data-testid="empty"]`); !strings.HasPrefix(got, "El historial de lectura está desactivado, así que no se guarda nada") {
 			t.Errorf("the empty history says %q", got)
 		}
 		wantRedirect(t, c.post("/data/reading-history/on", url.Values{"csrf_token": {tok}}), "/data/reading-history")
-		if got := shownText(c.get("/data/reading-history").doc(t), `[data-testid="notice"]`); got != "El historial de lectura está activado. Los artículos que devuelva a partir de ahora se guardarán aquí." {
+		if got := shownText(c.get("/data/reading-history").doc(t), `[data-testid="notice"]`); got != "El historial de lectura está activado. Los materiales que devuelva a partir de ahora se guardarán aquí." {
 			t.Errorf("after turning it on: %q", got)
 		}
 
