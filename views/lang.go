@@ -81,8 +81,13 @@ func SwitchLinks(pageURL, current string) []SwitchLink {
 	for _, l := range i18n.Languages {
 		q := u.Query()
 		q.Set("lang", l.Tag)
-		href := url.URL{Path: u.Path, RawQuery: q.Encode()}
-		out = append(out, SwitchLink{Language: l, Href: href.String(), Current: l.Tag == current})
+		href := (&url.URL{Path: u.Path, RawQuery: q.Encode()}).String()
+		// A page asked for as /%2F%2Fother.example would otherwise link
+		// to ///other.example, which a browser reads as another site.
+		if strings.HasPrefix(href, "//") {
+			href = "/" + strings.TrimLeft(href, "/")
+		}
+		out = append(out, SwitchLink{Language: l, Href: href, Current: l.Tag == current})
 	}
 	return out
 }
