@@ -421,40 +421,97 @@ func (t *Tr) Count(n int64) string {
 
 // Month names month m ("March", "marzo").
 func (t *Tr) Month(m time.Month) string {
-	return t.S(fmt.Sprintf("time.month.%d", int(m)))
+	if m < time.January || m > time.December {
+		return strconv.Itoa(int(m))
+	}
+	return t.S(monthIDs[m-1])
 }
+
+var monthIDs, weekdayIDs = func() (months [12]string, days [7]string) {
+	for i := range months {
+		months[i] = fmt.Sprintf("time.month.%d", i+1)
+	}
+	for i := range days {
+		days[i] = fmt.Sprintf("time.weekday.%d", i)
+	}
+	return
+}()
 
 // Weekday names day d ("Monday", "lunes").
 func (t *Tr) Weekday(d time.Weekday) string {
-	return t.S(fmt.Sprintf("time.weekday.%d", int(d)))
+	if d < time.Sunday || d > time.Saturday {
+		return strconv.Itoa(int(d))
+	}
+	return t.S(weekdayIDs[d])
 }
 
 // Date writes a date the way the language does ("March 1, 2026", "1 de
 // marzo de 2026"), in loc (UTC when nil).
 func (t *Tr) Date(when time.Time, loc *time.Location) string {
 	when = in(when, loc)
-	return t.S("time.date", "Day", when.Day(), "Month", t.Month(when.Month()), "Year", when.Year())
+	return t.fill("time.date", when, "")
+}
+
+// fill writes one of the time.* messages for when: the fields a date or
+// clock message may hold are filled straight from when, without the
+// boxed name/value pairs of S (a history page writes two dates a row).
+// It falls back to S for a message it cannot read.
+func (t *Tr) fill(id string, when time.Time, ampm string) string {
+	m := t.source(id)
+	if m == nil {
+		return t.S(id)
+	}
+	src := m.Other
+	buf := make([]byte, 0, len(src)+24)
+	for {
+		i := strings.Index(src, "{{")
+		if i < 0 {
+			return string(append(buf, src...))
+		}
+		buf = append(buf, src[:i]...)
+		end := strings.Index(src[i:], "}}")
+		if end < 0 {
+			return t.S(id)
+		}
+		switch strings.TrimSpace(src[i+2 : i+end]) {
+		case ".Day":
+			buf = strconv.AppendInt(buf, int64(when.Day()), 10)
+		case ".Month":
+			buf = append(buf, t.Month(when.Month())...)
+		case ".Year":
+			buf = strconv.AppendInt(buf, int64(when.Year()), 10)
+		case ".H12":
+			h := when.Hour() % 12
+			if h == 0 {
+				h = 12
+			}
+			buf = strconv.AppendInt(buf, int64(h), 10)
+		case ".H24":
+			buf = append(buf, byte('0'+when.Hour()/10), byte('0'+when.Hour()%10))
+		case ".Minute":
+			buf = append(buf, byte('0'+when.Minute()/10), byte('0'+when.Minute()%10))
+		case ".AMPM":
+			buf = append(buf, ampm...)
+		default:
+			return t.S(id)
+		}
+		src = src[i+end+2:]
+	}
 }
 
 // MonthYear writes a month of a year ("March 2026", "marzo de 2026").
 func (t *Tr) MonthYear(when time.Time, loc *time.Location) string {
-	when = in(when, loc)
-	return t.S("time.month_year", "Month", t.Month(when.Month()), "Year", when.Year())
+	return t.fill("time.month_year", in(when, loc), "")
 }
 
 // Time writes a time of day ("3:04 PM", "15:04"), in loc.
 func (t *Tr) Time(when time.Time, loc *time.Location) string {
 	when = in(when, loc)
-	h12 := when.Hour() % 12
-	if h12 == 0 {
-		h12 = 12
-	}
 	ampm := t.S("time.am")
 	if when.Hour() >= 12 {
 		ampm = t.S("time.pm")
 	}
-	return t.S("time.clock", "H12", h12, "H24", fmt.Sprintf("%02d", when.Hour()),
-		"Minute", fmt.Sprintf("%02d", when.Minute()), "AMPM", ampm)
+	return t.fill("time.clock", when, ampm)
 }
 
 // TimeZone writes a time of day and names the zone: "3:04 PM PST", or
