@@ -487,9 +487,9 @@ func (t *Tr) fill(id string, when time.Time, ampm string) string {
 			}
 			buf = strconv.AppendInt(buf, int64(h), 10)
 		case ".H24":
-			buf = append(buf, byte('0'+when.Hour()/10), byte('0'+when.Hour()%10))
+			buf = twoDigits(buf, when.Hour())
 		case ".Minute":
-			buf = append(buf, byte('0'+when.Minute()/10), byte('0'+when.Minute()%10))
+			buf = twoDigits(buf, when.Minute())
 		case ".AMPM":
 			buf = append(buf, ampm...)
 		default:
@@ -497,6 +497,14 @@ func (t *Tr) fill(id string, when time.Time, ampm string) string {
 		}
 		src = src[i+end+2:]
 	}
+}
+
+// twoDigits appends n (0 to 99: an hour or a minute) as two digits.
+func twoDigits(buf []byte, n int) []byte {
+	if n < 10 {
+		buf = append(buf, '0')
+	}
+	return strconv.AppendInt(buf, int64(n), 10)
 }
 
 // MonthYear writes a month of a year ("March 2026", "marzo de 2026").
