@@ -175,10 +175,19 @@ func Supported(lang string) bool {
 	return lang == Pseudo && pseudoOn.Load()
 }
 
-var matcher = language.NewMatcher([]language.Tag{language.English, language.Spanish})
+// matcher matches a browser's languages against Languages, in its order
+// (Match returns Languages[i] for the i-th tag).
+var matcher = func() language.Matcher {
+	tags := make([]language.Tag, len(Languages))
+	for i, l := range Languages {
+		tags[i] = language.MustParse(l.Tag)
+	}
+	return language.NewMatcher(tags)
+}()
 
-// Match picks the language of an Accept-Language header: English unless
-// the browser prefers Spanish (es, es-MX, es-419 …) to it.
+// Match picks the language of an Accept-Language header among Languages:
+// English unless the browser prefers another of them (Spanish: es, es-MX,
+// es-419 …) to it.
 func Match(acceptLanguage string) string {
 	if acceptLanguage == "" {
 		return English
