@@ -153,6 +153,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("carrel "+name, flag.ContinueOnError)
 	vals := registerSettings(fs)
+	args, own := splitSettings(fs, args)
 	if err := parseFlags(fs, args, stdout, commandUsage(*cmd)); errors.Is(err, errHelpShown) {
 		return 0
 	} else if err != nil {
@@ -164,7 +165,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "carrel: %v\n", err)
 		return 2
 	}
-	if err := cmd.run(ctx, cfg, fs.Args(), stdout); errors.Is(err, errHelpShown) {
+	if err := cmd.run(ctx, cfg, own, stdout); errors.Is(err, errHelpShown) {
 		return 0
 	} else if err != nil {
 		fmt.Fprintf(stderr, "carrel %s: %v\n", name, err)
@@ -175,6 +176,42 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// splitSettings separates a command's arguments into the settings' flags
+// (fs's: --database-url URL, --demo, anywhere among them) and the
+// command's own arguments and flags (purge --dry-run --batch N, staff add
+// --username U), each kept in order, so that neither parser meets the
+// other's flags. -h and --help are the settings' (the command's usage)
+// until the command's own arguments begin (staff add --help is the
+// subcommand's).
+func splitSettings(fs *flag.FlagSet, args []string) (settings, own []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return settings, append(own, args[i:]...)
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch {
+		case !strings.HasPrefix(a, "-") || a == "-":
+			own = append(own, a)
+		case name == "h" || name == "help":
+			if len(own) == 0 {
+				settings = append(settings, a)
+			} else {
+				own = append(own, a)
+			}
+		case fs.Lookup(name) != nil:
+			settings = append(settings, a)
+			if b, ok := fs.Lookup(name).Value.(interface{ IsBoolFlag() bool }); !hasValue && !(ok && b.IsBoolFlag()) && i+1 < len(args) {
+				i++
+				settings = append(settings, args[i])
+			}
+		default:
+			own = append(own, a)
+		}
+	}
+	return settings, own
 }
 
 func usage(w io.Writer) {

@@ -296,3 +296,31 @@ func TestArrivalLinkOriginsSettingIsNormalised(t *testing.T) {
 		t.Fatalf("demo origins %q, want %q", c.arrivalOrigins, want)
 	}
 }
+
+// TestPurgeFlagsReachPurge: the flags the README and `carrel purge --help`
+// document work, before or after a setting (the settings' parser once
+// refused them: "flag provided but not defined: -dry-run", exit 2).
+func TestPurgeFlagsReachPurge(t *testing.T) {
+	isolate(t)
+	t.Setenv("CARREL_DEMO", "1")
+	for _, args := range [][]string{
+		{"purge", "--dry-run"},
+		{"purge", "--dry-run", "--batch", "50"},
+		{"purge", "--log-level", "warn", "--batch=10", "--dry-run"},
+		{"purge", "--dry-run", "--log-level=warn"},
+	} {
+		code, out, errs := carrel(t, args...)
+		if code != 0 || !strings.Contains(out, "Would delete 0 rows in all.") {
+			t.Errorf("carrel %s: exit %d, %q %q", strings.Join(args, " "), code, out, errs)
+		}
+	}
+	if code, out, _ := carrel(t, "purge", "--batch", "20"); code != 0 || !strings.Contains(out, "Deleted 0 rows in all.") {
+		t.Errorf("carrel purge --batch 20: exit %d, %q", code, out)
+	}
+	if code, _, errs := carrel(t, "purge", "--batch", "0"); code != 2 || !strings.Contains(errs, "usage: carrel purge") {
+		t.Errorf("carrel purge --batch 0: exit %d, %q", code, errs)
+	}
+	if code, out, _ := carrel(t, "purge", "--help"); code != 0 || !strings.Contains(out, "--dry-run") {
+		t.Errorf("carrel purge --help: exit %d, %q", code, out)
+	}
+}
