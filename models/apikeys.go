@@ -47,7 +47,7 @@ const lastUsedEvery = time.Minute
 func (s *Store) AddAPIKey(ctx context.Context, name string) (APIKey, string, error) {
 	name = strings.TrimSpace(name)
 	if !apiKeyNamePattern.MatchString(name) {
-		return APIKey{}, "", &InputError{"name", "A key's name is 1 to 64 letters, digits, spaces, dots, hyphens or underscores, starting with a letter or digit."}
+		return APIKey{}, "", &InputError{Field: "name", Message: "A key's name is 1 to 64 letters, digits, spaces, dots, hyphens or underscores, starting with a letter or digit."}
 	}
 	prefix := hex.EncodeToString(RandomBytes(6))
 	secret := base64.RawURLEncoding.EncodeToString(RandomBytes(32))
@@ -59,7 +59,7 @@ func (s *Store) AddAPIKey(ctx context.Context, name string) (APIKey, string, err
 		return s.AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "API key added: " + name + " (prefix " + prefix + ")"})
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return APIKey{}, "", &InputError{"name", "A key named " + name + " exists already (revoked keys keep their names)."}
+		return APIKey{}, "", &InputError{Field: "name", Message: "A key named " + name + " exists already (revoked keys keep their names)."}
 	}
 	if err != nil {
 		return APIKey{}, "", fmt.Errorf("models: add API key: %w", err)

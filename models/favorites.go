@@ -120,43 +120,28 @@ const (
 // to the form field that caused it.
 type InputError struct {
 	Field, Message string
+	// id and data name a message a patron reads in the models catalog
+	// (Message is its English); In writes it in another language.
+	id   string
+	data []any
 }
 
 func (e *InputError) Error() string { return e.Field + ": " + e.Message }
 
 // In is the error's message in t's language: the messages a patron may
-// read (favoriteErrors) are in the models catalog; any other (staff read
-// them) stays as written, in English.
+// read are catalog messages; any other (staff read them) stays as
+// written, in English.
 func (e *InputError) In(t *i18n.Tr) string {
-	en := i18n.For(i18n.English)
-	for _, m := range favoriteErrors {
-		if en.S(m.id, m.data...) == e.Message {
-			return t.S(m.id, m.data...)
-		}
+	if e.id == "" {
+		return e.Message
 	}
-	return e.Message
+	return t.S(e.id, e.data...)
 }
 
-// favoriteErrors are the messages of the InputErrors a patron reads on
-// the favorites page, with their data.
-var favoriteErrors = []struct {
-	id   string
-	data []any
-}{
-	{"models.favorites.error.kind", nil},
-	{"models.favorites.error.empty", nil},
-	{"models.favorites.error.too_long", []any{"Max", MaxFavoriteLength}},
-	{"models.favorites.error.control", nil},
-	{"models.favorites.error.markup", nil},
-	{"models.favorites.error.no_letters", nil},
-	{"models.favorites.error.too_many", []any{"Max", MaxFavorites}},
-	{"models.favorites.error.notice", nil},
-}
-
-// favoriteError is the InputError of a favoriteErrors message, in English
-// (In says it in the patron's language).
+// favoriteError is the InputError of a message a patron reads on the
+// favorites page: Message in English, In in the patron's language.
 func favoriteError(field, id string, data ...any) *InputError {
-	return &InputError{field, i18n.For(i18n.English).S(id, data...)}
+	return &InputError{Field: field, Message: i18n.For(i18n.English).S(id, data...), id: id, data: data}
 }
 
 // ErrNotLinked refuses a change to favorites that are not linked.

@@ -263,7 +263,7 @@ func (s *Store) CreateLegalRequest(ctx context.Context, staffID int64, f LegalFo
 			}
 		}
 		if len(unknown) > 0 {
-			return &InputError{"cards", unknownCards(unknown)}
+			return &InputError{Field: "cards", Message: unknownCards(unknown)}
 		}
 		if err := tx.Create(&req).Error; err != nil {
 			return err
@@ -443,7 +443,7 @@ func (s *Store) ReviewLegalRequest(ctx context.Context, staffID, requestID int64
 			return &LegalRefusal{Step: "review", Message: "This request was already reviewed; a review is recorded once and cannot be changed."}
 		}
 		if reviewed.Before(req.ReceivedOn) {
-			return &InputError{"reviewed_on", "The review cannot be before the date the request was received."}
+			return &InputError{Field: "reviewed_on", Message: "The review cannot be before the date the request was received."}
 		}
 		reviewedUTC := reviewed.UTC()
 		res := tx.Model(&LegalRequest{}).Where("id = ? AND review_outcome = ''", req.ID).Updates(map[string]any{

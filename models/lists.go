@@ -244,7 +244,7 @@ func (s *Store) SaveList(ctx context.Context, staffID int64, existing string, f 
 		return s.AppendAudit(tx, &AuditEntry{StaffID: &staffID, Action: AuditConfigChanged, Detail: detail})
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return l, &InputError{"slug", "Another list already has that slug."}
+		return l, &InputError{Field: "slug", Message: "Another list already has that slug."}
 	}
 	return l, err
 }

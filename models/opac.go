@@ -86,11 +86,11 @@ func (s *Store) unseal(sealed string) ([]byte, error) {
 // which are shown once and never again.
 func (s *Store) AddOPAC(ctx context.Context, id, origin string) (kid, secret string, err error) {
 	if !opacIDPattern.MatchString(id) {
-		return "", "", &InputError{"id", "An OPAC id is lowercase letters, digits, dots, hyphens or underscores."}
+		return "", "", &InputError{Field: "id", Message: "An OPAC id is lowercase letters, digits, dots, hyphens or underscores."}
 	}
 	origin, err = NormalizeOrigin(origin)
 	if err != nil {
-		return "", "", &InputError{"origin", err.Error()}
+		return "", "", &InputError{Field: "origin", Message: err.Error()}
 	}
 	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&OPAC{ID: id, Origin: origin}).Error; err != nil {
@@ -103,7 +103,7 @@ func (s *Store) AddOPAC(ctx context.Context, id, origin string) (kid, secret str
 		return s.AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "catalog added: " + id + " at " + origin})
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return "", "", &InputError{"id", "An OPAC with that id exists; use carrel opac rotate to add a key."}
+		return "", "", &InputError{Field: "id", Message: "An OPAC with that id exists; use carrel opac rotate to add a key."}
 	}
 	return kid, secret, err
 }

@@ -75,7 +75,7 @@ func CheckStaffPasswordFor(username, password string, secondFactor bool) error {
 	if secondFactor {
 		min = MinStaffPasswordWithSecondFactor
 	}
-	bad := func(msg string) error { return &InputError{"password", msg} }
+	bad := func(msg string) error { return &InputError{Field: "password", Message: msg} }
 	n := utf8.RuneCountInString(password)
 	lower := strings.ToLower(password)
 	switch {

@@ -119,12 +119,12 @@ func (r *Retention) Set(key string, v int) error {
 			continue
 		}
 		if v < rule.Min || v > rule.Max {
-			return &InputError{key, fmt.Sprintf("Choose between %d and %d %s.", rule.Min, rule.Max, rule.Unit)}
+			return &InputError{Field: key, Message: fmt.Sprintf("Choose between %d and %d %s.", rule.Min, rule.Max, rule.Unit)}
 		}
 		*rule.value(r) = v
 		return nil
 	}
-	return &InputError{key, "No such retention rule."}
+	return &InputError{Field: key, Message: "No such retention rule."}
 }
 
 // Describe says a time-limited category's rule in words, in English,
@@ -181,7 +181,7 @@ func (s *Store) SaveRetention(ctx context.Context, staffID int64, next Retention
 				continue
 			}
 			if rule.Value < rule.Min || rule.Value > rule.Max {
-				return &InputError{rule.Key, fmt.Sprintf("Choose between %d and %d %s.", rule.Min, rule.Max, rule.Unit)}
+				return &InputError{Field: rule.Key, Message: fmt.Sprintf("Choose between %d and %d %s.", rule.Min, rule.Max, rule.Unit)}
 			}
 			changes = append(changes, fmt.Sprintf("%s %d→%d %s", rule.Key, old[rule.Key], rule.Value, rule.Unit))
 			err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}}, DoUpdates: clause.AssignmentColumns([]string{"value", "updated_at"})}).

@@ -47,9 +47,9 @@ func (s *Store) StaffMember(ctx context.Context, staffID int64) (Staff, error) {
 func validateStaff(username, role, password, policy string) error {
 	switch {
 	case username == "" || len(username) > 64 || strings.ContainsAny(username, " \t\r\n:"):
-		return &InputError{"username", "A username is 1 to 64 characters, without spaces or colons."}
+		return &InputError{Field: "username", Message: "A username is 1 to 64 characters, without spaces or colons."}
 	case RoleRank(role) == 0:
-		return &InputError{"role", "The role is assistant, privacy_officer or admin."}
+		return &InputError{Field: "role", Message: "The role is assistant, privacy_officer or admin."}
 	}
 	return CheckStaffPasswordFor(username, password, SecondFactorRequired(policy, role))
 }
@@ -75,7 +75,7 @@ func (s *Store) AddStaff(ctx context.Context, username, displayName, role, passw
 		return s.AppendAudit(tx, &AuditEntry{Action: AuditConfigChanged, Detail: "staff account added: " + username + " (" + role + ")"})
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return Staff{}, &InputError{"username", "A staff account with that username already exists."}
+		return Staff{}, &InputError{Field: "username", Message: "A staff account with that username already exists."}
 	}
 	return st, err
 }

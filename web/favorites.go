@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/views"
-	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/labstack/echo/v4"
 )
 
@@ -142,7 +140,7 @@ func (s *Server) FavoritesAdd(c echo.Context) error {
 		if verr != nil {
 			return verr
 		}
-		v.Kind, v.Name, v.Errors = kind, name, views.FieldErrors{bad.Field: favoriteError(tr(c), bad)}
+		v.Kind, v.Name, v.Errors = kind, name, views.FieldErrors{bad.Field: bad.In(tr(c))}
 		return s.render(c, http.StatusUnprocessableEntity, views.Favorites(s.page(c, tr(c).S("favorites.title_error")), v))
 	case errors.Is(err, models.ErrNotLinked):
 		s.flash(c, tr(c).S("favorites.flash.not_linked_add"))
@@ -185,7 +183,7 @@ func (s *Server) FavoritesNotice(c echo.Context) error {
 		if verr != nil {
 			return verr
 		}
-		v.Errors = views.FieldErrors{"notice": favoriteError(tr(c), bad)}
+		v.Errors = views.FieldErrors{"notice": bad.In(tr(c))}
 		return s.render(c, http.StatusUnprocessableEntity, views.Favorites(s.page(c, tr(c).S("favorites.title_error")), v))
 	case errors.Is(err, models.ErrNotLinked):
 		s.flash(c, tr(c).S("favorites.flash.not_linked_notice"))
@@ -227,7 +225,7 @@ func (s *Server) Follow(c echo.Context) error {
 		name, err := models.ValidateFavorite(v.Kind, v.Name)
 		var bad *models.InputError
 		if errors.As(err, &bad) {
-			v.Error, status = favoriteError(tr(c), bad), http.StatusBadRequest
+			v.Error, status = bad.In(tr(c)), http.StatusBadRequest
 		} else {
 			v.Name = name
 			if v.Linked {
@@ -251,32 +249,4 @@ func favoriteKind(kind string) string {
 		return "subject"
 	}
 	return "author"
-}
-
-// favoriteErrors are the messages of models' checks of a favorite and of
-// the notice choice (models.ValidateFavorite, AddFavorite,
-// SetFavoritesNotice), in English as models write them, by their
-// catalog message.
-var favoriteErrors = map[string]string{
-	"Choose whether this is an author or a subject.":                                                                 "favorites.error.kind",
-	"Type the name of an author or a subject.":                                                                       "favorites.error.name_empty",
-	fmt.Sprintf("That is longer than %d characters. Shorten it to the part that matters.", models.MaxFavoriteLength): "favorites.error.name_long",
-	"That contains characters that cannot be part of a name.":                                                        "favorites.error.name_control",
-	"Names and subjects cannot contain < > { or }.":                                                                  "favorites.error.name_markup",
-	"Type a name or subject made of letters or numbers.":                                                             "favorites.error.name_letters",
-	fmt.Sprintf("You can follow at most %d authors and subjects. Remove one to add another.", models.MaxFavorites):   "favorites.error.too_many",
-	"Choose daily, weekly, or no notices for now.":                                                                   "favorites.error.notice",
-}
-
-// favoriteError is a favorite's form error in the patron's language.
-func favoriteError(t *i18n.Tr, bad *models.InputError) string {
-	id, ok := favoriteErrors[bad.Message]
-	if !ok {
-		return bad.Message
-	}
-	max := models.MaxFavoriteLength
-	if id == "favorites.error.too_many" {
-		max = models.MaxFavorites
-	}
-	return t.S(id, "Max", t.Count(int64(max)))
 }
