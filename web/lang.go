@@ -82,11 +82,14 @@ func (s *Server) sessionLanguage(next echo.HandlerFunc) echo.HandlerFunc {
 		if lang == "" {
 			lang = sess.Lang()
 		}
-		if lang != "" {
+		if lang == "" {
+			// Signed in with no choice: the browser's, as language set it.
+			lang = tr(c).Lang()
+		}
+		// Most requests find what language already set (the browser's,
+		// or the session's own choice asked for again): nothing to redo.
+		if lang != tr(c).Lang() || views.URLLang(c.Request().Context()) != "" {
 			setLanguage(c, lang, false)
-		} else {
-			// Signed in with no choice: the browser's, not carried in URLs.
-			setLanguage(c, tr(c).Lang(), false)
 		}
 		return next(c)
 	}
