@@ -70,10 +70,10 @@ func (s *Server) connectorRows(ctx context.Context) []views.ConnectorRow {
 		r := views.ConnectorRow{Name: st.Name, Attempts: st.Attempts, Failures: st.Failures,
 			LastSuccess: t.S("staff.connectors.never"), LastError: t.S("staff.connectors.none"), Waiting: t.S("staff.connectors.unknown")}
 		if !st.LastSuccess.IsZero() {
-			r.LastSuccess = s.staffDateTime(t, st.LastSuccess)
+			r.LastSuccess = s.dateTimeIn(t, st.LastSuccess)
 		}
 		if !st.LastError.IsZero() {
-			r.LastError = s.staffDateTime(t, st.LastError)
+			r.LastError = s.dateTimeIn(t, st.LastError)
 			r.LastErrorText = st.LastErrorText
 			r.Failing = st.LastError.After(st.LastSuccess)
 		}

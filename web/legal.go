@@ -92,20 +92,10 @@ func (s *Server) StaffLegal(c echo.Context) error {
 	var rows []views.LegalRow
 	for _, r := range reqs {
 		rows = append(rows, views.LegalRow{ID: r.ID, Kind: models.LegalKindLabel(r.Kind), Issuer: r.Issuer, Reference: r.Reference,
-			Received: s.opsDate(c, r.ReceivedOn), Status: models.LegalStatus(r.LegalRequest, r.Productions),
+			Received: s.dateIn(tr(c), r.ReceivedOn), Status: models.LegalStatus(r.LegalRequest, r.Productions),
 			NondisclosureUntil: s.nondisclosureShort(c, r.LegalRequest)})
 	}
 	return s.render(c, http.StatusOK, views.StaffLegal(s.page(c, tr(c).S("staffops.legal.heading")), rows))
-}
-
-// opsDate writes a day in the library's time zone, in the request's
-// language.
-func (s *Server) opsDate(c echo.Context, t time.Time) string { return tr(c).Date(t, s.Config.Location) }
-
-// opsDateTime writes a day and a time of day in the library's time zone,
-// in the request's language.
-func (s *Server) opsDateTime(c echo.Context, t time.Time) string {
-	return tr(c).DateTime(t, s.Config.Location)
 }
 
 // nondisclosureShort says, in a few words, until when a nondisclosure
@@ -116,7 +106,7 @@ func (s *Server) nondisclosureShort(c echo.Context, r models.LegalRequest) strin
 	case !r.Nondisclosure:
 		return ""
 	case r.NondisclosureLiftedAt != nil:
-		return t.S("staffops.legal.nd.lifted_on", "Date", s.opsDate(c, *r.NondisclosureLiftedAt))
+		return t.S("staffops.legal.nd.lifted_on", "Date", s.dateIn(tr(c), *r.NondisclosureLiftedAt))
 	case r.NondisclosureUntil == nil:
 		return t.S("staffops.legal.nd.until_lifted")
 	case !r.NondisclosureInForce(s.Store.Now()):
@@ -128,7 +118,7 @@ func (s *Server) nondisclosureShort(c echo.Context, r models.LegalRequest) strin
 // lastDay names the last day a nondisclosure order ending at until
 // applies (until is the start of the day after it).
 func (s *Server) lastDay(c echo.Context, until time.Time) string {
-	return s.opsDate(c, models.NondisclosureLastDay(until, s.Config.Location))
+	return s.dateIn(tr(c), models.NondisclosureLastDay(until, s.Config.Location))
 }
 
 func legalKinds() []views.Option {
@@ -216,7 +206,7 @@ func (s *Server) scopeDates(c echo.Context, from, to *time.Time) string {
 	if from == nil || to == nil {
 		return ""
 	}
-	return tr(c).S("staffops.legal.scope", "From", s.opsDate(c, *from), "To", s.opsDate(c, *to))
+	return tr(c).S("staffops.legal.scope", "From", s.dateIn(tr(c), *from), "To", s.dateIn(tr(c), *to))
 }
 
 func (s *Server) staffNamed(t *i18n.Tr, names map[int64]string, id *int64) string {
@@ -259,15 +249,15 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 	t := tr(c)
 	name := func(id *int64) string { return s.staffNamed(t, r.StaffNames, id) }
 	v := views.LegalDetail{ID: r.ID, Kind: models.LegalKindLabel(r.Kind), Issuer: r.Issuer, Reference: r.Reference,
-		Received: s.opsDate(c, r.ReceivedOn), Notes: r.Notes, OfficerName: r.OfficerName, OfficerAgency: r.OfficerAgency,
+		Received: s.dateIn(tr(c), r.ReceivedOn), Notes: r.Notes, OfficerName: r.OfficerName, OfficerAgency: r.OfficerAgency,
 		IdentityCheck: r.IdentityCheck, Categories: strings.Join(models.CategoryTitles(r.ScopeKeys()), t.S("list.comma")),
 		Dates:       s.scopeDates(c, r.ScopeFrom, r.ScopeTo),
-		RecordedBy:  t.S("staffops.legal.who_when", "Staff", name(r.CreatedBy), "When", s.opsDateTime(c, r.CreatedAt)),
+		RecordedBy:  t.S("staffops.legal.who_when", "Staff", name(r.CreatedBy), "When", s.dateTimeIn(tr(c), r.CreatedAt)),
 		CourtIssued: r.CourtIssued(), LegacyReviewed: r.AttorneyReviewed, NondisclosureInForce: r.NondisclosureInForce(now), StepErrors: stepErrs, ReviewForm: review}
 	if r.Nondisclosure {
 		switch {
 		case r.NondisclosureLiftedAt != nil:
-			v.Nondisclosure = t.S("staffops.legal.nd.lifted_by", "Staff", name(r.NondisclosureLiftedBy), "When", s.opsDateTime(c, *r.NondisclosureLiftedAt))
+			v.Nondisclosure = t.S("staffops.legal.nd.lifted_by", "Staff", name(r.NondisclosureLiftedBy), "When", s.dateTimeIn(tr(c), *r.NondisclosureLiftedAt))
 		case r.NondisclosureUntil == nil:
 			v.Nondisclosure = t.S("staffops.legal.nd.no_end")
 		case v.NondisclosureInForce:
@@ -285,16 +275,16 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 		v.Outcome = map[string]string{models.ReviewFavourable: t.S("staffops.legal.outcome.favourable"),
 			models.ReviewRefused: t.S("staffops.legal.outcome.refused")}[r.ReviewOutcome]
 		if r.ReviewedOn != nil {
-			v.ReviewedOn = s.opsDate(c, *r.ReviewedOn)
+			v.ReviewedOn = s.dateIn(tr(c), *r.ReviewedOn)
 		}
 	}
 	if r.ApprovedBy != nil {
 		v.Approved, v.ApprovedBy = true, name(r.ApprovedBy)
 		if r.ApprovedAt != nil {
-			v.ApprovedAt = s.opsDateTime(c, *r.ApprovedAt)
+			v.ApprovedAt = s.dateTimeIn(tr(c), *r.ApprovedAt)
 		}
 	} else if len(r.Productions) > 0 {
-		v.ApprovalUsed = t.S("staffops.legal.approval.used", "When", s.opsDateTime(c, r.Productions[0].ProducedAt), "Preparer", name(r.CreatedBy))
+		v.ApprovalUsed = t.S("staffops.legal.approval.used", "When", s.dateTimeIn(tr(c), r.Productions[0].ProducedAt), "Preparer", name(r.CreatedBy))
 	}
 	if r.ApprovedBy == nil {
 		if err := models.ApprovalRefusal(r.LegalRequest, *me); err != nil {
@@ -355,7 +345,7 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 	case len(r.Productions) > 0:
 		last := r.Productions[0]
 		steps = append(steps, views.LegalStep{Label: production, State: done,
-			Text: t.N("staffops.legal.step.produced", int64(len(r.Productions)), "Staff", name(last.ProducedBy), "When", s.opsDateTime(c, last.ProducedAt))})
+			Text: t.N("staffops.legal.step.produced", int64(len(r.Productions)), "Staff", name(last.ProducedBy), "When", s.dateTimeIn(tr(c), last.ProducedAt))})
 	case !r.CourtIssued() || r.ReviewOutcome == models.ReviewRefused:
 		steps = append(steps, views.LegalStep{Label: production, State: impossible, Text: v.ProduceWhyNot})
 	case v.CanProduce:
@@ -367,12 +357,12 @@ func (s *Server) renderLegalDetail(c echo.Context, status int, stepErrs views.Fi
 	for _, p := range r.Patrons {
 		row := views.CoveredRow{PatronID: p.PatronID, Name: p.Name, Card: p.Card, Held: p.Held}
 		if p.ProducedAt != nil {
-			row.Produced = s.opsDateTime(c, *p.ProducedAt)
+			row.Produced = s.dateTimeIn(tr(c), *p.ProducedAt)
 		}
 		v.Patrons = append(v.Patrons, row)
 	}
 	for _, pr := range r.Productions {
-		v.Productions = append(v.Productions, views.ProductionRow{ID: pr.ID, ProducedAt: s.opsDateTime(c, pr.ProducedAt),
+		v.Productions = append(v.Productions, views.ProductionRow{ID: pr.ID, ProducedAt: s.dateTimeIn(tr(c), pr.ProducedAt),
 			ProducedBy: name(pr.ProducedBy), ApprovedBy: name(pr.ApprovedBy),
 			Categories: strings.Join(models.CategoryTitles(strings.Split(pr.Categories, ",")), t.S("list.comma")),
 			Dates:      s.scopeDates(c, pr.ScopeFrom, pr.ScopeTo), SHA256: pr.PackageSHA256})

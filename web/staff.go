@@ -571,7 +571,7 @@ func (s *Server) auditPage(c echo.Context, v views.AuditView, f models.AuditFilt
 		if err != nil {
 			return err
 		}
-		v.Check = &views.AuditCheckView{Headline: auditCheckHeadline(t, check), When: s.staffDateTime(t, check.At), By: check.By, Intact: check.Intact()}
+		v.Check = &views.AuditCheckView{Headline: auditCheckHeadline(t, check), When: s.dateTimeIn(t, check.At), By: check.By, Intact: check.Intact()}
 		if !check.Intact() || check.Legacy > 0 || check.CheckpointID != 0 {
 			// The whole sentence says what the headline cannot: why it
 			// broke, or what else it checked.
@@ -589,7 +589,7 @@ func (s *Server) auditPage(c echo.Context, v views.AuditView, f models.AuditFilt
 		return err
 	}
 	for _, r := range pg.Rows {
-		v.Rows = append(v.Rows, views.AuditRow{When: s.staffDateTime(t, r.CreatedAt), Staff: staffLabel(t, r.StaffName, r.Username),
+		v.Rows = append(v.Rows, views.AuditRow{When: s.dateTimeIn(t, r.CreatedAt), Staff: staffLabel(t, r.StaffName, r.Username),
 			Patron: r.PatronCard, Action: auditActionLabel(t, r.Action), Reason: r.Reason, Detail: r.Detail, Restricted: r.Restricted})
 	}
 	base := "/staff/audit?" + auditQuery(v)
@@ -652,12 +652,6 @@ func roleName(t *i18n.Tr, role string) string {
 		return t.S(id)
 	}
 	return models.RoleName(role)
-}
-
-// staffDateTime is a date and time of day in the library's time zone,
-// as t writes them.
-func (s *Server) staffDateTime(t *i18n.Tr, when time.Time) string {
-	return t.DateTime(when, s.Config.Location)
 }
 
 // staffErrorTitle is the title of a page shown again with what went wrong.
