@@ -2,6 +2,7 @@ package models
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/carrel-library/carrel/views/i18n"
 )
@@ -68,10 +69,7 @@ func storedPhrase(t *i18n.Tr, stored string) (string, bool) {
 // storedTitles writes a stored list of category titles ("Holds, Loans")
 // in t's language; a title it does not know stays as written.
 func storedTitles(t *i18n.Tr, list string) string {
-	byTitle := map[string]Category{}
-	for _, c := range Categories() {
-		byTitle[c.Title] = c
-	}
+	byTitle := categoriesByTitle()
 	parts := strings.Split(list, ", ")
 	for i, p := range parts {
 		if c, ok := byTitle[p]; ok {
@@ -80,3 +78,13 @@ func storedTitles(t *i18n.Tr, list string) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// categoriesByTitle finds a category by its English title, as stored text
+// names it; made once.
+var categoriesByTitle = sync.OnceValue(func() map[string]Category {
+	byTitle := map[string]Category{}
+	for _, c := range Categories() {
+		byTitle[c.Title] = c
+	}
+	return byTitle
+})
