@@ -180,6 +180,30 @@ func migrate(db *gorm.DB, to string) error {
 	return nil
 }
 
+// PendingMigrations lists, oldest first, the IDs of the steps this
+// binary knows that the database has not applied yet: every step on an
+// empty database. It changes nothing (carrel migrate --dry-run, carrel
+// doctor).
+func PendingMigrations(ctx context.Context, db *gorm.DB) ([]string, error) {
+	applied := map[string]bool{}
+	if db.WithContext(ctx).Migrator().HasTable("migrations") {
+		ids, err := AppliedMigrations(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			applied[id] = true
+		}
+	}
+	var pending []string
+	for _, m := range migrations {
+		if !applied[m.ID] {
+			pending = append(pending, m.ID)
+		}
+	}
+	return pending, nil
+}
+
 // AppliedMigrations lists the IDs of the steps already applied, oldest first.
 func AppliedMigrations(ctx context.Context, db *gorm.DB) ([]string, error) {
 	var ids []string

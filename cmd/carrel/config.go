@@ -54,6 +54,7 @@ var settings = []setting{
 	{"CARREL_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed"},
 	{"CARREL_SECRET_KEYS_FILE", "secret-keys-file", "", "file holding the secret keys (else CARREL_SECRET_KEYS; see README)"},
 	{"CARREL_PURGE_EVERY", "purge-every", "24h", "how often serve purges what retention lets go (0 turns it off; carrel purge runs it by hand)"},
+	{"CARREL_SHUTDOWN_DRAIN", "shutdown-drain", "5s", "on SIGTERM, how long serve answers /readyz 503 while still serving, so a load balancer stops sending traffic first (0 to stop at once)"},
 	{"CARREL_METRICS_TOKEN_FILE", "metrics-token-file", "", "file holding the bearer token for /metrics (else CARREL_METRICS_TOKEN; unset: no /metrics)"},
 	{"CARREL_ARRIVAL_LINK_ORIGINS", "arrival-link-origins", "", "comma-separated https origins (https://host[:port]) that new arrivals' catalog links may point at, besides the catalogs registered with carrel opac add; see docs/arrivals.md"},
 	{"CARREL_SMTP_HOST", "smtp-host", "", "the library's SMTP server for new-arrival emails (unset: none are sent; see docs/email.md)"},
@@ -95,8 +96,11 @@ type config struct {
 	DatabaseURL string
 	Demo        bool
 	LogLevel    string
-	Web         web.Config
-	keysFile    string
+	// Drain is how long serve keeps serving after SIGTERM, with /readyz
+	// failing, before it shuts down (CARREL_SHUTDOWN_DRAIN).
+	Drain    time.Duration
+	Web      web.Config
+	keysFile string
 	// arrivalOrigins are CARREL_ARRIVAL_LINK_ORIGINS, normalised, for
 	// models.Store.ArrivalLinkOrigins.
 	arrivalOrigins []string
@@ -260,6 +264,11 @@ func parseConfig(vals map[string]*string) (*config, error) {
 		return nil, bad("CARREL_PURGE_EVERY", "a duration of at least 1m, such as 24h, or 0 for off")
 	}
 	w.PurgeEvery = every
+	drain, err := time.ParseDuration(get("CARREL_SHUTDOWN_DRAIN"))
+	if err != nil || drain < 0 || drain > 5*time.Minute {
+		return nil, bad("CARREL_SHUTDOWN_DRAIN", "a duration from 0 to 5m, such as 5s")
+	}
+	c.Drain = drain
 	w.MetricsToken, err = secretSetting(get, bad, "CARREL_METRICS_TOKEN")
 	if err != nil {
 		return nil, err

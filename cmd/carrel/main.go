@@ -49,7 +49,10 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "serve the portal (migrates the database first)", serve, nil},
-		{"migrate", "apply database migrations and list them", migrateCmd, nil},
+		{"migrate", "apply database migrations and list them (--dry-run lists the pending ones, changing nothing)", migrateCmd, nil},
+		{"backup", "backup FILE: a consistent copy of the SQLite database while the portal runs (PostgreSQL: says how to use pg_dump)", backupCmd, nil},
+		{"restore", "restore FILE: put a backup made by carrel backup into an empty data folder", restoreCmd, nil},
+		{"doctor", "check the settings and what they point at (keys, database, migrations, SMTP, ILS, clock, public URL); exit 1 if anything failed", doctorCmd, nil},
 		{"seed", "load demo data: carrel seed --demo", seed, nil},
 		{"staff", "manage staff accounts: staff add --username U --role R [--name N] | disable U | reset-password U | reset-2fa U", staffCmd, staffUsage},
 		{"audit", "audit verify [--checkpoint FILE]: check the audit log's keyed chain | audit checkpoint: print a signed checkpoint", auditCmd, auditUsage},
@@ -60,7 +63,7 @@ func commands() []command {
 		{"purge", "delete what the retention schedule lets go (--dry-run shows what would go)", purgeCmd, nil},
 		{"digests", "digests send: assemble and send the new-arrival emails due now | digests status", digestsCmd, digestsUsage},
 		{"keygen", "print a new random secret key for CARREL_SECRET_KEYS", keygen, nil},
-		{"version", "print the version", printVersion, nil},
+		{"version", "print the version, the commit and date it was built from, and the Go version", printVersion, nil},
 		{"help", "list the commands and settings", nil, nil},
 	}
 }
@@ -371,25 +374,6 @@ func serve(ctx context.Context, c *config, _ []string, out io.Writer) error {
 	return nil
 }
 
-func migrateCmd(ctx context.Context, c *config, _ []string, out io.Writer) error {
-	db, err := models.Open(ctx, c.DatabaseURL, models.SystemClock{})
-	if err != nil {
-		return err
-	}
-	if err := models.Migrate(ctx, db); err != nil {
-		return err
-	}
-	ids, err := models.AppliedMigrations(ctx, db)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "Database is up to date (%d migrations):\n", len(ids))
-	for _, id := range ids {
-		fmt.Fprintf(out, "  %s\n", id)
-	}
-	return nil
-}
-
 func seed(ctx context.Context, c *config, _ []string, out io.Writer) error {
 	if !c.Demo {
 		return &configError{"seed loads made-up demo data and needs --demo (or CARREL_DEMO=1)"}
@@ -428,15 +412,6 @@ func printDemoAccounts(out io.Writer) {
 
 func keygen(_ context.Context, _ *config, _ []string, out io.Writer) error {
 	fmt.Fprintln(out, models.GenerateKey())
-	return nil
-}
-
-func printVersion(_ context.Context, _ *config, _ []string, out io.Writer) error {
-	v := version
-	if info, ok := debug.ReadBuildInfo(); ok && v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		v = info.Main.Version
-	}
-	fmt.Fprintf(out, "carrel %s\n", v)
 	return nil
 }
 
