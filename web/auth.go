@@ -270,6 +270,28 @@ func (s *Server) signinFormExpired(c echo.Context, again signinFormAgain) error 
 	return again(s, c, http.StatusForbidden, tr(c).S("signin.form_expired"))
 }
 
+// signinStorageFailure answers a sign-in form the database could not
+// store (err is the handler's): nobody was signed in, and the form comes
+// back, with what was typed (never the secret), saying the portal cannot
+// save anything right now rather than "refused" or "may or may not have
+// been saved". What the handler put in the session is forgotten, so the
+// form shows nobody as signed in and no cookie is sent. Any other err
+// goes on as it is.
+func (s *Server) signinStorageFailure(c echo.Context, again signinFormAgain, err error) error {
+	if !models.IsStorageFailure(err) {
+		return err
+	}
+	s.health.noteStorage(err)
+	s.Log.Warn("sign-in: the database refuses to store the session", "route", c.Path(), "err", logError(err))
+	if sess := session(c); sess != nil {
+		sess.forget()
+	}
+	c.Set(ctxPatron, nil)
+	c.Set(ctxStaff, nil)
+	c.Response().Header().Set("Retry-After", "30")
+	return again(s, c, http.StatusServiceUnavailable, tr(c).S("signin.cannot_save"))
+}
+
 // loginFormAgain shows the patron sign-in form again after a refused
 // post, with the card number and the page asked for, never the PIN.
 func (s *Server) loginFormAgain(c echo.Context, status int, msg string) error {

@@ -308,7 +308,7 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 			if !s.validSigninForm(c) {
 				return s.signinFormExpired(c, rt.SigninForm)
 			}
-			return next(c)
+			return s.signinStorageFailure(c, rt.SigninForm, next(c))
 		}
 		sess := session(c)
 		if sess != nil && !sess.SignedIn() && sess.Lapsed() != "" {
@@ -510,8 +510,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		if code == http.StatusMethodNotAllowed {
 			code = http.StatusNotFound
 		}
-	} else if models.Ping(c.Request().Context(), s.Store.DB) != nil {
+	} else if storage := models.IsStorageFailure(err); storage || models.Ping(c.Request().Context(), s.Store.DB) != nil {
 		code = http.StatusServiceUnavailable
+		if storage {
+			s.health.noteStorage(err)
+		}
 	}
 	if code >= 500 {
 		s.Log.Error("request failed", "route", c.Path(), "status", code, "err", logError(err))
@@ -541,6 +544,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if code >= 500 && !isSafeMethod(c.Request().Method) {
 		// A failure around the commit may come after the change was saved.
 		message = t.S("errors.5xx.form")
+	}
+	if models.IsStorageFailure(err) {
+		// The database refuses to store anything (a full disk, read-only
+		// files or server): said as it is, as a passing state.
+		heading, message = t.S("errors.storage.heading"), t.S("errors.storage.message")
 	}
 	if he != nil && he.Message == notWhileAssisting {
 		heading, message = t.S("errors.assisting.heading"), t.S("errors.assisting.message")

@@ -43,32 +43,6 @@ func (s *Server) PolicyPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.Policy(s.page(c, t.S("pages.policy.title")), v))
 }
 
-// Healthz answers while the process is up.
-func (s *Server) Healthz(c echo.Context) error {
-	return c.String(http.StatusOK, "ok\n")
-}
-
-// Readyz answers 200 while the database is reachable, 503 otherwise.
-// Its Carrel-Seen-As header is the address as this request reached the
-// portal, scheme and host, after the trusted proxies' X-Forwarded-Proto:
-// carrel doctor compares it with CARREL_PUBLIC_URL.
-func (s *Server) Readyz(c echo.Context) error {
-	c.Response().Header().Set("Carrel-Seen-As", s.seenAs(c.Request()))
-	if err := models.Ping(c.Request().Context(), s.Store.DB); err != nil {
-		return c.String(http.StatusServiceUnavailable, "database unreachable\n")
-	}
-	return c.String(http.StatusOK, "ready\n")
-}
-
-// seenAs is scheme://host as a request reached the portal.
-func (s *Server) seenAs(r *http.Request) string {
-	scheme := "http"
-	if s.isHTTPS(r) {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
 // Static serves the embedded assets. Their URLs carry a content version,
 // so they may be cached for a year.
 func (s *Server) Static(c echo.Context) error {

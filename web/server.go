@@ -39,6 +39,9 @@ type Server struct {
 	lookups *lookupLimiter
 	// oidc is staff single sign-on, nil without an issuer.
 	oidc *staffOIDC
+	// health is what /readyz answers besides the database's own
+	// answers: shutting down, a recent storage failure.
+	health health
 }
 
 // New builds the server and its router. It leaves store as it is: a
@@ -349,15 +352,27 @@ func (s *Server) redirect(c echo.Context, to string) error {
 	return c.Redirect(http.StatusSeeOther, to)
 }
 
+// saveSession stores the session if the request changed it. When all
+// that could not be stored is a message for the next page, the request's
+// work is done (a change committed, a page built): the answer says so,
+// and the lost message is only logged. Reporting a failure then would
+// tell the visitor a committed change may not have been saved, and a
+// retry would do nothing, or do it twice.
 func (s *Server) saveSession(c echo.Context) error {
 	sess := session(c)
 	if sess == nil {
 		return nil
 	}
-	if err := s.Sessions.Save(c.Request(), c.Response(), sess); err != nil {
-		return fmt.Errorf("web: save session: %w", err)
+	err := s.Sessions.Save(c.Request(), c.Response(), sess)
+	if err == nil {
+		return nil
 	}
-	return nil
+	s.health.noteStorage(err)
+	if errors.Is(err, errNoticeNotSaved) {
+		s.Log.Warn("the message for the next page was not saved; the request itself succeeded", "route", c.Path(), "err", logError(err))
+		return nil
+	}
+	return fmt.Errorf("web: save session: %w", err)
 }
 
 // Context keys set by the middleware.

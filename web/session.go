@@ -68,7 +68,12 @@ const (
 type Session struct {
 	raw *sessions.Session
 
-	changed    bool           // values changed: write the row
+	changed bool // values changed: write the row
+	// essential: a value other than a message for the next page changed
+	// (noticeKeys): if the row cannot be written, the request failed.
+	// A change that only leaves or spends a message does not fail a
+	// request whose work was done (Save returns errNoticeNotSaved).
+	essential  bool
 	sendCookie bool           // token changed: send the cookie
 	secure     bool           // the cookie must be Secure
 	createdAt  time.Time      // when the row was created (sign-in)
@@ -109,9 +114,13 @@ func (s *Session) Token() string { return s.raw.ID }
 // Changed reports whether this request changed what the row stores.
 func (s *Session) Changed() bool { return s.changed }
 
+// noticeKeys are the values that only carry a message to the next page.
+var noticeKeys = map[string]bool{keyFlash: true, keyFlashRecord: true, keyCatalogWelcome: true, keyILSWelcome: true}
+
 func (s *Session) set(key string, v any) {
 	s.raw.Values[key] = v
 	s.changed = true
+	s.essential = s.essential || !noticeKeys[key]
 }
 
 func (s *Session) del(keys ...string) {
@@ -119,6 +128,7 @@ func (s *Session) del(keys ...string) {
 		if _, ok := s.raw.Values[k]; ok {
 			delete(s.raw.Values, k)
 			s.changed = true
+			s.essential = s.essential || !noticeKeys[k]
 		}
 	}
 }
@@ -145,14 +155,28 @@ func (s *Session) SignedIn() bool {
 	return s != nil && (s.raw.Values[keyPatron] != nil || s.raw.Values[keyStaff] != nil)
 }
 
-// SignInPatron makes the session the patron's, signed in by channel.
+// SignInPatron makes the session the patron's, signed in by channel. Its
+// form token is made now, stored with the session's first row, so that
+// no page needs to write the session just to show a form.
 func (s *Session) SignInPatron(id int64, channel string) {
 	s.set(keyPatron, id)
 	s.set(keyChan, channel)
+	s.CSRFToken()
 }
 
-// SignInStaff makes the session the staff member's.
-func (s *Session) SignInStaff(id int64) { s.set(keyStaff, id) }
+// SignInStaff makes the session the staff member's (its form token
+// made now, as SignInPatron's).
+func (s *Session) SignInStaff(id int64) {
+	s.set(keyStaff, id)
+	s.CSRFToken()
+}
+
+// forget drops what this request put in the session, after the database
+// refused to store it: the visitor goes on as the row (or its absence)
+// says, and no cookie is sent.
+func (s *Session) forget() {
+	*s = *newSession(s.raw.Name(), s.secure)
+}
 
 // Lapsed says why the session the browser's cookie named is over, if this
 // request found it over: lapsedIdle, lapsedLimit or lapsedGone; "" when it
@@ -389,12 +413,57 @@ func (st *SessionStore) Load(r *http.Request) (*Session, error) {
 	return s, nil
 }
 
+// errNoticeNotSaved is Save failing to write a session whose only change
+// was a message for the next page (Session.essential): the request's own
+// work stands, and only the message is lost.
+var errNoticeNotSaved = errors.New("web: the message for the next page was not saved")
+
 // Save stores the session if this request changed it, and sends the cookie
-// if its token is new. It must run before the response is written.
+// if its token is new. It must run before the response is written. A
+// failure to store only a message for the next page wraps
+// errNoticeNotSaved.
 func (st *SessionStore) Save(r *http.Request, w http.ResponseWriter, s *Session) error {
 	if !s.changed {
 		return nil
 	}
+	err := st.save(r, w, s)
+	switch {
+	case err == nil:
+		s.essential = false
+		return nil
+	case s.raw.ID == "":
+		// A sign-in whose session could not be stored: nobody is signed in.
+		return err
+	case !s.essential:
+		return fmt.Errorf("%w: %w", errNoticeNotSaved, err)
+	}
+	// The request's own changes matter; the message for the next page
+	// does not: without it, the row may still be written (the message
+	// was what the database refused, or the failure was passing).
+	if !s.dropNotices() {
+		return err
+	}
+	if err2 := st.save(r, w, s); err2 != nil {
+		return err
+	}
+	s.essential = false
+	return fmt.Errorf("%w: %w", errNoticeNotSaved, err)
+}
+
+// dropNotices removes the messages waiting for the next page, reporting
+// whether there were any.
+func (s *Session) dropNotices() bool {
+	dropped := false
+	for k := range noticeKeys {
+		if _, ok := s.raw.Values[k]; ok {
+			delete(s.raw.Values, k)
+			dropped = true
+		}
+	}
+	return dropped
+}
+
+func (st *SessionStore) save(r *http.Request, w http.ResponseWriter, s *Session) error {
 	ctx := r.Context()
 	row, err := encodeRow(s.raw.Values)
 	if err != nil {

@@ -365,6 +365,7 @@ func serve(ctx context.Context, c *config, _ []string, out io.Writer) error {
 		return err
 	case <-ctx.Done():
 	}
+	drain(srv, c.Drain, log)
 	log.Info("shutting down: finishing requests in flight")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -372,6 +373,30 @@ func serve(ctx context.Context, c *config, _ []string, out io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// drain is the first part of a graceful stop: /readyz answers 503 at
+// once, so that a load balancer takes this instance out of rotation,
+// while requests are still served for the drain period
+// (CARREL_SHUTDOWN_DRAIN). Closing the listener at once would leave the
+// requests sent in the balancer's next few seconds unanswered. A second
+// interrupt or SIGTERM ends the wait early.
+func drain(srv *web.Server, d time.Duration, log *slog.Logger) {
+	srv.Drain()
+	if d <= 0 {
+		return
+	}
+	log.Info("stopping: /readyz now fails; still serving while load balancers notice", "drain", d)
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-again:
+		log.Info("asked again: not waiting for the rest of the drain period")
+	}
 }
 
 func seed(ctx context.Context, c *config, _ []string, out io.Writer) error {
