@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -267,6 +268,9 @@ func TestAChangeWhileTheDatabaseRefusesWrites(t *testing.T) {
 	})
 }
 
+// probeEvery is web.probeEvery, and a little more.
+const probeEvery = 1100 * time.Millisecond
+
 // TestReadyzSaysWhenTheDatabaseCannotBeWritten: a load balancer must stop
 // sending traffic to a portal whose database answers reads but refuses
 // writes: found by the write probe (read-only), or by the writes that
@@ -282,10 +286,12 @@ func TestReadyzSaysWhenTheDatabaseCannotBeWritten(t *testing.T) {
 			t.Fatalf("readyz %d %q before any fault", code, body)
 		}
 		restore := writesFail(t, a)
+		time.Sleep(probeEvery) // the probe's last result stands for a second
 		if code, body := ready(); code != http.StatusServiceUnavailable || body != "database refuses writes" {
 			t.Errorf("read-only database: readyz %d %q", code, body)
 		}
 		restore()
+		time.Sleep(probeEvery)
 		if code, body := ready(); code != http.StatusOK {
 			t.Errorf("writable again: readyz %d %q", code, body)
 		}
