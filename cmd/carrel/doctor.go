@@ -408,7 +408,7 @@ func (d *doctor) checkDemoData(ctx context.Context, db *gorm.DB) {
 		d.ok(what, "present, as in demo mode")
 	case present:
 		d.fail(what, "this database, outside demo mode, holds the demo's patrons or staff accounts (carrel seed --demo), whose PINs and passwords are published",
-			"never use a seeded database for real patrons: start from a fresh database, or disable the demo staff accounts with carrel staff disable")
+			"start from a fresh database; at the least disable the demo staff accounts, whose passwords are published, with carrel staff disable USERNAME")
 	default:
 		d.ok(what, "none")
 	}
@@ -639,8 +639,9 @@ func (d *doctor) checkPublicURL(ctx context.Context) {
 	target := w.PublicURL + "/readyz"
 	client := &http.Client{
 		Timeout: doctorTimeout,
-		Transport: &http.Transport{Proxy: http.ProxyFromEnvironment,
-			TLSClientConfig: &tls.Config{RootCAs: d.roots, MinVersion: tls.VersionTLS12}},
+		// Straight to the address, as a patron's browser goes: no
+		// HTTP_PROXY, which would add its own forwarding headers.
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: d.roots, MinVersion: tls.VersionTLS12}},
 		CheckRedirect: func(r *http.Request, via []*http.Request) error {
 			if r.URL.Host != want.Host {
 				return fmt.Errorf("redirected to another host, %s", r.URL.Scheme+"://"+r.URL.Host)
@@ -681,7 +682,7 @@ func (d *doctor) checkPublicURL(ctx context.Context) {
 	case seen == "":
 		d.fail(what, fmt.Sprintf("%s answered HTTP %d without a Carrel-Seen-As header: not Carrel at that address, or a Carrel older than this one", final, resp.StatusCode),
 			"point the proxy at carrel serve's address (CARREL_ADDR), and run the same version")
-	case seen == origin:
+	case strings.EqualFold(seen, origin):
 		if resp.StatusCode != http.StatusOK {
 			d.warn(what, fmt.Sprintf("%s reaches Carrel as %s, but it answered HTTP %d: %s", target, seen, resp.StatusCode, strings.TrimSpace(string(body))))
 		} else {

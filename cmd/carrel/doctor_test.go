@@ -119,7 +119,7 @@ func doctorLines(t *testing.T, args ...string) (int, []string, string) {
 	code, out, errs := carrel(t, append([]string{"doctor"}, args...)...)
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 	for _, l := range lines {
-		if !regexp.MustCompile(`^(ok   |warn |FAIL |skip )[a-zA-Z0-9 -]+: [^\t]*$`).MatchString(l) {
+		if !regexp.MustCompile(`^(ok   |warn |FAIL |skip )[^\t]+: [^\t]+$`).MatchString(l) {
 			t.Errorf("not a doctor line: %q", l)
 		}
 	}
@@ -127,6 +127,10 @@ func doctorLines(t *testing.T, args ...string) (int, []string, string) {
 		if strings.Contains(out+errs, secret) {
 			t.Errorf("doctor printed the secret %q:\n%s%s", secret, out, errs)
 		}
+	}
+	// doctor blanks out any secret that reaches a line; none should.
+	if strings.Contains(out, "[secret]") {
+		t.Errorf("a secret reached a line (blanked out):\n%s", out)
 	}
 	return code, lines, out
 }
@@ -297,9 +301,19 @@ func TestDoctorClock(t *testing.T) {
 
 func TestDoctorPublicURL(t *testing.T) {
 	_, dbPath := healthyDoctor(t)
+	// https, but doctor's settings trust no proxy: serve would not
+	// believe the one in front.
+	t.Setenv("CARREL_TRUSTED_PROXIES", "")
+	code, lines, out := doctorLines(t)
+	if code != 1 {
+		t.Errorf("https without trusted proxies: exit %d, want 1:\n%s", code, out)
+	}
+	wantLine(t, lines, "trusted proxies", "FAIL", "CARREL_TRUSTED_PROXIES is not set")
+	t.Setenv("CARREL_TRUSTED_PROXIES", "127.0.0.1")
+
 	// The portal does not believe the proxy: it sees http.
 	t.Setenv("CARREL_PUBLIC_URL", portalBehindProxy(t, dbPath, false))
-	code, lines, out := doctorLines(t)
+	code, lines, out = doctorLines(t)
 	if code != 1 {
 		t.Errorf("an untrusted proxy: exit %d, want 1:\n%s", code, out)
 	}
@@ -375,10 +389,8 @@ func TestDoctorPostgreSQLUnreachable(t *testing.T) {
 	wantLine(t, lines, "migrations", "skip")
 }
 
-// smtpServer is a real SMTP server (emersion/go-smtp) on a loopback port
-// that offers STARTTLS with a certificate for 127.0.0.1, signed by no
-// authority (cert), and AUTH PLAIN for user with password.
-func smtpServer(t *testing.T, user, password string) (port string, cert *x509.Certificate) {
+// selfSigned makes a certificate for 127.0.0.1 that no authority signed.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.Certificate) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -392,12 +404,24 @@ func smtpServer(t *testing.T, user, password string) (port string, cert *x509.Ce
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, _ = x509.ParseCertificate(der)
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, cert
+}
+
+// smtpServer is a real SMTP server (emersion/go-smtp) on a loopback port
+// that offers STARTTLS with a certificate for 127.0.0.1, signed by no
+// authority (cert), and AUTH PLAIN for user with password.
+func smtpServer(t *testing.T, user, password string) (port string, cert *x509.Certificate) {
+	t.Helper()
+	pair, cert := selfSigned(t)
 	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
 		return &authSession{user: user, password: password}, nil
 	}))
 	s.Domain = "mail.test"
-	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}}
 	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
 	s.ErrorLog = log.New(io.Discard, "", 0)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -546,6 +570,32 @@ func TestDoctorKoha(t *testing.T) {
 		t.Errorf("a refused key: exit %d, want 1:\n%s", code, out)
 	}
 	wantLine(t, lines, "ILS Koha", "FAIL", "refused the API client")
+}
+
+func TestDoctorWebhooks(t *testing.T) {
+	healthyDoctor(t)
+	posted := 0
+	receiver := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { posted++ }))
+	pair, cert := selfSigned(t)
+	receiver.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	receiver.StartTLS()
+	defer receiver.Close()
+	t.Setenv("CARREL_WEBHOOK_URL", receiver.URL+"/hooks/path-token")
+	t.Setenv("CARREL_WEBHOOK_SECRET", "whsec_"+base64.StdEncoding.EncodeToString([]byte("webhook-secret-of-32-bytes-long!")))
+	code, lines, out := doctorLines(t)
+	if code != 1 {
+		t.Errorf("an unverifiable certificate: exit %d, want 1:\n%s", code, out)
+	}
+	wantLine(t, lines, "ILS webhook "+receiver.URL, "FAIL", "certificate")
+	trust(t, cert)
+	code, lines, out = doctorLines(t)
+	if code != 0 {
+		t.Errorf("exit %d, want 0:\n%s", code, out)
+	}
+	wantLine(t, lines, "ILS webhook "+receiver.URL, "ok", "TLS handshake verified")
+	if posted != 0 || strings.Contains(out, "path-token") || strings.Contains(out, "webhook-secret") {
+		t.Errorf("doctor posted %d webhooks, or printed the path or the secret:\n%s", posted, out)
+	}
 }
 
 // TestDoctorPrintsNoSecret puts recognisable secrets in every setting
