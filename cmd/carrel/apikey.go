@@ -22,11 +22,19 @@ func apikeyCmd(ctx context.Context, c *config, args []string, out io.Writer) err
 	if sub != "list" {
 		fs.StringVar(name, "name", "", "the key's name, e.g. the system that uses it")
 	}
-	if err := parseFlags(fs, args, out, apikeyUsage[sub]); err != nil {
+	max := 1 // add NAME, revoke NAME
+	if sub == "list" {
+		max = 0
+	}
+	pos, err := parseArgs(fs, args, out, apikeyUsage[sub], max)
+	if err != nil {
 		return err
 	}
-	if *name == "" && fs.NArg() == 1 {
-		*name = fs.Arg(0)
+	if len(pos) == 1 {
+		if *name != "" {
+			return &configError{fmt.Sprintf("apikey %s: %q and --name %q: give one", sub, pos[0], *name)}
+		}
+		*name = pos[0]
 	}
 	switch sub {
 	case "add", "revoke":

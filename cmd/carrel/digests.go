@@ -17,10 +17,8 @@ func digestsCmd(ctx context.Context, c *config, args []string, out io.Writer) er
 	sub, fs, args, err := subcommand("digests", args, digestsUsage)
 	if err != nil {
 		return err
-	} else if err := parseFlags(fs, args, out, digestsUsage[sub]); err != nil {
+	} else if _, err := parseArgs(fs, args, out, digestsUsage[sub], 0); err != nil {
 		return err
-	} else if fs.NArg() > 0 {
-		return &configError{"digests " + sub + " takes no arguments (see carrel digests --help)"}
 	}
 	args = []string{sub}
 	if args[0] == "send" && !c.Web.Mail.Enabled() {

@@ -35,7 +35,7 @@ FILE is CSV with a header row (.csv) or JSON Lines (.jsonl, .ndjson), or -
 for standard input (then give --format). The columns of each kind, and how to
 export them from Koha or Evergreen, are in docs/import.md.
 
-Flags (after KIND; settings such as --database-url go before import):
+Flags (before or after KIND and FILE, like the settings such as --database-url):
   --format csv|jsonl  the file's format (default: from its extension)
   --full              FILE lists every record of its kind: delete those it no
                       longer lists (a patron goes with all their records),
@@ -68,24 +68,18 @@ func importCmd(ctx context.Context, c *config, args []string, out io.Writer) err
 	dryRun := fs.Bool("dry-run", false, "check, write nothing")
 	reportPath := fs.String("report", "", "report file")
 	batch := fs.Int("batch", ilsimport.DefaultBatch, "rows per statement")
-	// Flags may come before or after FILE (the settings flags before
-	// "import" are parsed by run).
-	var pos []string
-	for rest := args; ; {
-		if err := parseFlags(fs, rest, out, importHelp); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		rest = fs.Args()[1:]
+	// Flags may come before or after KIND and FILE.
+	pos, err := parseArgs(fs, args, out, importHelp, len(args))
+	if err != nil {
+		return err
 	}
 	if len(pos) == 1 && pos[0] == "help" {
 		fmt.Fprint(out, importHelp)
 		return nil
 	}
-	if len(pos) != 2 {
+	if len(pos) > 2 {
+		return &configError{fmt.Sprintf("import: usage: carrel import KIND FILE [flags]: %q is one argument too many (see carrel import --help)", pos[2])}
+	} else if len(pos) != 2 {
 		return &configError{"import: usage: carrel import KIND FILE [flags] (see carrel import --help)"}
 	}
 	kind, path := ilsimport.Kind(pos[0]), pos[1]

@@ -24,8 +24,19 @@ func listsCmd(ctx context.Context, c *config, args []string, out io.Writer) erro
 		fs.StringVar(card, "card", "", "the patron's card number")
 	}
 	slug := fs.String("list", "", "the list's slug")
-	if err := parseFlags(fs, args, out, listsUsage[sub]); err != nil {
+	max := 0
+	if sub == "export" {
+		max = 1 // export SLUG
+	}
+	pos, err := parseArgs(fs, args, out, listsUsage[sub], max)
+	if err != nil {
 		return err
+	}
+	if len(pos) == 1 {
+		if *slug != "" {
+			return &configError{fmt.Sprintf("lists export: %q and --list %q: give one", pos[0], *slug)}
+		}
+		*slug = pos[0]
 	}
 	store, err := openStore(ctx, c)
 	if err != nil {
@@ -54,9 +65,6 @@ func listsCmd(ctx context.Context, c *config, args []string, out io.Writer) erro
 		}
 		fmt.Fprintln(out, web.UnsubscribeURL(base, store, p.ID, l.ID))
 	case "export":
-		if *slug == "" && fs.NArg() == 1 {
-			*slug = fs.Arg(0)
-		}
 		if *slug == "" {
 			return &configError{"lists export needs the list's slug"}
 		}

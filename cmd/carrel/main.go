@@ -103,6 +103,48 @@ func parseFlags(fs *flag.FlagSet, args []string, out io.Writer, usage string) er
 	return nil
 }
 
+// parseArgs parses a command's flags, before or after its other
+// arguments (import KIND FILE --full, staff disable U --help), and returns
+// those arguments: more than max of them is a usage error naming the
+// first one too many, never ignored (purge now would have purged). After
+// "--" everything is an argument.
+func parseArgs(fs *flag.FlagSet, args []string, out io.Writer, usage string, max int) ([]string, error) {
+	var pos []string
+	for rest := args; ; {
+		if err := parseFlags(fs, rest, out, usage); err != nil {
+			return nil, err
+		}
+		left := fs.Args()
+		if len(left) == 0 {
+			break
+		}
+		if n := len(rest) - len(left); n > 0 && rest[n-1] == "--" {
+			pos = append(pos, left...)
+			break
+		}
+		pos = append(pos, left[0])
+		rest = left[1:]
+	}
+	if len(pos) > max {
+		name := strings.TrimPrefix(fs.Name(), "carrel ")
+		return nil, &configError{fmt.Sprintf("%s: unexpected argument %q (see carrel %s --help)", name, pos[max], name)}
+	}
+	return pos, nil
+}
+
+// noArgs refuses any flag or argument of a command that takes none but
+// the settings (seed, keygen), naming it, and answers -h and --help.
+func noArgs(name string, args []string, out io.Writer) error {
+	for _, c := range commands() {
+		if c.name == name {
+			fs := flag.NewFlagSet("carrel "+name, flag.ContinueOnError)
+			_, err := parseArgs(fs, args, out, commandUsage(c), 0)
+			return err
+		}
+	}
+	return nil
+}
+
 // subcommand splits SUB off a command's arguments and starts its FlagSet;
 // a SUB without a usage in subs is refused, so every reachable subcommand
 // has one.
@@ -280,7 +322,10 @@ func tuneGC() {
 	}
 }
 
-func serve(ctx context.Context, c *config, _ []string, out io.Writer) error {
+func serve(ctx context.Context, c *config, args []string, out io.Writer) error {
+	if err := noArgs("serve", args, out); err != nil {
+		return err
+	}
 	log := newLogger(c, os.Stderr)
 	tuneGC()
 	if err := i18n.LoadError(); err != nil {
@@ -399,7 +444,10 @@ func drain(srv *web.Server, d time.Duration, log *slog.Logger) {
 	}
 }
 
-func seed(ctx context.Context, c *config, _ []string, out io.Writer) error {
+func seed(ctx context.Context, c *config, args []string, out io.Writer) error {
+	if err := noArgs("seed", args, out); err != nil {
+		return err
+	}
 	if !c.Demo {
 		return &configError{"seed loads made-up demo data and needs --demo (or CARREL_DEMO=1)"}
 	}
@@ -435,7 +483,10 @@ func printDemoAccounts(out io.Writer) {
 	}
 }
 
-func keygen(_ context.Context, _ *config, _ []string, out io.Writer) error {
+func keygen(_ context.Context, _ *config, args []string, out io.Writer) error {
+	if err := noArgs("keygen", args, out); err != nil {
+		return err
+	}
 	fmt.Fprintln(out, models.GenerateKey())
 	return nil
 }
@@ -455,10 +506,10 @@ func purgeCmd(ctx context.Context, c *config, args []string, out io.Writer) erro
 	fs.SetOutput(io.Discard)
 	dry := fs.Bool("dry-run", false, "count what would be deleted, delete nothing")
 	batch := fs.Int("batch", 1000, "rows deleted per transaction")
-	if err := parseFlags(fs, args, out, purgeHelp); errors.Is(err, errHelpShown) {
+	if _, err := parseArgs(fs, args, out, purgeHelp, 0); err != nil {
 		return err
-	} else if err != nil || *batch < 1 {
-		return &configError{"purge: usage: carrel purge [--dry-run] [--batch N]"}
+	} else if *batch < 1 {
+		return &configError{"purge: --batch is a number of rows, at least 1 (usage: carrel purge [--dry-run] [--batch N])"}
 	}
 	store, err := openStore(ctx, c)
 	if err != nil {

@@ -32,11 +32,19 @@ func opacCmd(ctx context.Context, c *config, args []string, out io.Writer) error
 		fs.StringVar(to, "to", "/data", "the portal page to land on")
 		fs.StringVar(ret, "return", "", "the catalog page to offer a way back to")
 	}
-	if err := parseFlags(fs, args, out, opacUsage[sub]); err != nil {
+	max := 0
+	if sub == "rotate" || sub == "retire-key" {
+		max = 1 // rotate ID, retire-key KID
+	}
+	pos, err := parseArgs(fs, args, out, opacUsage[sub], max)
+	if err != nil {
 		return err
 	}
-	if *id == "" && fs.NArg() == 1 {
-		*id = fs.Arg(0)
+	if len(pos) == 1 {
+		if *id != "" {
+			return &configError{fmt.Sprintf("opac %s: %q and --id %q: give one", sub, pos[0], *id)}
+		}
+		*id = pos[0]
 	}
 	store, err := openStore(ctx, c)
 	if err != nil {

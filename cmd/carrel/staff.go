@@ -28,11 +28,19 @@ func staffCmd(ctx context.Context, c *config, args []string, out io.Writer) erro
 		fs.StringVar(role, "role", "", "assistant, privacy_officer or admin")
 		fs.StringVar(name, "name", "", "the name patrons see (default: the username)")
 	}
-	if err := parseFlags(fs, args, out, staffUsage[sub]); err != nil {
+	max := 1 // disable U, reset-password U, reset-2fa U
+	if sub == "add" {
+		max = 0
+	}
+	pos, err := parseArgs(fs, args, out, staffUsage[sub], max)
+	if err != nil {
 		return err
 	}
-	if *username == "" && fs.NArg() == 1 && sub != "add" {
-		*username = fs.Arg(0)
+	if len(pos) == 1 {
+		if *username != "" {
+			return &configError{fmt.Sprintf("staff %s: the account is named twice, %q and --username %q: give one", sub, pos[0], *username)}
+		}
+		*username = pos[0]
 	}
 	if *username == "" {
 		return &configError{"staff " + sub + ": name the account with --username U"}
@@ -157,10 +165,8 @@ func auditCmd(ctx context.Context, c *config, args []string, out io.Writer) erro
 	if sub == "verify" {
 		cpFile = fs.String("checkpoint", "", "a file holding a checkpoint to check the log against")
 	}
-	if err := parseFlags(fs, args, out, auditUsage[sub]); err != nil {
+	if _, err := parseArgs(fs, args, out, auditUsage[sub], 0); err != nil {
 		return err
-	} else if fs.NArg() > 0 {
-		return &configError{"audit " + sub + " takes no arguments (see carrel audit --help)"}
 	}
 	var cp *models.AuditCheckpoint
 	if cpFile != nil && *cpFile != "" {
