@@ -80,7 +80,9 @@ func TestAlertRulesUseWhatMetricsExposes(t *testing.T) {
 			t.Fatal(err)
 		}
 		ils := newFakeILS("sip2")
+		ils.add(card, pin, models.ILSPatron{GivenName: "Rosa", FamilyName: "Parks"})
 		a.withILS(ils)
+		wantRedirect(t, a.client().signIn(card, pin), "/data")
 		ils.setDown(true)
 		wantStatus(t, a.client().signIn(card, pin), http.StatusServiceUnavailable)
 
@@ -98,6 +100,23 @@ func TestAlertRulesUseWhatMetricsExposes(t *testing.T) {
 			return out
 		}
 
+		// The operator's guide names metrics (from its Metrics section to
+		// the runbooks) and explains every alert: each must be real.
+		guide, err := os.ReadFile("../docs/operations.md")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, metricsPart, _ := strings.Cut(string(guide), "\n## Metrics\n")
+		metricsPart, _, _ = strings.Cut(metricsPart, "\n## Runbooks\n")
+		if metricsPart == "" {
+			t.Fatal(`docs/operations.md has no "## Metrics" section before "## Runbooks"`)
+		}
+		for _, name := range carrelMetric.FindAllString(metricsPart, -1) {
+			if len(named(name)) == 0 {
+				t.Errorf("docs/operations.md names %s, which is not on /metrics", name)
+			}
+		}
+
 		seen := map[string]bool{}
 		for _, g := range rules.Groups {
 			if g.Name == "" || len(g.Rules) == 0 {
@@ -112,6 +131,9 @@ func TestAlertRulesUseWhatMetricsExposes(t *testing.T) {
 					t.Errorf("%s: named twice", r.Alert)
 				}
 				seen[r.Alert] = true
+				if !strings.Contains(string(guide), "`"+r.Alert+"`") {
+					t.Errorf("%s: docs/operations.md does not explain it", r.Alert)
+				}
 				if r.For != "" {
 					if d, err := time.ParseDuration(r.For); err != nil || d <= 0 {
 						t.Errorf("%s: for: %q is not a duration", r.Alert, r.For)
