@@ -337,6 +337,7 @@ func counterLabel(words *i18n.Tr, name string) string {
 func (s *Server) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(&counterCollector{s: s}, &outboxCollector{s: s})
+	reg.MustRegister(&opsCollector{s: s})
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 
