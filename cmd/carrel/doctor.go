@@ -102,8 +102,8 @@ type doctor struct {
 }
 
 func doctorCmd(ctx context.Context, c *config, args []string, out io.Writer) error {
-	if len(args) > 0 {
-		return &configError{"doctor takes no arguments, not " + args[0] + " (see carrel doctor --help)"}
+	if err := noArgs("doctor", args, out); err != nil {
+		return err
 	}
 	d := &doctor{c: c, out: out, now: doctorSeams.now, roots: doctorSeams.roots}
 	d.secrets = c.secretValues()
