@@ -61,25 +61,39 @@ func linkOrigin(u *url.URL) string {
 	return "https://" + strings.TrimSuffix(strings.ToLower(u.Host), ":443")
 }
 
-func (s *Store) secretAEAD() cipher.AEAD {
-	block, _ := aes.NewCipher(derive(s.Keys.keys[0], "opac-secret"))
-	aead, _ := cipher.NewGCM(block)
-	return aead
-}
+// sealPurpose is what a catalog's shared secret is sealed for
+// (Keys.Seal): the sealed text names the key that sealed it, so that it
+// still opens after the keys rotate, for as long as that key stays
+// configured.
+const sealPurpose = "opac-secret"
 
 func (s *Store) seal(secret []byte) string {
-	aead := s.secretAEAD()
-	nonce := RandomBytes(aead.NonceSize())
-	return base64.RawStdEncoding.EncodeToString(aead.Seal(nonce, nonce, secret, []byte("opac")))
+	return s.Keys.Seal(sealPurpose, secret)
 }
 
+// unseal opens a catalog's sealed secret. Secrets sealed before sealing
+// named its key (plain base64, no key ID) were sealed under the key then
+// current: each configured key is tried, so that rotating the keys does
+// not break the catalogs registered before.
 func (s *Store) unseal(sealed string) ([]byte, error) {
-	aead := s.secretAEAD()
+	if strings.Contains(sealed, ".") { // base64.StdEncoding never has a dot
+		return s.Keys.Open(sealPurpose, sealed)
+	}
 	raw, err := base64.RawStdEncoding.DecodeString(sealed)
-	if err != nil || len(raw) < aead.NonceSize() {
+	if err != nil {
 		return nil, errors.New("models: sealed secret unreadable")
 	}
-	return aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte("opac"))
+	for _, key := range s.Keys.keys {
+		block, _ := aes.NewCipher(derive(key, "opac-secret"))
+		aead, _ := cipher.NewGCM(block)
+		if len(raw) < aead.NonceSize() {
+			break
+		}
+		if plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte("opac")); err == nil {
+			return plain, nil
+		}
+	}
+	return nil, ErrUnsealable
 }
 
 // AddOPAC registers a catalog and returns its first key's ID and secret,
