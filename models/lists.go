@@ -317,8 +317,10 @@ func (s *Store) ExportSubscribers(ctx context.Context, staffID *int64, slug stri
 // Unsubscribe tokens are AES-GCM sealed IDs (a patron and a list; for
 // the new-arrival emails, a patron: see digests.go) under a key derived
 // from the current server key for one purpose: unguessable, naming nobody
-// in clear, bound to what they name, useless for any other purpose, and
-// void once the key rotates.
+// in clear, bound to what they name, useless for any other purpose. A
+// token names no key: it opens under any configured key, so that the
+// links in emails already sent keep working after a rotation, until the
+// key that sealed them is dropped.
 
 // tokenPurpose is what a sealed token is for: its own subkey and its own
 // associated data, so a token of one purpose never opens as another.
@@ -326,15 +328,16 @@ type tokenPurpose struct{ key, ad string }
 
 var listToken = tokenPurpose{key: "unsubscribe-token", ad: "carrel-unsubscribe"}
 
-func (s *Store) tokenAEAD(p tokenPurpose) cipher.AEAD {
-	block, _ := aes.NewCipher(derive(s.Keys.keys[0], p.key))
+// tokenAEAD is the cipher for purpose p under key (the current key seals).
+func tokenAEAD(key []byte, p tokenPurpose) cipher.AEAD {
+	block, _ := aes.NewCipher(derive(key, p.key))
 	aead, _ := cipher.NewGCM(block)
 	return aead
 }
 
 // sealIDs seals ids into a URL-safe token for purpose p.
 func (s *Store) sealIDs(p tokenPurpose, ids ...int64) string {
-	aead := s.tokenAEAD(p)
+	aead := tokenAEAD(s.Keys.keys[0], p)
 	var plain []byte
 	for _, id := range ids {
 		plain = binary.BigEndian.AppendUint64(plain, uint64(id)) // #nosec G115 -- a round trip of int64 ids through their bits: no value is lost
@@ -345,12 +348,20 @@ func (s *Store) sealIDs(p tokenPurpose, ids ...int64) string {
 
 // openIDs opens a token sealed for purpose p holding exactly n IDs.
 func (s *Store) openIDs(p tokenPurpose, token string, n int) ([]int64, error) {
-	aead := s.tokenAEAD(p)
 	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(token) > 200 || len(raw) < aead.NonceSize()+16 {
+	if err != nil || len(token) > 200 {
 		return nil, ErrBadToken
 	}
-	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(p.ad))
+	var plain []byte
+	for _, key := range s.Keys.keys {
+		aead := tokenAEAD(key, p)
+		if len(raw) < aead.NonceSize()+aead.Overhead() {
+			return nil, ErrBadToken
+		}
+		if plain, err = aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(p.ad)); err == nil {
+			break
+		}
+	}
 	if err != nil || len(plain) != 8*n {
 		return nil, ErrBadToken
 	}

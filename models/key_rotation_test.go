@@ -96,3 +96,44 @@ func TestCatalogHandoffsSurviveKeyRotation(t *testing.T) {
 		})
 	}
 }
+
+// TestUnsubscribeLinksSurviveKeyRotation: the one-click links in emails
+// already sent keep working after the keys rotate, until the key that
+// sealed them is dropped; a link sealed for one purpose never opens as
+// the other.
+func TestUnsubscribeLinksSurviveKeyRotation(t *testing.T) {
+	t.Parallel()
+	clock := modeltest.NewFakeClock(testTime)
+	db := modeltest.SQLite(t, clock)
+	ctx := context.Background()
+	old := modeltest.NewStore(t, db, clock)
+	l := models.MailingList{Slug: "garden", Name: "Garden Club", Description: "News", Frequency: "Monthly", Sender: "Library <news@example.org>", ConsentText: "Send me news.", ConsentVersion: 1}
+	if err := db.Create(&l).Error; err != nil {
+		t.Fatal(err)
+	}
+	listLink, noticeLink := old.UnsubscribeToken(41, l.ID), old.NoticeToken(41)
+
+	newKey := bytes.Repeat([]byte("a brand new key!"), 2)
+	keys, _ := models.NewKeys(newKey, modeltest.TestKey)
+	rotated, err := models.NewStore(db, clock, keys, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rotated.TokenList(ctx, listLink); err != nil || got.ID != l.ID {
+		t.Errorf("a list's unsubscribe link sent before the rotation: %v", err)
+	}
+	if err := rotated.CheckNoticeToken(noticeLink); err != nil {
+		t.Errorf("a new-arrival email's unsubscribe link sent before the rotation: %v", err)
+	}
+	if err := rotated.CheckNoticeToken(listLink); err == nil {
+		t.Error("a list's link opened as a new-arrival email's")
+	}
+	if _, err := rotated.TokenList(ctx, rotated.UnsubscribeToken(41, l.ID)); err != nil {
+		t.Errorf("a link sealed after the rotation: %v", err)
+	}
+	dropped, _ := models.NewKeys(newKey)
+	onlyNew, _ := models.NewStore(db, clock, dropped, 4)
+	if _, err := onlyNew.TokenList(ctx, listLink); err == nil {
+		t.Error("a link still opens after the key that sealed it was dropped")
+	}
+}
