@@ -15,13 +15,33 @@ AXE_VERSION ?= 4
 AXE_DIR     := .cache/axe
 AXE_JS      := $(AXE_DIR)/node_modules/axe-core/axe.min.js
 
-.PHONY: help build run test axe generate lint fmt clean
+.PHONY: help build release run test axe generate lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 build: ## build the carrel binary into bin/
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/carrel
+
+# make release: one static binary per platform, named
+# dist/carrel-VERSION-OS-ARCH, and dist/SHA256SUMS for `sha256sum -c`.
+# The build date is the commit's (not the clock's), and -trimpath drops
+# this machine's paths, so the same commit builds the same bytes anywhere
+# with the same Go version.
+COMMIT     := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILD_DATE := $(shell git log -1 --format=%cI 2>/dev/null || echo unknown)
+RELEASE_LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
+PLATFORMS  := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+
+release: ## build static binaries for Linux and macOS into dist/, with dist/SHA256SUMS
+	rm -rf dist
+	mkdir -p dist
+	@set -e; for p in $(PLATFORMS); do \
+		out=dist/carrel-$(VERSION)-$${p%/*}-$${p#*/}; echo "$$out"; \
+		CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -ldflags "$(RELEASE_LDFLAGS)" -o $$out ./cmd/carrel; \
+	done
+	cd dist && sha256sum carrel-* > SHA256SUMS
+	@cat dist/SHA256SUMS
 
 run: build ## serve the portal on the embedded database with demo data (http://127.0.0.1:8080)
 	./$(BIN) seed --demo
@@ -119,5 +139,5 @@ lint: ## check formatting (Go and templ), vet, staticcheck, gosec, and that gene
 	$(GO) generate ./views >/dev/null 2>&1
 	@git diff --exit-code -- views >/dev/null || { git diff --stat -- views; echo "templ: generated code is stale; run make generate and commit"; exit 1; }
 
-clean: ## remove the binary, the demo database, axe-core and the e2e screenshots
-	rm -rf bin var .cache e2e/screenshots
+clean: ## remove the binaries (bin/, dist/), the demo database, axe-core and the e2e screenshots
+	rm -rf bin dist var .cache e2e/screenshots

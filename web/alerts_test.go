@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"os"
@@ -12,7 +13,7 @@ import (
 
 	"github.com/carrel-library/carrel/models"
 	"github.com/carrel-library/carrel/web"
-	"go.yaml.in/yaml/v2"
+	"go.yaml.in/yaml/v3"
 )
 
 // alertRules is deploy/prometheus/alerts.yml as Prometheus reads it.
@@ -65,7 +66,9 @@ func TestAlertRulesUseWhatMetricsExposes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rules alertRules
-	if err := yaml.UnmarshalStrict(raw, &rules); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&rules); err != nil {
 		t.Fatalf("alerts.yml: %v", err)
 	}
 	if len(rules.Groups) == 0 {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -62,7 +63,7 @@ func commands() []command {
 		{"import", "keep in step with the ILS: import KIND FILE [--full] [--strict] (KIND: patrons, loans, holds, ...; see import --help)", importCmd, nil},
 		{"purge", "delete what the retention schedule lets go (--dry-run shows what would go)", purgeCmd, nil},
 		{"digests", "digests send: assemble and send the new-arrival emails due now | digests status", digestsCmd, digestsUsage},
-		{"keygen", "print a new random secret key for CARREL_SECRET_KEYS", keygen, nil},
+		{"keygen", "print a new random secret key for CARREL_SECRET_KEYS (--file FILE: write it there, once)", keygen, nil},
 		{"version", "print the version, the commit and date it was built from, and the Go version", printVersion, nil},
 		{"help", "list the commands and settings", nil, nil},
 	}
@@ -70,7 +71,7 @@ func commands() []command {
 
 // commandHelp holds the longer help of the commands that have one,
 // printed by `carrel COMMAND --help`.
-var commandHelp = map[string]string{"import": importHelp, "audit": auditHelp, "purge": purgeHelp, "doctor": doctorHelp}
+var commandHelp = map[string]string{"import": importHelp, "audit": auditHelp, "purge": purgeHelp, "doctor": doctorHelp, "keygen": keygenHelp}
 
 // errHelpShown reports that a command printed its usage for -h or --help;
 // run turns it into exit 0.
@@ -483,12 +484,75 @@ func printDemoAccounts(out io.Writer) {
 	}
 }
 
+// keygenHelp is what `carrel keygen --help` prints.
+const keygenHelp = `Usage: carrel keygen [--file FILE]
+
+Prints a new random secret key for CARREL_SECRET_KEYS.
+
+Flags:
+  --file FILE  write the key to FILE instead (mode 0600), only if FILE does not
+               exist yet: an existing FILE is kept as it is, so running this at
+               every start (compose.yaml does) makes a key once
+`
+
 func keygen(_ context.Context, _ *config, args []string, out io.Writer) error {
-	if err := noArgs("keygen", args, out); err != nil {
+	fs := flag.NewFlagSet("carrel keygen", flag.ContinueOnError)
+	file := fs.String("file", "", "write the key to FILE unless it exists")
+	if _, err := parseArgs(fs, args, out, keygenHelp, 0); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, models.GenerateKey())
+	if *file == "" {
+		fmt.Fprintln(out, models.GenerateKey())
+		return nil
+	}
+	created, err := writeKeyFile(*file, models.GenerateKey())
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(out, "Wrote a new secret key to %s.\n", *file)
+	} else {
+		fmt.Fprintf(out, "%s exists already: kept it, wrote nothing.\n", *file)
+	}
 	return nil
+}
+
+// writeKeyFile puts key in path, mode 0600, unless path exists (then false).
+// The key is written to a temporary file beside path and linked into place,
+// so path appears whole or not at all, and two keygens racing make one key.
+func writeKeyFile(path, key string) (bool, error) {
+	if _, err := os.Lstat(path); err == nil {
+		return false, nil
+	}
+	// Errors name path, not the temporary file the operator never asked for.
+	fail := func(err error) (bool, error) {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return false, fmt.Errorf("write the key to %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".keygen-*") // mode 0600
+	if err != nil {
+		return fail(err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(key + "\n")
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, os.ErrExist) {
+		return false, nil
+	} else if err != nil {
+		return fail(err)
+	}
+	return true, nil
 }
 
 // purgeHelp is what `carrel purge --help` prints.
