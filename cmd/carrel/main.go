@@ -70,7 +70,7 @@ func commands() []command {
 
 // commandHelp holds the longer help of the commands that have one,
 // printed by `carrel COMMAND --help`.
-var commandHelp = map[string]string{"import": importHelp, "audit": auditHelp, "purge": purgeHelp}
+var commandHelp = map[string]string{"import": importHelp, "audit": auditHelp, "purge": purgeHelp, "backup": backupHelp, "restore": restoreHelp, "migrate": migrateHelp}
 
 // errHelpShown reports that a command printed its usage for -h or --help;
 // run turns it into exit 0.
