@@ -262,7 +262,7 @@ func openReadOnly(path string) (*gorm.DB, error) {
 	q := append([]string{"mode=ro", "_pragma=busy_timeout(10000)"}, sqliteTimeOptions...)
 	db, err := gorm.Open(gormsqlite.Open("file:"+esc+"?"+strings.Join(q, "&")), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, notSQLite(err))
 	}
 	sqlDB, _ := db.DB()
 	sqlDB.SetMaxOpenConns(1)
@@ -284,10 +284,7 @@ func OpenReadOnly(path string) (*gorm.DB, error) {
 func integrity(ctx context.Context, db *gorm.DB) error {
 	var rows []string
 	if err := db.WithContext(ctx).Raw("PRAGMA integrity_check").Scan(&rows).Error; err != nil {
-		if se := (*sqlite.Error)(nil); errors.As(err, &se) && se.Code() == sqlite3.SQLITE_NOTADB {
-			return ErrNotSQLite
-		}
-		return err
+		return notSQLite(err)
 	}
 	if !slices.Equal(rows, []string{"ok"}) {
 		if len(rows) > 3 {
@@ -296,6 +293,14 @@ func integrity(ctx context.Context, db *gorm.DB) error {
 		return fmt.Errorf("integrity check failed: %s", strings.Join(rows, "; "))
 	}
 	return nil
+}
+
+// notSQLite turns SQLite's SQLITE_NOTADB into ErrNotSQLite.
+func notSQLite(err error) error {
+	if se := (*sqlite.Error)(nil); errors.As(err, &se) && se.Code() == sqlite3.SQLITE_NOTADB {
+		return ErrNotSQLite
+	}
+	return err
 }
 
 // CloseDB closes db's connections.
