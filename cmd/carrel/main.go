@@ -71,7 +71,10 @@ func commands() []command {
 
 // commandHelp holds the longer help of the commands that have one,
 // printed by `carrel COMMAND --help`.
-var commandHelp = map[string]string{"import": importHelp, "audit": auditHelp, "purge": purgeHelp, "doctor": doctorHelp, "keygen": keygenHelp}
+var commandHelp = map[string]string{
+	"import": importHelp, "audit": auditHelp, "purge": purgeHelp, "doctor": doctorHelp, "keygen": keygenHelp,
+	"backup": backupHelp, "restore": restoreHelp, "migrate": migrateHelp,
+}
 
 // errHelpShown reports that a command printed its usage for -h or --help;
 // run turns it into exit 0.
