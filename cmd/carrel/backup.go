@@ -65,14 +65,14 @@ missing, a database already in place).
 
 // backupArgs parses the one FILE argument of backup and restore.
 func backupArgs(name, help string, args []string, out io.Writer) (string, error) {
-	fs := flag.NewFlagSet("carrel "+name, flag.ContinueOnError)
-	if err := parseFlags(fs, args, out, help); err != nil {
+	pos, err := parseArgs(flag.NewFlagSet("carrel "+name, flag.ContinueOnError), args, out, help, 1)
+	if err != nil {
 		return "", err
 	}
-	if fs.NArg() != 1 || fs.Arg(0) == "" {
+	if len(pos) != 1 || pos[0] == "" {
 		return "", &configError{fmt.Sprintf("%s needs one FILE (usage: carrel %s [settings] FILE; see carrel %s --help)", name, name, name)}
 	}
-	return fs.Arg(0), nil
+	return pos[0], nil
 }
 
 func backupCmd(ctx context.Context, c *config, args []string, out io.Writer) error {

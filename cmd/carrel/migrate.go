@@ -35,10 +35,8 @@ Exit codes: 0 done (or listed), 1 it failed, 2 a usage error.
 func migrateCmd(ctx context.Context, c *config, args []string, out io.Writer) error {
 	fset := flag.NewFlagSet("carrel migrate", flag.ContinueOnError)
 	dry := fset.Bool("dry-run", false, "list the pending migrations, change nothing")
-	if err := parseFlags(fset, args, out, migrateHelp); err != nil {
+	if _, err := parseArgs(fset, args, out, migrateHelp, 0); err != nil {
 		return err
-	} else if fset.NArg() > 0 {
-		return &configError{"migrate takes no arguments (see carrel migrate --help)"}
 	}
 	if *dry {
 		return migrateDryRun(ctx, c, out)
