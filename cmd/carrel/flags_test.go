@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"maps"
 	"net"
@@ -694,42 +693,6 @@ var flagCases = map[string]flagCase{
 	"import --batch":  {value: fixed("1"), check: wantOut("1 rows read, 1 inserted")},
 }
 
-// expectedLater are the commands other engineers are building now (issue
-// 23): while a body is still the placeholder, detected by what it
-// answers, its failures are logged and not counted; once it is built they
-// count like any other.
-var expectedLater = map[string]func(args []string, out, errs string) bool{
-	"backup":  notBuiltYet,
-	"restore": notBuiltYet,
-	"doctor":  notBuiltYet,
-	// The migrate before issue 23 ignores its arguments (--dry-run, a
-	// flag it does not know) and migrates, listing what was applied.
-	"migrate": func(args []string, out, _ string) bool {
-		return ownArgGiven(args) && regexp.MustCompile(`^Database is up to date \(\d+ migrations\):\n`).MatchString(out)
-	},
-	// The version before issue 23 prints only "carrel dev" and ignores
-	// its arguments.
-	"version": func(_ []string, out, _ string) bool { return out == "carrel dev\n" },
-}
-
-func notBuiltYet(_ []string, _, errs string) bool { return strings.Contains(errs, "not built yet") }
-
-// ownArgGiven says whether carrel CMD ARGS... gives CMD an argument or a
-// flag that is not a setting.
-func ownArgGiven(args []string) bool {
-	fs := flag.NewFlagSet("", flag.ContinueOnError)
-	registerSettings(fs)
-	_, own := splitSettings(fs, args[1:])
-	return len(own) > 0
-}
-
-// stillPlaceholder says whether cmd is one of expectedLater's and still
-// answers as a placeholder.
-func stillPlaceholder(cmd string, args []string, out, errs string) bool {
-	f, ok := expectedLater[cmd]
-	return ok && f(args, out, errs)
-}
-
 // TestEveryDocumentedFlagWorks collects every command, subcommand and flag
 // the documentation names and runs each against a real SQLite data folder
 // holding the demo data: the flag is accepted (never "flag provided but not
@@ -868,7 +831,7 @@ func (e *flagEnv) restoreCall(t *testing.T) {
 	for _, before := range []bool{true, false} {
 		src := e.copyTemplate()
 		file := filepath.Join(e.tmp, e.unique("restore")+".db")
-		if code, out, errs := e.run("backup", "--data-dir", src, file); code != 0 && !stillPlaceholder("backup", nil, out, errs) {
+		if code, out, errs := e.run("backup", "--data-dir", src, file); code != 0 {
 			t.Errorf("carrel backup: exit %d %q %q", code, out, errs)
 		}
 		args := placeSettings("restore", []string{file}, before, []string{"--data-dir", t.TempDir()})
@@ -936,10 +899,6 @@ func (e *flagEnv) probe(f docFlag, own []string, data string, hasSubs bool) stri
 func (e *flagEnv) expectWorks(t *testing.T, cmd string, args []string, sources []string) (string, bool) {
 	t.Helper()
 	code, out, errs := e.run(args...)
-	if stillPlaceholder(cmd, args, out, errs) {
-		t.Logf("expected later (%s is being built): carrel %s: exit %d %q", cmd, strings.Join(args, " "), code, errs)
-		return out, false
-	}
 	if code == 0 || cmd == "doctor" && code == 1 {
 		return out, true
 	}
@@ -973,10 +932,6 @@ func TestCommandsRefuseWhatTheyDoNotKnow(t *testing.T) {
 			args := placeSettings(cmd, own, true, []string{"--data-dir", e.data})
 			code, out, errs := e.run(args...)
 			if code == 2 && strings.Contains(errs, strings.TrimLeft(extra, "-")) && strings.Count(strings.TrimSpace(errs), "\n") == 0 && out == "" {
-				continue
-			}
-			if stillPlaceholder(cmd, args, out, errs) {
-				t.Logf("expected later (%s is being built): carrel %s: exit %d %q", cmd, strings.Join(args, " "), code, errs)
 				continue
 			}
 			t.Errorf("carrel %s: exit %d, stdout %q, stderr %q; want exit 2 and one line naming %s", strings.Join(args, " "), code, out, errs, extra)
