@@ -409,7 +409,7 @@ func TestBackupAndRestoreRefusals(t *testing.T) {
 	}
 	// Usage.
 	expect(2, "backup needs one FILE", "backup")
-	expect(2, "backup needs one FILE", "backup", "a.db", "b.db")
+	expect(2, `unexpected argument "b.db"`, "backup", "a.db", "b.db")
 	expect(2, "restore needs one FILE", "restore")
 	expect(2, "flag provided but not defined: -bogus", "backup", "--bogus", "a.db")
 	// Nothing to back up: no database is created to copy.

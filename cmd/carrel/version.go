@@ -14,7 +14,10 @@ import (
 // versionLine reads what the Go toolchain stamped into the binary instead.
 var commit, buildDate string
 
-func printVersion(_ context.Context, _ *config, _ []string, out io.Writer) error {
+func printVersion(_ context.Context, _ *config, args []string, out io.Writer) error {
+	if err := noArgs("version", args, out); err != nil {
+		return err
+	}
 	info, _ := debug.ReadBuildInfo()
 	fmt.Fprintln(out, versionLine(version, commit, buildDate, info))
 	return nil
