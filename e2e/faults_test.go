@@ -293,10 +293,12 @@ func TestExportIsOneConsistentRead(t *testing.T) {
 	}
 }
 
-// TestSIGTERMFinishesRequestsInFlight: exports under way when SIGTERM
-// arrives are sent whole, new connections are refused at once, and the
-// process exits 0. The exports are kept in flight by holding back the
-// database's answers to them (through a proxy) until after the SIGTERM.
+// TestSIGTERMFinishesRequestsInFlight: when SIGTERM arrives, /readyz
+// fails at once while new requests are still served for the drain period
+// (CARREL_SHUTDOWN_DRAIN, 2 s here), then new connections are refused;
+// exports under way are sent whole, and the process exits 0. The exports
+// are kept in flight by holding back the database's answers to them
+// (through a proxy) until after the drain.
 func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
 	direct := postgresDatabase(t)
 	u, _ := url.Parse(direct)
@@ -305,6 +307,7 @@ func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
 	viaProxy.Host = proxy.addr
 	env := portalEnv(t, direct)
 	seedDemo(t, env)
+	env = harness.WithSetting(env, "CARREL_SHUTDOWN_DRAIN", "2s")
 	p := launchPortal(t, "sigterm", harness.WithSetting(env, "CARREL_DATABASE_URL", viaProxy.String()))
 	c := newWebClient(t, p.Base)
 	wantCode(t, c.signIn(alex), http.StatusSeeOther)
@@ -320,7 +323,21 @@ func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
 	}
 
 	p.terminate()
-	// The listener closes at once: new visitors are refused while the
+	// First the drain: /readyz fails, so that a load balancer stops
+	// sending visitors, and those it still sends are served.
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(20 * time.Millisecond) {
+		r := newWebClient(t, p.Base).get("/readyz")
+		if r.Code == http.StatusServiceUnavailable && strings.TrimSpace(r.Body) == "shutting down" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz during the drain: %d %q", r.Code, r.Body)
+		}
+	}
+	if r := newWebClient(t, p.Base).get("/healthz"); r.Code != http.StatusOK {
+		t.Fatalf("a request during the drain: %d", r.Code)
+	}
+	// Then the listener closes: new visitors are refused while the
 	// exports are still under way.
 	deadline := time.Now().Add(10 * time.Second)
 	for {

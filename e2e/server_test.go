@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"slices"
 	"bytes"
 	"context"
 	"errors"
@@ -93,11 +94,17 @@ func seedDemo(t *testing.T, env []string) {
 }
 
 // launchPortal starts `carrel serve --demo` with env and waits until it
-// says where it serves. When t ends it gets SIGTERM (unless the test sent
+// says where it serves; without a CARREL_SHUTDOWN_DRAIN in env, it stops
+// without draining. When t ends it gets SIGTERM (unless the test sent
 // it) and must exit 0 within 25s, without a panic, an unexpected error or
 // a patron identifier in its log.
 func launchPortal(t *testing.T, name string, env []string) *portal {
 	t.Helper()
+	if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "CARREL_SHUTDOWN_DRAIN=") }) {
+		// One portal and no load balancer: nothing to drain for, and
+		// every test's end would wait the default 5 s.
+		env = harness.WithSetting(env, "CARREL_SHUTDOWN_DRAIN", "0")
+	}
 	p := &portal{DB: "postgres", name: name, env: env, logs: &syncBuffer{}}
 	proc, err := harness.Start(context.Background(), carrelBin, env, p.logs, "serve", "--demo")
 	if err != nil {
