@@ -26,6 +26,7 @@ import (
 	"github.com/carrel-library/carrel/models/jobs"
 	"github.com/carrel-library/carrel/views/i18n"
 	"github.com/carrel-library/carrel/web"
+	"gorm.io/gorm"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -288,8 +289,25 @@ func newLogger(c *config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-// openStore opens and migrates the database and builds the Store.
+// openStore opens the database and builds the Store, for the commands
+// other than serve: an empty database gets its tables (a first install),
+// but one an older release made is refused, never migrated behind the
+// operator's back, so that a dry run or a check changes nothing and,
+// during a rolling upgrade, a command run with the new binary does not
+// lock the old instances out (an older binary refuses a database with
+// steps it does not know). carrel migrate and carrel serve migrate it
+// (openMigratedStore).
 func openStore(ctx context.Context, c *config) (*models.Store, error) {
+	return openDatabase(ctx, c, false)
+}
+
+// openMigratedStore opens and migrates the database and builds the Store:
+// serve, and seed (demo data, into a database of its own).
+func openMigratedStore(ctx context.Context, c *config) (*models.Store, error) {
+	return openDatabase(ctx, c, true)
+}
+
+func openDatabase(ctx context.Context, c *config, migrate bool) (*models.Store, error) {
 	keys, err := c.loadKeys()
 	if err != nil {
 		return nil, err
@@ -298,7 +316,15 @@ func openStore(ctx context.Context, c *config) (*models.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := models.Migrate(ctx, db); err != nil {
+	if !migrate {
+		err = schemaCurrent(ctx, db)
+		migrate = errors.Is(err, errEmptyDatabase)
+	}
+	if migrate {
+		err = models.Migrate(ctx, db)
+	}
+	if err != nil {
+		models.CloseDB(db)
 		return nil, err
 	}
 	store, err := models.NewStore(db, models.SystemClock{}, keys, 0)
@@ -308,6 +334,32 @@ func openStore(ctx context.Context, c *config) (*models.Store, error) {
 	store.ArrivalLinkOrigins = c.arrivalOrigins
 	store.StaffTOTP = c.Web.StaffTOTP
 	return store, nil
+}
+
+// errEmptyDatabase: the database holds none of Carrel's tables yet.
+var errEmptyDatabase = errors.New("the database is empty: start carrel serve, or run carrel migrate, to create its tables first")
+
+// schemaCurrent refuses a database whose schema is not this release's:
+// errEmptyDatabase, steps of this release not applied yet, or steps of a
+// newer release.
+func schemaCurrent(ctx context.Context, db *gorm.DB) error {
+	pending, err := models.PendingMigrations(ctx, db)
+	if err != nil {
+		return err
+	}
+	unknown, err := models.UnknownMigrations(ctx, db)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(unknown) > 0:
+		return fmt.Errorf("the database was migrated by a newer release (step %s is unknown to this one): use that release's carrel", unknown[len(unknown)-1])
+	case len(pending) == len(models.KnownMigrations()):
+		return errEmptyDatabase
+	case len(pending) > 0:
+		return fmt.Errorf("the database lacks %d migration step(s) of this release: run carrel migrate (or start carrel serve) first; carrel migrate --dry-run lists them", len(pending))
+	}
+	return nil
 }
 
 // tuneGC trades a little memory for CPU. A page request allocates about
@@ -336,7 +388,7 @@ func serve(ctx context.Context, c *config, args []string, out io.Writer) error {
 		// A broken catalog would show patrons ⟦message.ids⟧.
 		return fmt.Errorf("the message catalogs: %w", err)
 	}
-	store, err := openStore(ctx, c)
+	store, err := openMigratedStore(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -455,7 +507,7 @@ func seed(ctx context.Context, c *config, args []string, out io.Writer) error {
 	if !c.Demo {
 		return &configError{"seed loads made-up demo data and needs --demo (or CARREL_DEMO=1)"}
 	}
-	store, err := openStore(ctx, c)
+	store, err := openMigratedStore(ctx, c)
 	if err != nil {
 		return err
 	}

@@ -132,3 +132,42 @@ func TestMigrateDryRunOnPostgreSQL(t *testing.T) {
 		t.Errorf("dry run on a current database: exit %d, %q %q", code, out, errs)
 	}
 }
+
+// TestCommandsRefuseAnOlderSchema: every command but serve, seed and
+// migrate leaves a database an older release made as it is, saying to
+// migrate it first: a dry run, a check or a staff account made with a new
+// binary during a rolling upgrade must not migrate it (an older binary
+// still serving would then refuse to start again).
+func TestCommandsRefuseAnOlderSchema(t *testing.T) {
+	dir := isolate(t)
+	t.Setenv("CARREL_DEMO", "1")
+	db := filepath.Join(dir, "carrel.db")
+	old, err := os.ReadFile("../../models/testdata/old-driver.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "carrel.db", string(old))
+	for _, args := range [][]string{{"purge", "--dry-run"}, {"audit", "verify"}, {"apikey", "list"}, {"opac", "list"}, {"digests", "status"}} {
+		code, out, errs := carrel(t, args...)
+		if code != 1 || !strings.Contains(errs, "run carrel migrate (or start carrel serve) first") || out != "" {
+			t.Errorf("carrel %s on an older database: exit %d, %q %q", strings.Join(args, " "), code, out, errs)
+		}
+	}
+	// Opening it may switch the file to WAL mode (models.Open), which
+	// changes its header; the steps applied must be the same.
+	ro, err := models.OpenReadOnly(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied, err := models.AppliedMigrations(context.Background(), ro)
+	models.CloseDB(ro)
+	if known := models.KnownMigrations(); err != nil || len(applied) >= len(known) {
+		t.Errorf("a command migrated the older database: %d of %d steps applied (%v)", len(applied), len(known), err)
+	}
+	if code, _, errs := carrel(t, "migrate"); code != 0 {
+		t.Fatalf("migrate: %d %q", code, errs)
+	}
+	if code, out, errs := carrel(t, "purge", "--dry-run"); code != 0 || !strings.Contains(out, "Would delete") {
+		t.Errorf("purge --dry-run once migrated: exit %d, %q %q", code, out, errs)
+	}
+}
