@@ -520,7 +520,8 @@ func readUnit(t *testing.T) map[string][]string {
 }
 
 // readEnvFile reads deploy/carrel.env.example as systemd's EnvironmentFile
-// does for plain KEY=value lines.
+// does for KEY="value" lines (the quotes dropped), which a shell reads the
+// same way (the operations guide sources the file to run a command).
 func readEnvFile(t *testing.T) map[string]string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "carrel.env.example"))
@@ -537,7 +538,10 @@ func readEnvFile(t *testing.T) map[string]string {
 		if !ok {
 			t.Fatalf("carrel.env.example: %q is not KEY=value", line)
 		}
-		env[k] = v
+		if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' || strings.ContainsAny(v[1:len(v)-1], "\"\\$`") {
+			t.Fatalf("carrel.env.example: %s's value is not in plain double quotes, so a shell would not read it as systemd does", k)
+		}
+		env[k] = v[1 : len(v)-1]
 	}
 	return env
 }
@@ -831,7 +835,7 @@ func TestKeygenFileWritesOnce(t *testing.T) {
 // TestReverseProxyExamplesAreValid has Caddy and nginx read the examples:
 // caddy adapt --validate on deploy/Caddyfile and compose's Caddyfile, and
 // nginx -t on deploy/nginx.conf inside an http block (its certificate
-// paths pointed at a certificate made here). Both carry HSTS for a year
+// paths pointed at a certificate made here). Both carry HSTS for two years, as the portal does
 // and proxy to 127.0.0.1:8080, which the example settings trust.
 func TestReverseProxyExamplesAreValid(t *testing.T) {
 	for _, name := range []string{"Caddyfile", "nginx.conf"} {
@@ -839,7 +843,7 @@ func TestReverseProxyExamplesAreValid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"max-age=31536000; includeSubDomains", "127.0.0.1:8080", "CARREL_TRUSTED_PROXIES=127.0.0.1"} {
+		for _, want := range []string{"max-age=63072000; includeSubDomains", "127.0.0.1:8080", "CARREL_TRUSTED_PROXIES=127.0.0.1"} {
 			if !strings.Contains(string(b), want) {
 				t.Errorf("deploy/%s lacks %q", name, want)
 			}
