@@ -1,11 +1,11 @@
 package e2e
 
 import (
-	"slices"
 	"bytes"
 	"context"
 	"errors"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
