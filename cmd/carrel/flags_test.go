@@ -479,13 +479,6 @@ func (e *flagEnv) addStaff(data string) string {
 	return u
 }
 
-// flagCall is one way to run a command: its own arguments after the
-// command's name (the subcommand first), in the data folder data.
-type flagCall struct {
-	args []string
-	data string
-}
-
 // flagBases make, for each command and subcommand the documentation
 // shows, arguments with which it does its work and exits 0, preparing
 // what it needs in data. A command the documentation shows without a base
