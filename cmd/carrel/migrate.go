@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"slices"
 	"strings"
 
 	"github.com/carrel-library/carrel/models"
@@ -86,18 +85,9 @@ func migrateDryRun(ctx context.Context, c *config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var unknown []string
-	if db.WithContext(ctx).Migrator().HasTable("migrations") {
-		applied, err := models.AppliedMigrations(ctx, db)
-		if err != nil {
-			return err
-		}
-		known := models.KnownMigrations()
-		for _, id := range applied {
-			if !slices.Contains(known, id) {
-				unknown = append(unknown, id)
-			}
-		}
+	unknown, err := models.UnknownMigrations(ctx, db)
+	if err != nil {
+		return err
 	}
 	if len(unknown) > 0 {
 		return fmt.Errorf("the database has migrations this release does not know (%s): a newer release migrated it; run that release", strings.Join(unknown, ", "))
