@@ -124,7 +124,9 @@ func (oc *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	if len(targets) == 0 {
 		return
 	}
-	waiting, known := oc.s.outboxByConnector(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), opsQueryTimeout)
+	defer cancel()
+	waiting, known := oc.s.outboxByConnector(ctx)
 	if !known {
 		// Left out rather than failing the scrape: the other metrics
 		// still count, and the absent series is what an alert sees.

@@ -185,3 +185,35 @@ func TestOpsMetricsDigests(t *testing.T) {
 		wantMetric(t, m, "carrel_digests_failed", 1)
 	})
 }
+
+// TestAHungDatabaseDoesNotHoldTheScrape: with the event counters' table
+// locked by another transaction (a database that hangs), /metrics still
+// answers, leaving out what it could not read, instead of waiting for the
+// lock as long as it is held and piling scrapes up behind it.
+func TestAHungDatabaseDoesNotHoldTheScrape(t *testing.T) {
+	forEachDB(t, web.Config{MetricsToken: opsMetricsToken}, func(t *testing.T, a *app) {
+		if models.DialectOfDB(a.store.DB) != models.Postgres {
+			return // SQLite has one connection: a transaction holding a lock holds every request, not only the scrape
+		}
+		tx := a.store.DB.Begin()
+		if err := tx.Exec("LOCK TABLE usage_counters IN ACCESS EXCLUSIVE MODE").Error; err != nil {
+			t.Fatal(err)
+		}
+		released := make(chan struct{})
+		go func() {
+			time.Sleep(15 * time.Second)
+			tx.Rollback()
+			close(released)
+		}()
+		req, _ := http.NewRequest(http.MethodGet, a.server.URL+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+opsMetricsToken)
+		start := time.Now()
+		if r := a.client().do(req); r.StatusCode == 0 {
+			t.Fatal("no answer")
+		}
+		if waited := time.Since(start); waited > 12*time.Second {
+			t.Errorf("/metrics waited %v, as long as the database held the lock", waited.Round(time.Second))
+		}
+		<-released
+	})
+}

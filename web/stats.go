@@ -363,7 +363,9 @@ var counterDesc = prometheus.NewDesc("carrel_events_total", "Anonymous events co
 func (cc *counterCollector) Describe(ch chan<- *prometheus.Desc) { ch <- counterDesc }
 
 func (cc *counterCollector) Collect(ch chan<- prometheus.Metric) {
-	totals, err := cc.s.Store.CounterTotals(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), opsQueryTimeout)
+	defer cancel()
+	totals, err := cc.s.Store.CounterTotals(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(counterDesc, err)
 		return
