@@ -256,7 +256,7 @@ func openReadOnly(path string) (*gorm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(abs)
+	esc := sqliteURIPath(abs)
 	// busy_timeout: as the portal's connections, wait for a lock rather
 	// than fail at once.
 	q := append([]string{"mode=ro", "_pragma=busy_timeout(10000)"}, sqliteTimeOptions...)

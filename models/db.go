@@ -131,7 +131,7 @@ func Open(ctx context.Context, url string, clock Clock) (*gorm.DB, error) {
 		// failing with SQLITE_BUSY when its read turns into a write.
 		q = append(q, "_txlock=immediate")
 		q = append(q, sqliteTimeOptions...)
-		db, err = gorm.Open(sqlite.Open("file:"+path+"?"+strings.Join(q, "&")), cfg)
+		db, err = gorm.Open(sqlite.Open("file:"+sqliteURIPath(path)+"?"+strings.Join(q, "&")), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("models: open sqlite: %w", err)
 		}
@@ -149,6 +149,11 @@ func Open(ctx context.Context, url string, clock Clock) (*gorm.DB, error) {
 	}
 	return db, nil
 }
+
+// sqliteURIPath is a file path as the file: URI of a SQLite DSN must
+// spell it: the characters that would end the path (?, #) or start an
+// escape (%) escaped, so that a data folder may have any name.
+var sqliteURIPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace
 
 // checkPragmas reads every SQLite setting back: a malformed DSN option can
 // silently stop the driver from applying the rest.
