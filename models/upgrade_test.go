@@ -61,6 +61,20 @@ func TestUpgradeFromTheFirstSchema(t *testing.T) {
 				}
 			}
 
+			// The legal-process tables come with step 004 and gain columns
+			// in 202612020002: a library that recorded a request in
+			// between must keep it as it was.
+			if err := models.MigrateTo(ctx, g, "202611270004_retention_legal"); err != nil {
+				t.Fatalf("migrate to 202611270004_retention_legal: %v", err)
+			}
+			fillLegalTables(t, g)
+			for _, table := range []string{"legal_requests", "legal_request_patrons", "legal_holds"} {
+				before[table] = tableRows(t, g, table, nil)
+				if len(before[table].rows) == 0 {
+					t.Errorf("table %s holds no row before the legal-process step", table)
+				}
+			}
+
 			if err := models.Migrate(ctx, g); err != nil {
 				t.Fatalf("migrate to the head: %v", err)
 			}
@@ -82,6 +96,9 @@ func TestUpgradeFromTheFirstSchema(t *testing.T) {
 				"audit_entries": "key_id <> ''",
 				"notifications": "arrival_id IS NOT NULL OR digest_id IS NOT NULL",
 				"patrons":       "assist_seen_at IS NOT NULL",
+				"legal_requests": "officer_name <> '' OR identity_check <> '' OR scope_categories <> '' OR " +
+					"nondisclosure_until IS NOT NULL OR approved_at IS NOT NULL OR review_outcome <> ''",
+				"legal_request_patrons": "told_at IS NOT NULL",
 			} {
 				if n := rowsWhere(t, g, table, where); n != 0 {
 					t.Errorf("%s: %d rows where %s, want none after the upgrade", table, n, where)
@@ -132,6 +149,32 @@ func TestUpgradeFromTheFirstSchema(t *testing.T) {
 				t.Errorf("VerifyAudit after a keyed entry = %+v, %v; want intact, 6 checked, 5 legacy", res, err)
 			}
 		})
+	}
+}
+
+// fillLegalTables records a court order for patron 3 of the first
+// schema, as the legal-process pages of step 004 did: the request, the
+// patron named in it (records produced), and a hold.
+func fillLegalTables(t *testing.T, g *gorm.DB) {
+	t.Helper()
+	var patron3 int64
+	if err := g.Raw("SELECT id FROM patrons WHERE card_number = '21000000000303'").Scan(&patron3).Error; err != nil || patron3 == 0 {
+		t.Fatalf("patron 3: %v", err)
+	}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"INSERT INTO legal_requests (kind, issuer, reference, received_on, attorney_reviewed, nondisclosure, notes, created_at) VALUES ('court_order', 'Superior Court', 'CV-2026-0042', ?, TRUE, TRUE, 'served at the front desk', ?)",
+			[]any{testTime.AddDate(0, 0, -3), testTime.AddDate(0, 0, -3)}},
+		{"INSERT INTO legal_request_patrons (request_id, patron_id, produced_at) SELECT id, ?, ? FROM legal_requests WHERE reference = 'CV-2026-0042'",
+			[]any{patron3, testTime.AddDate(0, 0, -1)}},
+		{"INSERT INTO legal_holds (patron_id, request_id, placed_at) SELECT ?, id, ? FROM legal_requests WHERE reference = 'CV-2026-0042'",
+			[]any{patron3, testTime.AddDate(0, 0, -3)}},
+	} {
+		if err := g.Exec(q.sql, q.args...).Error; err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
 	}
 }
 
