@@ -8,30 +8,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/go-gormigrate/gormigrate/v2"
 	"gorm.io/gorm"
 )
-
-// UnknownMigrations lists, oldest first, the IDs of steps the database
-// has applied that this binary does not know: a newer release migrated
-// it, and this older binary would run against a schema it was not built
-// for. None on a database without a migrations table.
-func UnknownMigrations(ctx context.Context, db *gorm.DB) ([]string, error) {
-	if !db.WithContext(ctx).Migrator().HasTable("migrations") {
-		return nil, nil
-	}
-	applied, err := AppliedMigrations(ctx, db)
-	if err != nil {
-		return nil, fmt.Errorf("models: read the migrations table: %w", err)
-	}
-	var unknown []string
-	for _, id := range applied {
-		if !slices.ContainsFunc(migrations, func(m *gormigrate.Migration) bool { return m.ID == id }) {
-			unknown = append(unknown, id)
-		}
-	}
-	return unknown, nil
-}
 
 // DatabaseVersion is the engine's version as it reports it (SQLite's
 // sqlite_version(), PostgreSQL's server_version) and, on PostgreSQL, its

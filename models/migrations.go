@@ -180,28 +180,57 @@ func migrate(db *gorm.DB, to string) error {
 	return nil
 }
 
-// PendingMigrations lists, oldest first, the IDs of the steps this
-// binary knows that the database has not applied yet: every step on an
-// empty database. It changes nothing (carrel migrate --dry-run, carrel
-// doctor).
-func PendingMigrations(ctx context.Context, db *gorm.DB) ([]string, error) {
+// MigrationStatus is where a database stands against the steps this
+// binary knows, each list oldest first.
+type MigrationStatus struct {
+	// Table: the database has a migrations table (false: it is empty).
+	Table bool
+	// Applied are the steps the database has applied.
+	Applied []string
+	// Pending are the steps this binary knows that the database lacks:
+	// every step on an empty database.
+	Pending []string
+	// Unknown are applied steps this binary does not know: a newer
+	// release migrated the database, and this binary would run against
+	// a schema it was not built for.
+	Unknown []string
+}
+
+// Migrations reads where the database stands, changing nothing (carrel
+// migrate --dry-run, carrel doctor, and every command but serve, migrate
+// and seed before it opens the Store).
+func Migrations(ctx context.Context, db *gorm.DB) (MigrationStatus, error) {
+	var st MigrationStatus
 	applied := map[string]bool{}
-	if db.WithContext(ctx).Migrator().HasTable("migrations") {
+	if st.Table = db.WithContext(ctx).Migrator().HasTable("migrations"); st.Table {
 		ids, err := AppliedMigrations(ctx, db)
 		if err != nil {
-			return nil, err
+			return st, fmt.Errorf("models: read the migrations table: %w", err)
 		}
+		st.Applied = ids
 		for _, id := range ids {
 			applied[id] = true
 		}
 	}
-	var pending []string
+	known := map[string]bool{}
 	for _, m := range migrations {
+		known[m.ID] = true
 		if !applied[m.ID] {
-			pending = append(pending, m.ID)
+			st.Pending = append(st.Pending, m.ID)
 		}
 	}
-	return pending, nil
+	for _, id := range st.Applied {
+		if !known[id] {
+			st.Unknown = append(st.Unknown, id)
+		}
+	}
+	return st, nil
+}
+
+// PendingMigrations is Migrations' Pending.
+func PendingMigrations(ctx context.Context, db *gorm.DB) ([]string, error) {
+	st, err := Migrations(ctx, db)
+	return st.Pending, err
 }
 
 // AppliedMigrations lists the IDs of the steps already applied, oldest first.

@@ -355,24 +355,12 @@ func (d *doctor) checkDatabase(ctx context.Context) *gorm.DB {
 // knows; it reports whether the database has a schema at all.
 func (d *doctor) checkMigrations(ctx context.Context, db *gorm.DB) bool {
 	const what = "migrations"
-	hasTable := db.WithContext(ctx).Migrator().HasTable("migrations")
-	unknown, err := models.UnknownMigrations(ctx, db)
+	st, err := models.Migrations(ctx, db)
 	if err != nil {
 		d.fail(what, err.Error(), "check the database")
-		return hasTable
+		return st.Table
 	}
-	pending, err := models.PendingMigrations(ctx, db)
-	if err != nil {
-		d.fail(what, err.Error(), "check the database")
-		return hasTable
-	}
-	var applied []string
-	if hasTable {
-		if applied, err = models.AppliedMigrations(ctx, db); err != nil {
-			d.fail(what, err.Error(), "check the database")
-			return true
-		}
-	}
+	hasTable, applied, pending, unknown := st.Table, st.Applied, st.Pending, st.Unknown
 	switch {
 	case len(unknown) > 0:
 		d.fail(what, fmt.Sprintf("the database has %d step(s) this binary does not know (newest %s): a newer Carrel migrated it, and this one would run on a schema it was not built for",

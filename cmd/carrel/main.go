@@ -343,21 +343,16 @@ var errEmptyDatabase = errors.New("the database is empty: start carrel serve, or
 // errEmptyDatabase, steps of this release not applied yet, or steps of a
 // newer release.
 func schemaCurrent(ctx context.Context, db *gorm.DB) error {
-	pending, err := models.PendingMigrations(ctx, db)
-	if err != nil {
-		return err
-	}
-	unknown, err := models.UnknownMigrations(ctx, db)
-	if err != nil {
-		return err
-	}
+	st, err := models.Migrations(ctx, db)
 	switch {
-	case len(unknown) > 0:
-		return fmt.Errorf("the database was migrated by a newer release (step %s is unknown to this one): use that release's carrel", unknown[len(unknown)-1])
-	case len(pending) == len(models.KnownMigrations()):
+	case err != nil:
+		return err
+	case len(st.Unknown) > 0:
+		return fmt.Errorf("the database was migrated by a newer release (step %s is unknown to this one): use that release's carrel", st.Unknown[len(st.Unknown)-1])
+	case len(st.Applied) == 0:
 		return errEmptyDatabase
-	case len(pending) > 0:
-		return fmt.Errorf("the database lacks %d migration step(s) of this release: run carrel migrate (or start carrel serve) first; carrel migrate --dry-run lists them", len(pending))
+	case len(st.Pending) > 0:
+		return fmt.Errorf("the database lacks %d migration step(s) of this release: run carrel migrate (or start carrel serve) first; carrel migrate --dry-run lists them", len(st.Pending))
 	}
 	return nil
 }

@@ -81,14 +81,11 @@ func migrateDryRun(ctx context.Context, c *config, out io.Writer) error {
 		return err
 	}
 	defer models.CloseDB(db)
-	pending, err := models.PendingMigrations(ctx, db)
+	st, err := models.Migrations(ctx, db)
 	if err != nil {
 		return err
 	}
-	unknown, err := models.UnknownMigrations(ctx, db)
-	if err != nil {
-		return err
-	}
+	pending, unknown := st.Pending, st.Unknown
 	if len(unknown) > 0 {
 		return fmt.Errorf("the database has migrations this release does not know (%s): a newer release migrated it; run that release", strings.Join(unknown, ", "))
 	}
