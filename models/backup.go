@@ -115,20 +115,16 @@ func CheckBackup(ctx context.Context, path string) (BackupInfo, error) {
 	if err := integrity(ctx, ro); err != nil {
 		return BackupInfo{}, err
 	}
-	if !ro.WithContext(ctx).Migrator().HasTable("migrations") {
-		return BackupInfo{}, fmt.Errorf("%w: it has no migrations table", ErrNotCarrelDatabase)
-	}
-	ids, err := AppliedMigrations(ctx, ro)
-	if err != nil {
+	m, err := Migrations(ctx, ro)
+	switch {
+	case err != nil:
 		return BackupInfo{}, err
+	case !m.Table:
+		return BackupInfo{}, fmt.Errorf("%w: it has no migrations table", ErrNotCarrelDatabase)
+	case len(m.Unknown) > 0:
+		return BackupInfo{}, fmt.Errorf("%w this release can run: it has step %s, made by a newer release", ErrNotCarrelDatabase, m.Unknown[0])
 	}
-	known := KnownMigrations()
-	for _, id := range ids {
-		if !slices.Contains(known, id) {
-			return BackupInfo{}, fmt.Errorf("%w this release can run: it has step %s, made by a newer release", ErrNotCarrelDatabase, id)
-		}
-	}
-	return BackupInfo{Path: path, Size: st.Size(), Migrations: ids}, nil
+	return BackupInfo{Path: path, Size: st.Size(), Migrations: m.Applied}, nil
 }
 
 // RestoreSQLite checks the backup at src (CheckBackup) and copies it to

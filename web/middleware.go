@@ -504,17 +504,16 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	code := http.StatusInternalServerError
+	storage := models.IsStorageFailure(err)
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		code = he.Code
 		if code == http.StatusMethodNotAllowed {
 			code = http.StatusNotFound
 		}
-	} else if storage := models.IsStorageFailure(err); storage || models.Ping(c.Request().Context(), s.Store.DB) != nil {
+	} else if storage || models.Ping(c.Request().Context(), s.Store.DB) != nil {
 		code = http.StatusServiceUnavailable
-		if storage {
-			s.health.noteStorage(err)
-		}
+		s.health.noteStorage(err)
 	}
 	if code >= 500 {
 		s.Log.Error("request failed", "route", c.Path(), "status", code, "err", logError(err))
@@ -545,7 +544,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		// A failure around the commit may come after the change was saved.
 		message = t.S("errors.5xx.form")
 	}
-	if models.IsStorageFailure(err) {
+	if storage {
 		// The database refuses to store anything (a full disk, read-only
 		// files or server): said as it is, as a passing state.
 		heading, message = t.S("errors.storage.heading"), t.S("errors.storage.message")

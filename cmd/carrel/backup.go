@@ -88,9 +88,6 @@ func backupCmd(ctx context.Context, c *config, args []string, out io.Writer) err
 	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
 		return &configError{fmt.Sprintf("no database at %s (CARREL_DATABASE_URL, or carrel.db in CARREL_DATA_DIR): nothing to copy", src)}
 	}
-	if _, err := os.Lstat(file); err == nil {
-		return &configError{fmt.Sprintf("%s already exists; a backup never replaces a file: name a new one", file)}
-	}
 	info, err := models.BackupSQLite(ctx, src, file)
 	if errors.Is(err, fs.ErrExist) {
 		return &configError{fmt.Sprintf("%s already exists; a backup never replaces a file: name a new one", file)}
