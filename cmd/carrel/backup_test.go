@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
@@ -246,11 +247,11 @@ func TestBackupOfABusyDatabase(t *testing.T) {
 	}
 
 	// Every table, against the source before and after.
-	if !slices.Equal(sortedKeys(copied), sortedKeys(after)) {
-		t.Fatalf("tables: restored %v, source %v", sortedKeys(copied), sortedKeys(after))
+	if !slices.Equal(slices.Sorted(maps.Keys(copied)), slices.Sorted(maps.Keys(after))) {
+		t.Fatalf("tables: restored %v, source %v", slices.Sorted(maps.Keys(copied)), slices.Sorted(maps.Keys(after)))
 	}
 	var appendOnly, changed []string
-	for _, table := range sortedKeys(after) {
+	for _, table := range slices.Sorted(maps.Keys(after)) {
 		b, a, c := before[table], after[table], copied[table]
 		switch {
 		case table == "favorites" || table == "subscriptions":
@@ -359,15 +360,6 @@ func TestBackupOfABusyDatabase(t *testing.T) {
 	}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 func equalRows(a, b map[int64]string) bool { return len(a) == len(b) && isSubset(a, b) }
 
 func isSubset(a, b map[int64]string) bool {
@@ -380,7 +372,7 @@ func isSubset(a, b map[int64]string) bool {
 }
 
 func equalSnapshots(a, b dbSnapshot) bool {
-	if !slices.Equal(sortedKeys(a), sortedKeys(b)) {
+	if !slices.Equal(slices.Sorted(maps.Keys(a)), slices.Sorted(maps.Keys(b))) {
 		return false
 	}
 	for table := range a {
